@@ -1,0 +1,1 @@
+"""Hotspot Monitor: capture -> detect -> record -> seal -> serve."""

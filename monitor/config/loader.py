@@ -1,0 +1,106 @@
+"""Read ``cameras.yaml`` and turn every problem into one message a person can act on."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from evidence.canonical import canonical_json
+from evidence.hashing import sha256_bytes
+from monitor.config.models import Camera, Config
+
+
+class ConfigError(Exception):
+    """An invalid configuration; ``str()`` names the file, the camera and the field."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: invalid configuration\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _describe(raw: Any, error: Any) -> str:
+    loc = tuple(error["loc"])
+    # Tagged unions and model validators add their own names to loc; drop those.
+    loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "tuple["))))
+    prefix = ""
+    if len(loc) >= 2 and loc[0] == "cameras" and isinstance(loc[1], int):
+        camera_id = None
+        cameras = raw.get("cameras") if isinstance(raw, dict) else None
+        if isinstance(cameras, list) and loc[1] < len(cameras) and isinstance(cameras[loc[1]], dict):
+            camera_id = cameras[loc[1]].get("id")
+        prefix = f"camera {camera_id!r}: " if camera_id else f"camera #{loc[1] + 1}: "
+        loc = loc[2:]
+    message = error["msg"].removeprefix("Value error, ")
+    field = _field_path(loc)
+    if error["type"] == "extra_forbidden":
+        message = "unknown field (check the spelling; see the configuration reference in README.md)"
+    elif error["type"] == "missing":
+        message = "required field is missing"
+    found = error.get("input")
+    if error["type"] not in ("missing", "extra_forbidden") and not isinstance(found, (dict, list)):
+        message += f" (found {found!r})"
+    return f"{prefix}{field}: {message}"
+
+
+def parse_config(raw: Any, path: str = "<config>") -> Config:
+    """Validate already-parsed YAML; raise ConfigError with every problem found."""
+    if not isinstance(raw, dict):
+        raise ConfigError(path, ["(top level): expected a mapping with site, storage, schedules, cameras"])
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(path, [_describe(raw, e) for e in exc.errors()]) from None
+
+
+def load_raw(path: str | os.PathLike[str]) -> Any:
+    """Parse the YAML text, preserving nothing: validation works on plain data."""
+    text_path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(text_path, ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(text_path, [f"cannot read the file: {exc}"]) from None
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except YAMLError as exc:
+        raise ConfigError(text_path, [f"not valid YAML: {exc}"]) from None
+    except Exception as exc:  # ruamel raises a few non-YAMLError types on odd input
+        raise ConfigError(text_path, [f"not valid YAML: {exc}"]) from None
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Load and validate ``path``; relative storage paths stay relative to the working directory."""
+    return parse_config(load_raw(path), str(path))
+
+
+def config_hash(config: Config, camera: Camera) -> str:
+    """SHA-256 over what decides what a camera records: its zones, schedules, privacy and site clock."""
+    used = {z.schedule for z in camera.zones if z.schedule}
+    material = {
+        "camera": camera.model_dump(mode="json", by_alias=True),
+        "schedules": {
+            name: s.model_dump(mode="json", by_alias=True)
+            for name, s in config.schedules.items()
+            if name in used
+        },
+        "site": {"timezone": config.site.timezone, "holidays": [d.isoformat() for d in config.site.holidays]},
+    }
+    return sha256_bytes(canonical_json(json.loads(json.dumps(material))))

@@ -1,0 +1,1 @@
+"""Persistence for alerts and clips (the custody log lives in ``evidence``)."""

@@ -1,0 +1,51 @@
+"""Where everything lives under the storage folder. One place, so nothing guesses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StoragePaths:
+    root: Path
+
+    @property
+    def clips(self) -> Path:
+        return self.root / "clips"
+
+    @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    @property
+    def live(self) -> Path:
+        """Latest masked frame per camera, for the live view and the zone editor."""
+        return self.root / "live"
+
+    @property
+    def keys(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    def clip_file(self, camera_id: str, start: datetime, clip_id: str) -> Path:
+        return self.clips / camera_id / start.strftime("%Y-%m-%d") / f"{clip_id}.mp4"
+
+    def relative(self, path: Path) -> str:
+        return path.resolve().relative_to(self.root.resolve()).as_posix()
+
+    def absolute(self, relative: str) -> Path:
+        """Resolve a stored relative path, refusing anything that escapes the storage folder."""
+        candidate = (self.root / relative).resolve()
+        if not candidate.is_relative_to(self.root.resolve()):
+            raise ValueError(f"path {relative!r} escapes the storage folder")
+        return candidate
+
+    def ensure(self) -> None:
+        for folder in (self.clips, self.snapshots, self.live, self.keys, self.quarantine):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.keys.chmod(0o700)
