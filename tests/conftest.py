@@ -1,0 +1,41 @@
+"""Fixtures shared by every test area. Area-specific fixtures live in that area's conftest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+REPO = Path(__file__).resolve().parent.parent
+FOOTAGE = Path(os.environ.get("HOTSPOT_FOOTAGE", REPO.parent / "shared" / "footage"))
+
+
+@pytest.fixture(scope="session")
+def footage() -> Path:
+    """The shared real footage; tests that need it skip with a clear message when it is absent."""
+    if not FOOTAGE.is_dir():
+        pytest.skip(f"real footage not found at {FOOTAGE} (set HOTSPOT_FOOTAGE)")
+    return FOOTAGE
+
+
+def write_config(folder: Path, data: dict[str, Any]) -> Path:
+    """Write ``data`` as cameras.yaml in ``folder`` and return its path."""
+    path = folder / "cameras.yaml"
+    with path.open("w", encoding="utf-8") as handle:
+        YAML().dump(data, handle)
+    return path
+
+
+def base_config(storage: Path, **overrides: Any) -> dict[str, Any]:
+    """A minimal valid configuration whose storage lives in ``storage``."""
+    data: dict[str, Any] = {
+        "site": {"name": "Test School", "timezone": "America/Chicago", "holidays": []},
+        "storage": {"path": str(storage), "database": f"sqlite:///{storage}/hotspot.db"},
+        "schedules": {},
+        "cameras": [],
+    }
+    data.update(overrides)
+    return data
