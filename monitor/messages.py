@@ -1,0 +1,48 @@
+"""Records that cross process boundaries: worker -> supervisor -> service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """An alert row that is already committed; ``snapshot_path`` is relative to storage."""
+
+    alert_id: int
+    camera_id: str
+    kind: str
+    time: datetime
+    zones: tuple[str, ...] = ()
+    score: float = 0.0
+    snapshot_path: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class StatusMessage:
+    """A worker's periodic report; ``fps`` is frames decoded per second over the last interval."""
+
+    camera_id: str
+    state: str  # starting | online | offline
+    fps: float = 0.0
+    last_error: str | None = None
+    last_frame: datetime | None = None
+    dropped_messages: int = 0
+
+
+@dataclass(frozen=True)
+class SealedMessage:
+    """A clip was sealed; ``analyze`` prints these, the service may refresh on them."""
+
+    clip_id: str
+    event_id: str
+    camera_id: str
+    zones: tuple[str, ...]
+    start: datetime
+    end: datetime
+    path: str
+    sha256: str
+    incomplete: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
