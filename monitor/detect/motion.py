@@ -1,0 +1,134 @@
+"""Zone-scoped motion detection on the downscaled luma plane.
+
+The caller picks which frames to analyse and which zones are active by schedule; the detector
+only measures pixels inside active zones, so motion anywhere else can never trigger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+from datetime import datetime
+
+import av
+import cv2
+import numpy as np
+
+from monitor.config import Camera
+from monitor.detect.background import Background
+from monitor.detect.privacy import plane_view
+from monitor.detect.zones import ZoneMasks
+
+LIGHTING_FRACTION = 0.45  # this much of the whole frame changing at once is lighting, not a person
+BLUR_KERNEL = (5, 5)
+LUMA_FORMATS = frozenset(
+    {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray"}
+)
+
+
+@dataclass(frozen=True)
+class MotionObservation:
+    """What one analysed frame showed.
+
+    ``zone_fractions`` holds, for each active zone, the fraction (0..1) of its area that moved.
+    ``triggered`` lists the active zones whose fraction reached ``zone.min_area`` on at least
+    ``detection.min_frames`` consecutive analysed frames. ``score`` is the largest fraction among
+    the triggered zones, or among the active zones when none triggered.
+    """
+
+    wall_time: datetime
+    zone_fractions: dict[str, float]
+    triggered: tuple[str, ...]
+    lighting_change: bool
+    score: float
+
+
+def analysis_size(camera: Camera, width: int, height: int) -> tuple[int, int]:
+    """Analysis frame size: ``detection.analysis_width`` wide (never upscaled), same aspect."""
+    analysis_width = min(camera.detection.analysis_width, width)
+    return analysis_width, max(1, round(height * analysis_width / width))
+
+
+class MotionDetector:
+    """Keeps one camera's background model and per-zone streaks across analysed frames."""
+
+    def __init__(self, camera: Camera, width: int, height: int) -> None:
+        if width < 2 or height < 2:
+            raise ValueError(f"frame size must be at least 2x2, got {width}x{height}")
+        self.width, self.height = width, height
+        self._streaks: dict[str, int] = {}
+        self._apply(camera, previous=None)
+
+    def update_camera(self, camera: Camera) -> None:
+        """Apply edited zones and detection settings; the learned background survives unless
+        the analysis size changes."""
+        self._apply(camera, previous=self._background)
+
+    def _apply(self, camera: Camera, *, previous: Background | None) -> None:
+        size = analysis_size(camera, self.width, self.height)
+        self._camera = camera
+        self._masks = ZoneMasks.build(camera, *size)
+        self._min_area = {zone.id: zone.min_area for zone in camera.zones}
+        self._background = Background(
+            *size, threshold=camera.detection.threshold, analysis_fps=camera.detection.analysis_fps
+        )
+        if previous is not None:
+            self._background.adopt(previous)
+        self._streaks = {k: v for k, v in self._streaks.items() if k in self._min_area}
+        self._gray = np.empty((size[1], size[0]), np.uint8)
+        self._scratch = np.empty_like(self._gray)
+
+    def observe(
+        self, frame: av.VideoFrame, *, active_zones: Set[str], wall_time: datetime
+    ) -> MotionObservation:
+        """Compare ``frame`` with the background, update streaks, then learn from it."""
+        self._check(frame, wall_time)
+        gray = self._luma(frame)
+        background = self._background
+        zones = [zone_id for zone_id in self._masks.masks if zone_id in active_zones]
+        if not background.ready:
+            background.reset(gray)
+            return self._quiet(wall_time, zones, lighting=False)
+        moving = background.moving(gray)
+        if cv2.countNonZero(moving) > LIGHTING_FRACTION * moving.size:
+            background.reset(gray)
+            return self._quiet(wall_time, zones, lighting=True)
+        fractions = {z: self._masks.fraction(z, moving, self._scratch) for z in zones}
+        background.learn(gray, moving)
+        return self._judge(wall_time, fractions)
+
+    def _luma(self, frame: av.VideoFrame) -> np.ndarray:
+        """The Y plane read in place, area-downscaled and blurred against sensor noise."""
+        luma = plane_view(frame.planes[0])
+        cv2.resize(luma, (self._gray.shape[1], self._gray.shape[0]), dst=self._gray,
+                   interpolation=cv2.INTER_AREA)
+        cv2.GaussianBlur(self._gray, BLUR_KERNEL, 0, dst=self._gray)
+        return self._gray
+
+    def _judge(self, wall_time: datetime, fractions: dict[str, float]) -> MotionObservation:
+        streaks = {}
+        for zone_id, fraction in fractions.items():
+            moved = fraction >= self._min_area[zone_id]
+            streaks[zone_id] = self._streaks.get(zone_id, 0) + 1 if moved else 0
+        self._streaks = streaks
+        needed = self._camera.detection.min_frames
+        triggered = tuple(z for z, streak in streaks.items() if streak >= needed)
+        pool = triggered or tuple(fractions)
+        score = max((fractions[z] for z in pool), default=0.0)
+        return MotionObservation(wall_time, fractions, triggered, False, score)
+
+    def _quiet(self, wall_time: datetime, zones: list[str], *, lighting: bool) -> MotionObservation:
+        """An observation that cannot trigger: the first frame, or a frame lit differently."""
+        self._streaks = {}
+        return MotionObservation(wall_time, dict.fromkeys(zones, 0.0), (), lighting, 0.0)
+
+    def _check(self, frame: av.VideoFrame, wall_time: datetime) -> None:
+        if frame.format.name not in LUMA_FORMATS:
+            raise ValueError(f"motion detection needs a planar YUV frame, got {frame.format.name}")
+        if (frame.width, frame.height) != (self.width, self.height):
+            raise ValueError(
+                f"frame is {frame.width}x{frame.height} but the detector was built for "
+                f"{self.width}x{self.height}"
+            )
+        if wall_time.tzinfo is None:
+            raise ValueError("wall_time must be timezone-aware (UTC)")
