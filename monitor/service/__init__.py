@@ -1,0 +1,1 @@
+"""The web service: FastAPI API, dashboard pages, authentication and roles."""

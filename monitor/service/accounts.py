@@ -1,0 +1,187 @@
+"""Users, passwords, sessions and API tokens: the rules shared by the service and the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from monitor.store.users import ROLES, ApiToken, LoginAttempt, User, WebSession
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MIN_PASSWORD = 10
+SESSION_LIFETIME = timedelta(hours=12)
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so a wrong username costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class AccountError(ValueError):
+    """A request about users that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``failures`` failed logins per username, and ``4 * failures`` per address, per window."""
+
+    failures: int = 5
+    window: timedelta = timedelta(minutes=5)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def one_time_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def check_username(username: str) -> str:
+    if not USERNAME.match(username):
+        raise AccountError(
+            f"username {username!r} is not allowed: use 1-64 lower-case letters, digits, '.', '_' or '-'"
+        )
+    return username
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise AccountError(f"role {role!r} is unknown; roles are {', '.join(ROLES)}")
+    return role
+
+
+def check_password(password: str, username: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    if password.lower() == username.lower():
+        raise AccountError("the password must not be the username")
+    return password
+
+
+def find_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise AccountError(f"no user {username!r}")
+    return user
+
+
+def add_user(session: Session, username: str, role: str, password: str | None = None) -> tuple[User, str]:
+    """Create a user; without a password, a one-time password is made (returned) that must be changed."""
+    check_username(username)
+    check_role(role)
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise AccountError(f"user {username!r} already exists")
+    secret = password if password is not None else one_time_password()
+    if password is not None:
+        check_password(password, username)
+    user = User(username=username, role=role, password_hash=_hasher.hash(secret),
+                must_change_password=password is None)
+    session.add(user)
+    session.flush()
+    return user, secret
+
+
+def set_password(session: Session, user: User, password: str, *, temporary: bool) -> None:
+    """Store a new password; a temporary one must be changed at the next login. Ends every session."""
+    if not temporary:
+        check_password(password, user.username)
+    user.password_hash = _hasher.hash(password)
+    user.must_change_password = temporary
+    for row in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
+        session.delete(row)
+
+
+def set_disabled(session: Session, user: User, disabled: bool) -> None:
+    """Disable or enable; disabling also ends the user's sessions and revokes the API tokens."""
+    user.disabled = disabled
+    if disabled:
+        for row in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
+            session.delete(row)
+        for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
+            token.revoked = True
+
+
+def ensure_first_admin(session: Session) -> str | None:
+    """On a site without users, create ``admin`` and return its one-time password."""
+    if session.scalar(select(func.count()).select_from(User)):
+        return None
+    _user, secret = add_user(session, "admin", "admin")
+    return secret
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def recent_failures(session: Session, limit: RateLimit, *, username: str, remote: str) -> bool:
+    """True when this username or address has used up its failed attempts for the window."""
+    since = datetime.now(UTC) - limit.window
+    failed = select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.success.is_(False), LoginAttempt.time >= since
+    )
+    by_user = session.scalar(failed.where(LoginAttempt.username == username)) or 0
+    by_remote = session.scalar(failed.where(LoginAttempt.remote == remote)) or 0
+    return by_user >= limit.failures or by_remote >= 4 * limit.failures
+
+
+def log_attempt(session: Session, *, username: str, remote: str, success: bool, reason: str) -> None:
+    session.add(LoginAttempt(username=username[:64], remote=remote[:64], success=success, reason=reason))
+
+
+def open_session(session: Session, user: User) -> tuple[str, str]:
+    """Start a browser session; returns (cookie token, CSRF token)."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    session.add(WebSession(token_sha256=digest(token), user_id=user.id, csrf_token=csrf,
+                           created_at=now, expires_at=now + SESSION_LIFETIME))
+    user.last_login = now
+    return token, csrf
+
+
+def session_user(session: Session, token: str) -> tuple[User, WebSession] | None:
+    row = session.get(WebSession, digest(token))
+    if row is None:
+        return None
+    if row.expires_at.replace(tzinfo=row.expires_at.tzinfo or UTC) < datetime.now(UTC):
+        session.delete(row)
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled:
+        return None
+    return user, row
+
+
+def new_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+    if not name.strip() or len(name) > 64:
+        raise AccountError("a token needs a name of 1-64 characters")
+    secret = "hs_" + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name.strip(), token_sha256=digest(secret))
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def token_user(session: Session, secret: str) -> User | None:
+    token = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == digest(secret)))
+    if token is None or token.revoked:
+        return None
+    user = session.get(User, token.user_id)
+    if user is None or user.disabled:
+        return None
+    token.last_used = datetime.now(UTC)
+    return user
+
+
+def same_secret(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

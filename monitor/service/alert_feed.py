@@ -1,0 +1,101 @@
+"""Fan-out of new alerts to every open alert board.
+
+The alerts table is the single source: a poll picks up rows with an id above the last one
+seen, whoever wrote them (a worker, ``hotspot analyze``, a restarted service). The supervisor's
+callback only wakes the poll early, so an alert reaches the boards within milliseconds
+and nothing is lost if a callback is missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.service.times import iso
+from monitor.store.models import Alert
+
+QUEUE_SIZE = 100
+
+
+def alert_json(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "camera_id": alert.camera_id,
+        "time": iso(alert.time),
+        "zones": list(alert.zones or []),
+        "score": alert.score,
+        "message": alert.message,
+        "snapshot_url": f"/api/alerts/{alert.id}/snapshot.jpg" if alert.snapshot_path else None,
+        "clip_id": alert.clip_id,
+        "event_id": alert.event_id,
+        "acknowledged_at": iso(alert.acknowledged_at),
+        "acknowledged_by": alert.acknowledged_by,
+        "ack_note": alert.ack_note,
+    }
+
+
+class AlertFeed:
+    def __init__(self, sessions: sessionmaker[Session], *, poll_seconds: float) -> None:
+        self._sessions = sessions
+        self._poll_seconds = poll_seconds
+        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_id = 0
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    def wake(self) -> None:
+        """Thread-safe: ask the poll to look now (called from the supervisor's thread)."""
+        if self._loop is not None and self._wake is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def announce(self, item: dict[str, Any]) -> None:
+        """Thread-safe: send a changed alert (e.g. acknowledged) to every board."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._publish, item)
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        self._subscribers.discard(queue)
+
+    async def run(self) -> None:
+        """Poll until cancelled; started by the app's lifespan."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._last_id = await asyncio.to_thread(self._max_id)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+            self._wake.clear()
+            for item in await asyncio.to_thread(self._new_alerts):
+                self._publish(item)
+
+    def _max_id(self) -> int:
+        with self._sessions() as session:
+            return session.scalar(select(func.max(Alert.id))) or 0
+
+    def _new_alerts(self) -> list[dict[str, Any]]:
+        with self._sessions() as session:
+            rows = session.scalars(select(Alert).where(Alert.id > self._last_id).order_by(Alert.id).limit(500))
+            items = [alert_json(row) for row in rows]
+        if items:
+            self._last_id = items[-1]["id"]
+        return items
+
+    def _publish(self, item: dict[str, Any]) -> None:
+        for queue in list(self._subscribers):
+            if queue.full():  # a stalled board loses its oldest alert, never blocks the others
+                queue.get_nowait()
+            queue.put_nowait(item)

@@ -1,0 +1,104 @@
+"""``create_app``: the API, the dashboard and (optionally) the supervised camera workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+import monitor.store.users  # noqa: F401  (registers the user tables before create_all)
+from monitor.config import Config, load_config
+from monitor.runtime import Runtime
+from monitor.service.alert_feed import AlertFeed
+from monitor.service.config_edit import ConfigEditor
+from monitor.service.deps import LoginRequired, PasswordChangeRequired
+from monitor.service.routers import (
+    account,
+    alerts,
+    audit,
+    auth,
+    bundles,
+    cameras,
+    clips,
+    pages,
+    schedules,
+    system,
+    users,
+    zones,
+)
+from monitor.service.state import ServiceSettings, ServiceState
+from monitor.service.views import ViewLog
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _build_state(config_path: Path, config: Config, settings: ServiceSettings) -> ServiceState:
+    runtime = Runtime.open(config)
+    feed = AlertFeed(runtime.sessions, poll_seconds=settings.alert_poll_seconds)
+    editor = ConfigEditor(config_path, runtime, lambda c: _apply(state, c))
+    state = ServiceState(config_path, runtime, settings, feed, editor, ViewLog())
+    return state
+
+
+def _apply(state: ServiceState, config: Config) -> None:
+    if state.supervisor is not None:
+        state.supervisor.apply_config(config)
+
+
+def _start_workers(state: ServiceState) -> None:
+    from monitor.supervisor import Supervisor  # imported here: the API alone needs no pipeline
+
+    state.supervisor = Supervisor(state.config_path, config=state.config, on_alert=lambda _m: state.feed.wake())
+    state.supervisor.start()
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state: ServiceState = app.state.service
+    if state.settings.start_workers:
+        await asyncio.to_thread(_start_workers, state)
+    poller = asyncio.create_task(state.feed.run())
+    try:
+        yield
+    finally:
+        poller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
+        if state.supervisor is not None:
+            await asyncio.to_thread(state.supervisor.stop)
+        state.runtime.close()
+
+
+async def _auth_errors(request: Request, exc: Exception) -> Response:
+    """Pages send people to the login or password page; the API answers with the status."""
+    assert isinstance(exc, HTTPException)
+    is_page = request.method == "GET" and not request.url.path.startswith("/api/")
+    if is_page and isinstance(exc, LoginRequired):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    if is_page and isinstance(exc, PasswordChangeRequired):
+        return RedirectResponse("/account", status_code=303)
+    return await http_exception_handler(request, exc)
+
+
+def create_app(config_path: Path, *, settings: ServiceSettings | None = None) -> FastAPI:
+    """Open the site described by ``config_path`` and return the ASGI app serving it."""
+    config_path = Path(config_path).resolve()
+    state = _build_state(config_path, load_config(config_path), settings or ServiceSettings())
+    app = FastAPI(
+        title="Hotspot Monitor", version="0.1.0", lifespan=_lifespan,
+        description="Alerts, live view, sealed clips and evidence export for school hotspots.",
+    )
+    app.state.service = state
+    app.add_exception_handler(HTTPException, _auth_errors)
+    for module in (system, auth, account, alerts, cameras, clips, bundles, zones, schedules, users, audit, pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

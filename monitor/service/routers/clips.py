@@ -1,0 +1,209 @@
+"""Clips: search, playback with range requests, download, custody history, verification, holds.
+
+Every play and download is a custody entry naming the user; so are holds and verifications.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from starlette.background import BackgroundTask
+
+from evidence.actions import Action
+from evidence.export import export_bundle
+from evidence.hashing import sha256_file
+from monitor.service.deps import CanExport, CanManageHolds, CanViewClips, Db, Principal, State
+from monitor.service.state import ServiceState
+from monitor.service.times import iso, utc
+from monitor.store.models import Alert, Clip
+
+router = APIRouter(prefix="/api/clips", tags=["clips"])
+
+
+class ExportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    case: str = Field(min_length=1, max_length=200, description="case or incident number")
+    reason: str = Field(min_length=1, max_length=2000, description="why the clip is disclosed, and to whom")
+
+
+class HoldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000, description="why (case number, request)")
+
+
+def clip_json(clip: Clip) -> dict[str, Any]:
+    return {
+        "id": clip.id, "event_id": clip.event_id, "part": clip.part, "camera_id": clip.camera_id,
+        "zones": list(clip.zones or []), "start": iso(clip.start), "end": iso(clip.end),
+        "duration_seconds": round((clip.end - clip.start).total_seconds(), 2) if clip.end else None,
+        "frame_count": clip.frame_count, "width": clip.width, "height": clip.height, "fps": clip.fps,
+        "sha256": clip.sha256, "size_bytes": clip.size_bytes, "status": clip.status,
+        "incomplete_reason": clip.incomplete_reason, "legal_hold": clip.legal_hold,
+        "config_hash": clip.config_hash,
+    }
+
+
+def entry_json(entry: Any) -> dict[str, Any]:
+    return {
+        "seq": entry.seq, "time": iso(entry.time), "actor": entry.actor, "action": str(entry.action),
+        "clip_id": entry.clip_id, "object_sha256": entry.object_sha256, "details": entry.details,
+        "entry_hash": entry.entry_hash, "key_id": entry.key_id,
+    }
+
+
+def search_clips(
+    db: Db, *, camera: str | None = None, zone: str | None = None, since: datetime | None = None,
+    until: datetime | None = None, alert_id: int | None = None, hold: bool | None = None, limit: int = 100,
+) -> list[Clip]:
+    query = select(Clip).where(Clip.status != "deleted").order_by(Clip.start.desc())
+    if camera:
+        query = query.where(Clip.camera_id == camera)
+    if since:
+        query = query.where(Clip.start >= utc(since))
+    if until:
+        query = query.where(Clip.start <= utc(until))
+    if hold is not None:
+        query = query.where(Clip.legal_hold.is_(hold))
+    if alert_id is not None:
+        alert = db.get(Alert, alert_id)
+        if alert is None:
+            return []
+        query = query.where(Clip.event_id == alert.event_id if alert.event_id else Clip.id == alert.clip_id)
+    rows = list(db.scalars(query.limit(limit if not zone else 5000)))
+    if zone:
+        rows = [row for row in rows if zone in (row.zones or [])][:limit]
+    return rows
+
+
+@router.get("", summary="Search clips by camera, zone, time range, alert and legal hold")
+def list_clips(
+    _user: CanViewClips, db: Db,
+    camera: Annotated[str | None, Query(max_length=64)] = None,
+    zone: Annotated[str | None, Query(max_length=64)] = None,
+    since: datetime | None = None, until: datetime | None = None,
+    alert_id: int | None = None, hold: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    rows = search_clips(db, camera=camera, zone=zone, since=since, until=until, alert_id=alert_id,
+                        hold=hold, limit=limit)
+    return [clip_json(row) for row in rows]
+
+
+def clip_or_404(db: Db, clip_id: str) -> Clip:
+    clip = db.get(Clip, clip_id)
+    if clip is None or clip.status == "deleted":
+        raise HTTPException(404, f"no clip {clip_id!r}")
+    return clip
+
+
+def clip_file(state: ServiceState, clip: Clip) -> Path:
+    try:
+        path = state.runtime.paths.absolute(clip.path)
+    except ValueError:
+        raise HTTPException(409, f"clip {clip.id}: its path is outside the storage folder") from None
+    if not path.is_file():
+        raise HTTPException(410, f"clip {clip.id}: the file is missing from storage")
+    return path
+
+
+@router.get("/{clip_id}", summary="A clip with its custody history")
+def get_clip(clip_id: str, _user: CanViewClips, db: Db, state: State) -> dict[str, Any]:
+    clip = clip_or_404(db, clip_id)
+    return {**clip_json(clip), "custody": [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)]}
+
+
+@router.get("/{clip_id}/video", summary="Play the clip (HTTP range requests); logs a view",
+            response_class=FileResponse)
+def video(clip_id: str, user: CanViewClips, db: Db, state: State, request: Request) -> FileResponse:
+    clip = clip_or_404(db, clip_id)
+    path = clip_file(state, clip)
+    requested = request.headers.get("range", "")
+    starts_playback = not requested or requested.replace(" ", "").startswith("bytes=0-")
+    if starts_playback and state.views.first_view(user.username, clip.id):
+        state.runtime.evidence.append(Action.VIEWED, actor=user.username, clip_id=clip.id,
+                                      object_sha256=clip.sha256, details={"via": "dashboard"})
+    return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/{clip_id}/download", summary="Download the MP4 file; logs a download", response_class=FileResponse)
+def download(clip_id: str, user: CanExport, db: Db, state: State) -> FileResponse:
+    clip = clip_or_404(db, clip_id)
+    path = clip_file(state, clip)
+    state.runtime.evidence.append(Action.DOWNLOADED, actor=user.username, clip_id=clip.id,
+                                  object_sha256=clip.sha256, details={"via": "dashboard"})
+    return FileResponse(path, media_type="video/mp4", filename=f"{clip.id}.mp4")
+
+
+@router.post("/{clip_id}/export", summary="Export a signed evidence bundle (zip) for a case",
+             response_class=FileResponse)
+def export(clip_id: str, body: ExportIn, user: CanExport, db: Db, state: State) -> FileResponse:
+    clip = clip_or_404(db, clip_id)
+    if clip.status != "sealed":
+        raise HTTPException(409, f"clip {clip.id} is {clip.status}; only sealed clips can be exported")
+    folder = Path(tempfile.mkdtemp(prefix="export-", dir=state.runtime.paths.root))
+    out = folder / f"{clip.id}.zip"
+    try:
+        export_bundle(state.runtime.evidence, clip.id, out, case=body.case, reason=body.reason, by=user.username)
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(out, media_type="application/zip", filename=f"{clip.id}-{_slug(body.case)}.zip",
+                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:40] or "case"
+
+
+@router.post("/{clip_id}/verify", summary="Re-hash the file and compare with its seal; logs a verification")
+def verify_clip(clip_id: str, user: CanViewClips, db: Db, state: State) -> dict[str, Any]:
+    clip = clip_or_404(db, clip_id)
+    entries = list(state.runtime.evidence.entries(clip_id=clip.id))
+    sealed = next((e for e in entries if str(e.action) == str(Action.SEALED)), None)
+    result: dict[str, Any] = {"clip_id": clip.id, "sealed_sha256": sealed.object_sha256 if sealed else None}
+    try:
+        path = state.runtime.paths.absolute(clip.path)
+        actual = sha256_file(path) if path.is_file() else None
+    except ValueError:
+        actual = None
+    result["actual_sha256"] = actual
+    if sealed is None:
+        result["status"] = "unsealed"
+    elif actual is None:
+        result["status"] = "missing"
+    else:
+        result["status"] = "intact" if actual == sealed.object_sha256 == clip.sha256 else "modified"
+    result["ok"] = result["status"] == "intact"
+    state.runtime.evidence.append(Action.VERIFIED, actor=user.username, clip_id=clip.id,
+                                  object_sha256=actual, details={"status": result["status"]})
+    return result
+
+
+def _set_hold(clip_id: str, body: HoldIn, user: Principal, db: Db, state: ServiceState, *, hold: bool) -> dict[str, Any]:
+    clip = clip_or_404(db, clip_id)
+    if clip.legal_hold == hold:
+        raise HTTPException(409, f"clip {clip.id} is {'already' if hold else 'not'} on legal hold")
+    state.runtime.evidence.append(Action.HOLD_SET if hold else Action.HOLD_RELEASED, actor=user.username,
+                                  clip_id=clip.id, object_sha256=clip.sha256, details={"reason": body.reason})
+    clip.legal_hold = hold
+    db.commit()
+    return clip_json(clip)
+
+
+@router.post("/{clip_id}/hold", summary="Set a legal hold (retention will not delete the clip)")
+def set_hold(clip_id: str, body: HoldIn, user: CanManageHolds, db: Db, state: State) -> dict[str, Any]:
+    return _set_hold(clip_id, body, user, db, state, hold=True)
+
+
+@router.post("/{clip_id}/hold/release", summary="Release a legal hold")
+def release_hold(clip_id: str, body: HoldIn, user: CanManageHolds, db: Db, state: State) -> dict[str, Any]:
+    return _set_hold(clip_id, body, user, db, state, hold=False)

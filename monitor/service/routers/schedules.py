@@ -1,0 +1,83 @@
+"""The schedule editor's API: named schedules and the site's holidays."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from ruamel.yaml.comments import CommentedMap
+
+from monitor.config import Config, ConfigError
+from monitor.service.config_edit import flow
+from monitor.service.deps import CanEditSchedules, State
+
+router = APIRouter(prefix="/api/schedules", tags=["schedules"])
+
+
+class WindowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    days: list[str] = Field(max_length=7, description="mon..sun")
+    start: str = Field(alias="from", max_length=5, description="HH:MM")
+    end: str = Field(alias="to", max_length=5, description="HH:MM or 24:00")
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    windows: list[WindowIn] = Field(max_length=50)
+    on_holidays: Literal["all-day", "inactive", "as-scheduled"] = "as-scheduled"
+
+
+class SchedulesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    schedules: dict[str, ScheduleIn] = Field(max_length=100)
+    holidays: list[date] = Field(max_length=1000)
+
+
+def schedules_json(config: Config) -> dict[str, Any]:
+    return {
+        "schedules": {n: s.model_dump(mode="json", by_alias=True) for n, s in config.schedules.items()},
+        "holidays": [d.isoformat() for d in config.site.holidays],
+        "timezone": config.site.timezone,
+    }
+
+
+def _schedule_map(existing: CommentedMap | None, schedule: ScheduleIn) -> CommentedMap:
+    target = existing if existing is not None else CommentedMap()
+    windows = []
+    for window in schedule.windows:
+        item = CommentedMap([("days", flow(list(window.days))), ("from", window.start), ("to", window.end)])
+        item.fa.set_flow_style()
+        windows.append(item)
+    target["windows"] = windows
+    target["on_holidays"] = schedule.on_holidays
+    return target
+
+
+def _apply(body: SchedulesIn) -> Any:
+    def mutate(doc: CommentedMap) -> dict[str, Any]:
+        old = doc.get("schedules") or CommentedMap()
+        for name in [n for n in old if n not in body.schedules]:
+            del old[name]
+        for name, schedule in body.schedules.items():
+            old[name] = _schedule_map(old.get(name), schedule)
+        doc["schedules"] = old
+        doc["site"]["holidays"] = flow([d.isoformat() for d in sorted(set(body.holidays))])
+        return {"section": "schedules", **body.model_dump(mode="json", by_alias=True)}
+
+    return mutate
+
+
+@router.get("", summary="Named schedules and holidays")
+def get_schedules(_user: CanEditSchedules, state: State) -> dict[str, Any]:
+    return schedules_json(state.config)
+
+
+@router.put("", summary="Replace schedules and holidays (validated, saved, applied, logged)")
+def put_schedules(body: SchedulesIn, user: CanEditSchedules, state: State) -> dict[str, Any]:
+    try:
+        applied = state.editor.update(_apply(body), actor=user.username)
+    except ConfigError as exc:
+        raise HTTPException(422, {"message": "the change was not saved", "problems": exc.problems}) from None
+    return {**schedules_json(applied.config), "config_sha256": applied.sha256}

@@ -1,0 +1,82 @@
+"""Public machine endpoints: health for load balancers and systemd, metrics for Prometheus.
+
+Both are public on purpose and carry no personal data: counts, states and rates only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select, text
+
+from monitor.service.deps import State
+from monitor.service.state import ServiceState
+from monitor.store.models import Alert, Clip
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz", summary="Liveness and database reachability (public)")
+def healthz(state: State) -> JSONResponse:
+    try:
+        with state.runtime.sessions() as session:
+            session.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception as exc:  # any driver error means unhealthy, and says which
+        database = f"error: {type(exc).__name__}"
+    statuses = state.supervisor.statuses() if state.supervisor else {}
+    body = {
+        "status": "ok" if database == "ok" else "unhealthy",
+        "database": database,
+        "cameras_online": sum(1 for s in statuses.values() if s.state == "online"),
+        "cameras_configured": len(state.config.cameras),
+    }
+    return JSONResponse(body, status_code=200 if database == "ok" else 503)
+
+
+class _SiteCollector(Collector):
+    """Reads the site's state at scrape time, so the numbers are never stale."""
+
+    def __init__(self, state: ServiceState) -> None:
+        self._state = state
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        online = GaugeMetricFamily("hotspot_camera_online", "1 when the camera worker is online", labels=["camera"])
+        fps = GaugeMetricFamily("hotspot_camera_fps", "frames decoded per second", labels=["camera"])
+        restarts = GaugeMetricFamily("hotspot_camera_restarts", "worker restarts since start", labels=["camera"])
+        statuses = self._state.supervisor.statuses() if self._state.supervisor else {}
+        for camera in self._state.config.cameras:
+            status = statuses.get(camera.id)
+            online.add_metric([camera.id], 1.0 if status and status.state == "online" else 0.0)
+            fps.add_metric([camera.id], status.fps if status else 0.0)
+            restarts.add_metric([camera.id], float(status.restarts) if status else 0.0)
+        yield from (online, fps, restarts)
+        yield from self._counts()
+
+    def _counts(self) -> Iterator[GaugeMetricFamily]:
+        with self._state.runtime.sessions() as session:
+            unacknowledged = session.scalar(
+                select(func.count()).select_from(Alert).where(Alert.acknowledged_at.is_(None))
+            )
+            clips: dict[str, Any] = dict(session.execute(select(Clip.status, func.count()).group_by(Clip.status)).all())
+        yield GaugeMetricFamily("hotspot_alerts_unacknowledged", "alerts not yet acknowledged",
+                                value=float(unacknowledged or 0))
+        family = GaugeMetricFamily("hotspot_clips", "clips by status", labels=["status"])
+        for status, count in sorted(clips.items()):
+            family.add_metric([status], float(count))
+        yield family
+        yield GaugeMetricFamily("hotspot_alert_board_clients", "open live alert streams",
+                                value=float(self._state.feed.subscribers))
+
+
+@router.get("/metrics", summary="Prometheus metrics (public)", response_class=Response)
+def metrics(state: State) -> Response:
+    registry = CollectorRegistry()
+    registry.register(_SiteCollector(state))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,98 @@
+"""User management for admins: add, change role, reset password, disable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from monitor.service.accounts import AccountError, add_user, find_user, one_time_password, set_disabled, set_password
+from monitor.service.deps import CanManageUsers, Db, Principal
+from monitor.store.users import User
+
+router = APIRouter(prefix="/api/users", tags=["users"])
+Role = Literal["security", "investigator", "admin"]
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    disabled: bool
+    must_change_password: bool
+    created_at: datetime
+    last_login: datetime | None
+
+
+class NewUserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    role: Role
+
+
+class UserChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role | None = None
+    disabled: bool | None = None
+
+
+class OneTimePasswordOut(BaseModel):
+    username: str
+    password: str = Field(description="one-time password; the user must change it at first login")
+
+
+def _out(user: User) -> UserOut:
+    return UserOut.model_validate(user, from_attributes=True)
+
+
+def _find(db: Db, username: str) -> User:
+    try:
+        return find_user(db, username)
+    except AccountError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("", summary="All users", response_model=list[UserOut])
+def list_users(_user: CanManageUsers, db: Db) -> list[UserOut]:
+    return [_out(u) for u in db.scalars(select(User).order_by(User.username))]
+
+
+@router.post("", summary="Add a user; returns a one-time password", response_model=OneTimePasswordOut,
+             status_code=201)
+def create_user(body: NewUserIn, _user: CanManageUsers, db: Db) -> OneTimePasswordOut:
+    try:
+        user, secret = add_user(db, body.username, body.role)
+    except AccountError as exc:
+        raise HTTPException(422, str(exc)) from None
+    db.commit()
+    return OneTimePasswordOut(username=user.username, password=secret)
+
+
+def _guard_self(admin: Principal, user: User, change: UserChangeIn) -> None:
+    """An admin cannot lock themselves out by demoting or disabling their own account."""
+    if user.id == admin.user_id and (change.disabled or (change.role and change.role != "admin")):
+        raise HTTPException(409, "you cannot disable or demote your own account; ask another admin")
+
+
+@router.patch("/{username}", summary="Change a user's role or disable/enable them", response_model=UserOut)
+def change_user(username: str, body: UserChangeIn, admin: CanManageUsers, db: Db) -> UserOut:
+    user = _find(db, username)
+    _guard_self(admin, user, body)
+    if body.role is not None:
+        user.role = body.role
+    if body.disabled is not None:
+        set_disabled(db, user, body.disabled)
+    db.commit()
+    return _out(user)
+
+
+@router.post("/{username}/reset-password", summary="Reset to a one-time password (ends their sessions)",
+             response_model=OneTimePasswordOut)
+def reset_password(username: str, _user: CanManageUsers, db: Db) -> OneTimePasswordOut:
+    user = _find(db, username)
+    secret = one_time_password()
+    set_password(db, user, secret, temporary=True)
+    db.commit()
+    return OneTimePasswordOut(username=user.username, password=secret)

@@ -1,0 +1,103 @@
+"""The zone editor's API: read and replace a camera's hotspot and privacy polygons.
+
+Kept zones are edited in place in the YAML document, so the admin's comments on them stay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from ruamel.yaml.comments import CommentedMap
+
+from monitor.config import Camera, ConfigError
+from monitor.service.config_edit import flow
+from monitor.service.deps import CanEditZones, State
+from monitor.service.routers.cameras import camera_or_404
+
+router = APIRouter(prefix="/api/cameras", tags=["zones"])
+Point = tuple[float, float]
+
+
+class ZoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=64)
+    name: str | None = Field(default=None, max_length=200)
+    polygon: list[Point] = Field(max_length=100)
+    schedule: str | None = Field(default=None, max_length=64, description="schedule name; null = always")
+    min_area: float = Field(default=0.02, description="fraction of the zone that must change")
+
+
+class PrivacyZoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(default=None, max_length=64)
+    polygon: list[Point] = Field(max_length=100)
+
+
+class ZonesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    zones: list[ZoneIn] = Field(max_length=50)
+    privacy_zones: list[PrivacyZoneIn] = Field(max_length=50)
+
+
+def zones_json(camera: Camera) -> dict[str, Any]:
+    return {
+        "camera_id": camera.id,
+        "zones": [z.model_dump(mode="json") for z in camera.zones],
+        "privacy_zones": [z.model_dump(mode="json") for z in camera.privacy.zones],
+        "privacy_mask": camera.privacy.mask,
+    }
+
+
+def _points(polygon: list[Point]) -> Any:
+    return flow([flow([round(x, 4), round(y, 4)]) for x, y in polygon])
+
+
+def _merge_zone(existing: CommentedMap | None, zone: ZoneIn) -> CommentedMap:
+    target = existing if existing is not None else CommentedMap()
+    target["id"] = zone.id
+    for key, value in (("name", zone.name), ("schedule", zone.schedule)):
+        if value:
+            target[key] = value
+        elif key in target:
+            del target[key]
+    target["polygon"] = _points(zone.polygon)
+    target["min_area"] = zone.min_area
+    return target
+
+
+def _apply_zones(camera_id: str, body: ZonesIn) -> Any:
+    def mutate(doc: CommentedMap) -> dict[str, Any]:
+        entry = next(c for c in doc["cameras"] if c.get("id") == camera_id)
+        old = {z.get("id"): z for z in entry.get("zones") or []}
+        entry["zones"] = [_merge_zone(old.get(z.id), z) for z in body.zones]
+        privacy = entry.setdefault("privacy", CommentedMap())
+        zones = []
+        for pz in body.privacy_zones:
+            item = CommentedMap()
+            if pz.id:
+                item["id"] = pz.id
+            item["polygon"] = _points(pz.polygon)
+            zones.append(item)
+        privacy["zones"] = zones
+        return {"section": "zones", "camera": camera_id,
+                "zones": [z.model_dump(mode="json") for z in body.zones],
+                "privacy_zones": [z.model_dump(mode="json") for z in body.privacy_zones]}
+
+    return mutate
+
+
+@router.get("/{camera_id}/zones", summary="A camera's hotspot and privacy zones")
+def get_zones(camera_id: str, _user: CanEditZones, state: State) -> dict[str, Any]:
+    return zones_json(camera_or_404(state, camera_id))
+
+
+@router.put("/{camera_id}/zones", summary="Replace a camera's zones (validated, saved, applied, logged)")
+def put_zones(camera_id: str, body: ZonesIn, user: CanEditZones, state: State) -> dict[str, Any]:
+    camera_or_404(state, camera_id)
+    try:
+        applied = state.editor.update(_apply_zones(camera_id, body), actor=user.username)
+    except ConfigError as exc:
+        raise HTTPException(422, {"message": "the change was not saved", "problems": exc.problems}) from None
+    return {**zones_json(applied.config.camera(camera_id)), "config_sha256": applied.sha256}

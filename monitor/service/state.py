@@ -1,0 +1,42 @@
+"""What the running service holds: the opened site, the workers, the live alert feed, the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from monitor.config import Config
+from monitor.runtime import Runtime
+from monitor.service.accounts import RateLimit
+from monitor.service.alert_feed import AlertFeed
+from monitor.service.config_edit import ConfigEditor
+from monitor.service.views import ViewLog
+
+if TYPE_CHECKING:
+    from monitor.supervisor import Supervisor
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Knobs a deployment (or a test) may change; the defaults suit a school site."""
+
+    start_workers: bool = True
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+    max_bundle_bytes: int = 2 * 1024**3
+    alert_poll_seconds: float = 0.5
+
+
+@dataclass
+class ServiceState:
+    config_path: Path
+    runtime: Runtime
+    settings: ServiceSettings
+    feed: AlertFeed
+    editor: ConfigEditor
+    views: ViewLog
+    supervisor: Supervisor | None = None
+
+    @property
+    def config(self) -> Config:
+        return self.runtime.config

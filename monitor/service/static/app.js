@@ -1,0 +1,77 @@
+// Shared helpers: JSON calls with the CSRF header, messages, logout.
+"use strict";
+
+const csrfToken = () => document.querySelector('meta[name="csrf"]')?.content || "";
+
+function cookie(name) {
+  const found = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
+  return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
+}
+
+async function api(method, url, body, extraHeaders) {
+  const headers = { "X-CSRF-Token": csrfToken(), ...(extraHeaders || {}) };
+  const init = { method, headers, credentials: "same-origin" };
+  if (body instanceof Blob) {
+    init.body = body;
+  } else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, init);
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { detail = (await response.json()).detail; } catch (_) { /* not JSON */ }
+    const error = new Error(typeof detail === "string" ? detail : (detail.message || JSON.stringify(detail)));
+    error.status = response.status;
+    error.detail = detail;
+    throw error;
+  }
+  return response;
+}
+
+function flash(message, kind) {
+  const box = document.getElementById("flash");
+  if (!box) return;
+  box.textContent = message;
+  box.className = kind || "info";
+  box.hidden = false;
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== null && value !== undefined && value !== false) node.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+function formJSON(form) {
+  return Object.fromEntries(new FormData(form).entries());
+}
+
+// PUT a configuration change; list the validator's problems under #problems when refused.
+async function saveConfig(url, body, done) {
+  const problems = document.getElementById("problems");
+  problems.replaceChildren();
+  try {
+    await api("PUT", url, body);
+    flash(done, "ok");
+  } catch (error) {
+    const list = error.detail?.problems
+      || (Array.isArray(error.detail) ? error.detail.map((d) => `${d.loc.join(".")}: ${d.msg}`) : [error.message]);
+    problems.replaceChildren(...list.map((p) => el("li", {}, p)));
+    flash("Not saved: fix the problems listed.", "error");
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("logout")?.addEventListener("click", async () => {
+    await api("POST", "/api/auth/logout").catch(() => null);
+    window.location.href = "/login";
+  });
+});

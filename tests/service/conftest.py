@@ -1,0 +1,181 @@
+"""A real service for the API and browser tests: uvicorn on a port-0 socket, a real SQLite file.
+
+The site has one user per role (known passwords), and, when a test asks for it, a real sealed
+H.264 clip and an alert pointing at it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from monitor.runtime import Runtime
+from monitor.service.accounts import RateLimit, add_user
+from monitor.service.app import create_app
+from monitor.service.state import ServiceSettings
+from monitor.store.models import Alert, Clip
+from tests.conftest import base_config, write_config
+
+PASSWORDS = {"security": "security-pass-1", "investigator": "investigator-pass-1", "admin": "admin-pass-123"}
+ROLES = tuple(PASSWORDS)
+CAMERA = {
+    "id": "east-stairwell",
+    "name": "East stairwell",
+    "source": "unused.mp4",
+    "zones": [{"id": "landing", "polygon": [[0.1, 0.2], [0.6, 0.2], [0.6, 0.95], [0.1, 0.95]],
+               "schedule": "after-hours", "min_area": 0.02}],
+    "privacy": {"zones": [{"id": "window", "polygon": [[0.7, 0.0], [1.0, 0.0], [1.0, 0.4], [0.7, 0.4]]}]},
+}
+SCHEDULES = {"after-hours": {"windows": [{"days": ["mon", "tue", "wed", "thu", "fri"], "from": "15:30",
+                                          "to": "07:00"}], "on_holidays": "all-day"}}
+
+
+def encode_mp4(path: Path, *, seconds: float = 2.0, size: tuple[int, int] = (320, 240), fps: int = 10) -> None:
+    """A browser-playable H.264 MP4 (libx264, yuv420p, faststart) of a square moving across grey."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    with av.open(str(path), "w", options={"movflags": "+faststart"}) as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for index in range(int(seconds * fps)):
+            image = np.full((height, width, 3), 90, dtype=np.uint8)
+            x = int(index * (width - 40) / max(1, seconds * fps - 1))
+            image[100:140, x:x + 40] = (230, 200, 40)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+@dataclass
+class Site:
+    config_path: Path
+    storage: Path
+    app: FastAPI
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.state.service.runtime
+        return runtime
+
+    def add_clip(self, *, camera: str = "east-stairwell", zones: tuple[str, ...] = ("landing",),
+                 start: datetime | None = None, with_alert: bool = True) -> tuple[Clip, Alert | None]:
+        """A real sealed clip file plus its row and seal, and optionally its motion alert."""
+        start = start or datetime.now(UTC) - timedelta(minutes=5)
+        clip_id, event_id = uuid.uuid4().hex, uuid.uuid4().hex
+        path = self.runtime.paths.clip_file(camera, start, clip_id)
+        encode_mp4(path)
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        relative = self.runtime.paths.relative(path)
+        self.runtime.evidence.seal_clip(clip_id=clip_id, path=relative, sha256=sha, size=len(data),
+                                        metadata={"camera": camera, "zones": list(zones)}, incomplete=None)
+        clip = Clip(id=clip_id, event_id=event_id, camera_id=camera, zones=list(zones), start=start,
+                    end=start + timedelta(seconds=2), frame_count=20, width=320, height=240, fps=10.0,
+                    config_hash="0" * 64, path=relative, sha256=sha, size_bytes=len(data), status="sealed")
+        with self.runtime.sessions.begin() as session:
+            session.add(clip)
+        alert = self.add_alert(camera=camera, zones=zones, event_id=event_id, clip_id=clip_id) if with_alert else None
+        return clip, alert
+
+    def add_alert(self, *, camera: str = "east-stairwell", zones: tuple[str, ...] = ("landing",),
+                  event_id: str | None = None, clip_id: str | None = None) -> Alert:
+        snapshot = self.runtime.paths.snapshots / camera / f"{uuid.uuid4().hex}.jpg"
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        snapshot.write_bytes(_jpeg())
+        alert = Alert(kind="motion", camera_id=camera, time=datetime.now(UTC), zones=list(zones),
+                      zone_scores={z: 0.2 for z in zones}, score=0.2, message="motion in the landing",
+                      snapshot_path=self.runtime.paths.relative(snapshot), event_id=event_id, clip_id=clip_id)
+        with self.runtime.sessions.begin() as session:
+            session.add(alert)
+        return alert
+
+
+def _jpeg() -> bytes:
+    frame = av.VideoFrame.from_ndarray(np.full((120, 160, 3), 128, dtype=np.uint8), format="rgb24")
+    codec = av.CodecContext.create("mjpeg", "w")
+    codec.width, codec.height, codec.pix_fmt = 160, 120, "yuvj420p"
+    packets = codec.encode(frame.reformat(format="yuvj420p")) + codec.encode(None)
+    return b"".join(bytes(p) for p in packets)
+
+
+def make_site(folder: Path, *, camera: dict[str, Any] | None = None, **settings: Any) -> Site:
+    storage = folder / "data"
+    config = write_config(folder, base_config(storage, schedules=SCHEDULES, cameras=[camera or CAMERA]))
+    app = create_app(config, settings=ServiceSettings(**{"start_workers": False, **settings}))
+    site = Site(config, storage, app)
+    with site.runtime.sessions.begin() as session:
+        for role, password in PASSWORDS.items():
+            add_user(session, role, role, password)
+    return site
+
+
+@dataclass
+class Server:
+    url: str
+    site: Site
+
+    def client(self, role: str | None = None) -> httpx.Client:
+        """An httpx client; with a role, logged in through the login form's flow (cookie + CSRF)."""
+        client = httpx.Client(base_url=self.url, timeout=10, follow_redirects=False)
+        if role is not None:
+            login(client, role, PASSWORDS[role])
+        return client
+
+
+def login(client: httpx.Client, username: str, password: str) -> httpx.Response:
+    client.get("/login")
+    response = client.post("/api/auth/login", json={"username": username, "password": password},
+                           headers={"X-CSRF-Token": client.cookies.get("hotspot_login_csrf", "")})
+    if response.status_code == 200:
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    return response
+
+
+@contextlib.contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Run ``app`` under uvicorn on a free loopback port in a thread; yield its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1,
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the service did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One service per test module, with a tight login rate limit so tests can reach it."""
+    site = make_site(tmp_path_factory.mktemp("site"), rate_limit=RateLimit(failures=3, window=timedelta(minutes=5)),
+                     max_bundle_bytes=5 * 1024 * 1024)
+    with serve(site.app) as url:
+        yield Server(url, site)
