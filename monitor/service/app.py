@@ -93,7 +93,7 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     config_path = Path(config_path).resolve()
     state = _build_state(config_path, load_config(config_path), settings or ServiceSettings())
     app = FastAPI(
-        title="Hotspot Monitor", version="0.1.0", lifespan=_lifespan,
+        title="Hotspot Monitor", version="0.1.0", lifespan=_lifespan, docs_url=None, redoc_url=None,
         description="Alerts, live view, sealed clips and evidence export for school hotspots.",
     )
     app.state.service = state

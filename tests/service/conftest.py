@@ -131,12 +131,13 @@ class Server:
     url: str
     site: Site
 
-    def client(self, role: str | None = None) -> httpx.Client:
+    @contextlib.contextmanager
+    def client(self, role: str | None = None) -> Iterator[httpx.Client]:
         """An httpx client; with a role, logged in through the login form's flow (cookie + CSRF)."""
-        client = httpx.Client(base_url=self.url, timeout=10, follow_redirects=False)
-        if role is not None:
-            login(client, role, PASSWORDS[role])
-        return client
+        with httpx.Client(base_url=self.url, timeout=10, follow_redirects=False) as client:
+            if role is not None:
+                assert login(client, role, PASSWORDS[role]).status_code == 200
+            yield client
 
 
 def login(client: httpx.Client, username: str, password: str) -> httpx.Response:
