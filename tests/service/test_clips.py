@@ -1,0 +1,151 @@
+"""Clips over real HTTP: search, range playback, custody entries per user, export, verify, holds."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import av
+
+from tests.service.conftest import Server
+
+
+def _actions(server: Server, clip_id: str) -> list[tuple[str, str]]:
+    return [(str(e.action), e.actor) for e in server.site.runtime.evidence.entries(clip_id=clip_id)]
+
+
+def test_search_filters(server: Server) -> None:
+    base = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
+    early, _ = server.site.add_clip(start=base, zones=("landing",))
+    late, late_alert = server.site.add_clip(start=base + timedelta(hours=2), zones=("door",))
+    other, _ = server.site.add_clip(camera="west-gym", start=base + timedelta(hours=1), with_alert=False)
+    assert late_alert is not None
+    with server.client("investigator") as client:
+        def ids(**params: object) -> set[str]:
+            response = client.get("/api/clips", params={k: str(v) for k, v in params.items()})
+            assert response.status_code == 200, response.text
+            return {c["id"] for c in response.json()}
+
+        window = {"since": base.isoformat(), "until": (base + timedelta(hours=3)).isoformat()}
+        assert ids(**window) == {early.id, late.id, other.id}
+        assert ids(camera="west-gym", **window) == {other.id}
+        assert ids(zone="door", **window) == {late.id}
+        assert ids(since=(base + timedelta(minutes=30)).isoformat(), until=(base + timedelta(minutes=90)).isoformat()) == {other.id}
+        assert ids(alert_id=late_alert.id) == {late.id}
+        assert client.post(f"/api/clips/{early.id}/hold", json={"reason": "case 7"}).status_code == 200
+        assert ids(hold="true", **window) == {early.id}
+        assert ids(hold="false", **window) == {late.id, other.id}
+        page = client.get("/clips", params={"camera": "west-gym"})
+        assert other.id in page.text and early.id not in page.text
+
+
+def test_playback_uses_range_requests_and_logs_one_view_per_user(server: Server) -> None:
+    clip, _ = server.site.add_clip()
+    with server.client("investigator") as client:
+        head = client.get(f"/api/clips/{clip.id}/video", headers={"Range": "bytes=0-1023"})
+        assert head.status_code == 206
+        assert head.headers["content-range"] == f"bytes 0-1023/{clip.size_bytes}"
+        assert head.headers["accept-ranges"] == "bytes" and len(head.content) == 1024
+        tail = client.get(f"/api/clips/{clip.id}/video", headers={"Range": "bytes=1024-"})
+        assert tail.status_code == 206
+        whole = head.content + tail.content
+        with av.open(io.BytesIO(whole)) as container:  # the bytes served are a playable H.264 MP4
+            frames = sum(1 for _ in container.decode(video=0))
+        assert frames == clip.frame_count
+        client.get(f"/api/clips/{clip.id}/video", headers={"Range": "bytes=0-"})
+    with server.client("admin") as client:
+        client.get(f"/api/clips/{clip.id}/video")
+    assert _actions(server, clip.id).count(("viewed", "investigator")) == 1
+    assert ("viewed", "admin") in _actions(server, clip.id)
+
+
+def test_download_is_logged_with_the_user(server: Server) -> None:
+    clip, _ = server.site.add_clip()
+    with server.client("investigator") as client:
+        response = client.get(f"/api/clips/{clip.id}/download")
+    assert response.status_code == 200
+    assert f'filename="{clip.id}.mp4"' in response.headers["content-disposition"]
+    assert len(response.content) == clip.size_bytes
+    assert ("downloaded", "investigator") in _actions(server, clip.id)
+
+
+def test_clip_page_shows_custody_and_verification(server: Server) -> None:
+    clip, _ = server.site.add_clip()
+    with server.client("admin") as client:
+        client.post(f"/api/clips/{clip.id}/hold", json={"reason": "hearing on 2026-12-01"})
+        result = client.post(f"/api/clips/{clip.id}/verify").json()
+        assert result["status"] == "intact" and result["actual_sha256"] == clip.sha256
+        page = client.get(f"/clips/{clip.id}")
+    assert page.status_code == 200
+    for action in ("sealed", "hold_set", "verified"):
+        assert action in page.text
+    assert "hearing on 2026-12-01" in page.text
+
+
+def test_verification_detects_a_modified_file(server: Server) -> None:
+    clip, _ = server.site.add_clip()
+    path = server.site.runtime.paths.absolute(clip.path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with server.client("investigator") as client:
+        result = client.post(f"/api/clips/{clip.id}/verify").json()
+    assert result["ok"] is False and result["status"] == "modified"
+    assert result["actual_sha256"] != clip.sha256
+
+
+def test_hold_set_and_release(server: Server) -> None:
+    clip, _ = server.site.add_clip()
+    with server.client("investigator") as client:
+        assert client.post(f"/api/clips/{clip.id}/hold/release", json={"reason": "x"}).status_code == 409
+        assert client.post(f"/api/clips/{clip.id}/hold", json={"reason": "case 12"}).json()["legal_hold"] is True
+        assert client.post(f"/api/clips/{clip.id}/hold", json={"reason": "again"}).status_code == 409
+        assert client.post(f"/api/clips/{clip.id}/hold", json={"reason": ""}).status_code == 422
+        released = client.post(f"/api/clips/{clip.id}/hold/release", json={"reason": "case closed"}).json()
+        assert released["legal_hold"] is False
+    entries = [e for e in server.site.runtime.evidence.entries(clip_id=clip.id) if str(e.action).startswith("hold")]
+    assert [(str(e.action), e.details["reason"], e.actor) for e in entries] == [
+        ("hold_set", "case 12", "investigator"), ("hold_released", "case closed", "investigator")]
+
+
+def test_export_then_verify_the_bundle(server: Server) -> None:
+    clip, _ = server.site.add_clip()
+    with server.client("investigator") as client:
+        export = client.post(f"/api/clips/{clip.id}/export", json={"case": "2026-114", "reason": "police request"})
+        assert export.status_code == 200, export.text
+        assert export.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(export.content)) as bundle:
+            assert any(name.endswith(".mp4") for name in bundle.namelist())
+        verified = client.post("/api/bundles/verify", content=export.content,
+                               headers={"Content-Type": "application/zip"}).json()
+        assert verified["ok"] is True, verified
+        tampered = bytearray(export.content)
+        tampered[len(tampered) // 3] ^= 0x01
+        refused = client.post("/api/bundles/verify", content=bytes(tampered)).json()
+        assert refused["ok"] is False and refused["error"]
+    exported = [e for e in server.site.runtime.evidence.entries(clip_id=clip.id) if str(e.action) == "exported"]
+    assert len(exported) == 1 and exported[0].actor == "investigator"
+    assert "2026-114" in str(exported[0].details) and "police request" in str(exported[0].details)
+
+
+def test_bundle_upload_is_size_limited_and_hostile_input_is_refused(server: Server) -> None:
+    with server.client("investigator") as client:
+        too_big = client.post("/api/bundles/verify", content=b"\0" * (5 * 1024 * 1024 + 1))
+        assert too_big.status_code == 413
+
+        def chunks():  # no Content-Length: the limit holds while streaming
+            for _ in range(6):
+                yield b"\0" * (1024 * 1024)
+
+        assert client.post("/api/bundles/verify", content=chunks()).status_code == 413
+        assert client.post("/api/bundles/verify", content=b"").status_code == 422
+        garbage = client.post("/api/bundles/verify", content=b"PK\x03\x04 not really a zip").json()
+        assert garbage["ok"] is False
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as evil:
+            evil.writestr("../../etc/cron.d/evil", "* * * * * root rm -rf /")
+            evil.writestr("manifest.json", "{}")
+        traversal = client.post("/api/bundles/verify", content=buffer.getvalue()).json()
+        assert traversal["ok"] is False
+    assert not (server.site.storage.parent.parent / "etc").exists()
