@@ -8,6 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from monitor.config import Config, ConfigError
 from monitor.service.config_edit import flow
@@ -47,7 +48,8 @@ def _schedule_map(existing: CommentedMap | None, schedule: ScheduleIn) -> Commen
     target = existing if existing is not None else CommentedMap()
     windows = []
     for window in schedule.windows:
-        item = CommentedMap([("days", flow(list(window.days))), ("from", window.start), ("to", window.end)])
+        item = CommentedMap([("days", flow(list(window.days))), ("from", DoubleQuotedScalarString(window.start)),
+                             ("to", DoubleQuotedScalarString(window.end))])
         item.fa.set_flow_style()
         windows.append(item)
     target["windows"] = windows

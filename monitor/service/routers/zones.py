@@ -55,15 +55,15 @@ def _points(polygon: list[Point]) -> Any:
 
 
 def _merge_zone(existing: CommentedMap | None, zone: ZoneIn) -> CommentedMap:
+    """Update a zone's mapping in place (keeping its comments), keys in the documented order."""
     target = existing if existing is not None else CommentedMap()
-    target["id"] = zone.id
-    for key, value in (("name", zone.name), ("schedule", zone.schedule)):
-        if value:
+    values = {"id": zone.id, "name": zone.name, "polygon": _points(zone.polygon), "schedule": zone.schedule,
+              "min_area": zone.min_area}
+    for key, value in values.items():
+        if value is None or value == "":
+            target.pop(key, None)
+        else:
             target[key] = value
-        elif key in target:
-            del target[key]
-    target["polygon"] = _points(zone.polygon)
-    target["min_area"] = zone.min_area
     return target
 
 
