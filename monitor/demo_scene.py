@@ -93,6 +93,18 @@ def hallway(width: int, height: int) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
 
 
+def i420_planes(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Y, U and V views into an I420 buffer of shape (height * 3 / 2, width)."""
+    height, width = buffer.shape[0] * 2 // 3, buffer.shape[1]
+    flat = buffer.reshape(-1)
+    luma, chroma = width * height, width * height // 4
+    return (
+        flat[:luma].reshape(height, width),
+        flat[luma : luma + chroma].reshape(height // 2, width // 2),
+        flat[luma + chroma :].reshape(height // 2, width // 2),
+    )
+
+
 def _lockers(bgr: np.ndarray, width: int, height: int, floor_top: int) -> None:
     left, right, top = int(0.03 * width), int(0.46 * width), int(0.22 * height)
     step = (right - left) / 9
@@ -152,13 +164,7 @@ class _Renderer:
         width, height = style.size
         self.base = hallway(width, height)
         self.buffer = np.empty_like(self.base)
-        flat = self.buffer.reshape(-1)
-        luma, chroma = width * height, width * height // 4
-        self.planes = (
-            flat[:luma].reshape(height, width),
-            flat[luma : luma + chroma].reshape(height // 2, width // 2),
-            flat[luma + chroma :].reshape(height // 2, width // 2),
-        )
+        self.planes = i420_planes(self.buffer)
         self.rng = np.random.default_rng(style.seed)
         noise = self.rng.normal(0.0, style.noise, (NOISE_BANK, height, width))
         self.noise_up = np.clip(noise, 0, 255).astype(np.uint8)
@@ -185,7 +191,7 @@ class _Renderer:
 
     def _specks(self, luma: np.ndarray) -> None:
         height, width = luma.shape
-        side = max(2, width // 200)
+        side = max(2, width // 120)
         for x, y in zip(self.rng.integers(0, width - side, self.style.specks),
                         self.rng.integers(0, height - side, self.style.specks)):
             luma[y : y + side, x : x + side] = 235

@@ -15,7 +15,10 @@ import numpy as np
 
 ADAPT_SECONDS = 3.0  # time constant of the background where nothing moves
 HOLD_FACTOR = 10.0  # moving pixels are absorbed this many times more slowly (parked objects)
+SETTLE_SECONDS = 2.0  # after a reset, learn faster: still pixels this quickly...
+SETTLE_ADAPT_SECONDS = 0.5  # ...and moving ones at ADAPT_SECONDS, so no ghost is held
 GAIN_RANGE = (0.25, 4.0)
+GAIN_STRIDE = 3  # sample every third pixel of every third row for the gain estimate
 OPEN_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
 
@@ -25,9 +28,11 @@ class Background:
     def __init__(self, width: int, height: int, *, threshold: int, analysis_fps: float) -> None:
         self.shape = (height, width)
         self.threshold = float(threshold)
-        frames = max(1.0, ADAPT_SECONDS * analysis_fps)
-        self.alpha = 1.0 - math.exp(-1.0 / frames)
-        self.hold_alpha = 1.0 - math.exp(-1.0 / (frames * HOLD_FACTOR))
+        self.alpha = _alpha(ADAPT_SECONDS * analysis_fps)
+        self.hold_alpha = _alpha(ADAPT_SECONDS * analysis_fps * HOLD_FACTOR)
+        self.settle_alpha = _alpha(SETTLE_ADAPT_SECONDS * analysis_fps)
+        self.settle_frames = math.ceil(SETTLE_SECONDS * analysis_fps)
+        self._settling = 0
         self._mean: np.ndarray | None = None
         self._work = np.empty(self.shape, np.float32)
         self._gray = np.empty(self.shape, np.float32)
@@ -39,8 +44,10 @@ class Background:
         return self._mean is not None
 
     def reset(self, gray: np.ndarray) -> None:
-        """Forget the past: the next frames are compared with ``gray``."""
+        """Forget the past: the next frames are compared with ``gray`` and learnt from faster for
+        a while, so that someone standing in the reset frame leaves no lasting ghost."""
         self._mean = gray.astype(np.float32)
+        self._settling = self.settle_frames
 
     def adopt(self, other: Background) -> None:
         """Continue from another model's learned background when the sizes match."""
@@ -66,15 +73,30 @@ class Background:
         if self._mean is None:
             self.reset(gray)
             return
+        still_alpha, moving_alpha = self.alpha, self.hold_alpha
+        if self._settling > 0:
+            self._settling -= 1
+            still_alpha, moving_alpha = self.settle_alpha, self.alpha
         cv2.bitwise_not(moving, dst=self._still)
-        cv2.accumulateWeighted(gray, self._mean, self.alpha, mask=self._still)
-        cv2.accumulateWeighted(gray, self._mean, self.hold_alpha, mask=moving)
+        cv2.accumulateWeighted(gray, self._mean, still_alpha, mask=self._still)
+        cv2.accumulateWeighted(gray, self._mean, moving_alpha, mask=moving)
+
+
+def _alpha(frames: float) -> float:
+    """Blend weight per frame for an exponential time constant of ``frames`` frames."""
+    return 1.0 - math.exp(-1.0 / max(1.0, frames))
 
 
 def _gain(gray: np.ndarray, mean: np.ndarray) -> float:
-    """Ratio of the frame's median luma to the background's: robust to people walking by."""
-    background = float(np.median(mean))
-    if background < 1.0:
+    """Median of per-pixel ratios frame / background on a sparse grid.
+
+    Per-pixel ratios stay near 1 wherever nothing moved, whatever share of the frame is dark or
+    bright; a ratio of medians does not, and jumps when a car changes which mode is the median.
+    """
+    sample = mean[::GAIN_STRIDE, ::GAIN_STRIDE]
+    usable = sample > 8.0
+    if not usable.any():
         return 1.0
+    ratios = gray[::GAIN_STRIDE, ::GAIN_STRIDE][usable] / sample[usable]
     low, high = GAIN_RANGE
-    return min(high, max(low, float(np.median(gray)) / background))
+    return min(high, max(low, float(np.median(ratios))))

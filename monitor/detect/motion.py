@@ -19,7 +19,9 @@ from monitor.detect.background import Background
 from monitor.detect.privacy import plane_view
 from monitor.detect.zones import ZoneMasks
 
-LIGHTING_FRACTION = 0.45  # this much of the whole frame changing at once is lighting, not a person
+# This much of the whole frame changing at once, after gain compensation, is lighting (or a
+# person right in front of the lens, who then triggers a frame later against the new background).
+LIGHTING_FRACTION = 0.35
 BLUR_KERNEL = (5, 5)
 LUMA_FORMATS = frozenset(
     {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray"}
