@@ -180,3 +180,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                      max_bundle_bytes=5 * 1024 * 1024)
     with serve(site.app) as url:
         yield Server(url, site)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Debian's chromium; never resolve outside hosts (the machine is offline)."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"],
+    }

@@ -1,0 +1,122 @@
+"""The dashboard in Debian's chromium: each role's pages, a live alert, playback, export, zones.
+
+Screenshots for the README are written to docs/screenshots/ by these tests.
+"""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from monitor.config import load_config
+from tests.conftest import REPO
+from tests.service.conftest import PASSWORDS, Server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SCREENSHOTS = REPO / "docs" / "screenshots"
+NAV = {
+    "security": {"Alerts", "Live"},
+    "investigator": {"Alerts", "Clips", "Verify bundle"},
+    "admin": {"Alerts", "Live", "Clips", "Verify bundle", "Zones", "Schedules", "Users", "Audit"},
+}
+
+
+def log_in(page: Page, server: Server, role: str, target: str = "/alerts") -> None:
+    page.goto(f"{server.url}{target}")
+    expect(page).to_have_url(f"{server.url}/login?next={target.replace('/', '%2F')}")
+    page.fill("input[name=username]", role)
+    page.fill("input[name=password]", PASSWORDS[role])
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{server.url}{target}")
+
+
+def shoot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
+
+
+@pytest.mark.parametrize("role", ["security", "investigator", "admin"])
+def test_each_role_sees_its_pages(page: Page, server: Server, role: str) -> None:
+    log_in(page, server, role)
+    assert set(page.locator("header nav a").all_inner_texts()) == NAV[role]
+    response = page.goto(f"{server.url}/users")
+    assert response is not None and response.status == (200 if role == "admin" else 403)
+
+
+def test_wrong_password_shows_an_error(page: Page, server: Server) -> None:
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "wrong-password")
+    page.click("button[type=submit]")
+    expect(page.locator("#flash")).to_have_text("wrong username or password")
+
+
+def test_alert_appears_live_and_is_acknowledged(page: Page, server: Server) -> None:
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, server, "security")
+    expect(page.locator("#live-state")).to_have_text("live")
+    started = time.monotonic()
+    alert = server.site.add_alert(zones=("landing",))
+    card = page.locator(f"#alert-{alert.id}")
+    expect(card).to_be_visible(timeout=2000)
+    assert time.monotonic() - started < 1.0
+    expect(card).to_contain_text("zone landing")
+    shoot(page, "alert-board.png")
+    card.locator("input[name=note]").fill("checked on camera: custodian")
+    card.locator("button[type=submit]").click()
+    expect(page.locator(f"#alert-{alert.id}")).to_contain_text("Acknowledged by security")
+
+
+def test_play_clip_and_export_bundle(page: Page, server: Server, tmp_path: Path) -> None:
+    clip, _alert = server.site.add_clip()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, server, "investigator", f"/clips/{clip.id}")
+    page.wait_for_function("document.getElementById('player').readyState === 4", timeout=10000)
+    playing = page.evaluate("(async () => { const v = document.getElementById('player'); v.muted = true;"
+                            " await v.play(); await new Promise(r => setTimeout(r, 300)); return v.currentTime; })()")
+    assert playing > 0
+    page.click("#verify")
+    expect(page.locator("#verify-state")).to_contain_text("intact")
+    shoot(page, "clip-page.png")
+    page.fill("#export-form input[name=case]", "2026-114")
+    page.fill("#export-form input[name=reason]", "disclosed to district police, officer badge 4411")
+    with page.expect_download() as download_info:
+        page.click("#export-form button[type=submit]")
+    saved = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(saved)
+    with zipfile.ZipFile(saved) as bundle:
+        assert bundle.testzip() is None
+    actions = [(str(e.action), e.actor) for e in server.site.runtime.evidence.entries(clip_id=clip.id)]
+    assert ("viewed", "investigator") in actions and ("exported", "investigator") in actions
+
+
+def test_admin_draws_a_zone(page: Page, server: Server) -> None:
+    page.set_viewport_size({"width": 1400, "height": 900})
+    log_in(page, server, "admin", "/zones")
+    page.click("#add-hotspot")
+    page.fill("#zone-id", "bike-rack")
+    page.fill("#zone-min-area", "0.05")
+    canvas = page.locator("#zone-canvas")
+    box = canvas.bounding_box()
+    assert box is not None
+    for fx, fy in ((0.62, 0.55), (0.9, 0.55), (0.9, 0.92), (0.62, 0.92)):
+        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+    # Drag the last corner a little, as an admin adjusting the shape would.
+    start = (box["x"] + 0.62 * box["width"], box["y"] + 0.92 * box["height"])
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(start[0] - 0.02 * box["width"], start[1], steps=4)
+    page.mouse.up()
+    expect(page.locator("#zone-list")).to_contain_text("bike-rack (4 points)")
+    shoot(page, "zone-editor.png")
+    page.click("#save-zones")
+    expect(page.locator("#flash")).to_contain_text("Saved to cameras.yaml")
+    zone = next(z for z in load_config(server.site.config_path).camera("east-stairwell").zones if z.id == "bike-rack")
+    assert zone.min_area == 0.05
+    xs = sorted(round(x, 2) for x, _y in zone.polygon)
+    assert xs == [0.6, 0.62, 0.9, 0.9]
+    assert any(z.id == "bike-rack" for z in server.site.runtime.config.camera("east-stairwell").zones)
