@@ -1,0 +1,139 @@
+"""Privacy masking checked on frames that went through a real H.264 encode and decode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from monitor.config import Camera
+from monitor.detect import PrivacyMasker
+from monitor.detect.privacy import plane_view
+from monitor.detect.zones import polygon_mask
+from tests.fixtures import scenes
+from tests.monitor.detect.frames import SIZE, scene, to_frame
+
+HOTSPOT = ((0.50, 0.20), (0.90, 0.20), (0.90, 0.95), (0.50, 0.95))
+PANE = ((0.60, 0.25), (0.70, 0.25), (0.70, 0.45), (0.60, 0.45))  # inside the hotspot
+
+
+def camera(**privacy: object) -> Camera:
+    return scenes.camera({"door": HOTSPOT}, privacy={"zones": [{"polygon": PANE}], **privacy})
+
+
+def round_trip(frames: list[av.VideoFrame], path: Path) -> list[av.VideoFrame]:
+    """Encode with libx264 to MP4 and decode again, as a clip and its viewer would."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=15, options={"crf": "23"})
+        stream.width, stream.height = SIZE
+        stream.pix_fmt = "yuv420p"
+        for index, frame in enumerate(frames):
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    with av.open(str(path)) as container:
+        return list(container.decode(video=0))
+
+
+def interior(mask: np.ndarray, pixels: int = 6) -> np.ndarray:
+    """Pixels at least ``pixels`` away from the mask's edge, where codec ringing cannot reach."""
+    kernel = np.ones((2 * pixels + 1, 2 * pixels + 1), np.uint8)
+    return cv2.erode(mask, kernel) > 0
+
+
+def hidden_and_visible(polygons_visible: list, polygons_hidden: list) -> tuple[np.ndarray, np.ndarray]:
+    width, height = SIZE
+    visible = np.zeros((height, width), np.uint8)
+    for polygon in polygons_visible:
+        visible |= polygon_mask(polygon, width, height)
+    for polygon in polygons_hidden:
+        visible &= ~polygon_mask(polygon, width, height)
+    return interior(~visible), interior(visible)
+
+
+def test_fill_survives_h264_outside_zones_and_in_privacy_zones(tmp_path: Path) -> None:
+    masker = PrivacyMasker(camera(), *SIZE)
+    sources = [to_frame(scene((x, 0.9))) for x in np.linspace(0.1, 0.9, 10)]
+    decoded = round_trip([masker.apply(f) for f in sources], tmp_path / "fill.mp4")
+    hidden, visible = hidden_and_visible([HOTSPOT], [PANE])
+    for source, frame in zip(sources, decoded):
+        y, u, v = (plane_view(p) for p in frame.planes)
+        assert np.abs(y[hidden].astype(int) - 16).max() <= 2
+        for chroma in (u, v):
+            assert np.abs(chroma[hidden[::2, ::2]].astype(int) - 128).max() <= 2
+        original = plane_view(source.planes[0])
+        assert np.abs(y[visible].astype(int) - original[visible]).mean() < 3.0
+    assert 0.55 < masker.hidden_fraction < 0.75
+
+
+def test_privacy_zones_only_hides_just_the_privacy_zones(tmp_path: Path) -> None:
+    masked = PrivacyMasker(camera(mask="privacy-zones-only"), *SIZE).apply(to_frame(scene()))
+    editor = PrivacyMasker(camera(), *SIZE, explicit_only=True).apply(to_frame(scene()))
+    hidden, visible = hidden_and_visible([((0, 0), (1, 0), (1, 1), (0, 1))], [PANE])
+    original = plane_view(to_frame(scene()).planes[0])
+    for frame in (masked, editor):
+        y = plane_view(frame.planes[0])
+        assert (y[hidden] == 16).all()
+        assert np.array_equal(y[visible], original[visible])
+
+
+def test_no_hotspot_means_the_whole_frame_is_hidden() -> None:
+    empty = Camera.model_validate({"id": "c", "source": "x.mp4"})
+    out = PrivacyMasker(empty, *SIZE).apply(to_frame(scene()))
+    assert (plane_view(out.planes[0]) == 16).all()
+    assert (plane_view(out.planes[1]) == 128).all()
+
+
+def test_pixelate_keeps_only_coarse_blocks(tmp_path: Path) -> None:
+    source = to_frame(scene((0.3, 0.9)))
+    out = PrivacyMasker(camera(style="pixelate"), *SIZE).apply(source)
+    hidden, visible = hidden_and_visible([HOTSPOT], [PANE])
+    y, original = plane_view(out.planes[0]).astype(np.int16), plane_view(source.planes[0]).astype(np.int16)
+    assert np.array_equal(y[visible], original[visible])
+    detail = np.abs(np.diff(original, axis=1))[hidden[:, 1:]]
+    left = np.abs(np.diff(y, axis=1))[hidden[:, 1:]]
+    assert np.count_nonzero(left) < 0.15 * np.count_nonzero(detail)
+    assert np.abs(y[hidden] - original[hidden]).mean() > 1.0
+    decoded = round_trip([out], tmp_path / "pixelate.mp4")[0]
+    assert np.abs(plane_view(decoded.planes[0])[hidden].astype(np.int16) - y[hidden]).mean() < 3.0
+
+
+def test_chroma_of_any_hidden_pixel_is_neutral_at_odd_sizes() -> None:
+    width, height = 321, 241
+    frame = av.VideoFrame.from_ndarray(
+        np.random.default_rng(1).integers(0, 256, (height, width, 3), np.uint8), format="rgb24"
+    ).reformat(format="yuv420p")
+    masker = PrivacyMasker(camera(), width, height)
+    out = masker.apply(frame)
+    y, u, v = (plane_view(p) for p in out.planes)
+    rows, cols = np.nonzero(y == 16)
+    hidden_luma = polygon_mask(HOTSPOT, width, height) == 0
+    assert (y[hidden_luma] == 16).all()
+    assert (u[rows // 2, cols // 2] == 128).all() and (v[rows // 2, cols // 2] == 128).all()
+
+
+def test_the_captured_frame_is_left_untouched_and_not_shared() -> None:
+    source = to_frame(scene())
+    before = source.to_ndarray().copy()
+    out = PrivacyMasker(camera(), *SIZE).apply(source)
+    plane_view(out.planes[0])[:] = 0
+    assert np.array_equal(source.to_ndarray(), before)
+
+
+def test_full_range_frames_are_accepted_and_come_out_yuv420p() -> None:
+    source = to_frame(scene()).reformat(format="yuvj420p")
+    out = PrivacyMasker(camera(), *SIZE).apply(source)
+    assert out.format.name == "yuv420p"
+
+
+def test_bad_frames_are_refused_with_a_reason() -> None:
+    masker = PrivacyMasker(camera(), *SIZE)
+    with pytest.raises(ValueError, match="yuv420p or yuvj420p"):
+        masker.apply(av.VideoFrame(*SIZE, "rgb24"))
+    with pytest.raises(ValueError, match="built for 640x360"):
+        masker.apply(av.VideoFrame(320, 180, "yuv420p"))
+    with pytest.raises(ValueError, match="at least 2x2"):
+        PrivacyMasker(camera(), 0, 10)
