@@ -1,0 +1,29 @@
+"""Capture: PyAV sources, reconnect backoff, and the GOP-aligned packet pre-roll."""
+
+from monitor.capture.backoff import Backoff
+from monitor.capture.errors import (
+    SourceDisconnected,
+    SourceEnded,
+    SourceError,
+    SourceStalled,
+    SourceUnavailable,
+    redact,
+)
+from monitor.capture.frames import CapturedFrame, CapturedPacket, decode_packets
+from monitor.capture.preroll import PacketPreroll
+from monitor.capture.source import VideoSource
+
+__all__ = [
+    "Backoff",
+    "CapturedFrame",
+    "CapturedPacket",
+    "PacketPreroll",
+    "SourceDisconnected",
+    "SourceEnded",
+    "SourceError",
+    "SourceStalled",
+    "SourceUnavailable",
+    "VideoSource",
+    "decode_packets",
+    "redact",
+]

@@ -1,0 +1,95 @@
+"""What capture hands to the rest of the pipeline: packets with their decoded frames.
+
+Frames get the wall time of the packet that carried the same presentation timestamp, so
+B-frame reordering does not shuffle times, and so that decoding buffered pre-roll packets
+later with ``decode_packets`` stamps exactly the frames the live decoder produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import av
+
+YUV420P = "yuv420p"
+_MAX_PENDING = 256
+
+
+@dataclass(frozen=True)
+class CapturedFrame:
+    """A decoded frame, always yuv420p, with its UTC wall-clock time and stream position."""
+
+    frame: av.VideoFrame
+    wall_time: datetime
+    index: int
+
+
+@dataclass(frozen=True)
+class CapturedPacket:
+    """An encoded packet, its wall time, and the frames its decoding released (maybe none)."""
+
+    packet: av.Packet
+    wall_time: datetime
+    keyframe: bool
+    frames: tuple[CapturedFrame, ...] = ()
+
+
+def to_yuv420p(frame: av.VideoFrame) -> av.VideoFrame:
+    """Detection reads the Y plane and the encoder wants yuv420p: convert only when needed."""
+    if frame.format.name == YUV420P:
+        return frame
+    return frame.reformat(format=YUV420P)
+
+
+class FrameStamper:
+    """Gives each decoded frame the wall time of the packet with the same pts."""
+
+    def __init__(self, first_index: int = 0) -> None:
+        self._pending: dict[int, datetime] = {}
+        self.next_index = first_index
+
+    def note(self, packet: av.Packet, wall_time: datetime) -> None:
+        if packet.pts is None:
+            return
+        if len(self._pending) >= _MAX_PENDING:
+            del self._pending[next(iter(self._pending))]
+        self._pending[packet.pts] = wall_time
+
+    def stamp(self, frames: Iterable[av.VideoFrame], fallback: datetime) -> tuple[CapturedFrame, ...]:
+        stamped = []
+        for frame in frames:
+            wall = self._pending.pop(frame.pts, fallback) if frame.pts is not None else fallback
+            stamped.append(CapturedFrame(to_yuv420p(frame), wall, self.next_index))
+            self.next_index += 1
+        return tuple(stamped)
+
+    def reset(self) -> None:
+        self._pending.clear()
+
+
+def decode_packets(decoder: av.CodecContext, items: Iterable[CapturedPacket]) -> list[CapturedFrame]:
+    """Decode buffered packets (pre-roll) with a fresh decoder from ``VideoSource.new_decoder``.
+
+    The decoder is not drained at the end: frames still delayed inside it come out of the
+    source's own decoder with the next live packets, so pre-roll and live frames join without
+    a gap or a repeat. A packet the decoder rejects is skipped. Indices count from 0 within
+    this call.
+    """
+    stamper = FrameStamper()
+    frames: list[CapturedFrame] = []
+    for item in items:
+        if item.packet.size == 0:
+            continue
+        stamper.note(item.packet, item.wall_time)
+        frames.extend(stamper.stamp(decode_or_skip(decoder, item.packet), item.wall_time))
+    return frames
+
+
+def decode_or_skip(decoder: av.CodecContext, packet: av.Packet | None) -> list[av.VideoFrame]:
+    """Decode one packet; a corrupt packet yields no frames instead of ending the stream."""
+    try:
+        return decoder.decode(packet)
+    except av.error.InvalidDataError:
+        return []

@@ -1,0 +1,219 @@
+"""One camera's video source: packets and their decoded frames, with wall times.
+
+Opening decodes the first frame before returning, so a wrong URL, a garbage file or an
+undecodable stream fails at once with ``SourceUnavailable`` instead of later in the loop,
+and width and height are known even when a fast RTSP probe did not report them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from fractions import Fraction
+from types import TracebackType
+
+import av
+import av.container
+
+from monitor.capture.errors import SourceDisconnected, SourceEnded, SourceError, SourceUnavailable
+from monitor.capture.frames import CapturedPacket, FrameStamper
+from monitor.capture.opening import open_container, plan_for, read_failure
+from monitor.capture.timeline import Timeline
+
+DEFAULT_FPS = 25.0
+MAX_FPS = 240.0
+PRIME_PACKETS = 600  # packets read at open while waiting for the first decodable frame
+MAX_BAD_PACKETS = 100  # consecutive packets the decoder rejects before the source is declared broken
+
+
+class VideoSource:
+    """A file, RTSP/HTTP stream or device, iterated as ``CapturedPacket`` items.
+
+    ``realtime`` paces file sources at their frame rate with wall times from the moment they
+    were opened; otherwise files run as fast as possible with wall time ``start + pts``.
+    Live sources are always stamped on arrival. Iteration ends by raising: ``SourceEnded``
+    for a non-looping file, ``SourceDisconnected`` or ``SourceStalled`` for a live stream.
+    """
+
+    def __init__(
+        self,
+        spec: str,
+        *,
+        loop: bool = False,
+        realtime: bool = True,
+        start: datetime | None = None,
+        stall_timeout: float = 5.0,
+    ) -> None:
+        if stall_timeout <= 0:
+            raise ValueError(f"stall_timeout must be positive, got {stall_timeout}")
+        if start is not None and start.tzinfo is None:
+            raise ValueError("start must be timezone-aware (UTC offset given)")
+        self.spec = spec
+        self.plan = plan_for(spec, stall_timeout)
+        if loop and self.plan.live:
+            raise ValueError("loop applies to file sources only, not to live streams or devices")
+        self.loop = loop
+        self.realtime = realtime
+        self.start = start
+        self.stall_timeout = stall_timeout
+        self._container: av.container.InputContainer | None = None
+        self._stream: av.VideoStream | None = None
+        self._timeline: Timeline | None = None
+        self._stamper = FrameStamper()
+        self._primed: list[CapturedPacket] = []
+        self._reader: Iterator[CapturedPacket] = iter(())
+        self._bad_packets = 0
+        self.width = 0
+        self.height = 0
+        self.fps = DEFAULT_FPS
+        self.codec_name = ""
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def open(self) -> VideoSource:
+        """Open and decode the first frame; raises ``SourceUnavailable`` on any failure."""
+        self._open_container()
+        try:
+            self._prime()
+        except SourceError:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    def __enter__(self) -> VideoSource:
+        return self.open()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _open_container(self) -> None:
+        container = open_container(self.spec, self.plan, self.stall_timeout)
+        if not container.streams.video:
+            container.close()
+            raise SourceUnavailable(self.spec, "has no video stream")
+        self._container = container
+        self._stream = container.streams.video[0]
+        self.codec_name = self._stream.codec_context.name
+        self.fps = _fps_of(self._stream)
+        self._reader = self._packets()
+        if not self.plan.live and self._timeline is None:
+            anchor = datetime.now(UTC) if self.realtime or self.start is None else self.start
+            time_base = self._stream.time_base or Fraction(1, av.time_base)
+            self._timeline = Timeline(anchor, time_base=time_base, fps=self.fps, realtime=self.realtime)
+
+    def _prime(self) -> None:
+        """Read until the first frame decodes; keep what was read for the iterator."""
+        for _ in range(PRIME_PACKETS):
+            item = next(self._reader, None)
+            if item is None:
+                break
+            self._primed.append(item)
+            if item.frames:
+                self.width = item.frames[0].frame.width
+                self.height = item.frames[0].frame.height
+                return
+        raise SourceUnavailable(self.spec, "no decodable video frame")
+
+    # -- iteration -----------------------------------------------------------------------
+    def __iter__(self) -> Iterator[CapturedPacket]:
+        if self._container is None:
+            raise RuntimeError("open the source (or use it as a context manager) before iterating")
+        primed, self._primed = self._primed, []
+        yield from primed
+        while True:
+            yield from self._reader
+            self._restart_or_end()
+
+    def _restart_or_end(self) -> None:
+        if self.plan.live:
+            raise SourceDisconnected(self.spec, "the stream ended")
+        if not self.loop:
+            raise SourceEnded(self.spec, f"the file ended after {self._stamper.next_index} frames")
+        if self._stamper.next_index == 0:
+            raise SourceUnavailable(self.spec, "the file holds no decodable frame to loop")
+        assert self._timeline is not None
+        self.close()
+        self._open_container()
+        self._timeline.next_pass()
+        self._stamper.reset()
+
+    def _packets(self) -> Iterator[CapturedPacket]:
+        """One pass over the open container, the decoder drained at its end."""
+        assert self._container is not None and self._stream is not None
+        demux = self._container.demux(self._stream)
+        wall = datetime.now(UTC)
+        while True:
+            try:
+                packet = next(demux, None)
+            except Exception as exc:  # noqa: BLE001 - translated into the source error family
+                yield from self._drain(av.Packet(), wall)
+                raise read_failure(
+                    self.spec, exc, live=self.plan.live, stall_timeout=self.stall_timeout
+                ) from exc
+            if packet is None:
+                return
+            if packet.size == 0:
+                yield from self._drain(packet, wall)
+                continue
+            wall = self._wall_time(packet)
+            self._stamper.note(packet, wall)
+            frames = self._decode(packet)
+            yield CapturedPacket(packet, wall, packet.is_keyframe, self._stamper.stamp(frames, wall))
+
+    def _drain(self, packet: av.Packet, wall: datetime) -> Iterator[CapturedPacket]:
+        """Frames still inside the decoder, so a stream's last moments reach the clip."""
+        frames = self._decode(None)
+        if frames:
+            yield CapturedPacket(packet, wall, False, self._stamper.stamp(frames, wall))
+
+    def _wall_time(self, packet: av.Packet) -> datetime:
+        if self._timeline is None:
+            return datetime.now(UTC)
+        return self._timeline.stamp(packet)
+
+    def _decode(self, packet: av.Packet | None) -> list[av.VideoFrame]:
+        """Skip a packet the decoder rejects; give up when it rejects every one."""
+        assert self._stream is not None
+        try:
+            frames = self._stream.codec_context.decode(packet)
+        except av.error.FFmpegError as exc:
+            self._bad_packets += 1
+            if self._bad_packets >= MAX_BAD_PACKETS:
+                raise SourceUnavailable(
+                    self.spec, f"the decoder rejected {self._bad_packets} packets in a row ({exc.strerror})"
+                ) from exc
+            return []
+        self._bad_packets = 0
+        return frames
+
+    # -- decoding pre-roll -----------------------------------------------------------------
+    def new_decoder(self) -> av.CodecContext:
+        """A fresh decoder with this stream's parameters, for buffered pre-roll packets."""
+        if self._stream is None:
+            raise RuntimeError("the source is not open")
+        source = self._stream.codec_context
+        decoder = av.CodecContext.create(source.name, "r")
+        decoder.extradata = source.extradata
+        decoder.width = source.width
+        decoder.height = source.height
+        if source.pix_fmt:
+            decoder.pix_fmt = source.pix_fmt
+        decoder.codec_tag = source.codec_tag
+        decoder.bits_per_coded_sample = source.bits_per_coded_sample
+        decoder.thread_type = source.thread_type
+        decoder.thread_count = source.thread_count
+        return decoder
+
+
+def _fps_of(stream: av.VideoStream) -> float:
+    """The stream's frame rate, or a sensible default when it is unknown or absurd."""
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate and 0 < float(rate) <= MAX_FPS:
+            return float(rate)
+    return DEFAULT_FPS

@@ -1,0 +1,27 @@
+"""Record: the event state machine and the fragmented-MP4 H.264 clip writer."""
+
+from monitor.record.errors import ClipWriteError, EmptyClipError, RecordError
+from monitor.record.events import (
+    ClipRolled,
+    EventClosed,
+    EventOpened,
+    EventRecord,
+    EventTracker,
+)
+from monitor.record.recovery import RecoveredClip, recover_clip
+from monitor.record.writer import ClipWriter, WrittenClip
+
+__all__ = [
+    "ClipRolled",
+    "ClipWriteError",
+    "ClipWriter",
+    "EmptyClipError",
+    "EventClosed",
+    "EventOpened",
+    "EventRecord",
+    "EventTracker",
+    "RecordError",
+    "RecoveredClip",
+    "WrittenClip",
+    "recover_clip",
+]
