@@ -21,7 +21,7 @@ from evidence.verify import verify_bundle
 from monitor.service.deps import CanVerify, State
 
 router = APIRouter(prefix="/api/bundles", tags=["bundles"])
-ZIP_BODY = {"requestBody": {"required": True, "content": {"application/zip": {"schema": {
+ZIP_BODY = {"requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {
     "type": "string", "format": "binary"}}}}}
 
 
