@@ -115,14 +115,15 @@ def _jpeg() -> bytes:
     return b"".join(bytes(p) for p in packets)
 
 
-def make_site(folder: Path, *, camera: dict[str, Any] | None = None, **settings: Any) -> Site:
+def make_site(folder: Path, *, camera: dict[str, Any] | None = None, users: bool = True, **settings: Any) -> Site:
     storage = folder / "data"
     config = write_config(folder, base_config(storage, schedules=SCHEDULES, cameras=[camera or CAMERA]))
     app = create_app(config, settings=ServiceSettings(**{"start_workers": False, **settings}))
     site = Site(config, storage, app)
-    with site.runtime.sessions.begin() as session:
-        for role, password in PASSWORDS.items():
-            add_user(session, role, role, password)
+    if users:
+        with site.runtime.sessions.begin() as session:
+            for role, password in PASSWORDS.items():
+                add_user(session, role, role, password)
     return site
 
 
