@@ -16,7 +16,7 @@ import numpy as np
 
 from monitor.config import Camera
 from monitor.detect.background import Background
-from monitor.detect.privacy import plane_view
+from monitor.detect.planes import plane_view
 from monitor.detect.zones import ZoneMasks
 
 # This much of the whole frame changing at once, after gain compensation, is lighting (or a

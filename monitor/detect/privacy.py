@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from monitor.config import Camera
+from monitor.detect.planes import plane_view
 from monitor.detect.zones import union_mask
 
 FILL_LUMA = 16
@@ -36,12 +37,6 @@ def chroma_mask(luma_mask: np.ndarray) -> np.ndarray:
     padded[:height, :width] = luma_mask
     blocks = padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2)
     return np.ascontiguousarray(blocks.max(axis=(1, 3)))
-
-
-def plane_view(plane: av.video.plane.VideoPlane) -> np.ndarray:
-    """A writable ``(height, width)`` view of one plane, skipping the line padding."""
-    rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
-    return rows[: plane.height, : plane.width]
 
 
 class PrivacyMasker:

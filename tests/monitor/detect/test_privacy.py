@@ -11,7 +11,7 @@ import pytest
 
 from monitor.config import Camera
 from monitor.detect import PrivacyMasker
-from monitor.detect.privacy import plane_view
+from monitor.detect.planes import plane_view
 from monitor.detect.zones import polygon_mask
 from tests.fixtures import scenes
 from tests.monitor.detect.frames import SIZE, scene, to_frame
