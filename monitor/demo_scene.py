@@ -83,7 +83,8 @@ def hallway(width: int, height: int) -> np.ndarray:
     bgr[:floor_top] = (170, 196, 214)
     bgr[floor_top:] = (128, 132, 136)
     for x in np.linspace(0, width, 13):
-        cv2.line(bgr, (int(x), floor_top), (int(width / 2 + (x - width / 2) * 1.6), height), (110, 112, 116), 2)
+        bottom = (int(width / 2 + (x - width / 2) * 1.6), height)
+        cv2.line(bgr, (int(x), floor_top), bottom, (110, 112, 116), 2)
     cv2.rectangle(bgr, (0, int(0.03 * height)), (width, int(0.07 * height)), (235, 240, 240), -1)
     _lockers(bgr, width, height, floor_top)
     _door(bgr, width, height, floor_top)
@@ -114,7 +115,8 @@ def _lockers(bgr: np.ndarray, width: int, height: int, floor_top: int) -> None:
         for k in range(3):
             y = top + 10 + k * 6
             cv2.line(bgr, (x0 + 6, y), (x1 - 6, y), (96, 60, 30), 1)
-        cv2.rectangle(bgr, (x1 - 10, (top + floor_top) // 2), (x1 - 6, (top + floor_top) // 2 + 18), (200, 200, 200), -1)
+        middle = (top + floor_top) // 2
+        cv2.rectangle(bgr, (x1 - 10, middle), (x1 - 6, middle + 18), (200, 200, 200), -1)
 
 
 def _door(bgr: np.ndarray, width: int, height: int, floor_top: int) -> None:
@@ -124,8 +126,10 @@ def _door(bgr: np.ndarray, width: int, height: int, floor_top: int) -> None:
     pane = (int(0.605 * width), int(0.26 * height), int(0.655 * width), int(0.38 * height))
     cv2.rectangle(bgr, pane[:2], pane[2:], (200, 190, 160), -1)
     cv2.circle(bgr, ((pane[0] + pane[2]) // 2, pane[3] - 8), 6, (60, 140, 200), -1)
-    cv2.rectangle(bgr, (x1 - 14, int(0.46 * height)), (x1 - 6, int(0.50 * height)), (210, 210, 210), -1)
-    cv2.putText(bgr, "LOCKERS", (x0 + 4, top - 12), cv2.FONT_HERSHEY_SIMPLEX, width / 2400, (40, 40, 40), 1)
+    handle = (x1 - 14, int(0.46 * height)), (x1 - 6, int(0.50 * height))
+    cv2.rectangle(bgr, *handle, (210, 210, 210), -1)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    cv2.putText(bgr, "LOCKERS", (x0 + 4, top - 12), font, width / 2400, (40, 40, 40), 1)
 
 
 def _window(bgr: np.ndarray, width: int, height: int) -> None:
@@ -142,7 +146,8 @@ def draw_figure(plane: np.ndarray, feet: Point, height: float, value: int) -> No
     fx, fy = feet[0] * cols, feet[1] * rows
     body = height * rows
     torso = (round(fx), round(fy - 0.45 * body))
-    cv2.ellipse(plane, torso, (max(1, round(0.16 * body)), max(1, round(0.42 * body))), 0, 0, 360, value, -1)
+    axes = (max(1, round(0.16 * body)), max(1, round(0.42 * body)))
+    cv2.ellipse(plane, torso, axes, 0, 0, 360, value, -1)
     cv2.circle(plane, (round(fx), round(fy - 0.9 * body)), max(1, round(0.09 * body)), value, -1)
 
 
@@ -207,7 +212,12 @@ def render_scene(path: Path, walkers: Sequence[Walker], style: SceneStyle) -> No
         stream = container.add_stream(
             "libx264",
             rate=style.fps,
-            options={"preset": "veryfast", "crf": "23", "bf": "0", "g": str(CAMERA_GOP_SECONDS * style.fps)},
+            options={
+                "preset": "veryfast",
+                "crf": "23",
+                "bf": "0",
+                "g": str(CAMERA_GOP_SECONDS * style.fps),
+            },
         )
         stream.width, stream.height = style.size
         stream.pix_fmt = "yuv420p"
@@ -233,7 +243,9 @@ def demo_walkers(seconds: float) -> list[Walker]:
     ]
 
 
-def render_demo(path: Path, *, seconds: float = 60, fps: int = 15, size: tuple[int, int] = (960, 540)) -> None:
+def render_demo(
+    path: Path, *, seconds: float = 60, fps: int = 15, size: tuple[int, int] = (960, 540)
+) -> None:
     """Render the demo camera's looping hallway video to ``path``."""
     style = SceneStyle(seconds=seconds, fps=fps, size=size, noise=2.5, lighting_at=0.6 * seconds)
     render_scene(path, demo_walkers(seconds), style)

@@ -42,7 +42,9 @@ def chroma_mask(luma_mask: np.ndarray) -> np.ndarray:
 class PrivacyMasker:
     """Hides a camera's private regions in every frame; masks are built once per camera and size."""
 
-    def __init__(self, camera: Camera, width: int, height: int, *, explicit_only: bool = False) -> None:
+    def __init__(
+        self, camera: Camera, width: int, height: int, *, explicit_only: bool = False
+    ) -> None:
         if width < 2 or height < 2:
             raise ValueError(f"frame size must be at least 2x2, got {width}x{height}")
         self.width, self.height = width, height
@@ -88,7 +90,8 @@ class PrivacyMasker:
     def _pixelate_plane(self, index: int, src: np.ndarray, dst: np.ndarray) -> None:
         height, width = src.shape
         block = max(2, round(self.width / PIXELATE_BLOCKS_ACROSS) // (1 if index == 0 else 2))
-        small = cv2.resize(src, (-(-width // block), -(-height // block)), interpolation=cv2.INTER_AREA)
+        blocks = (-(-width // block), -(-height // block))
+        small = cv2.resize(src, blocks, interpolation=cv2.INTER_AREA)
         coarse = cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
         np.copyto(dst, src)
         cv2.copyTo(coarse, self._hidden[index], dst)

@@ -152,6 +152,7 @@ def test_background_model_pixel_f1_against_mog2(footage: Path) -> None:
     mog2 = cv2.createBackgroundSubtractorMOG2(detectShadows=False)
     f1_ours = pixel_f1(footage, ours)
     f1_mog2 = pixel_f1(footage, lambda frame: mog2.apply(luma(frame)))
-    print(f"\nCDnet highway pixel F1 at 10 analyses/s: running average {f1_ours:.3f}, MOG2 {f1_mog2:.3f}")
+    print(f"\nCDnet highway pixel F1 at 10 analyses/s: running average {f1_ours:.3f}, "
+          f"MOG2 {f1_mog2:.3f}")
     assert f1_ours >= 0.78
     assert f1_ours > f1_mog2

@@ -135,11 +135,13 @@ def test_first_frame_only_learns() -> None:
 def test_bad_frames_are_refused_with_a_reason() -> None:
     detector = MotionDetector(camera_for(RIGHT), *SIZE)
     when = next(times())
+    nothing: frozenset[str] = frozenset()
     with pytest.raises(ValueError, match="built for 640x360"):
-        detector.observe(av.VideoFrame(320, 180, "yuv420p"), active_zones=frozenset(), wall_time=when)
+        detector.observe(av.VideoFrame(320, 180, "yuv420p"), active_zones=nothing, wall_time=when)
     with pytest.raises(ValueError, match="planar YUV"):
-        detector.observe(av.VideoFrame(*SIZE, "rgb24"), active_zones=frozenset(), wall_time=when)
+        detector.observe(av.VideoFrame(*SIZE, "rgb24"), active_zones=nothing, wall_time=when)
     with pytest.raises(ValueError, match="timezone-aware"):
-        detector.observe(to_frame(scene()), active_zones=frozenset(), wall_time=datetime(2026, 1, 1))
+        naive = datetime(2026, 1, 1)
+        detector.observe(to_frame(scene()), active_zones=nothing, wall_time=naive)
     with pytest.raises(ValueError, match="at least 2x2"):
         MotionDetector(camera_for(RIGHT), 1, 1)

@@ -44,12 +44,13 @@ def interior(mask: np.ndarray, pixels: int = 6) -> np.ndarray:
     return cv2.erode(mask, kernel) > 0
 
 
-def hidden_and_visible(polygons_visible: list, polygons_hidden: list) -> tuple[np.ndarray, np.ndarray]:
+def hidden_and_visible(shown: list, hidden: list) -> tuple[np.ndarray, np.ndarray]:
+    """Interiors of what must be hidden and what must stay visible."""
     width, height = SIZE
     visible = np.zeros((height, width), np.uint8)
-    for polygon in polygons_visible:
+    for polygon in shown:
         visible |= polygon_mask(polygon, width, height)
-    for polygon in polygons_hidden:
+    for polygon in hidden:
         visible &= ~polygon_mask(polygon, width, height)
     return interior(~visible), interior(visible)
 
@@ -91,7 +92,8 @@ def test_pixelate_keeps_only_coarse_blocks(tmp_path: Path) -> None:
     source = to_frame(scene((0.3, 0.9)))
     out = PrivacyMasker(camera(style="pixelate"), *SIZE).apply(source)
     hidden, visible = hidden_and_visible([HOTSPOT], [PANE])
-    y, original = plane_view(out.planes[0]).astype(np.int16), plane_view(source.planes[0]).astype(np.int16)
+    y = plane_view(out.planes[0]).astype(np.int16)
+    original = plane_view(source.planes[0]).astype(np.int16)
     assert np.array_equal(y[visible], original[visible])
     detail = np.abs(np.diff(original, axis=1))[hidden[:, 1:]]
     left = np.abs(np.diff(y, axis=1))[hidden[:, 1:]]
