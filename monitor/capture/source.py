@@ -121,14 +121,18 @@ class VideoSource:
         raise SourceUnavailable(self.spec, "no decodable video frame")
 
     # -- iteration -----------------------------------------------------------------------
-    def __iter__(self) -> Iterator[CapturedPacket]:
+    def __iter__(self) -> VideoSource:
+        return self
+
+    def __next__(self) -> CapturedPacket:
+        """The next packet; an iterator object so that a loop may stop and another resume."""
         if self._container is None:
             raise RuntimeError("open the source (or use it as a context manager) before iterating")
-        primed, self._primed = self._primed, []
-        yield from primed
-        while True:
-            yield from self._reader
+        if self._primed:
+            return self._primed.pop(0)
+        while (item := next(self._reader, None)) is None:
             self._restart_or_end()
+        return item
 
     def _restart_or_end(self) -> None:
         if self.plan.live:

@@ -1,0 +1,137 @@
+"""VideoSource against a real RTSP server: open, lose the server, freeze it, reconnect."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.capture import Backoff, SourceDisconnected, SourceError, SourceStalled, VideoSource
+from tests.fixtures.media import make_h264_mp4
+
+SERVER = Path(__file__).with_name("rtsp_server.py")
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+pytestmark = [pytest.mark.rtsp, pytest.mark.slow]
+
+
+def _gst_available() -> bool:
+    probe = "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"
+    try:
+        return subprocess.run([SYSTEM_PYTHON, "-c", probe], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+class RtspServer:
+    """The GStreamer server as a child process, killable and restartable on its port."""
+
+    def __init__(self, clip: Path) -> None:
+        self.clip = clip
+        self.port = 0
+        self.url = ""
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [SYSTEM_PYTHON, str(SERVER), str(self.clip), str(self.port)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line.startswith("READY "), f"RTSP server did not start: {line!r}"
+        self.url = line.split()[1]
+        self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def rtsp(tmp_path: Path) -> Iterator[RtspServer]:
+    if not _gst_available():
+        pytest.skip("GStreamer RTSP server missing: apt-get install gir1.2-gst-rtsp-server-1.0 python3-gi")
+    server = RtspServer(make_h264_mp4(tmp_path / "served.mp4", frames=50, gop=10))
+    server.start()
+    yield server
+    server.kill()
+
+
+def frames_until(source: VideoSource, count: int) -> int:
+    seen = 0
+    for item in source:
+        seen += len(item.frames)
+        if seen >= count:
+            break
+    return seen
+
+
+def test_stream_opens_fast_and_is_stamped_on_arrival(rtsp: RtspServer) -> None:
+    began = time.monotonic()
+    with VideoSource(rtsp.url, stall_timeout=2) as source:
+        assert time.monotonic() - began < 1.5
+        assert (source.width, source.height, source.codec_name) == (160, 120, "h264")
+        items = []
+        for item in source:
+            items.append(item)
+            if sum(len(i.frames) for i in items) >= 60:  # crosses the server's loop seam
+                break
+    frames = [f for item in items for f in item.frames]
+    assert all(f.frame.format.name == "yuv420p" for f in frames)
+    assert abs((frames[-1].wall_time - datetime.now(UTC)).total_seconds()) < 1
+    assert any(item.keyframe for item in items)
+
+
+def test_killed_server_is_a_disconnect_within_a_second(rtsp: RtspServer) -> None:
+    with VideoSource(rtsp.url, stall_timeout=2) as source:
+        frames_until(source, 5)
+        rtsp.kill()
+        killed = time.monotonic()
+        with pytest.raises(SourceDisconnected):
+            for _ in source:
+                pass
+    assert time.monotonic() - killed < 1
+
+
+def test_frozen_server_is_reported_stalled(rtsp: RtspServer) -> None:
+    with VideoSource(rtsp.url, stall_timeout=1) as source:
+        frames_until(source, 5)
+        rtsp.signal(signal.SIGSTOP)
+        frozen = time.monotonic()
+        with pytest.raises(SourceStalled, match="no packet for 1 s"):
+            for _ in source:
+                pass
+    assert time.monotonic() - frozen < 4
+
+
+def test_reconnects_with_backoff_when_the_server_returns(rtsp: RtspServer) -> None:
+    rtsp.kill()
+    backoff = Backoff(0.2, 1.0)
+    restarted_at = None
+    attempts = 0
+    while True:
+        attempts += 1
+        if attempts == 3:
+            rtsp.start()  # same port, as a camera rebooting
+            restarted_at = time.monotonic()
+        try:
+            with VideoSource(rtsp.url, stall_timeout=1) as source:
+                assert frames_until(source, 10) == 10
+                break
+        except SourceError:
+            time.sleep(backoff.next_delay())
+    assert restarted_at is not None and time.monotonic() - restarted_at < 10
+    assert attempts == 3
