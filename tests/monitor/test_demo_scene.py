@@ -50,23 +50,13 @@ def test_demo_renders_quickly_as_camera_like_h264(demo: tuple[Path, float]) -> N
     assert max(np.diff(keyframes)) * stream.time_base <= 2  # seconds, like a camera's GOP
 
 
-def events(frames: list[int], gap: int) -> list[tuple[int, int]]:
-    grouped: list[list[int]] = []
-    for frame in frames:
-        if grouped and frame - grouped[-1][1] <= gap:
-            grouped[-1][1] = frame
-        else:
-            grouped.append([frame, frame])
-    return [(a, b) for a, b in grouped]
-
-
 @pytest.mark.slow
 def test_shipped_hotspot_fires_a_few_times_per_loop_and_only_for_figures_in_it(
     demo: tuple[Path, float], demo_camera: Camera
 ) -> None:
     observations = scenes.observe(demo[0], demo_camera)
     fired = [i for i, obs in observations if obs.triggered]
-    found = events(fired, int(demo_camera.recording.post_roll * FPS))
+    found = scenes.runs(fired, int(demo_camera.recording.post_roll * FPS))
     print(f"\ndemo: {len(found)} events per loop at {[round(a / FPS, 1) for a, _ in found]} s")
     assert 3 <= len(found) <= 6
     zone = polygon_mask(demo_camera.zones[0].polygon, *SIZE)
