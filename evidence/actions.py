@@ -1,0 +1,20 @@
+"""What can happen to a clip (or to the site) that the custody log records."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    SEALED = "sealed"
+    VIEWED = "viewed"
+    DOWNLOADED = "downloaded"
+    EXPORTED = "exported"
+    VERIFIED = "verified"
+    HOLD_SET = "hold_set"
+    HOLD_RELEASED = "hold_released"
+    DELETED_BY_RETENTION = "deleted_by_retention"
+    QUARANTINED = "quarantined"
+    KEY_ROTATED = "key_rotated"
+    CONFIG_CHANGED = "config_changed"
+    RECOVERED = "recovered"

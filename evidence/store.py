@@ -1,0 +1,233 @@
+"""The custody log: append signed, hash-linked entries; seal clips; write checkpoints.
+
+Several processes (one per camera) append to the same database. Every append is one
+transaction that first updates the single lock row, so writers queue on the database's own
+lock, then read the head and insert; a unique ``seq`` plus retries keeps the log one linear
+chain even if a database lets two writers through.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import exc as sa_exc
+
+from evidence.actions import Action
+from evidence.canonical import canonical_json
+from evidence.checkpoints import Checkpoint, append_checkpoint, make_checkpoint
+from evidence.custody import AppendLock, CustodyEntry, metadata
+from evidence.entry import CustodyRecord, encode_signature, entry_body, format_time
+from evidence.errors import ClipNotFound, EvidenceError
+from evidence.hashing import sha256_bytes
+from evidence.keys import SigningKeyring, key_id, public_pem
+
+CLIP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+APPEND_ATTEMPTS = 40
+KEYS_DIR = "keys"
+
+
+@dataclass(frozen=True)
+class _Head:
+    seq: int
+    entry_hash: str | None
+    clip_hash: str | None
+
+
+class EvidenceStore:
+    """The custody log of one site, its signing keyring and its checkpoint files."""
+
+    def __init__(self, root: Path, engine: Engine, keys: SigningKeyring, *, checkpoint_every: int,
+                 witness: Path | None) -> None:
+        self.root = root
+        self._engine = engine
+        self._keys = keys
+        self._every = checkpoint_every
+        self._witness = witness
+
+    @classmethod
+    def open(cls, storage_root: Path, engine: Engine, *, checkpoint_every: int = 50,
+             witness: Path | None = None) -> EvidenceStore:
+        """Load (or create on first run) the signing key and the tables. Fails closed on the key."""
+        if checkpoint_every < 1:
+            raise EvidenceError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
+        root = Path(storage_root)
+        keys = SigningKeyring.open(root / KEYS_DIR)
+        _create_tables(engine)
+        return cls(root, engine, keys, checkpoint_every=checkpoint_every, witness=witness)
+
+    @property
+    def keys(self) -> SigningKeyring:
+        return self._keys
+
+    @property
+    def checkpoint_folders(self) -> tuple[Path, ...]:
+        return (self.root,) if self._witness is None else (self.root, self._witness)
+
+    def append(self, action: Action, *, actor: str, clip_id: str | None = None,
+               object_sha256: str | None = None, details: Mapping[str, Any] | None = None) -> CustodyRecord:
+        """Add one signed entry; retried until it is the single next link of the chain."""
+        checked = _checked_details(Action(action), actor, clip_id, object_sha256, details)
+        for attempt in range(1, APPEND_ATTEMPTS + 1):
+            try:
+                with self._engine.begin() as conn:
+                    record = self._append_in(conn, Action(action), actor, clip_id, object_sha256, checked)
+                break
+            except (sa_exc.IntegrityError, sa_exc.OperationalError):
+                if attempt == APPEND_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0.001, 0.01 * min(attempt, 20)))
+        if record.seq == 1 or record.seq % self._every == 0:
+            self.write_checkpoint(record)
+        return record
+
+    def seal_clip(self, *, clip_id: str, path: str, sha256: str, size: int, metadata: Mapping[str, Any],
+                  incomplete: str | None = None, actor: str = "system") -> CustodyRecord:
+        """Record a finished clip: its file (relative to the storage folder), hash and metadata."""
+        _check_relative(path)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise EvidenceError(f"clip {clip_id}: size must be a non-negative integer, got {size!r}")
+        if self.sealed(clip_id, missing_ok=True) is not None:
+            raise EvidenceError(f"clip {clip_id} is already sealed")
+        details = {"path": path, "size": size, "metadata": dict(metadata), "incomplete": incomplete}
+        return self.append(Action.SEALED, actor=actor, clip_id=clip_id, object_sha256=sha256,
+                           details=details)
+
+    def entries(self, clip_id: str | None = None) -> list[CustodyRecord]:
+        """Entries in log order, all of them or one clip's."""
+        query = select(CustodyEntry).order_by(CustodyEntry.seq)
+        if clip_id is not None:
+            query = query.where(CustodyEntry.clip_id == clip_id)
+        with self._engine.connect() as conn:
+            return [_record(row) for row in conn.execute(query).mappings()]
+
+    def sealed(self, clip_id: str, *, missing_ok: bool = False) -> CustodyRecord | None:
+        """The SEALED entry of a clip; raises ClipNotFound unless ``missing_ok``."""
+        query = select(CustodyEntry).where(
+            CustodyEntry.clip_id == clip_id, CustodyEntry.action == Action.SEALED.value
+        ).order_by(CustodyEntry.seq).limit(1)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            if missing_ok:
+                return None
+            raise ClipNotFound(f"no sealed clip with id {clip_id!r}")
+        return _record(row)
+
+    def head(self) -> CustodyRecord | None:
+        query = select(CustodyEntry).order_by(CustodyEntry.seq.desc()).limit(1)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _record(row)
+
+    def write_checkpoint(self, record: CustodyRecord | None = None) -> Checkpoint | None:
+        """Sign and append a checkpoint for ``record`` (default: the current head)."""
+        target = record or self.head()
+        if target is None:
+            return None
+        self._keys.refresh()
+        checkpoint = make_checkpoint(size=target.seq, head=target.entry_hash,
+                                     key_id=self._keys.key_id, sign=self._keys.sign)
+        for folder in self.checkpoint_folders:
+            append_checkpoint(folder, checkpoint)
+        return checkpoint
+
+    def rotate_key(self, *, actor: str) -> CustodyRecord:
+        """Replace the signing key. The old key signs the entry naming the new one."""
+        self._keys.refresh()
+        old = self._keys.key_id
+        new = self._keys.prepare_rotation()
+        record = self.append(Action.KEY_ROTATED, actor=actor, details={
+            "old_key_id": old, "new_key_id": key_id(new.public_key()),
+            "new_public_key": public_pem(new.public_key()).decode("ascii"),
+        })
+        self._keys.activate(new)
+        self.write_checkpoint(record)
+        return record
+
+    def _append_in(self, conn: Connection, action: Action, actor: str, clip_id: str | None,
+                   object_sha256: str | None, details: dict[str, Any]) -> CustodyRecord:
+        conn.execute(update(AppendLock).where(AppendLock.id == 1).values(appends=AppendLock.appends + 1))
+        head = _read_head(conn, clip_id)
+        self._keys.refresh()
+        values = entry_body(
+            seq=head.seq + 1, time=format_time(datetime.now(UTC)), actor=actor, action=action.value,
+            clip_id=clip_id, object_sha256=object_sha256, details=details, prev_hash=head.entry_hash,
+            prev_clip_hash=head.clip_hash, key_id=self._keys.key_id,
+        )
+        signed = canonical_json(values)
+        row = {k: values[k] for k in values if k not in ("type", "v")}
+        row.update(details=canonical_json(details).decode("utf-8"), entry_hash=sha256_bytes(signed),
+                   signature=encode_signature(self._keys.sign(signed)))
+        conn.execute(insert(CustodyEntry).values(**row))
+        return _record(row)
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create the tables and the lock row; several processes may race to do it."""
+    for attempt in range(1, 6):
+        try:
+            metadata.create_all(engine)
+            with engine.begin() as conn:
+                if conn.execute(select(AppendLock.id)).first() is None:
+                    conn.execute(insert(AppendLock).values(id=1, appends=0))
+            return
+        except (sa_exc.IntegrityError, sa_exc.OperationalError):
+            if attempt == 5:
+                raise
+            time.sleep(0.05 * attempt)
+
+
+def _read_head(conn: Connection, clip_id: str | None) -> _Head:
+    last = conn.execute(
+        select(CustodyEntry.seq, CustodyEntry.entry_hash).order_by(CustodyEntry.seq.desc()).limit(1)
+    ).first()
+    clip_hash = None
+    if clip_id is not None:
+        clip_hash = conn.execute(
+            select(CustodyEntry.entry_hash).where(CustodyEntry.clip_id == clip_id)
+            .order_by(CustodyEntry.seq.desc()).limit(1)
+        ).scalar()
+    return _Head(seq=last.seq if last else 0, entry_hash=last.entry_hash if last else None, clip_hash=clip_hash)
+
+
+def _record(row: Mapping[str, Any]) -> CustodyRecord:
+    return CustodyRecord(
+        seq=row["seq"], time=datetime.fromisoformat(row["time"]), actor=row["actor"],
+        action=Action(row["action"]), clip_id=row["clip_id"], object_sha256=row["object_sha256"],
+        details=json.loads(row["details"]), prev_hash=row["prev_hash"],
+        prev_clip_hash=row["prev_clip_hash"], entry_hash=row["entry_hash"],
+        signature=row["signature"], key_id=row["key_id"],
+    )
+
+
+def _checked_details(action: Action, actor: str, clip_id: str | None, object_sha256: str | None,
+                     details: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Refuse malformed entries before they become permanent."""
+    if not isinstance(actor, str) or not actor.strip() or len(actor) > 200:
+        raise EvidenceError(f"{action.value}: actor must be a non-empty name of at most 200 characters")
+    if clip_id is not None and not (isinstance(clip_id, str) and CLIP_ID.match(clip_id)):
+        raise EvidenceError(f"{action.value}: clip id {clip_id!r} must be 1-64 of A-Z a-z 0-9 . _ -")
+    if object_sha256 is not None and not (isinstance(object_sha256, str) and SHA256.match(object_sha256)):
+        raise EvidenceError(f"{action.value}: object_sha256 {object_sha256!r} is not 64 lower-case hex digits")
+    value = dict(details or {})
+    try:
+        canonical_json(value)
+    except Exception as exc:  # rfc8785 raises several types for unencodable values
+        raise EvidenceError(f"{action.value}: details are not canonical JSON ({exc})") from exc
+    return value
+
+
+def _check_relative(path: str) -> None:
+    pure = PurePosixPath(path)
+    if not isinstance(path, str) or not path or "\\" in path or pure.is_absolute() or ".." in pure.parts:
+        raise EvidenceError(f"clip path {path!r} must be relative to the storage folder, POSIX, without '..'")
