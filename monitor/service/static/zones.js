@@ -140,6 +140,20 @@ async function save() {
     "Saved to cameras.yaml and applied to the camera.");
 }
 
+// The camera's current frame; retried until the worker has written one.
+function loadFrame() {
+  const image = new Image();
+  image.onload = () => {
+    frame = image;
+    canvas.height = Math.round(canvas.width * image.naturalHeight / image.naturalWidth);
+    canvas.dataset.frame = "loaded";
+    document.getElementById("no-frame").hidden = true;
+    draw();
+  };
+  image.onerror = () => { document.getElementById("no-frame").hidden = false; setTimeout(loadFrame, 2000); };
+  image.src = `/api/cameras/${encodeURIComponent(data.camera.camera_id)}/editor.jpg?t=${Date.now()}`;
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const source = document.getElementById("zone-data");
   if (!source) return;
@@ -150,10 +164,7 @@ document.addEventListener("DOMContentLoaded", () => {
   ];
   canvas = document.getElementById("zone-canvas");
   ctx = canvas.getContext("2d");
-  const image = new Image();
-  image.onload = () => { frame = image; canvas.height = Math.round(canvas.width * image.naturalHeight / image.naturalWidth); draw(); };
-  image.onerror = () => { document.getElementById("no-frame").hidden = false; draw(); };
-  image.src = `/api/cameras/${encodeURIComponent(data.camera.camera_id)}/editor.jpg?t=${Date.now()}`;
+  loadFrame();
   canvas.addEventListener("mousedown", onDown);
   window.addEventListener("mousemove", onMove);
   window.addEventListener("mouseup", () => { if (dragging) { dragging = null; renderList(); } });

@@ -1,0 +1,116 @@
+"""The whole product in a browser: the demo camera's worker under the service's supervisor.
+
+The demo hallway is rendered, the shipped demo camera's zones and privacy settings watch it,
+and Debian's chromium follows what security staff, investigators and admins would do. These
+tests take the README's screenshots.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+from playwright.sync_api import Page, expect
+from ruamel.yaml import YAML
+
+from monitor.config import load_config
+from monitor.demo_scene import render_demo
+from tests.conftest import REPO
+from tests.service.conftest import Server, make_site, serve
+from tests.service.test_browser import log_in, shoot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+T = TypeVar("T")
+DEMO_SECONDS = 20
+HALL_FLOOR = [[0.02, 0.74], [0.98, 0.74], [0.98, 0.98], [0.02, 0.98]]
+
+
+def _demo_camera(source: str) -> dict[str, Any]:
+    shipped = YAML(typ="safe", pure=True).load((REPO / "config" / "cameras.yaml").read_text(encoding="utf-8"))
+    camera = next(c for c in shipped["cameras"] if c["id"] == "demo-hallway")
+    return {**camera, "source": source, "loop": True, "recording": {"pre_roll": 1, "post_roll": 1, "max_clip": 30}}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("demo")
+    video = folder / "hallway.mp4"
+    render_demo(video, seconds=DEMO_SECONDS, size=(640, 360))
+    site = make_site(folder, camera=_demo_camera(str(video)), start_workers=True)
+    with serve(site.app) as url:
+        yield Server(url, site)
+
+
+def wait_for(probe: Callable[[], T | None], *, timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_camera_alert_appears_live_on_the_board(page: Page, demo: Server) -> None:
+    page.set_viewport_size({"width": 1280, "height": 860})
+    log_in(page, demo, "security")
+    expect(page.locator("#live-state")).to_have_text("live")
+    card = page.locator("article.alert.kind-motion").first
+    expect(card).to_be_visible(timeout=DEMO_SECONDS * 1000)
+    expect(card).to_contain_text("demo-hallway")
+    expect(card).to_contain_text("zone locker-door")
+    page.wait_for_function("[...document.querySelectorAll('article.alert img')].every(i => i.complete && i.naturalWidth > 0)")
+    shoot(page, "alert-board.png")
+
+
+def test_live_view_shows_the_camera(page: Page, demo: Server) -> None:
+    log_in(page, demo, "security", "/live")
+    page.wait_for_function("document.querySelector('figure.camera img').naturalWidth === 640", timeout=10000)
+    expect(page.locator("figure.camera .state")).to_have_text("online", timeout=5000)
+
+
+def test_camera_clip_plays_and_verifies(page: Page, demo: Server) -> None:
+    def sealed() -> str | None:
+        with demo.client("investigator") as client:
+            clips = client.get("/api/clips", params={"camera": "demo-hallway"}).json()
+        return next((c["id"] for c in clips if c["status"] == "sealed"), None)
+
+    clip_id = wait_for(sealed, timeout=DEMO_SECONDS * 2, what="a sealed clip from the demo camera")
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    log_in(page, demo, "investigator", f"/clips/{clip_id}")
+    page.wait_for_function("document.getElementById('player').readyState === 4", timeout=10000)
+    page.click("#verify")
+    expect(page.locator("#verify-state")).to_contain_text("intact")
+    shoot(page, "clip-page.png")
+
+
+def test_zone_drawn_by_admin_is_used_by_the_worker(page: Page, demo: Server) -> None:
+    page.set_viewport_size({"width": 1400, "height": 860})
+    log_in(page, demo, "admin", "/zones?camera=demo-hallway")
+    expect(page.locator("#zone-canvas")).to_have_attribute("data-frame", "loaded", timeout=10000)
+    page.click("#add-hotspot")
+    page.fill("#zone-id", "hall-floor")
+    box = page.locator("#zone-canvas").bounding_box()
+    assert box is not None
+    for x, y in HALL_FLOOR:
+        page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+    expect(page.locator("#zone-list")).to_contain_text("hall-floor (4 points)")
+    shoot(page, "zone-editor.png")
+    saved_at = time.monotonic()
+    page.click("#save-zones")
+    expect(page.locator("#flash")).to_contain_text("Saved to cameras.yaml")
+    zone = next(z for z in load_config(demo.site.config_path).camera("demo-hallway").zones if z.id == "hall-floor")
+    assert [tuple(round(v, 2) for v in p) for p in zone.polygon] == [tuple(p) for p in HALL_FLOOR]
+
+    def hall_alert() -> dict[str, Any] | None:
+        with demo.client("security") as client:
+            alerts = client.get("/api/alerts", params={"zone": "hall-floor"}).json()
+        return alerts[0] if alerts else None
+
+    alert = wait_for(hall_alert, timeout=DEMO_SECONDS * 2, what="an alert in the zone drawn in the browser")
+    assert alert["camera_id"] == "demo-hallway"
+    assert time.monotonic() - saved_at < DEMO_SECONDS * 2
+    status = demo.site.app.state.service.supervisor.statuses()["demo-hallway"]
+    assert status.state == "online" and status.restarts == 0  # applied without restarting the worker
