@@ -49,6 +49,9 @@ class WrittenClip:
 class ClipWriter:
     """Encodes privacy-masked yuv420p frames into one clip file.
 
+    An odd frame size is scaled down by one pixel to the even size H.264 4:2:0 requires;
+    ``width`` and ``height`` are the encoded size.
+
     Frames earlier than ``start`` that arrive before the first written frame are skipped:
     pre-roll decoding begins at a keyframe before the clip's start.
     """
@@ -64,14 +67,16 @@ class ClipWriter:
         preset: str = DEFAULT_PRESET,
         crf: int = DEFAULT_CRF,
     ) -> None:
-        if width <= 0 or height <= 0 or width % 2 or height % 2:
-            raise ValueError(f"clip size must be positive and even for yuv420p H.264, got {width}x{height}")
+        if width < 2 or height < 2:
+            raise ValueError(f"clip size must be at least 2x2, got {width}x{height}")
         if fps <= 0:
             raise ValueError(f"clip fps must be positive, got {fps}")
         if start.tzinfo is None:
             raise ValueError("clip start must be timezone-aware")
         self.path = Path(path)
-        self.width, self.height, self.fps, self.start = width, height, fps, start
+        self.frame_size = (width, height)
+        self.width, self.height = width - width % 2, height - height % 2  # H.264 4:2:0 needs even
+        self.fps, self.start = fps, start
         self._clock = PtsClock(fps)
         self._first: datetime | None = None
         self._last: datetime | None = None
@@ -105,11 +110,14 @@ class ClipWriter:
         if self._first is None and wall_time < self.start:
             self.skipped += 1
             return
-        if (frame.width, frame.height) != (self.width, self.height) or frame.format.name != "yuv420p":
+        if (frame.width, frame.height) != self.frame_size or frame.format.name != "yuv420p":
+            width, height = self.frame_size
             raise ValueError(
-                f"clip {self.path.name} takes {self.width}x{self.height} yuv420p frames, "
+                f"clip {self.path.name} takes {width}x{height} yuv420p frames, "
                 f"got {frame.width}x{frame.height} {frame.format.name}"
             )
+        if self.frame_size != (self.width, self.height):
+            frame = frame.reformat(width=self.width, height=self.height)
         frame.pts = self._clock.pts(wall_time)
         frame.time_base = TIME_BASE
         self._mux(self._stream.encode(frame))

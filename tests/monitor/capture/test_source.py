@@ -29,6 +29,13 @@ def all_frames(source: VideoSource, limit: int | None = None) -> list[CapturedFr
     return frames
 
 
+def y_plane(frame: av.VideoFrame) -> np.ndarray:
+    """The luma plane without padding (``to_ndarray`` refuses odd-sized yuv420p)."""
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    return rows[:, : plane.width]
+
+
 def test_h264_file_in_analyze_mode_is_stamped_start_plus_pts(h264_mp4: Path) -> None:
     with VideoSource(str(h264_mp4), realtime=False, start=START) as source:
         assert (source.width, source.height, source.fps, source.codec_name) == (160, 120, FPS, "h264")
@@ -119,3 +126,21 @@ def test_bad_arguments_are_refused(h264_mp4: Path) -> None:
         VideoSource(str(h264_mp4), start=datetime(2026, 1, 1))
     with pytest.raises(ValueError, match="file sources only"):
         VideoSource("rtsp://camera/stream", loop=True)
+
+
+def test_full_range_mjpeg_is_converted_to_yuv420p(tmp_path: Path) -> None:
+    path = tmp_path / "camera.avi"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mjpeg", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 161, 121, "yuvj420p"
+        for shade in range(0, 250, 25):
+            image = np.full((121, 161, 3), shade, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode(None))
+    with VideoSource(str(path), realtime=False) as source:
+        assert source.codec_name == "mjpeg"
+        frames = all_frames(source)
+    assert len(frames) == 10
+    assert {(f.frame.format.name, f.frame.width, f.frame.height) for f in frames} == {("yuv420p", 161, 121)}
+    luma = [int(y_plane(f.frame).mean()) for f in frames]
+    assert luma == sorted(luma) and luma[0] < 30 and luma[-1] > 200  # limited-range luma 16..235

@@ -129,8 +129,8 @@ def test_bad_frames_and_arguments_are_refused(tmp_path: Path, square_frames: Fra
     writer.close()
     with pytest.raises(FileExistsError):
         new_writer(tmp_path / "strict.mp4")  # a clip is never overwritten
-    with pytest.raises(ValueError, match="even"):
-        ClipWriter(tmp_path / "odd.mp4", width=161, height=120, fps=FPS, start=T0)
+    with pytest.raises(ValueError, match="at least 2x2"):
+        ClipWriter(tmp_path / "dot.mp4", width=1, height=120, fps=FPS, start=T0)
     with pytest.raises(ValueError, match="timezone-aware"):
         ClipWriter(tmp_path / "naive.mp4", width=160, height=120, fps=FPS, start=datetime(2026, 1, 1))
 
@@ -149,3 +149,14 @@ def test_clip_from_real_footage_through_the_source(tmp_path: Path, footage: Path
     _, frames, duration = probe(clip.path)
     assert len(frames) == 200 and duration == pytest.approx(20.0, abs=0.01)
     assert clip.end - clip.start == timedelta(seconds=19.9)
+
+
+def test_odd_frame_size_is_encoded_one_pixel_smaller(tmp_path: Path) -> None:
+    writer = ClipWriter(tmp_path / "odd.mp4", width=161, height=121, fps=FPS, start=T0)
+    for index in range(10):
+        frame = av.VideoFrame.from_ndarray(np.full((121, 161, 3), 200, np.uint8), format="rgb24")
+        writer.write(frame.reformat(format="yuv420p"), T0 + timedelta(seconds=index / FPS))
+    clip = writer.close()
+    stream, frames, _ = probe(clip.path)
+    assert (clip.width, clip.height) == (stream.width, stream.height) == (160, 120)
+    assert len(frames) == 10
