@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from typing import BinaryIO
 
 CHUNK = 1 << 20
@@ -13,14 +14,16 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+def sha256_file(path: str | os.PathLike[str], *, on_chunk: Callable[[int], None] | None = None) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks; ``on_chunk`` hears each chunk's size."""
     digest = hashlib.sha256()
     with open(path, "rb", buffering=0) as handle:
         buffer = bytearray(CHUNK)
         view = memoryview(buffer)
         while read := handle.readinto(buffer):
             digest.update(view[:read])
+            if on_chunk is not None:
+                on_chunk(read)
     return digest.hexdigest()
 
 

@@ -1,0 +1,124 @@
+"""Steps 4-5 of store verification: re-hash every sealed clip, find files nobody sealed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from evidence.actions import Action
+from evidence.hashing import sha256_file
+from evidence.report import Failure, ProgressSink
+
+CLIPS_DIR = "clips"
+HASH_THREADS = 2
+GONE = {Action.DELETED_BY_RETENTION.value: "deleted by retention", Action.QUARANTINED.value: "quarantined"}
+
+
+@dataclass
+class SealedClip:
+    clip_id: str
+    seq: int
+    path: str
+    sha256: str | None
+    size: int | None
+    gone: str | None = None  # why the file is legitimately absent
+    problems: list[Failure] = field(default_factory=list)
+
+
+def sealed_clips(rows: Sequence[Mapping[str, Any]]) -> dict[str, SealedClip]:
+    """What the log says should be on disk: each clip's seal, and whether it was since removed."""
+    clips: dict[str, SealedClip] = {}
+    for row in rows:
+        clip_id = row["clip_id"]
+        if clip_id is None:
+            continue
+        if row["action"] == Action.SEALED.value and clip_id not in clips:
+            details = _details(row["details"])
+            clips[clip_id] = SealedClip(clip_id, row["seq"], str(details.get("path", "")),
+                                        row["object_sha256"], _int(details.get("size")))
+        elif row["action"] in GONE and clip_id in clips:
+            clips[clip_id].gone = f"{GONE[row['action']]} (entry #{row['seq']})"
+    return clips
+
+
+def check_clips(root: Path, clips: Mapping[str, SealedClip], progress: ProgressSink) -> tuple[list[Failure], int]:
+    """Step 4: every sealed clip still on disk hashes to its seal. Files are hashed in parallel
+    (hashlib releases the GIL), which is what keeps up with ``sha256sum`` on many clips."""
+    present: list[tuple[SealedClip, Path]] = []
+    failures: list[Failure] = []
+    for clip in clips.values():
+        path = _resolve(root, clip.path)
+        if path is None:
+            failures.append(Failure("modified", f"clip {clip.clip_id}: sealed path {clip.path!r} escapes "
+                                                "the storage folder", clip.clip_id, clip.seq))
+        elif clip.gone is None and not path.is_file():
+            failures.append(Failure("missing", f"clip {clip.clip_id}: {clip.path} is missing and no entry "
+                                                "records its deletion", clip.clip_id, clip.seq))
+        elif clip.gone is None:
+            present.append((clip, path))
+    progress.stage("hashing clips", sum(path.stat().st_size for _, path in present))
+    by_hash = {c.sha256: c.clip_id for c in clips.values() if c.sha256}
+    with ThreadPoolExecutor(HASH_THREADS) as pool:
+        digests = pool.map(lambda item: sha256_file(item[1], on_chunk=progress.advance), present)
+        for (clip, path), digest in zip(present, digests, strict=True):
+            failures.extend(_compare(clip, path, digest, by_hash))
+    return failures, sum(path.stat().st_size for _, path in present)
+
+
+def _compare(clip: SealedClip, path: Path, digest: str, by_hash: Mapping[str, str]) -> list[Failure]:
+    if digest == clip.sha256 and path.stat().st_size == clip.size:
+        return []
+    other = by_hash.get(digest)
+    how = f"; it now holds the bytes of clip {other}" if other and other != clip.clip_id else ""
+    return [Failure("modified", f"clip {clip.clip_id}: {clip.path} hashes to {digest}, sealed as "
+                                f"{clip.sha256} ({clip.size} bytes){how}", clip.clip_id, clip.seq)]
+
+
+def find_unsealed(root: Path, clips: Mapping[str, SealedClip]) -> tuple[list[Failure], list[str]]:
+    """Step 5: files under clips/ with no seal. One with a sidecar is still being written or
+    awaits recovery: a warning, not a failure."""
+    sealed = {clip.path for clip in clips.values()}
+    failures: list[Failure] = []
+    warnings: list[str] = []
+    folder = root / CLIPS_DIR
+    if not folder.is_dir():
+        return failures, warnings
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(root).as_posix()
+        if relative in sealed or _is_sidecar(path):
+            continue
+        if path.with_suffix(".json").is_file():
+            warnings.append(f"{relative}: not sealed yet (recording, or awaiting recovery)")
+        else:
+            failures.append(Failure("unsealed", f"{relative}: file has no seal in the custody log",
+                                    clip_id=path.stem))
+    return failures, warnings
+
+
+def _is_sidecar(path: Path) -> bool:
+    return path.suffix == ".json" and any(p.is_file() for p in path.parent.glob(f"{path.stem}.*")
+                                          if p.suffix != ".json")
+
+
+def _resolve(root: Path, relative: str) -> Path | None:
+    pure = PurePosixPath(relative)
+    if not relative or pure.is_absolute() or ".." in pure.parts:
+        return None
+    path = (root / pure).resolve()
+    return path if path.is_relative_to(root.resolve()) else None
+
+
+def _details(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
