@@ -33,6 +33,7 @@ class Background:
         self.settle_alpha = _alpha(SETTLE_ADAPT_SECONDS * analysis_fps)
         self.settle_frames = math.ceil(SETTLE_SECONDS * analysis_fps)
         self._settling = 0
+        self._last_gain = 1.0
         self._mean: np.ndarray | None = None
         self._work = np.empty(self.shape, np.float32)
         self._gray = np.empty(self.shape, np.float32)
@@ -54,32 +55,31 @@ class Background:
         if other.shape == self.shape and other._mean is not None:
             self._mean = other._mean.copy()
 
-    def moving(self, gray: np.ndarray) -> np.ndarray:
-        """``uint8`` mask (255 = moving) after removing global gain and isolated specks.
+    def update(self, gray: np.ndarray) -> np.ndarray:
+        """Compare ``gray`` with the background, then learn from it.
 
-        The returned array is reused by the next call.
+        Returns a ``uint8`` mask (255 = moving) after removing the global gain and isolated
+        specks; the array is reused by the next call. The background adopts the frame's gain at
+        once, then blends the frame in: quickly where still, slowly where something moves.
         """
         if self._mean is None:
             raise RuntimeError("the background has no frame yet; call reset() first")
-        np.multiply(self._mean, _gain(gray, self._mean), out=self._work)
+        np.multiply(self._mean, _gain(gray, self._mean), out=self._mean)
         np.copyto(self._gray, gray)
-        cv2.absdiff(self._gray, self._work, dst=self._work)
+        cv2.absdiff(self._gray, self._mean, dst=self._work)
         cv2.compare(self._work, self.threshold, cv2.CMP_GT, dst=self._moving)
         cv2.morphologyEx(self._moving, cv2.MORPH_OPEN, OPEN_KERNEL, dst=self._moving)
+        self._learn(self._moving)
         return self._moving
 
-    def learn(self, gray: np.ndarray, moving: np.ndarray) -> None:
-        """Blend ``gray`` in: quickly where still, slowly where something moves."""
-        if self._mean is None:
-            self.reset(gray)
-            return
+    def _learn(self, moving: np.ndarray) -> None:
         still_alpha, moving_alpha = self.alpha, self.hold_alpha
         if self._settling > 0:
             self._settling -= 1
             still_alpha, moving_alpha = self.settle_alpha, self.alpha
         cv2.bitwise_not(moving, dst=self._still)
-        cv2.accumulateWeighted(gray, self._mean, still_alpha, mask=self._still)
-        cv2.accumulateWeighted(gray, self._mean, moving_alpha, mask=moving)
+        cv2.accumulateWeighted(self._gray, self._mean, still_alpha, mask=self._still)
+        cv2.accumulateWeighted(self._gray, self._mean, moving_alpha, mask=moving)
 
 
 def _alpha(frames: float) -> float:

@@ -91,12 +91,11 @@ class MotionDetector:
         if not background.ready:
             background.reset(gray)
             return self._quiet(wall_time, zones, lighting=False)
-        moving = background.moving(gray)
+        moving = background.update(gray)
         if cv2.countNonZero(moving) > LIGHTING_FRACTION * moving.size:
             background.reset(gray)
             return self._quiet(wall_time, zones, lighting=True)
         fractions = {z: self._masks.fraction(z, moving, self._scratch) for z in zones}
-        background.learn(gray, moving)
         return self._judge(wall_time, fractions)
 
     def _luma(self, frame: av.VideoFrame) -> np.ndarray:
@@ -117,12 +116,18 @@ class MotionDetector:
         triggered = tuple(z for z, streak in streaks.items() if streak >= needed)
         pool = triggered or tuple(fractions)
         score = max((fractions[z] for z in pool), default=0.0)
-        return MotionObservation(wall_time, fractions, triggered, False, score)
+        return MotionObservation(
+            wall_time=wall_time, zone_fractions=fractions, triggered=triggered,
+            lighting_change=False, score=score,
+        )
 
     def _quiet(self, wall_time: datetime, zones: list[str], *, lighting: bool) -> MotionObservation:
         """An observation that cannot trigger: the first frame, or a frame lit differently."""
         self._streaks = {}
-        return MotionObservation(wall_time, dict.fromkeys(zones, 0.0), (), lighting, 0.0)
+        return MotionObservation(
+            wall_time=wall_time, zone_fractions=dict.fromkeys(zones, 0.0), triggered=(),
+            lighting_change=lighting, score=0.0,
+        )
 
     def _check(self, frame: av.VideoFrame, wall_time: datetime) -> None:
         if frame.format.name not in LUMA_FORMATS:

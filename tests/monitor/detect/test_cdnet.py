@@ -147,9 +147,7 @@ def test_background_model_pixel_f1_against_mog2(footage: Path) -> None:
         if not background.ready:
             background.reset(gray)
             return np.zeros_like(gray)
-        moving = background.moving(gray).copy()
-        background.learn(gray, moving)
-        return moving
+        return background.update(gray).copy()
 
     mog2 = cv2.createBackgroundSubtractorMOG2(detectShadows=False)
     f1_ours = pixel_f1(footage, ours)
