@@ -145,3 +145,14 @@ def test_bad_frames_are_refused_with_a_reason() -> None:
         detector.observe(to_frame(scene()), active_zones=nothing, wall_time=naive)
     with pytest.raises(ValueError, match="at least 2x2"):
         MotionDetector(camera_for(RIGHT), 1, 1)
+
+
+def test_someone_who_stops_keeps_triggering_for_a_while_then_becomes_background() -> None:
+    """A person standing at the door still matters; a bag left there for minutes does not."""
+    detector = MotionDetector(camera_for(RIGHT), *SIZE)
+    clock = times()
+    feed(detector, [scene()] * 10, clock)
+    standing = feed(detector, [scene((0.75, 0.9))] * 5 * 120, clock)  # two minutes at 5 fps
+    triggered = [bool(obs.triggered) for obs in standing]
+    assert all(triggered[1 : 5 * 20]), "stopped triggering within 20 s of standing still"
+    assert not any(triggered[5 * 90 :]), "still triggering after 90 s of standing still"
