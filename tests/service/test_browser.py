@@ -35,9 +35,9 @@ def log_in(page: Page, server: Server, role: str, target: str = "/alerts") -> No
     expect(page).to_have_url(f"{server.url}{target}")
 
 
-def shoot(page: Page, name: str) -> None:
+def shoot(page: Page, name: str, *, full_page: bool = False) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
 
 
 @pytest.mark.parametrize("role", ["security", "investigator", "admin"])

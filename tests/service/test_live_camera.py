@@ -83,7 +83,7 @@ def test_camera_clip_plays_and_verifies(page: Page, demo: Server) -> None:
     page.wait_for_function("document.getElementById('player').readyState === 4", timeout=10000)
     page.click("#verify")
     expect(page.locator("#verify-state")).to_contain_text("intact")
-    shoot(page, "clip-page.png")
+    shoot(page, "clip-page.png", full_page=True)
 
 
 def test_zone_drawn_by_admin_is_used_by_the_worker(page: Page, demo: Server) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from starlette.background import BackgroundTask
 
 from evidence.actions import Action
+from evidence.errors import EvidenceError
 from evidence.export import export_bundle
 from evidence.hashing import sha256_file
 from monitor.service.deps import CanExport, CanManageHolds, CanViewClips, Db, Principal, State
@@ -153,7 +154,10 @@ def export(clip_id: str, body: ExportIn, user: CanExport, db: Db, state: State) 
     out = folder / f"{clip.id}.zip"
     try:
         export_bundle(state.runtime.evidence, clip.id, out, case=body.case, reason=body.reason, by=user.username)
-    except Exception:
+    except EvidenceError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise HTTPException(409, f"clip {clip.id} cannot be exported: {exc}") from None
+    except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return FileResponse(out, media_type="application/zip", filename=f"{clip.id}-{_slug(body.case)}.zip",
@@ -167,8 +171,7 @@ def _slug(text: str) -> str:
 @router.post("/{clip_id}/verify", summary="Re-hash the file and compare with its seal; logs a verification")
 def verify_clip(clip_id: str, user: CanViewClips, db: Db, state: State) -> dict[str, Any]:
     clip = clip_or_404(db, clip_id)
-    entries = list(state.runtime.evidence.entries(clip_id=clip.id))
-    sealed = next((e for e in entries if str(e.action) == str(Action.SEALED)), None)
+    sealed = state.runtime.evidence.sealed(clip.id, missing_ok=True)
     result: dict[str, Any] = {"clip_id": clip.id, "sealed_sha256": sealed.object_sha256 if sealed else None}
     try:
         path = state.runtime.paths.absolute(clip.path)

@@ -132,7 +132,8 @@ def clips_page(
 def clip_page(request: Request, clip_id: str, user: CanViewClips, db: Db, state: State) -> HTMLResponse:
     clip = clip_or_404(db, clip_id)
     custody = [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)]
-    return render(request, "clip.html", user, state, clip=clip_json(clip), custody=custody,
+    last_check = next((e for e in reversed(custody) if e["action"] == "verified"), None)
+    return render(request, "clip.html", user, state, clip=clip_json(clip), custody=custody, last_check=last_check,
                   can_export=allowed(user.role, Permission.CLIPS_EXPORT),
                   can_hold=allowed(user.role, Permission.HOLDS_MANAGE))
 
