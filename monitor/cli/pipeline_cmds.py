@@ -1,0 +1,121 @@
+"""``hotspot run`` and ``hotspot analyze``: the pipeline from the command line."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from monitor.capture import SourceEnded, SourceError, VideoSource
+from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, interactive, load_or_exit
+from monitor.pipeline import CameraPipeline, StreamInfo, describe_sealed
+from monitor.recovery import recover_camera
+from monitor.runtime import Runtime
+from monitor.supervisor import CameraStatus, Supervisor
+
+
+def _parse_start(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        start = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not ISO-8601 (e.g. 2026-11-23T16:05:00-06:00)") from None
+    if start.tzinfo is None:
+        raise typer.BadParameter(f"{value!r} has no UTC offset; add one, e.g. -06:00 or Z")
+    return start
+
+
+def analyze(
+    video: Annotated[Path, typer.Argument(help="video file to process", exists=False)],
+    camera: Annotated[str, typer.Option("--camera", help="camera id whose zones and privacy apply")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    start: Annotated[str | None, typer.Option(help="wall-clock time of the first frame, ISO-8601")] = None,
+) -> None:
+    """Process a video file as if it were CAMERA's stream; print one JSON line per clip."""
+    cfg = load_or_exit(config)
+    try:
+        cam = cfg.camera(camera)
+    except KeyError:
+        known = ", ".join(c.id for c in cfg.cameras) or "none"
+        console.print(f"[red]error:[/] {config}: no camera {camera!r} (cameras: {known})")
+        raise typer.Exit(2) from None
+    begin = _parse_start(start)
+    runtime = Runtime.open(cfg)
+    try:
+        with VideoSource(str(video), loop=False, realtime=False, start=begin) as source:
+            stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
+            pipeline = CameraPipeline(
+                runtime, cam, stream, live_view=False,
+                on_sealed=lambda m: print(describe_sealed(m), flush=True),
+            )
+            last = _feed(source, pipeline, begin)
+            pipeline.close(last, reason="end_of_file")
+    except SourceError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        runtime.close()
+
+
+def _feed(source: VideoSource, pipeline: CameraPipeline, begin: datetime) -> datetime:
+    """Push every packet through the pipeline, with a progress bar on a terminal."""
+    last = begin
+    progress = Progress(TextColumn("analyzing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=console, disable=not interactive())
+    with progress:
+        task = progress.add_task("frames", total=None)
+        try:
+            for packet in source:
+                pipeline.process(packet)
+                if packet.frames:
+                    last = packet.frames[-1].wall_time
+                    progress.advance(task, len(packet.frames))
+        except SourceEnded:
+            pass
+    return last
+
+
+def _status_table(statuses: dict[str, CameraStatus]) -> Table:
+    table = Table("camera", "state", "fps", "restarts", "last error")
+    for status in statuses.values():
+        table.add_row(status.camera_id, status.state, f"{status.fps:.1f}", str(status.restarts),
+                      status.last_error or "")
+    return table
+
+
+def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Start every camera worker and keep them running until interrupted."""
+    cfg = load_or_exit(config)
+    runtime = Runtime.open(cfg)
+    recover_camera(runtime, None, reason="the service stopped unexpectedly (power loss or kill)")
+    runtime.close()
+    supervisor = Supervisor(config, config=cfg)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    supervisor.start()
+    console.print(f"started {len(cfg.cameras)} camera worker(s); Ctrl-C to stop")
+    try:
+        if interactive():
+            with Live(_status_table(supervisor.statuses()), console=console, refresh_per_second=1) as live:
+                while not stop.wait(1.0):
+                    live.update(_status_table(supervisor.statuses()))
+        else:
+            stop.wait()
+    finally:
+        supervisor.stop()
+    sys.exit(0)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)
+    app.command()(analyze)

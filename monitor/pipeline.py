@@ -1,0 +1,253 @@
+"""One camera's capture -> detect -> record -> seal, as a plain object with no processes.
+
+The worker process feeds it packets from a live source; ``hotspot analyze`` feeds it packets
+from a file; both therefore run exactly the same detection, masking and recording code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from monitor.capture import CapturedFrame, CapturedPacket, PacketPreroll, decode_packets
+from monitor.config import Camera, Config, config_hash
+from monitor.config.schedule import is_active
+from monitor.detect import MotionDetector, PrivacyMasker
+from monitor.messages import AlertMessage, SealedMessage
+from monitor.record import ClipRolled, ClipWriter, EventClosed, EventOpened, EventTracker
+from monitor.record.events import EventRecord
+from monitor.runtime import Runtime
+from monitor.sealing import ClipSealer, OpenClip
+
+log = logging.getLogger(__name__)
+
+LIVE_INTERVAL = timedelta(seconds=0.5)
+EDITOR_INTERVAL = timedelta(seconds=2.0)
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What the pipeline needs to know about the stream it is fed."""
+
+    width: int
+    height: int
+    fps: float
+    new_decoder: Callable[[], av.CodecContext]
+
+
+def frame_to_bgr(frame: av.VideoFrame) -> np.ndarray:
+    """BGR pixels for JPEG encoding; only used for snapshots and live frames, never per frame."""
+    return cv2.cvtColor(frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2BGR_I420)
+
+
+def write_jpeg(path: Path, frame: av.VideoFrame, quality: int = 80) -> None:
+    """Write atomically, so a reader never sees half a JPEG."""
+    ok, data = cv2.imencode(".jpg", frame_to_bgr(frame), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError(f"JPEG encoding failed for {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data.tobytes())
+    tmp.replace(path)
+
+
+class CameraPipeline:
+    """Turns a camera's packets into alerts and sealed clips."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        camera: Camera,
+        stream: StreamInfo,
+        *,
+        on_alert: Callable[[AlertMessage], None] | None = None,
+        on_sealed: Callable[[SealedMessage], None] | None = None,
+        live_view: bool = True,
+    ) -> None:
+        self._runtime = runtime
+        self._stream = stream
+        self._on_alert = on_alert or (lambda _m: None)
+        self._live_view = live_view
+        self._sealer = ClipSealer(runtime, on_sealed=on_sealed)
+        self._preroll = PacketPreroll(camera.recording.pre_roll + 1.0)
+        self._last_analysis: datetime | None = None
+        self._last_live: datetime | None = None
+        self._last_editor: datetime | None = None
+        self._active_cache: tuple[int, frozenset[str]] | None = None
+        self._clip: OpenClip | None = None
+        self._zones_seen: set[str] = set()
+        self.frames = 0
+        self._apply_camera(runtime.config, camera)
+        self._detector = MotionDetector(camera, stream.width, stream.height)
+        self._tracker = EventTracker(camera.recording, camera.id)
+
+    # -- configuration -------------------------------------------------------------------
+
+    def _apply_camera(self, config: Config, camera: Camera) -> None:
+        self._config = config
+        self.camera = camera
+        self._config_hash = config_hash(config, camera)
+        self._masker = PrivacyMasker(camera, self._stream.width, self._stream.height)
+        self._editor_masker = PrivacyMasker(
+            camera, self._stream.width, self._stream.height, explicit_only=True
+        )
+        self._active_cache = None
+
+    def update_config(self, config: Config) -> None:
+        """Apply edited zones, schedules and privacy at the next frame; the open clip keeps going."""
+        camera = config.camera(self.camera.id)
+        self._apply_camera(config, camera)
+        self._detector.update_camera(camera)
+
+    def _active_zones(self, when: datetime) -> frozenset[str]:
+        """Zones whose schedule is on now; evaluated once per wall-clock minute."""
+        minute = int(when.timestamp() // 60)
+        if self._active_cache is None or self._active_cache[0] != minute:
+            active = frozenset(
+                zone.id
+                for zone in self.camera.zones
+                if is_active(self._config.schedules.get(zone.schedule or ""), when, self._config.site)
+            )
+            self._active_cache = (minute, active)
+        return self._active_cache[1]
+
+    # -- the per-packet path ---------------------------------------------------------------
+
+    def process(self, packet: CapturedPacket) -> None:
+        self._preroll.push(packet)
+        for captured in packet.frames:
+            self._process_frame(captured)
+        self._sealer.retry_pending()
+
+    def _process_frame(self, captured: CapturedFrame) -> None:
+        self.frames += 1
+        now = captured.wall_time
+        interval = timedelta(seconds=1.0 / self.camera.detection.analysis_fps)
+        if self._last_analysis is None or now - self._last_analysis >= interval * 0.999:
+            self._last_analysis = now
+            observation = self._detector.observe(
+                captured.frame, active_zones=self._active_zones(now), wall_time=now
+            )
+            self._zones_seen.update(observation.triggered)
+            for record in self._tracker.update(now, observation.triggered, observation.score):
+                self._handle(record, captured, observation.zone_fractions)
+        masked: av.VideoFrame | None = None
+        if self._clip is not None:
+            masked = self._masker.apply(captured.frame)
+            self._clip.writer.write(masked, now)
+        if self._live_view:
+            self._update_live(captured, masked)
+
+    def _handle(self, record: EventRecord, captured: CapturedFrame, scores: dict[str, float]) -> None:
+        if isinstance(record, EventOpened):
+            self._zones_seen = set(record.zones)
+            self._open_clip(record.event_id, record.clip_id, record.part, record.start, before=captured)
+            self._raise_motion_alert(record, captured, scores)
+        elif isinstance(record, ClipRolled):
+            self._finish_clip(None)
+            self._open_clip(record.event_id, record.clip_id, record.part, record.at, before=None)
+        elif isinstance(record, EventClosed):
+            self._finish_clip(None)
+
+    def _open_clip(
+        self, event_id: str, clip_id: str, part: int, start: datetime, *, before: CapturedFrame | None
+    ) -> None:
+        paths = self._runtime.paths
+        path = paths.clip_file(self.camera.id, start, clip_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = ClipWriter(path, width=self._stream.width, height=self._stream.height,
+                            fps=self._stream.fps, start=start)
+        self._clip = self._sealer.open(
+            writer=writer, clip_id=clip_id, event_id=event_id, part=part, camera=self.camera,
+            config=self._config, config_hash=self._config_hash, start=start,
+            stream=(self._stream.width, self._stream.height, self._stream.fps),
+        )
+        if before is not None:
+            for frame in self._preroll_frames(start, before.wall_time):
+                writer.write(self._masker.apply(frame.frame), frame.wall_time)
+
+    def _preroll_frames(self, start: datetime, until: datetime) -> list[CapturedFrame]:
+        """Decode the buffered packets again; the live decoder has already moved on."""
+        items = self._preroll.since(start)
+        if not items:
+            return []
+        try:
+            frames = decode_packets(self._stream.new_decoder(), items)
+        except av.FFmpegError as exc:
+            log.warning("camera %s: pre-roll could not be decoded: %s", self.camera.id, exc)
+            return []
+        return [f for f in frames if start <= f.wall_time < until]
+
+    def _finish_clip(self, incomplete: str | None) -> None:
+        clip, self._clip = self._clip, None
+        if clip is not None:
+            clip.zones.update(self._zones_seen)
+            self._sealer.finish(clip, incomplete=incomplete)
+
+    def _raise_motion_alert(
+        self, record: EventOpened, captured: CapturedFrame, scores: dict[str, float]
+    ) -> None:
+        paths = self._runtime.paths
+        stamp = record.trigger_time.strftime("%Y%m%dT%H%M%S%fZ")
+        snapshot = paths.snapshots / self.camera.id / f"{stamp}-{record.event_id[:8]}.jpg"
+        write_jpeg(snapshot, self._masker.apply(captured.frame))
+        alert = {
+            "kind": "motion", "camera_id": self.camera.id, "time": record.trigger_time,
+            "zones": list(record.zones),
+            "zone_scores": {z: round(scores.get(z, 0.0), 4) for z in record.zones},
+            "score": record.score, "message": f"Motion in {', '.join(record.zones)}",
+            "snapshot_path": paths.relative(snapshot), "event_id": record.event_id,
+            "clip_id": self._clip.clip_id if self._clip else None,
+        }
+        self._sealer.record_alert(alert, self._on_alert)
+
+    def _update_live(self, captured: CapturedFrame, masked: av.VideoFrame | None) -> None:
+        now = captured.wall_time
+        live = self._runtime.paths.live
+        if self._last_live is None or now - self._last_live >= LIVE_INTERVAL or now < self._last_live:
+            self._last_live = now
+            write_jpeg(live / f"{self.camera.id}.jpg", masked or self._masker.apply(captured.frame), 70)
+        if self._last_editor is None or now - self._last_editor >= EDITOR_INTERVAL or now < self._last_editor:
+            self._last_editor = now
+            write_jpeg(live / f"{self.camera.id}.editor.jpg", self._editor_masker.apply(captured.frame), 80)
+
+    # -- shutdown ------------------------------------------------------------------------
+
+    def close(self, now: datetime, *, reason: str) -> None:
+        """Close any open event (stream lost, shutdown, end of file) and seal its clip."""
+        for record in self._tracker.close(now):
+            if isinstance(record, EventClosed):
+                incomplete = None if reason in ("end_of_file", "shutdown") else reason
+                self._finish_clip(incomplete)
+        self._finish_clip(None)
+        self._preroll.clear()
+        self._sealer.retry_pending(block=True)
+
+    def stream_restarted(self) -> None:
+        """After a reconnect the old packets belong to another decoder session."""
+        self._preroll.clear()
+
+
+def describe_sealed(message: SealedMessage) -> str:
+    """One JSON line per sealed clip, as ``hotspot analyze`` prints it."""
+    return json.dumps(
+        {
+            "camera": message.camera_id,
+            "zones": list(message.zones),
+            "start": message.start.isoformat(),
+            "end": message.end.isoformat(),
+            "clip": message.path,
+            "clip_id": message.clip_id,
+            "event_id": message.event_id,
+            "sha256": message.sha256,
+            "incomplete": message.incomplete,
+        }
+    )

@@ -1,0 +1,146 @@
+"""After a crash or power loss: seal or quarantine every clip that was left open.
+
+Runs when a camera worker starts (its own camera) and when the service starts (everything).
+Nothing is deleted: a file that holds at least one playable frame is sealed and marked
+incomplete with the reason; anything else is moved to quarantine with a custody entry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from evidence.actions import Action
+from evidence.hashing import sha256_file
+from monitor.record import recover_clip
+from monitor.runtime import Runtime
+from monitor.sealing import ClipSealer, sidecar_path
+from monitor.store.models import Clip
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecoveryAction:
+    clip_id: str
+    outcome: str  # sealed-incomplete | already-sealed | quarantined | missing
+    detail: str
+
+
+def _sealed_ids(runtime: Runtime) -> set[str]:
+    return {e.clip_id for e in runtime.evidence.entries() if e.action == Action.SEALED and e.clip_id}
+
+
+def _sidecar(path: Path) -> dict[str, object] | None:
+    try:
+        return json.loads(sidecar_path(path).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return None
+
+
+def _quarantine(runtime: Runtime, clip_id: str, path: Path, why: str) -> RecoveryAction:
+    target = runtime.paths.quarantine / path.name
+    digest = sha256_file(path)
+    shutil.move(str(path), target)
+    (target.with_suffix(".reason.txt")).write_text(why + "\n", encoding="utf-8")
+    runtime.evidence.append(
+        Action.QUARANTINED, actor="system", clip_id=clip_id, object_sha256=digest,
+        details={"from": runtime.paths.relative(runtime.paths.root / "clips") + "/" + path.name,
+                 "to": runtime.paths.relative(target), "reason": why},
+    )
+    sidecar_path(path).unlink(missing_ok=True)
+    return RecoveryAction(clip_id, "quarantined", why)
+
+
+def _recover_file(runtime: Runtime, row: Clip | None, clip_id: str, path: Path, reason: str) -> RecoveryAction:
+    recovered = recover_clip(path)
+    if recovered is None:
+        return _quarantine(runtime, clip_id, path, f"no playable frame after: {reason}")
+    side = _sidecar(path) or {}
+    metadata = dict(side.get("metadata") or {})  # type: ignore[call-overload]
+    if row is not None:
+        metadata.setdefault("camera", row.camera_id)
+        metadata.setdefault("event_id", row.event_id)
+        metadata.setdefault("start", row.start.isoformat())
+        metadata.setdefault("width", row.width)
+        metadata.setdefault("height", row.height)
+        metadata.setdefault("fps", row.fps)
+        metadata.setdefault("config_hash", row.config_hash)
+    if not metadata.get("camera"):
+        return _quarantine(runtime, clip_id, path, f"no record of which camera made it ({reason})")
+    start = datetime.fromisoformat(str(metadata.get("start"))) if metadata.get("start") else \
+        datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    end = start + timedelta(seconds=recovered.duration)
+    metadata.update({"zones": list(row.zones) if row else [], "end": end.isoformat(),
+                     "frame_count": recovered.frame_count, "trimmed_bytes": recovered.trimmed_bytes})
+    metadata.setdefault("width", recovered.width)
+    metadata.setdefault("height", recovered.height)
+    metadata.setdefault("fps", round(recovered.frame_count / recovered.duration, 3) if recovered.duration else 0.0)
+    metadata.setdefault("config_hash", "")
+    ClipSealer(runtime, on_sealed=None).seal(
+        clip_id, str(metadata.get("event_id") or clip_id), str(metadata["camera"]), path,
+        written_meta=metadata, sha256=recovered.sha256, size=recovered.size, start=start, end=end,
+        frame_count=recovered.frame_count, incomplete=reason,
+    )
+    return RecoveryAction(clip_id, "sealed-incomplete", f"{recovered.frame_count} frames recovered")
+
+
+def recover_camera(runtime: Runtime, camera_id: str | None, *, reason: str) -> list[RecoveryAction]:
+    """Seal or quarantine every unfinished clip of ``camera_id`` (None: all cameras)."""
+    actions: list[RecoveryAction] = []
+    sealed = _sealed_ids(runtime)
+    with runtime.sessions() as session:
+        query = select(Clip).where(Clip.status == "recording")
+        if camera_id is not None:
+            query = query.where(Clip.camera_id == camera_id)
+        rows = list(session.scalars(query))
+    known: set[str] = set()
+    for row in rows:
+        known.add(row.id)
+        path = runtime.paths.absolute(row.path)
+        if row.id in sealed:
+            _mark_from_seal(runtime, row.id)
+            actions.append(RecoveryAction(row.id, "already-sealed", "seal found; clip row updated"))
+        elif path.exists():
+            actions.append(_recover_file(runtime, row, row.id, path, reason))
+        else:
+            _mark_missing(runtime, row.id, reason)
+            actions.append(RecoveryAction(row.id, "missing", "clip file not found"))
+    folder = runtime.paths.clips / camera_id if camera_id else runtime.paths.clips
+    with runtime.sessions() as session:
+        rows_by_id = set(session.scalars(select(Clip.id)))
+    for path in sorted(folder.rglob("*.mp4")) if folder.exists() else []:
+        clip_id = path.stem
+        if clip_id in sealed or clip_id in known or clip_id in rows_by_id:
+            continue
+        actions.append(_recover_file(runtime, None, clip_id, path, reason))
+    for action in actions:
+        log.warning("recovery: clip %s %s (%s)", action.clip_id, action.outcome, action.detail)
+    return actions
+
+
+def _mark_from_seal(runtime: Runtime, clip_id: str) -> None:
+    seal = next(e for e in runtime.evidence.entries(clip_id) if e.action == Action.SEALED)
+    with runtime.sessions.begin() as session:
+        row = session.get(Clip, clip_id)
+        if row is not None:
+            row.status, row.sha256 = "sealed", seal.object_sha256
+            row.size_bytes = int(seal.details.get("size") or 0)
+
+
+def _mark_missing(runtime: Runtime, clip_id: str, reason: str) -> None:
+    runtime.evidence.append(
+        Action.QUARANTINED, actor="system", clip_id=clip_id,
+        details={"reason": f"clip file missing after: {reason}"},
+    )
+    with runtime.sessions.begin() as session:
+        row = session.get(Clip, clip_id)
+        if row is not None:
+            row.status = "quarantined"
+            row.incomplete_reason = f"file missing after: {reason}"

@@ -1,0 +1,226 @@
+"""Starts one worker process per camera and keeps it running.
+
+A worker that dies (a decoder that aborts, a kill -9, an out-of-memory kill) is restarted
+after a capped, jittered backoff; the others never notice. Status and alerts arrive on one
+bounded queue and are handed to whoever runs the supervisor (the service, or ``hotspot run``).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor.capture import Backoff
+from monitor.config import Config, load_config
+from monitor.messages import AlertMessage, StatusMessage
+from monitor.runtime import Runtime
+from monitor.sealing import ClipSealer
+from monitor.worker import WorkerArgs, worker_main
+
+log = logging.getLogger(__name__)
+
+HEALTHY_AFTER = 30.0  # seconds online before a worker's restart backoff resets
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    camera_id: str
+    state: str  # starting | online | offline | disabled
+    fps: float = 0.0
+    last_error: str | None = None
+    restarts: int = 0
+    last_frame: datetime | None = None
+    pid: int | None = None
+
+
+@dataclass
+class _Slot:
+    """Bookkeeping for one camera's worker process."""
+
+    process: mp.process.BaseProcess | None
+    control: mp.Queue  # type: ignore[type-arg]
+    status: CameraStatus
+    backoff: Backoff
+    restart_at: float | None = None
+    started_at: float = 0.0
+    crash_reported: bool = False
+
+
+class Supervisor:
+    def __init__(
+        self, config_path: Path, *, on_alert: Callable[[AlertMessage], None] | None = None,
+        config: Config | None = None,
+    ) -> None:
+        self.config_path = Path(config_path)
+        self.config = config or load_config(self.config_path)
+        self._on_alert = on_alert or (lambda _m: None)
+        self._ctx = mp.get_context("spawn")
+        self._messages: mp.Queue = self._ctx.Queue(maxsize=2000)  # type: ignore[type-arg]
+        self._slots: dict[str, _Slot] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._runtime: Runtime | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._runtime = Runtime.open(self.config)
+        with self._lock:
+            for camera in self.config.cameras:
+                self._add(camera.id, enabled=camera.enabled)
+        self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask every worker to close its clip and exit; kill those that do not."""
+        self._stop.set()
+        with self._lock:
+            for slot in self._slots.values():
+                self._stop_slot(slot)
+            deadline = time.monotonic() + timeout
+            for slot in self._slots.values():
+                if slot.process is not None:
+                    slot.process.join(max(0.1, deadline - time.monotonic()))
+                    if slot.process.is_alive():
+                        slot.process.kill()
+                        slot.process.join(2)
+        if self._thread is not None:
+            self._thread.join(5)
+        self._drain()
+        if self._runtime is not None:
+            self._runtime.close()
+
+    def statuses(self) -> dict[str, CameraStatus]:
+        with self._lock:
+            return {cid: slot.status for cid, slot in self._slots.items()}
+
+    def apply_config(self, config: Config) -> None:
+        """Push edited zones, schedules and privacy to running workers; add or stop cameras."""
+        old = {c.id: c for c in self.config.cameras}
+        self.config = config
+        with self._lock:
+            for camera in config.cameras:
+                previous = old.get(camera.id)
+                slot = self._slots.get(camera.id)
+                if slot is None:
+                    self._add(camera.id, enabled=camera.enabled)
+                elif not camera.enabled:
+                    self._stop_slot(slot)
+                    slot.status = replace(slot.status, state="disabled")
+                elif previous is None or previous.source != camera.source or previous.loop != camera.loop \
+                        or slot.process is None:
+                    self._restart_now(camera.id, slot)
+                else:
+                    slot.control.put(("config", config))
+            for camera_id in set(self._slots) - {c.id for c in config.cameras}:
+                self._stop_slot(self._slots.pop(camera_id))
+
+    # -- internals (called with the lock held) ---------------------------------------------
+
+    def _add(self, camera_id: str, *, enabled: bool) -> None:
+        slot = _Slot(None, self._ctx.Queue(), CameraStatus(camera_id, "starting"), Backoff())
+        self._slots[camera_id] = slot
+        if enabled:
+            self._spawn(camera_id, slot)
+        else:
+            slot.status = CameraStatus(camera_id, "disabled")
+
+    def _spawn(self, camera_id: str, slot: _Slot) -> None:
+        args = WorkerArgs(str(self.config_path), camera_id)
+        process = self._ctx.Process(
+            target=worker_main, args=(args, self._messages, slot.control),
+            name=f"hotspot-{camera_id}", daemon=True,
+        )
+        process.start()
+        slot.process, slot.restart_at, slot.started_at = process, None, time.monotonic()
+        slot.status = replace(slot.status, pid=process.pid, state="starting" if not slot.status.restarts else slot.status.state)
+
+    def _stop_slot(self, slot: _Slot) -> None:
+        if slot.process is not None and slot.process.is_alive():
+            slot.control.put(("stop", None))
+        slot.restart_at = None
+
+    def _restart_now(self, camera_id: str, slot: _Slot) -> None:
+        if slot.process is not None and slot.process.is_alive():
+            slot.control.put(("stop", None))
+            slot.process.join(10)
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join(2)
+        slot.control = self._ctx.Queue()
+        self._spawn(camera_id, slot)
+
+    # -- the watch loop --------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            self._drain(timeout=0.2)
+            with self._lock:
+                for camera_id, slot in self._slots.items():
+                    self._check(camera_id, slot)
+
+    def _drain(self, timeout: float = 0.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                message = self._messages.get(timeout=max(0.0, deadline - time.monotonic()))
+            except (queue.Empty, OSError, ValueError):
+                return
+            if isinstance(message, StatusMessage):
+                self._status(message)
+            elif isinstance(message, AlertMessage):
+                self._on_alert(message)
+            deadline = time.monotonic()  # after the first message, take only what is already there
+
+    def _status(self, message: StatusMessage) -> None:
+        with self._lock:
+            slot = self._slots.get(message.camera_id)
+            if slot is None:
+                return
+            slot.status = replace(
+                slot.status, state=message.state, fps=message.fps,
+                last_error=message.last_error if message.state != "online" else slot.status.last_error,
+                last_frame=message.last_frame or slot.status.last_frame,
+            )
+            if message.state == "online":
+                slot.crash_reported = False
+                if time.monotonic() - slot.started_at > HEALTHY_AFTER:
+                    slot.backoff.reset()
+
+    def _check(self, camera_id: str, slot: _Slot) -> None:
+        process = slot.process
+        if self._stop.is_set() or process is None or slot.status.state == "disabled":
+            return
+        if process.is_alive():
+            return
+        if slot.restart_at is None:
+            code = process.exitcode
+            reason = f"killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
+            delay = slot.backoff.next_delay()
+            error = f"camera worker {reason}; restarting in {delay:.1f} s"
+            log.warning("camera %s: %s", camera_id, error)
+            slot.status = replace(slot.status, state="offline", last_error=error, fps=0.0,
+                                  restarts=slot.status.restarts + 1)
+            slot.restart_at = time.monotonic() + delay
+            if not slot.crash_reported:
+                slot.crash_reported = True
+                self._crash_alert(camera_id, error)
+        elif time.monotonic() >= slot.restart_at:
+            slot.control = self._ctx.Queue()
+            self._spawn(camera_id, slot)
+
+    def _crash_alert(self, camera_id: str, error: str) -> None:
+        if self._runtime is None:
+            return
+        ClipSealer(self._runtime, on_sealed=None).record_alert({
+            "kind": "camera-offline", "camera_id": camera_id, "time": datetime.now(UTC),
+            "message": f"Camera {camera_id} is offline: {error}",
+        }, self._on_alert)

@@ -1,0 +1,170 @@
+"""The per-camera process: opens the source, feeds the pipeline, reports, reconnects.
+
+A process per camera means a decoder that aborts (some files kill the whole process inside
+FFmpeg or OpenCV) or a stream that hangs affects only its own camera.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor.capture import Backoff, SourceError, VideoSource
+from monitor.config import Config, load_config
+from monitor.messages import AlertMessage, StatusMessage
+from monitor.pipeline import CameraPipeline, StreamInfo
+from monitor.recovery import recover_camera
+from monitor.runtime import Runtime
+from monitor.sealing import ClipSealer
+
+log = logging.getLogger(__name__)
+
+STATUS_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class WorkerArgs:
+    config_path: str
+    camera_id: str
+
+
+class Reporter:
+    """Sends status and alert messages without ever blocking capture: a full queue drops."""
+
+    def __init__(self, camera_id: str, messages: mp.Queue) -> None:  # type: ignore[type-arg]
+        self.camera_id = camera_id
+        self._messages = messages
+        self.dropped = 0
+        self._frames = 0
+        self._since = time.monotonic()
+        self._last_frame: datetime | None = None
+        self.state = "starting"
+        self.error: str | None = None
+
+    def send(self, message: object) -> None:
+        try:
+            self._messages.put_nowait(message)
+        except queue.Full:
+            self.dropped += 1
+
+    def status(self, state: str, error: str | None = None) -> None:
+        self.state, self.error = state, error
+        self._emit(0.0)
+
+    def frames(self, count: int, wall_time: datetime) -> None:
+        self._frames += count
+        self._last_frame = wall_time
+        elapsed = time.monotonic() - self._since
+        if elapsed >= STATUS_INTERVAL:
+            self._emit(self._frames / elapsed)
+            self._frames, self._since = 0, time.monotonic()
+
+    def _emit(self, fps: float) -> None:
+        self.send(StatusMessage(self.camera_id, self.state, round(fps, 2), self.error,
+                                self._last_frame, self.dropped))
+
+
+class CameraWorker:
+    """Plain object behind the process, so tests can drive it in-process too."""
+
+    def __init__(self, config: Config, camera_id: str, messages: mp.Queue, control: mp.Queue) -> None:  # type: ignore[type-arg]
+        self.config = config
+        self.camera = config.camera(camera_id)
+        self.runtime = Runtime.open(config)
+        self.reporter = Reporter(camera_id, messages)
+        self.control = control
+        self.backoff = Backoff()
+        self.pipeline: CameraPipeline | None = None
+        self.alerts = ClipSealer(self.runtime, on_sealed=None)
+        self.stopping = False
+        self._outage_reported = False
+
+    def run(self) -> None:
+        recover_camera(self.runtime, self.camera.id, reason="the camera worker stopped unexpectedly")
+        while not self.stopping:
+            try:
+                self._stream_once()
+            except SourceError as exc:
+                self._lost(str(exc))
+                self._sleep(self.backoff.next_delay())
+        if self.pipeline is not None:
+            self.pipeline.close(datetime.now(UTC), reason="shutdown")
+
+    def _stream_once(self) -> None:
+        camera = self.camera
+        with VideoSource(camera.source, loop=camera.loop, realtime=True) as source:
+            stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
+            if self.pipeline is None or (self.pipeline_size != (source.width, source.height)):
+                if self.pipeline is not None:
+                    self.pipeline.close(datetime.now(UTC), reason="stream changed size")
+                self.pipeline = CameraPipeline(self.runtime, camera, stream,
+                                               on_alert=self.reporter.send)
+                self.pipeline_size = (source.width, source.height)
+            else:
+                self.pipeline.stream_restarted()
+            self.reporter.status("online")
+            self._recovered()
+            for packet in source:
+                self.pipeline.process(packet)
+                if packet.frames:
+                    self.reporter.frames(len(packet.frames), packet.frames[-1].wall_time)
+                    self.backoff.reset()
+                if self._check_control():
+                    return
+
+    def _check_control(self) -> bool:
+        """Apply pending config updates; True when asked to stop."""
+        while True:
+            try:
+                kind, payload = self.control.get_nowait()
+            except queue.Empty:
+                return False
+            if kind == "stop":
+                self.stopping = True
+                return True
+            if kind == "config" and self.pipeline is not None:
+                self.config = payload
+                self.camera = payload.camera(self.camera.id)
+                self.pipeline.update_config(payload)
+
+    def _lost(self, error: str) -> None:
+        log.warning("camera %s: %s", self.camera.id, error)
+        self.reporter.status("offline", error)
+        if self.pipeline is not None:
+            self.pipeline.close(datetime.now(UTC), reason="stream lost")
+        if not self._outage_reported:
+            self._outage_reported = True
+            self.alerts.record_alert({
+                "kind": "camera-offline", "camera_id": self.camera.id, "time": datetime.now(UTC),
+                "message": f"Camera {self.camera.label} is offline: {error}",
+            }, self.reporter.send)
+
+    def _recovered(self) -> None:
+        if self._outage_reported:
+            self._outage_reported = False
+            self.alerts.record_alert({
+                "kind": "camera-online", "camera_id": self.camera.id, "time": datetime.now(UTC),
+                "message": f"Camera {self.camera.label} is back online",
+            }, self.reporter.send)
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self.stopping:
+            if self._check_control():
+                return
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+
+def worker_main(args: WorkerArgs, messages: mp.Queue, control: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Process entry point (spawned)."""
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.camera_id} %(levelname)s %(message)s")
+    config = load_config(Path(args.config_path))
+    CameraWorker(config, args.camera_id, messages, control).run()
+
+
+__all__ = ["AlertMessage", "CameraWorker", "WorkerArgs", "worker_main"]

@@ -1,0 +1,113 @@
+"""``hotspot analyze`` end to end: a real video through detection, masking, recording, sealing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from monitor.store.models import Alert, Clip
+from tests.conftest import base_config, write_config
+from tests.fixtures import scenes
+
+START = "2026-11-23T16:05:00-06:00"  # a Monday, after hours in Chicago
+
+
+def _site(tmp_path: Path, scene: scenes.Scene, **camera: object) -> Path:
+    zone = {"id": "door", "polygon": [list(p) for p in scene.polygons["zone"]], "min_area": 0.02}
+    cam = {"id": "hall", "source": str(scene.path), "zones": [zone],
+           "recording": {"pre_roll": 1.0, "post_roll": 1.0, "max_clip": 60}, **camera}
+    data = base_config(tmp_path / "data", cameras=[cam], schedules={
+        "after-hours": {"windows": [{"days": ["mon", "tue", "wed", "thu", "fri"], "from": "15:30", "to": "07:00"}]},
+        "lunch": {"windows": [{"days": ["mon", "tue", "wed", "thu", "fri"], "from": "11:30", "to": "13:00"}]},
+    })
+    return write_config(tmp_path, data)
+
+
+def _analyze(config: Path, video: Path, start: str = START) -> list[dict[str, object]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "analyze", str(video), "--camera", "hall",
+         "--config", str(config), "--start", start],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory: pytest.TempPathFactory) -> scenes.Scene:
+    return scenes.walk_through(tmp_path_factory.mktemp("scene") / "walk.mp4", seconds=8)
+
+
+def test_motion_in_zone_yields_one_sealed_masked_clip(tmp_path: Path, walk: scenes.Scene) -> None:
+    config = _site(tmp_path, walk)
+    events = _analyze(config, walk.path)
+    assert len(events) == 1, events
+    event = events[0]
+    assert event["camera"] == "hall" and event["zones"] == ["door"]
+    start, end = (datetime.fromisoformat(str(event[k])) for k in ("start", "end"))
+    assert start.utcoffset() is not None
+    first_inside = walk.frames_inside("zone", 0.02)[0] / walk.fps
+    scene_start = datetime.fromisoformat(START)
+    # The clip starts one pre-roll second before detection, which follows motion within ~0.5 s.
+    assert abs((start - scene_start).total_seconds() - (first_inside - 1.0)) < 0.8
+    last_inside = walk.frames_inside("zone", 0.02)[-1] / walk.fps
+    assert abs((end - scene_start).total_seconds() - (last_inside + 1.0)) < 0.8
+    assert len(str(event["sha256"])) == 64
+
+    clip = Path(str(event["clip"]))
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        frames = [f.to_ndarray(format="gray") for f in container.decode(stream)]
+    expected = (end - start).total_seconds() * walk.fps
+    assert abs(len(frames) - expected) <= 2
+    # Privacy: outside the zone every pixel is black in every decoded frame.
+    height, width = frames[0].shape
+    outside = np.ones((height, width), bool)
+    xs = [int(x * width) for x, _ in walk.polygons["zone"]]
+    ys = [int(y * height) for _, y in walk.polygons["zone"]]
+    outside[min(ys) - 2:max(ys) + 2, min(xs) - 2:max(xs) + 2] = False
+    assert max(int(f[outside].max()) for f in frames) <= 20
+
+    engine = create_engine(f"sqlite:///{tmp_path}/data/hotspot.db")
+    with Session(engine) as session:
+        row = session.scalars(select(Clip)).one()
+        alert = session.scalars(select(Alert)).one()
+    assert row.status == "sealed" and row.sha256 == event["sha256"] and row.zones == ["door"]
+    assert (row.width, row.height, row.frame_count) == (width, height, len(frames))
+    assert alert.kind == "motion" and alert.zones == ["door"] and alert.clip_id == row.id
+    assert (tmp_path / "data" / str(alert.snapshot_path)).stat().st_size > 0
+
+
+def test_zone_outside_its_schedule_never_triggers(tmp_path: Path, walk: scenes.Scene) -> None:
+    config = _site(tmp_path, walk)
+    text = config.read_text().replace("min_area: 0.02", "min_area: 0.02\n    schedule: lunch")
+    config.write_text(text)
+    assert _analyze(config, walk.path) == []  # 16:05 is not lunch time
+    assert len(_analyze(config, walk.path, "2026-11-23T12:00:00-06:00")) == 1
+
+
+def test_motion_outside_every_zone_never_triggers(tmp_path: Path) -> None:
+    scene = scenes.walk_outside(tmp_path / "outside.mp4", seconds=8)
+    assert _analyze(_site(tmp_path, scene), scene.path) == []
+
+
+def test_long_event_is_split_at_max_clip(tmp_path: Path) -> None:
+    scene = scenes.walk_through(tmp_path / "long.mp4", seconds=40, size=(320, 180))
+    config = _site(tmp_path, scene)
+    config.write_text(config.read_text().replace("max_clip: 60", "max_clip: 5"))
+    events = _analyze(config, scene.path)
+    assert len(events) >= 2
+    assert len({e["event_id"] for e in events}) == 1
+    for earlier, later in zip(events, events[1:], strict=False):
+        gap = datetime.fromisoformat(str(later["start"])) - datetime.fromisoformat(str(earlier["end"]))
+        assert abs(gap) <= timedelta(seconds=0.2)
