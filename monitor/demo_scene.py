@@ -32,16 +32,24 @@ class Walker:
     height: float = 0.5  # fraction of the frame height
     colour: tuple[int, int, int] = (45, 150, 110)  # Y, U, V of the clothes
 
+    def __post_init__(self) -> None:
+        if len(self.waypoints) < 2:
+            raise ValueError(f"a walker needs at least 2 waypoints, got {len(self.waypoints)}")
+        if self.end <= self.start:
+            raise ValueError(f"a walker must end after it starts, got {self.start}..{self.end} s")
+        if not 0.0 < self.height <= 1.0:
+            raise ValueError(f"height is a fraction of the frame in (0, 1], got {self.height}")
+
     def feet(self, t: float) -> Point | None:
         """Feet position at ``t`` seconds, or None when the figure is not in the scene."""
-        if not self.start <= t <= self.end or len(self.waypoints) < 2:
+        if not self.start <= t <= self.end:
             return None
         points = np.asarray(self.waypoints, np.float64)
         lengths = np.hypot(*np.diff(points, axis=0).T)
         total = float(lengths.sum())
         if total == 0.0:
             return self.waypoints[0]
-        travelled = total * (t - self.start) / max(self.end - self.start, 1e-9)
+        travelled = total * (t - self.start) / (self.end - self.start)
         ends = np.cumsum(lengths)
         leg = min(int(np.searchsorted(ends, travelled)), len(lengths) - 1)
         into = (travelled - (ends[leg] - lengths[leg])) / max(float(lengths[leg]), 1e-12)
@@ -68,8 +76,10 @@ class SceneStyle:
             raise ValueError(f"size must be even and at least 64x64, got {width}x{height}")
         if self.seconds <= 0 or self.fps <= 0:
             raise ValueError(f"seconds and fps must be positive, got {self.seconds}, {self.fps}")
-        if self.noise < 0 or self.specks < 0 or self.lighting_gain <= 0:
-            raise ValueError("noise, specks must be >= 0 and lighting_gain > 0")
+        if self.noise < 0 or self.specks < 0:
+            raise ValueError(f"noise and specks must be >= 0, got {self.noise}, {self.specks}")
+        if self.lighting_gain <= 0:
+            raise ValueError(f"lighting_gain must be positive, got {self.lighting_gain}")
 
     @property
     def frames(self) -> int:
@@ -78,6 +88,8 @@ class SceneStyle:
 
 def hallway(width: int, height: int) -> np.ndarray:
     """The empty hallway as one I420 buffer of shape (height * 3 / 2, width)."""
+    if width % 2 or height % 2:
+        raise ValueError(f"I420 needs an even frame size, got {width}x{height}")
     bgr = np.empty((height, width, 3), np.uint8)
     floor_top = int(0.72 * height)
     bgr[:floor_top] = (170, 196, 214)

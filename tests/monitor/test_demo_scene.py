@@ -115,3 +115,10 @@ def test_walker_follows_its_waypoints_at_constant_speed() -> None:
 def test_bad_scene_options_are_refused(options: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SceneStyle(**options)
+
+
+def test_bad_walkers_are_refused() -> None:
+    with pytest.raises(ValueError, match="2 waypoints"):
+        Walker(((0.5, 0.5),), 0.0, 1.0)
+    with pytest.raises(ValueError, match="end after it starts"):
+        Walker(((0.0, 0.5), (1.0, 0.5)), 3.0, 3.0)
