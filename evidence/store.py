@@ -87,7 +87,7 @@ class EvidenceStore:
                     raise
                 time.sleep(random.uniform(0.001, 0.01 * min(attempt, 20)))
         if record.seq == 1 or record.seq % self._every == 0:
-            self.write_checkpoint(record)
+            self.checkpoint_at(record)
         return record
 
     def seal_clip(self, *, clip_id: str, path: str, sha256: str, size: int, metadata: Mapping[str, Any],
@@ -96,7 +96,7 @@ class EvidenceStore:
         _check_relative(path)
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise EvidenceError(f"clip {clip_id}: size must be a non-negative integer, got {size!r}")
-        if self.sealed(clip_id, missing_ok=True) is not None:
+        if self.find_seal(clip_id) is not None:
             raise EvidenceError(f"clip {clip_id} is already sealed")
         details = {"path": path, "size": size, "metadata": dict(metadata), "incomplete": incomplete}
         return self.append(Action.SEALED, actor=actor, clip_id=clip_id, object_sha256=sha256,
@@ -110,18 +110,21 @@ class EvidenceStore:
         with self._engine.connect() as conn:
             return [_record(row) for row in conn.execute(query).mappings()]
 
-    def sealed(self, clip_id: str, *, missing_ok: bool = False) -> CustodyRecord | None:
-        """The SEALED entry of a clip; raises ClipNotFound unless ``missing_ok``."""
+    def find_seal(self, clip_id: str) -> CustodyRecord | None:
+        """The SEALED entry of a clip, if it was sealed."""
         query = select(CustodyEntry).where(
             CustodyEntry.clip_id == clip_id, CustodyEntry.action == Action.SEALED.value
         ).order_by(CustodyEntry.seq).limit(1)
         with self._engine.connect() as conn:
             row = conn.execute(query).mappings().first()
-        if row is None:
-            if missing_ok:
-                return None
+        return None if row is None else _record(row)
+
+    def sealed(self, clip_id: str) -> CustodyRecord:
+        """The SEALED entry of a clip; raises ClipNotFound when there is none."""
+        seal = self.find_seal(clip_id)
+        if seal is None:
             raise ClipNotFound(f"no sealed clip with id {clip_id!r}")
-        return _record(row)
+        return seal
 
     def head(self) -> CustodyRecord | None:
         query = select(CustodyEntry).order_by(CustodyEntry.seq.desc()).limit(1)
@@ -129,13 +132,15 @@ class EvidenceStore:
             row = conn.execute(query).mappings().first()
         return None if row is None else _record(row)
 
-    def write_checkpoint(self, record: CustodyRecord | None = None) -> Checkpoint | None:
-        """Sign and append a checkpoint for ``record`` (default: the current head)."""
-        target = record or self.head()
-        if target is None:
-            return None
+    def write_checkpoint(self) -> Checkpoint | None:
+        """Anchor the current head (none when the log is empty)."""
+        head = self.head()
+        return None if head is None else self.checkpoint_at(head)
+
+    def checkpoint_at(self, record: CustodyRecord) -> Checkpoint:
+        """Sign a checkpoint ending at ``record`` and append it to every checkpoint file."""
         self._keys.refresh()
-        checkpoint = make_checkpoint(size=target.seq, head=target.entry_hash,
+        checkpoint = make_checkpoint(size=record.seq, head=record.entry_hash,
                                      key_id=self._keys.key_id, sign=self._keys.sign)
         for folder in self.checkpoint_folders:
             append_checkpoint(folder, checkpoint)
@@ -151,7 +156,7 @@ class EvidenceStore:
             "new_public_key": public_pem(new.public_key()).decode("ascii"),
         })
         self._keys.activate(new)
-        self.write_checkpoint(record)
+        self.checkpoint_at(record)
         return record
 
     def _append_in(self, conn: Connection, action: Action, actor: str, clip_id: str | None,

@@ -1,0 +1,51 @@
+"""Names and limits of an export bundle, shared by the writer and the offline verifier."""
+
+from __future__ import annotations
+
+import re
+
+BUNDLE_TYPE = "hotspot-evidence-bundle"
+MANIFEST = "manifest.json"
+MANIFEST_SIG = "manifest.sig"
+CHECKPOINT = "checkpoint.json"
+CHECKPOINT_SIG = "checkpoint.sig"
+README = "VERIFY.md"
+SIGNATURE_BYTES = 64
+
+MEMBER = re.compile(
+    r"^(manifest\.json|manifest\.sig|VERIFY\.md|checkpoint\.json|checkpoint\.sig"
+    r"|clip/[A-Za-z0-9][A-Za-z0-9._-]{0,80}"
+    r"|custody/[0-9]{8}\.(json|sig)|keys/[0-9a-f]{64}\.pem)$"
+)
+MAX_MEMBERS = 50_000
+MAX_MANIFEST = 32 << 20
+MAX_ENTRY = 1 << 20
+MAX_README = 1 << 20
+MAX_CLIP = 64 << 30
+
+
+def entry_file(seq: int) -> str:
+    return f"custody/{seq:08d}.json"
+
+
+def signature_file(json_name: str) -> str:
+    return json_name.removesuffix(".json") + ".sig"
+
+
+def key_file(kid: str) -> str:
+    return f"keys/{kid}.pem"
+
+
+def limit_for(name: str) -> int:
+    """Largest size a member may claim, by kind; the clip is bounded by the archive too."""
+    if name.endswith(".sig"):
+        return SIGNATURE_BYTES
+    if name == MANIFEST:
+        return MAX_MANIFEST
+    if name == README:
+        return MAX_README
+    if name.startswith("keys/"):
+        return 4096
+    if name.startswith("clip/"):
+        return MAX_CLIP
+    return MAX_ENTRY
