@@ -50,8 +50,8 @@ class VideoSource:
             raise ValueError("start must be timezone-aware (UTC offset given)")
         self.spec = spec
         self.plan = plan_for(spec, stall_timeout)
-        if loop and self.plan.live:
-            raise ValueError("loop applies to file sources only, not to live streams or devices")
+        if loop and self.plan.live:  # a config mistake the camera's status must show, not a crash
+            raise SourceUnavailable(spec, "loop applies to file sources only; remove it for streams")
         self.loop = loop
         self.realtime = realtime
         self.start = start

@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from monitor.capture import CapturedFrame, SourceEnded, VideoSource
+from monitor.capture import CapturedFrame, SourceEnded, SourceUnavailable, VideoSource
 from tests.monitor.capture.conftest import FPS, GOP
 
 START = datetime(2026, 3, 2, 22, 15, tzinfo=UTC)
@@ -124,8 +124,8 @@ def test_bad_arguments_are_refused(h264_mp4: Path) -> None:
         VideoSource(str(h264_mp4), stall_timeout=0)
     with pytest.raises(ValueError, match="timezone-aware"):
         VideoSource(str(h264_mp4), start=datetime(2026, 1, 1))
-    with pytest.raises(ValueError, match="file sources only"):
-        VideoSource("rtsp://camera/stream", loop=True)
+    with pytest.raises(SourceUnavailable, match="file sources only"):
+        VideoSource("rtsp://user:pw@camera/stream", loop=True)
 
 
 def test_full_range_mjpeg_is_converted_to_yuv420p(tmp_path: Path) -> None:
