@@ -3,6 +3,9 @@
 1. load the public keyring; 2. recompute every entry's hash and signature; 3. check every link
 and every signed checkpoint (and witness copy); 4. re-hash every sealed clip still on disk;
 5. list files nobody sealed. All findings are collected, so one report says everything wrong.
+
+``verify_bundle`` is re-exported for convenience; offline tools import it from
+``evidence.bundle``, which needs no database library.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, select
 
+from evidence.bundle import BundleReport, verify_bundle
 from evidence.custody import CustodyEntry
 from evidence.errors import KeyringError
 from evidence.keys import PublicKeyring
@@ -18,6 +22,8 @@ from evidence.report import Failure, NoProgress, ProgressSink, StoreReport
 from evidence.store import KEYS_DIR
 from evidence.verify_clips import check_clips, find_unsealed, sealed_clips
 from evidence.verify_log import check_checkpoints, check_entries
+
+__all__ = ["BundleReport", "StoreReport", "verify_bundle", "verify_store"]
 
 
 def verify_store(storage_root: Path, engine: Engine, *, witness: Path | None = None,
