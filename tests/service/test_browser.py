@@ -118,3 +118,29 @@ def test_admin_draws_a_zone(page: Page, server: Server) -> None:
     xs = sorted(round(x, 2) for x, _y in zone.polygon)
     assert xs == [0.6, 0.62, 0.9, 0.9]
     assert any(z.id == "bike-rack" for z in server.site.runtime.config.camera("east-stairwell").zones)
+
+
+def test_admin_adds_a_user_and_edits_a_schedule(page: Page, server: Server) -> None:
+    log_in(page, server, "admin", "/users")
+    page.fill("#user-form input[name=username]", "dayguard")
+    page.select_option("#user-form select[name=role]", "security")
+    page.click("#user-form button[type=submit]")
+    expect(page.locator("#one-time")).to_contain_text("One-time password for dayguard")
+    expect(page.locator('#users tr[data-user="dayguard"]')).to_contain_text("must change password")
+
+    page.goto(f"{server.url}/schedules")
+    page.fill("#new-schedule-name", "lunch")
+    page.click("#add-schedule")
+    lunch = page.locator('fieldset.schedule[data-name="lunch"]')
+    lunch.locator("input[value=mon]").check()
+    lunch.locator("input.from").fill("11:30")
+    lunch.locator("input.to").fill("13:00")
+    page.fill("#holidays", "2026-12-24\n2026-12-25")
+    page.click("#save-schedules")
+    expect(page.locator("#flash")).to_contain_text("Saved to cameras.yaml")
+    config = load_config(server.site.config_path)
+    assert config.schedules["lunch"].windows[0].days == ["mon"]
+    assert [d.isoformat() for d in config.site.holidays] == ["2026-12-24", "2026-12-25"]
+    lunch.locator("input.to").fill("25:00")
+    page.click("#save-schedules")
+    expect(page.locator("#problems")).to_contain_text("is not a time")

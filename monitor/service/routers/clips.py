@@ -171,7 +171,7 @@ def _slug(text: str) -> str:
 @router.post("/{clip_id}/verify", summary="Re-hash the file and compare with its seal; logs a verification")
 def verify_clip(clip_id: str, user: CanViewClips, db: Db, state: State) -> dict[str, Any]:
     clip = clip_or_404(db, clip_id)
-    sealed = state.runtime.evidence.sealed(clip.id, missing_ok=True)
+    sealed = state.runtime.evidence.find_seal(clip.id)
     result: dict[str, Any] = {"clip_id": clip.id, "sealed_sha256": sealed.object_sha256 if sealed else None}
     try:
         path = state.runtime.paths.absolute(clip.path)
