@@ -91,6 +91,13 @@ class ClipWriter:
             self._sink.close()
             raise
 
+    def _close_file(self) -> None:
+        """Close the file even when the disk is full (the buffered tail cannot be flushed)."""
+        try:
+            self._sink.close()
+        except OSError:
+            pass
+
     def _open_encoder(self, preset: str, crf: int) -> tuple[av.container.OutputContainer, av.VideoStream]:
         container = av.open(
             self._sink, "w", format="mp4", options={"movflags": MOVFLAGS, "flush_packets": "1"}
@@ -142,8 +149,10 @@ class ClipWriter:
             self._mux(self._stream.encode(None))
             self._container.close()
             self._sink.sync()
+        except OSError as exc:
+            raise ClipWriteError(f"clip {self.path}: finishing failed ({exc.strerror or exc})") from exc
         finally:
-            self._sink.close()
+            self._close_file()
         if self._first is None or self._last is None:
             self.path.unlink(missing_ok=True)
             raise EmptyClipError(f"clip {self.path}: no frame at or after {self.start.isoformat()}")

@@ -126,3 +126,47 @@ def complete_length_of_header(path: Path) -> int:
     moof = data.index(b"moof") - 4
     assert complete_length(path) > moof
     return moof
+
+
+FULL_DISK_SCRIPT = textwrap.dedent(
+    """
+    import resource, signal, sys
+    from datetime import datetime, timedelta, timezone
+    from pathlib import Path
+    import av
+    from monitor.record import ClipWriteError, ClipWriter
+    from tests.fixtures.media import moving_square_frames
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (40000, 40000))  # the kernel refuses bigger files
+    start = datetime(2026, 2, 9, 16, 45, tzinfo=timezone.utc)
+    writer = ClipWriter(Path(sys.argv[1]), width=160, height=120, fps=25.0, start=start)
+    try:
+        for index, image in enumerate(moving_square_frames(5000, 160, 120)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+            writer.write(frame, start + timedelta(seconds=index / 25))
+    except ClipWriteError as exc:
+        print("WRITE", exc)
+    try:
+        writer.close()
+    except ClipWriteError as exc:
+        print("CLOSE", exc)
+    """
+)
+
+
+def test_full_disk_is_a_clip_write_error_and_what_was_written_recovers(tmp_path: Path) -> None:
+    path = tmp_path / "full.mp4"
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_SCRIPT, str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"WRITE clip {path}: writing failed (File too large)" in done.stdout
+    assert f"CLOSE clip {path}: " in done.stdout  # close reports it too, never a bare OSError
+    recovered = recover_clip(path)
+    assert recovered is not None and recovered.frame_count > 100
