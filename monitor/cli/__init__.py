@@ -6,7 +6,7 @@ import importlib
 
 import typer
 
-COMMAND_MODULES: tuple[str, ...] = ("pipeline_cmds", "users_cmds", "evidence_cmds")
+COMMAND_MODULES: tuple[str, ...] = ("pipeline_cmds", "serve_cmds", "demo_cmds", "users_cmds", "evidence_cmds")
 
 app = typer.Typer(
     name="hotspot",
