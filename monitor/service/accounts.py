@@ -179,7 +179,11 @@ def token_user(session: Session, secret: str) -> User | None:
     user = session.get(User, token.user_id)
     if user is None or user.disabled:
         return None
-    token.last_used = datetime.now(UTC)
+    now = datetime.now(UTC)
+    last = token.last_used
+    # Record use at most once a minute: a script polling the API should not write on every call.
+    if last is None or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) > timedelta(minutes=1):
+        token.last_used = now
     return user
 
 

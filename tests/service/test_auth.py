@@ -88,3 +88,10 @@ def test_logout_ends_the_session(server: Server) -> None:
     with server.client("security") as client:
         assert client.post("/api/auth/logout").status_code == 204
         assert client.get("/api/alerts").status_code == 401
+
+
+def test_login_page_only_redirects_inside_the_site(server: Server) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        for hostile in ("//evil.example/x", "/\\evil.example", "https://evil.example/"):
+            assert 'data-next="/alerts"' in client.get("/login", params={"next": hostile}).text
+        assert 'data-next="/clips?camera=a"' in client.get("/login", params={"next": "/clips?camera=a"}).text

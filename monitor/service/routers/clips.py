@@ -150,7 +150,7 @@ def export(clip_id: str, body: ExportIn, user: CanExport, db: Db, state: State) 
     clip = clip_or_404(db, clip_id)
     if clip.status != "sealed":
         raise HTTPException(409, f"clip {clip.id} is {clip.status}; only sealed clips can be exported")
-    folder = Path(tempfile.mkdtemp(prefix="export-", dir=state.runtime.paths.root))
+    folder = Path(tempfile.mkdtemp(prefix="hotspot-export-"))
     out = folder / f"{clip.id}.zip"
     try:
         export_bundle(state.runtime.evidence, clip.id, out, case=body.case, reason=body.reason, by=user.username)

@@ -85,7 +85,8 @@ def home(_user: ActiveUser) -> Response:
 
 @router.get("/login")
 def login_page(request: Request, state: State, next: Text = None) -> HTMLResponse:
-    target = next if next and next.startswith("/") and not next.startswith("//") else "/alerts"
+    local = next is not None and next.startswith("/") and not next.startswith(("//", "/\\"))
+    target = next if local and next else "/alerts"
     response = render(request, "login.html", None, state, next=target)
     issue_login_csrf(request, response)
     return response
