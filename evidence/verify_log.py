@@ -30,6 +30,8 @@ def body_bytes(row: Row, seq: int | None = None) -> bytes | None:
     """The signed bytes rebuilt from a stored row, or None when the row cannot be encoded."""
     try:
         details = json.loads(row["details"])
+        if canonical_json(details).decode("utf-8") != row["details"]:
+            return None  # stored exactly as canonical text; any other bytes were edited
         return canonical_json(entry_body(
             seq=row["seq"] if seq is None else seq, time=row["time"], actor=row["actor"],
             action=row["action"], clip_id=row["clip_id"], object_sha256=row["object_sha256"],
