@@ -10,7 +10,7 @@ import random
 
 
 class Backoff:
-    """``initial`` seconds, doubling up to ``cap``; each delay shortened by up to ``jitter`` (a fraction)."""
+    """``initial`` seconds doubling up to ``cap``, each cut by up to ``jitter`` (a fraction)."""
 
     def __init__(
         self,
@@ -24,7 +24,9 @@ class Backoff:
         if not 0 < initial <= cap:
             raise ValueError(f"backoff needs 0 < initial <= cap, got {initial} and {cap}")
         if factor < 1 or not 0 <= jitter < 1:
-            raise ValueError(f"backoff needs factor >= 1 and 0 <= jitter < 1, got {factor}, {jitter}")
+            raise ValueError(
+                f"backoff needs factor >= 1 and 0 <= jitter < 1, got {factor}, {jitter}"
+            )
         self.initial = initial
         self.cap = cap
         self.factor = factor

@@ -57,7 +57,9 @@ class FrameStamper:
             del self._pending[next(iter(self._pending))]
         self._pending[packet.pts] = wall_time
 
-    def stamp(self, frames: Iterable[av.VideoFrame], fallback: datetime) -> tuple[CapturedFrame, ...]:
+    def stamp(
+        self, frames: Iterable[av.VideoFrame], fallback: datetime
+    ) -> tuple[CapturedFrame, ...]:
         stamped = []
         for frame in frames:
             wall = self._pending.pop(frame.pts, fallback) if frame.pts is not None else fallback
@@ -69,7 +71,9 @@ class FrameStamper:
         self._pending.clear()
 
 
-def decode_packets(decoder: av.CodecContext, items: Iterable[CapturedPacket]) -> list[CapturedFrame]:
+def decode_packets(
+    decoder: av.VideoCodecContext, items: Iterable[CapturedPacket]
+) -> list[CapturedFrame]:
     """Decode buffered packets (pre-roll) with a fresh decoder from ``VideoSource.new_decoder``.
 
     The decoder is not drained at the end: frames still delayed inside it come out of the
@@ -87,7 +91,7 @@ def decode_packets(decoder: av.CodecContext, items: Iterable[CapturedPacket]) ->
     return frames
 
 
-def decode_or_skip(decoder: av.CodecContext, packet: av.Packet | None) -> list[av.VideoFrame]:
+def decode_or_skip(decoder: av.VideoCodecContext, packet: av.Packet | None) -> list[av.VideoFrame]:
     """Decode one packet; a corrupt packet yields no frames instead of ending the stream."""
     try:
         return decoder.decode(packet)

@@ -41,7 +41,12 @@ def plan_for(spec: str, stall_timeout: float) -> OpenPlan:
     scheme = urlsplit(spec).scheme.lower()
     micros = str(int(stall_timeout * 1_000_000))
     if scheme in ("rtsp", "rtsps"):
-        options = {"rtsp_transport": "tcp", "timeout": micros, "probesize": "32", "analyzeduration": "0"}
+        options = {
+            "rtsp_transport": "tcp",
+            "timeout": micros,
+            "probesize": "32",
+            "analyzeduration": "0",
+        }
         return OpenPlan(spec, live=True, options=options)
     if scheme in LIVE_SCHEMES:
         return OpenPlan(spec, live=True, options={"rw_timeout": micros})
@@ -50,7 +55,9 @@ def plan_for(spec: str, stall_timeout: float) -> OpenPlan:
     if scheme == "file":
         spec = urlsplit(spec).path
     elif len(scheme) > 1:
-        raise SourceUnavailable(spec, f"unsupported scheme {scheme!r}; use rtsp, http(s), a file or a device")
+        raise SourceUnavailable(
+            spec, f"unsupported scheme {scheme!r}; use rtsp, http(s), a file or a device"
+        )
     return OpenPlan(os.path.expanduser(spec), live=False)
 
 
@@ -59,7 +66,7 @@ def open_container(spec: str, plan: OpenPlan, stall_timeout: float) -> av.contai
     timeout = (stall_timeout, stall_timeout) if plan.live else None
     try:
         return av.open(plan.target, format=plan.format, options=plan.options, timeout=timeout)
-    except Exception as exc:  # noqa: BLE001 - FFmpeg raises many types; all mean "cannot open"
+    except Exception as exc:
         raise SourceUnavailable(spec, describe_open_failure(exc, stall_timeout)) from exc
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from fractions import Fraction
 from types import TracebackType
+from typing import Self, cast
 
 import av
 import av.container
@@ -23,7 +24,7 @@ from monitor.capture.timeline import Timeline
 DEFAULT_FPS = 25.0
 MAX_FPS = 240.0
 PRIME_PACKETS = 600  # packets read at open while waiting for the first decodable frame
-MAX_BAD_PACKETS = 100  # consecutive packets the decoder rejects before the source is declared broken
+MAX_BAD_PACKETS = 100  # consecutive rejected packets before the source counts as broken
 
 
 class VideoSource:
@@ -51,7 +52,9 @@ class VideoSource:
         self.spec = spec
         self.plan = plan_for(spec, stall_timeout)
         if loop and self.plan.live:  # a config mistake the camera's status must show, not a crash
-            raise SourceUnavailable(spec, "loop applies to file sources only; remove it for streams")
+            raise SourceUnavailable(
+                spec, "loop applies to file sources only; remove it for streams"
+            )
         self.loop = loop
         self.realtime = realtime
         self.start = start
@@ -69,7 +72,7 @@ class VideoSource:
         self.codec_name = ""
 
     # -- lifecycle -----------------------------------------------------------------------
-    def open(self) -> VideoSource:
+    def open(self) -> Self:
         """Open and decode the first frame; raises ``SourceUnavailable`` on any failure."""
         self._open_container()
         try:
@@ -84,7 +87,7 @@ class VideoSource:
             self._container.close()
             self._container = None
 
-    def __enter__(self) -> VideoSource:
+    def __enter__(self) -> Self:
         return self.open()
 
     def __exit__(
@@ -105,7 +108,9 @@ class VideoSource:
         if not self.plan.live and self._timeline is None:
             anchor = datetime.now(UTC) if self.realtime or self.start is None else self.start
             time_base = self._stream.time_base or Fraction(1, av.time_base)
-            self._timeline = Timeline(anchor, time_base=time_base, fps=self.fps, realtime=self.realtime)
+            self._timeline = Timeline(
+                anchor, time_base=time_base, fps=self.fps, realtime=self.realtime
+            )
 
     def _prime(self) -> None:
         """Read until the first frame decodes; keep what was read for the iterator."""
@@ -155,7 +160,7 @@ class VideoSource:
         while True:
             try:
                 packet = next(demux, None)
-            except Exception as exc:  # noqa: BLE001 - translated into the source error family
+            except Exception as exc:
                 yield from self._drain(av.Packet(), wall)
                 raise read_failure(
                     self.spec, exc, live=self.plan.live, stall_timeout=self.stall_timeout
@@ -168,7 +173,9 @@ class VideoSource:
             wall = self._wall_time(packet)
             self._stamper.note(packet, wall)
             frames = self._decode(packet)
-            yield CapturedPacket(packet, wall, packet.is_keyframe, self._stamper.stamp(frames, wall))
+            yield CapturedPacket(
+                packet, wall, packet.is_keyframe, self._stamper.stamp(frames, wall)
+            )
 
     def _drain(self, packet: av.Packet, wall: datetime) -> Iterator[CapturedPacket]:
         """Frames still inside the decoder, so a stream's last moments reach the clip."""
@@ -190,19 +197,20 @@ class VideoSource:
             self._bad_packets += 1
             if self._bad_packets >= MAX_BAD_PACKETS:
                 raise SourceUnavailable(
-                    self.spec, f"the decoder rejected {self._bad_packets} packets in a row ({exc.strerror})"
+                    self.spec,
+                    f"the decoder rejected {self._bad_packets} packets in a row ({exc.strerror})",
                 ) from exc
             return []
         self._bad_packets = 0
         return frames
 
     # -- decoding pre-roll -----------------------------------------------------------------
-    def new_decoder(self) -> av.CodecContext:
+    def new_decoder(self) -> av.VideoCodecContext:
         """A fresh decoder with this stream's parameters, for buffered pre-roll packets."""
         if self._stream is None:
             raise RuntimeError("the source is not open")
         source = self._stream.codec_context
-        decoder = av.CodecContext.create(source.name, "r")
+        decoder = cast(av.VideoCodecContext, av.CodecContext.create(source.name, "r"))
         decoder.extradata = source.extradata
         decoder.width = source.width
         decoder.height = source.height

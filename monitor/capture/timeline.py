@@ -20,7 +20,9 @@ MAX_LAG = 1.0  # seconds behind schedule before real-time pacing gives up catchi
 class Timeline:
     """Maps a file's packet timestamps to wall times, and paces them when real-time."""
 
-    def __init__(self, anchor: datetime, *, time_base: Fraction, fps: float, realtime: bool) -> None:
+    def __init__(
+        self, anchor: datetime, *, time_base: Fraction, fps: float, realtime: bool
+    ) -> None:
         self.anchor = anchor
         self.time_base = time_base
         self.frame_seconds = 1.0 / fps

@@ -32,7 +32,7 @@ class EventOpened:
 
 @dataclass(frozen=True)
 class ClipRolled:
-    """The clip reached ``max_clip``: close ``closed_clip_id`` at ``at``, continue in ``clip_id``."""
+    """The clip reached ``max_clip``: close ``closed_clip_id`` at ``at``, go on in ``clip_id``."""
 
     event_id: str
     closed_clip_id: str
@@ -124,7 +124,9 @@ class EventTracker:
             zones=list(dict.fromkeys(triggered)),
         )
         opened = self._open
-        return [EventOpened(opened.event_id, opened.clip_id, 1, start, now, tuple(opened.zones), score)]
+        return [
+            EventOpened(opened.event_id, opened.clip_id, 1, start, now, tuple(opened.zones), score)
+        ]
 
     def _roll(self, now: datetime) -> ClipRolled:
         assert self._open is not None
@@ -136,7 +138,9 @@ class EventTracker:
 
     def _close(self, end: datetime, reason: CloseReason) -> EventClosed:
         assert self._open is not None
-        closed = EventClosed(self._open.event_id, self._open.clip_id, end, tuple(self._open.zones), reason)
+        closed = EventClosed(
+            self._open.event_id, self._open.clip_id, end, tuple(self._open.zones), reason
+        )
         self._last_end = end
         self._open = None
         return closed

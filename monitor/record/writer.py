@@ -12,6 +12,7 @@ from the last fragment, and Chromium plays the result.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,17 +94,19 @@ class ClipWriter:
 
     def _close_file(self) -> None:
         """Close the file even when the disk is full (the buffered tail cannot be flushed)."""
-        try:
+        with contextlib.suppress(OSError):
             self._sink.close()
-        except OSError:
-            pass
 
-    def _open_encoder(self, preset: str, crf: int) -> tuple[av.container.OutputContainer, av.VideoStream]:
+    def _open_encoder(
+        self, preset: str, crf: int
+    ) -> tuple[av.container.OutputContainer, av.VideoStream]:
         container = av.open(
             self._sink, "w", format="mp4", options={"movflags": MOVFLAGS, "flush_packets": "1"}
         )
         rate = Fraction(self.fps).limit_denominator(1001)
-        stream = container.add_stream("libx264", rate=rate, options={"preset": preset, "crf": str(crf)})
+        stream = container.add_stream(
+            "libx264", rate=rate, options={"preset": preset, "crf": str(crf)}
+        )
         stream.width, stream.height, stream.pix_fmt = self.width, self.height, "yuv420p"
         stream.time_base = TIME_BASE
         context = stream.codec_context
@@ -141,7 +144,9 @@ class ClipWriter:
                 self._sink.sync()
                 self._synced = self._sink.size
         except OSError as exc:
-            raise ClipWriteError(f"clip {self.path}: writing failed ({exc.strerror or exc})") from exc
+            raise ClipWriteError(
+                f"clip {self.path}: writing failed ({exc.strerror or exc})"
+            ) from exc
 
     def close(self) -> WrittenClip:
         """Flush the encoder, finish the file, and return its hash and metadata."""
@@ -150,7 +155,9 @@ class ClipWriter:
             self._container.close()
             self._sink.sync()
         except OSError as exc:
-            raise ClipWriteError(f"clip {self.path}: finishing failed ({exc.strerror or exc})") from exc
+            raise ClipWriteError(
+                f"clip {self.path}: finishing failed ({exc.strerror or exc})"
+            ) from exc
         finally:
             self._close_file()
         if self._first is None or self._last is None:

@@ -19,14 +19,18 @@ GOP = 10
 @pytest.fixture(scope="session")
 def h264_mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """60 frames of a moving square, 160x120, 25 fps, a keyframe every 10 frames."""
-    return make_h264_mp4(tmp_path_factory.mktemp("media") / "square.mp4", frames=60, fps=FPS, gop=GOP)
+    return make_h264_mp4(
+        tmp_path_factory.mktemp("media") / "square.mp4", frames=60, fps=FPS, gop=GOP
+    )
 
 
 @pytest.fixture(scope="session")
 def mpegts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A streamable MPEG-TS (no index needed) of 100 moving-square frames."""
     path = tmp_path_factory.mktemp("media") / "square.ts"
-    return write_video(path, moving_square_frames(100, 160, 120), fps=FPS, gop=GOP, container_format="mpegts")
+    return write_video(
+        path, moving_square_frames(100, 160, 120), fps=FPS, gop=GOP, container_format="mpegts"
+    )
 
 
 class StreamServer:
@@ -37,7 +41,7 @@ class StreamServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server naming
+            def do_GET(self) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "video/mp2t")
                 self.end_headers()

@@ -10,6 +10,7 @@ import pytest
 
 from monitor.capture import (
     SourceDisconnected,
+    SourceEnded,
     SourceError,
     SourceStalled,
     SourceUnavailable,
@@ -19,10 +20,10 @@ from tests.fixtures.media import write_video
 from tests.monitor.capture.conftest import StreamServer
 
 
-def open_fails(spec: str, **kwargs: float) -> tuple[SourceUnavailable, float]:
+def open_fails(spec: str, stall_timeout: float = 5.0) -> tuple[SourceUnavailable, float]:
     began = time.monotonic()
     with pytest.raises(SourceUnavailable) as caught:
-        VideoSource(spec, **kwargs).open()
+        VideoSource(spec, stall_timeout=stall_timeout).open()
     return caught.value, time.monotonic() - began
 
 
@@ -54,7 +55,9 @@ def test_file_without_video(tmp_path: Path) -> None:
     path = tmp_path / "tone.wav"
     with av.open(str(path), "w") as container:
         stream = container.add_stream("pcm_s16le", rate=8000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 8000), dtype=np.int16), format="s16", layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 8000), dtype=np.int16), format="s16", layout="mono"
+        )
         frame.sample_rate = 8000
         container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
@@ -65,7 +68,9 @@ def test_file_without_video(tmp_path: Path) -> None:
 def test_truncated_video_with_no_decodable_frame(tmp_path: Path) -> None:
     import numpy as np
 
-    path = write_video(tmp_path / "cut.ts", [np.zeros((120, 160, 3), np.uint8)] * 5, container_format="mpegts")
+    path = write_video(
+        tmp_path / "cut.ts", [np.zeros((120, 160, 3), np.uint8)] * 5, container_format="mpegts"
+    )
     path.write_bytes(path.read_bytes()[:600])
     error, _ = open_fails(str(path))
     assert "cut.ts" in str(error)
@@ -97,7 +102,7 @@ def test_http_stream_that_freezes_is_reported_stalled(
     frames = 0
     with VideoSource(server.url, stall_timeout=0.5) as source:
         began = time.monotonic()
-        with pytest.raises(SourceStalled, match="no packet for 0.5 s"):
+        with pytest.raises(SourceStalled, match=r"no packet for 0\.5 s"):
             for item in source:
                 frames += len(item.frames)
                 began = time.monotonic()
@@ -106,7 +111,9 @@ def test_http_stream_that_freezes_is_reported_stalled(
     assert waited < 3
 
 
-def test_http_stream_that_ends_is_a_disconnect(mpegts: Path, serve: Callable[..., StreamServer]) -> None:
+def test_http_stream_that_ends_is_a_disconnect(
+    mpegts: Path, serve: Callable[..., StreamServer]
+) -> None:
     server = serve(mpegts)
     frames = 0
     with VideoSource(server.url, stall_timeout=2) as source:
@@ -120,3 +127,16 @@ def test_http_stream_that_ends_is_a_disconnect(mpegts: Path, serve: Callable[...
 def test_every_failure_is_a_source_error() -> None:
     for kind in (SourceUnavailable, SourceStalled, SourceDisconnected):
         assert issubclass(kind, SourceError)
+
+
+def test_corruption_mid_file_skips_the_damage_and_carries_on(tmp_path: Path, mpegts: Path) -> None:
+    data = bytearray(mpegts.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 3000] = bytes((i * 37) % 256 for i in range(3000))
+    damaged = tmp_path / "damaged.ts"
+    damaged.write_bytes(bytes(data))
+    frames = 0
+    with VideoSource(str(damaged), realtime=False) as source, pytest.raises(SourceEnded):
+        for item in source:
+            frames += len(item.frames)
+    assert 60 <= frames <= 100

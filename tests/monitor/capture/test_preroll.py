@@ -137,6 +137,8 @@ def test_decoding_the_preroll_reproduces_the_captured_frames(
     key_time = window[0].wall_time
     live = [frame for item in window for frame in item.frames if frame.wall_time >= key_time]
     assert decoded[0].wall_time == key_time
-    assert [f.wall_time for f in decoded] == [f.wall_time for f in live]  # joins without gap or repeat
+    assert [f.wall_time for f in decoded] == [
+        f.wall_time for f in live
+    ]  # joins without gap or repeat
     for ours, theirs in zip(decoded, live, strict=True):
         np.testing.assert_array_equal(ours.frame.to_ndarray(), theirs.frame.to_ndarray())

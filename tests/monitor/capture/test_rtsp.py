@@ -21,9 +21,17 @@ pytestmark = [pytest.mark.rtsp, pytest.mark.slow]
 
 
 def _gst_available() -> bool:
-    probe = "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"
+    probe = (
+        "import gi; gi.require_version('GstRtspServer', '1.0'); "
+        "from gi.repository import GstRtspServer"
+    )
     try:
-        return subprocess.run([SYSTEM_PYTHON, "-c", probe], capture_output=True, timeout=20).returncode == 0
+        return (
+            subprocess.run(
+                [SYSTEM_PYTHON, "-c", probe], capture_output=True, timeout=20, check=False
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -63,7 +71,9 @@ class RtspServer:
 @pytest.fixture
 def rtsp(tmp_path: Path) -> Iterator[RtspServer]:
     if not _gst_available():
-        pytest.skip("GStreamer RTSP server missing: apt-get install gir1.2-gst-rtsp-server-1.0 python3-gi")
+        pytest.skip(
+            "GStreamer RTSP server missing: apt-get install gir1.2-gst-rtsp-server-1.0 python3-gi"
+        )
     server = RtspServer(make_h264_mp4(tmp_path / "served.mp4", frames=50, gop=10))
     server.start()
     yield server

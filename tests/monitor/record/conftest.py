@@ -14,7 +14,7 @@ WIDTH, HEIGHT, FPS = 160, 120, 25.0
 
 @pytest.fixture
 def square_frames() -> Callable[[int], list[av.VideoFrame]]:
-    """``square_frames(n)``: n yuv420p frames of a moving square, as the pipeline hands them over."""
+    """``square_frames(n)``: n yuv420p frames of a moving square, as the pipeline gives them."""
 
     def make(count: int) -> list[av.VideoFrame]:
         return [

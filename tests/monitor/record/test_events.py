@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +18,7 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def run(tracker: EventTracker, script: list[tuple[float, tuple[str, ...]]]) -> list[object]:
+def run(tracker: EventTracker, script: Sequence[tuple[float, tuple[str, ...]]]) -> list[object]:
     records: list[object] = []
     for second, zones in script:
         records.extend(tracker.update(at(second), zones, 0.5 if zones else 0.0))
@@ -30,7 +31,11 @@ def test_first_motion_opens_with_pre_roll() -> None:
     [opened] = tracker.update(at(1), ("landing",), 0.12)
     assert isinstance(opened, EventOpened)
     assert (opened.start, opened.trigger_time, opened.zones, opened.score, opened.part) == (
-        at(-4), at(1), ("landing",), 0.12, 1
+        at(-4),
+        at(1),
+        ("landing",),
+        0.12,
+        1,
     )
     assert len(opened.event_id) == 32 and opened.event_id != opened.clip_id
     assert tracker.active and tracker.clip_id == opened.clip_id
@@ -44,7 +49,8 @@ def test_motion_within_post_roll_extends_then_quiet_closes_exactly() -> None:
     [closed] = tracker.update(at(27.6), (), 0.0)
     assert isinstance(closed, EventClosed)
     assert closed.end == at(27.5) and closed.reason == "post_roll"
-    assert closed.zones == ("a", "b") and closed.event_id == records[0].event_id  # type: ignore[attr-defined]
+    assert isinstance(records[0], EventOpened)
+    assert closed.zones == ("a", "b") and closed.event_id == records[0].event_id
     assert not tracker.active
 
 
@@ -57,7 +63,7 @@ def test_late_update_closes_at_last_motion_plus_post_roll() -> None:
 
 def test_long_event_rolls_into_consecutive_clips() -> None:
     tracker = EventTracker(SETTINGS, "cam")
-    script = [(second, ("a",)) for second in range(0, 70)]
+    script = [(second, ("a",)) for second in range(70)]
     records = run(tracker, script)
     opened, first, second = records
     assert isinstance(opened, EventOpened) and opened.start == at(-5)
@@ -66,7 +72,11 @@ def test_long_event_rolls_into_consecutive_clips() -> None:
     assert (second.at, second.part, second.closed_clip_id) == (at(55), 3, first.clip_id)
     assert {opened.event_id, first.event_id, second.event_id} == {opened.event_id}
     [closed] = tracker.update(at(80), (), 0.0)
-    assert isinstance(closed, EventClosed) and closed.clip_id == second.clip_id and closed.end == at(79)
+    assert (
+        isinstance(closed, EventClosed)
+        and closed.clip_id == second.clip_id
+        and closed.end == at(79)
+    )
 
 
 def test_new_event_after_close_does_not_reuse_previous_footage() -> None:
@@ -83,7 +93,9 @@ def test_close_for_stream_loss_or_shutdown() -> None:
     assert tracker.close(at(0), "stream_lost") == []
     run(tracker, [(0, ("a",))])
     [closed] = tracker.close(at(3), "stream_lost")
-    assert isinstance(closed, EventClosed) and closed.end == at(3) and closed.reason == "stream_lost"
+    assert (
+        isinstance(closed, EventClosed) and closed.end == at(3) and closed.reason == "stream_lost"
+    )
     run(tracker, [(20, ("a",))])
     [late] = tracker.close(at(45))
     assert isinstance(late, EventClosed) and late.end == at(30) and late.reason == "post_roll"

@@ -78,7 +78,9 @@ def test_writer_killed_mid_clip_leaves_recoverable_footage(tmp_path: Path) -> No
         assert sum(1 for _ in container.decode(video=0)) == recovered.frame_count
 
 
-def test_torn_last_fragment_is_trimmed(tmp_path: Path, square_frames: Callable[[int], list[av.VideoFrame]]) -> None:
+def test_torn_last_fragment_is_trimmed(
+    tmp_path: Path, square_frames: Callable[[int], list[av.VideoFrame]]
+) -> None:
     path = tmp_path / "torn.mp4"
     write_clip(path, square_frames(100))
     whole = path.read_bytes()
@@ -94,7 +96,9 @@ def test_torn_last_fragment_is_trimmed(tmp_path: Path, square_frames: Callable[[
     assert again is not None and again.trimmed_bytes == 0 and again.sha256 == recovered.sha256
 
 
-def test_complete_clip_is_left_alone(tmp_path: Path, square_frames: Callable[[int], list[av.VideoFrame]]) -> None:
+def test_complete_clip_is_left_alone(
+    tmp_path: Path, square_frames: Callable[[int], list[av.VideoFrame]]
+) -> None:
     path = tmp_path / "whole.mp4"
     write_clip(path, square_frames(30))
     before = sha256_file(path)
@@ -103,7 +107,9 @@ def test_complete_clip_is_left_alone(tmp_path: Path, square_frames: Callable[[in
     assert recovered.frame_count == 30
 
 
-def test_nothing_playable_gives_none(tmp_path: Path, square_frames: Callable[[int], list[av.VideoFrame]]) -> None:
+def test_nothing_playable_gives_none(
+    tmp_path: Path, square_frames: Callable[[int], list[av.VideoFrame]]
+) -> None:
     path = tmp_path / "header-only.mp4"
     write_clip(path, square_frames(30))
     header = complete_length_of_header(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from itertools import islice
+from itertools import islice, pairwise
 from pathlib import Path
 
 import av
@@ -24,6 +24,7 @@ def probe(path: Path) -> tuple[av.VideoStream, list[av.VideoFrame], float]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         frames = list(container.decode(stream))
+        assert container.duration is not None
         return stream, frames, container.duration / av.time_base
 
 
@@ -75,9 +76,12 @@ def test_fragments_are_written_as_the_clip_grows(tmp_path: Path, square_frames: 
 @pytest.mark.parametrize(
     "offsets",
     [
-        [i / FPS for i in range(30)] + [30 / FPS - 3600 + i / FPS for i in range(30)],  # clock steps back
+        [i / FPS for i in range(30)]
+        + [30 / FPS - 3600 + i / FPS for i in range(30)],  # clock steps back
         [i / FPS for i in range(30)] + [7200 + i / FPS for i in range(30)],  # clock jumps ahead
-        [i / FPS for i in range(30)] + [30 / FPS] * 10 + [(40 + i) / FPS for i in range(20)],  # repeats
+        [i / FPS for i in range(30)]
+        + [30 / FPS] * 10
+        + [(40 + i) / FPS for i in range(20)],  # repeats
         [(i // 3) / FPS for i in range(60)],  # bursts of identical times
         [0.0, 0.5, 0.3, 0.2, 1.0, 0.9, 1.4] * 8,  # jitter back and forth
     ],
@@ -92,8 +96,8 @@ def test_jumping_or_backward_times_still_make_a_valid_clip(
     clip = writer.close()
     _, frames, duration = probe(clip.path)
     assert len(frames) == len(offsets) == clip.frame_count
-    times = [frame.pts for frame in frames]
-    assert all(later > earlier for earlier, later in zip(times, times[1:]))
+    times = [frame.pts or 0 for frame in frames]
+    assert all(later > earlier for earlier, later in pairwise(times))
     assert duration < 10  # a jump is bridged by one frame, not by an hour of frozen picture
 
 
@@ -112,7 +116,7 @@ def test_frames_before_start_are_skipped_until_the_first_is_written(
 def test_empty_clip_is_removed_and_reported(tmp_path: Path) -> None:
     path = tmp_path / "empty.mp4"
     writer = new_writer(path)
-    with pytest.raises(EmptyClipError, match="empty.mp4"):
+    with pytest.raises(EmptyClipError, match=r"empty\.mp4"):
         writer.close()
     assert not path.exists()
 
@@ -132,7 +136,9 @@ def test_bad_frames_and_arguments_are_refused(tmp_path: Path, square_frames: Fra
     with pytest.raises(ValueError, match="at least 2x2"):
         ClipWriter(tmp_path / "dot.mp4", width=1, height=120, fps=FPS, start=T0)
     with pytest.raises(ValueError, match="timezone-aware"):
-        ClipWriter(tmp_path / "naive.mp4", width=160, height=120, fps=FPS, start=datetime(2026, 1, 1))
+        ClipWriter(
+            tmp_path / "naive.mp4", width=160, height=120, fps=FPS, start=datetime(2026, 1, 1)
+        )
 
 
 @pytest.mark.footage
@@ -141,7 +147,11 @@ def test_clip_from_real_footage_through_the_source(tmp_path: Path, footage: Path
     path = footage / "opencv-doc" / "vtest.avi"
     with VideoSource(str(path), realtime=False, start=T0) as source:
         writer = ClipWriter(
-            tmp_path / "vtest.mp4", width=source.width, height=source.height, fps=source.fps, start=T0
+            tmp_path / "vtest.mp4",
+            width=source.width,
+            height=source.height,
+            fps=source.fps,
+            start=T0,
         )
         for captured in islice(frames_of(source), 200):
             writer.write(captured.frame, captured.wall_time)
