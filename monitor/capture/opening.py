@@ -30,6 +30,7 @@ class OpenPlan:
 
     target: str
     live: bool
+    read_timeout: float | None = None
     format: str | None = None
     options: dict[str, str] = field(default_factory=dict)
 
@@ -39,19 +40,22 @@ def plan_for(spec: str, stall_timeout: float) -> OpenPlan:
     if not spec or not spec.strip():
         raise SourceUnavailable(spec, "the source is empty; give a file path, URL or device")
     scheme = urlsplit(spec).scheme.lower()
-    micros = str(int(stall_timeout * 1_000_000))
     if scheme in ("rtsp", "rtsps"):
+        # FFmpeg's RTSP reader waits out its timeout twice (once more after a keep-alive),
+        # so half the budget makes a frozen camera show as stalled after ``stall_timeout``.
+        half = stall_timeout / 2
         options = {
             "rtsp_transport": "tcp",
-            "timeout": micros,
+            "timeout": str(int(half * 1_000_000)),
             "probesize": "32",
             "analyzeduration": "0",
         }
-        return OpenPlan(spec, live=True, options=options)
+        return OpenPlan(spec, live=True, read_timeout=half, options=options)
     if scheme in LIVE_SCHEMES:
-        return OpenPlan(spec, live=True, options={"rw_timeout": micros})
+        micros = str(int(stall_timeout * 1_000_000))
+        return OpenPlan(spec, live=True, read_timeout=stall_timeout, options={"rw_timeout": micros})
     if spec.startswith(DEVICE_PREFIX):
-        return OpenPlan(spec, live=True, format="v4l2")
+        return OpenPlan(spec, live=True, read_timeout=stall_timeout, format="v4l2")
     if scheme == "file":
         spec = urlsplit(spec).path
     elif len(scheme) > 1:
@@ -63,7 +67,7 @@ def plan_for(spec: str, stall_timeout: float) -> OpenPlan:
 
 def open_container(spec: str, plan: OpenPlan, stall_timeout: float) -> av.container.InputContainer:
     """``av.open`` with the plan's options; every failure becomes ``SourceUnavailable``."""
-    timeout = (stall_timeout, stall_timeout) if plan.live else None
+    timeout = (stall_timeout, plan.read_timeout) if plan.live else None
     try:
         return av.open(plan.target, format=plan.format, options=plan.options, timeout=timeout)
     except Exception as exc:
