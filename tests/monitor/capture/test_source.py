@@ -154,3 +154,15 @@ def test_full_range_mjpeg_is_converted_to_yuv420p(tmp_path: Path) -> None:
     }
     luma = [int(y_plane(f.frame).mean()) for f in frames]
     assert luma == sorted(luma) and luma[0] < 30 and luma[-1] > 200  # limited-range luma 16..235
+
+
+def test_realtime_file_behind_schedule_catches_up_instead_of_racing(h264_mp4: Path) -> None:
+    """A consumer that stalls (busy CPU) must not get a burst of stale frames afterwards."""
+    with VideoSource(str(h264_mp4), realtime=True) as source:
+        before = all_frames(source, limit=5)
+        time.sleep(1.5)
+        after = all_frames(source, limit=10)
+    assert abs((after[-1].wall_time - datetime.now(UTC)).total_seconds()) < 0.3
+    assert after[-1].wall_time - before[-1].wall_time > timedelta(seconds=1.5)
+    times = [f.wall_time for f in before + after]
+    assert all(later > earlier for earlier, later in itertools.pairwise(times))
