@@ -46,9 +46,9 @@ def to_yuv420p(frame: av.VideoFrame) -> av.VideoFrame:
 class FrameStamper:
     """Gives each decoded frame the wall time of the packet with the same pts."""
 
-    def __init__(self, first_index: int = 0) -> None:
+    def __init__(self) -> None:
         self._pending: dict[int, datetime] = {}
-        self.next_index = first_index
+        self.next_index = 0
 
     def note(self, packet: av.Packet, wall_time: datetime) -> None:
         if packet.pts is None:

@@ -31,7 +31,8 @@ class VideoSource:
     """A file, RTSP/HTTP stream or device, iterated as ``CapturedPacket`` items.
 
     ``realtime`` paces file sources at their frame rate with wall times from the moment they
-    were opened; otherwise files run as fast as possible with wall time ``start + pts``.
+    were opened; otherwise (analyze mode) files run as fast as possible with wall time
+    ``start + pts``, ``start`` defaulting to now.
     Live sources are always stamped on arrival. Iteration ends by raising: ``SourceEnded``
     for a non-looping file, ``SourceDisconnected`` or ``SourceStalled`` for a live stream.
     """
