@@ -120,6 +120,9 @@ def test_export_then_verify_the_bundle(server: Server) -> None:
         verified = client.post("/api/bundles/verify", content=export.content,
                                headers={"Content-Type": "application/zip"}).json()
         assert verified["ok"] is True, verified
+        assert verified["signed_by_this_site"] is True
+        assert verified["result"]["clip_id"] == clip.id and verified["result"]["case"] == "2026-114"
+        assert verified["result"]["sha256"] == clip.sha256
         tampered = bytearray(export.content)
         tampered[len(tampered) // 3] ^= 0x01
         refused = client.post("/api/bundles/verify", content=bytes(tampered)).json()

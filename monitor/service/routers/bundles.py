@@ -6,7 +6,6 @@ while reading), and ``evidence.verify`` does the rest with its own zip-bomb and 
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
@@ -41,18 +40,6 @@ async def _receive(request: Request, target: Path, limit: int) -> int:
     return size
 
 
-def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
 @router.post("/verify", summary="Verify an evidence bundle (zip as the request body)", openapi_extra=ZIP_BODY)
 async def verify(request: Request, user: CanVerify, state: State) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="upload-"))
@@ -64,7 +51,9 @@ async def verify(request: Request, user: CanVerify, state: State) -> dict[str, A
         except EvidenceError as exc:
             outcome: dict[str, Any] = {"ok": False, "error": str(exc), "size_bytes": size}
         else:
-            outcome = {"ok": True, "size_bytes": size, "result": _jsonable(result)}
+            site_keys = set(state.runtime.evidence.keys.key_ids)
+            outcome = {"ok": True, "size_bytes": size, "result": result.to_json(),
+                       "signed_by_this_site": set(result.key_ids) <= site_keys}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     # The bundle may come from another site: its clip id goes in the details, not the clip chain.
