@@ -1,0 +1,151 @@
+"""Retention and the free-space floor: the only code that deletes footage.
+
+Every deletion is a signed custody entry written *before* the file goes, so verification tells
+"deleted by retention" from "missing", and a crash between the two leaves a file the log already
+accounts for (the next pass finishes the job without writing a second entry). Clips on legal
+hold are never deleted, not even to make room: when only held clips remain, recording pauses.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import select
+
+from evidence.actions import Action
+from monitor.runtime import Runtime
+from monitor.store.db import with_retry
+from monitor.store.models import Clip
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+SPACE_BATCH = 8  # clips fetched per query while freeing space
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    clip_id: str
+    path: str
+    sha256: str | None
+    start: datetime
+
+
+class StorageGuard:
+    """Deletes old or surplus sealed clips of one site, leaving a signed entry for each."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._storage = runtime.config.storage
+
+    def free_mb(self) -> float:
+        """Free space on the filesystem holding the storage folder, in MiB."""
+        return shutil.disk_usage(self._runtime.paths.root).free / MIB
+
+    def expired(self, now: datetime) -> list[str]:
+        """Ids of the clips retention would delete at ``now``, oldest first (for a dry run)."""
+        return [c.clip_id for c in self._candidates(before=self._cutoff(now))]
+
+    def enforce_retention(self, now: datetime) -> list[str]:
+        """Delete sealed, unheld clips that started more than ``retention_days`` before ``now``."""
+        deleted = []
+        for candidate in self._candidates(before=self._cutoff(now)):
+            if self._delete(candidate, now, reason=f"older than {self._storage.retention_days} days"):
+                deleted.append(candidate.clip_id)
+        return deleted
+
+    def ensure_space(self, needed_mb: float = 0) -> bool:
+        """Delete the oldest unheld sealed clips until ``min_free_mb + needed_mb`` is free.
+
+        Returns False when the floor cannot be reached without touching held clips: the caller
+        must pause recording and say so.
+        """
+        if needed_mb < 0:
+            raise ValueError(f"needed_mb must not be negative, got {needed_mb}")
+        floor = self._storage.min_free_mb + needed_mb
+        now = datetime.now(UTC)
+        while self.free_mb() < floor:
+            batch = self._candidates(limit=SPACE_BATCH)
+            if not batch:
+                log.error("storage: %.1f MiB free, floor %.1f MiB, and only held clips remain",
+                          self.free_mb(), floor)
+                return False
+            for candidate in batch:
+                self._delete(candidate, now, reason=f"free space below {floor:g} MiB")
+                if self.free_mb() >= floor:
+                    return True
+        return True
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _cutoff(self, now: datetime) -> datetime:
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        return now - timedelta(days=self._storage.retention_days)
+
+    def _candidates(self, *, before: datetime | None = None, limit: int | None = None) -> list[_Candidate]:
+        """Sealed clips not on hold, oldest first."""
+        query = select(Clip.id, Clip.path, Clip.sha256, Clip.start).where(
+            Clip.status == "sealed", Clip.legal_hold.is_(False)
+        ).order_by(Clip.start, Clip.id)
+        if before is not None:
+            query = query.where(Clip.start < before)
+        if limit is not None:
+            query = query.limit(limit)
+
+        def read() -> list[_Candidate]:
+            with self._runtime.sessions() as session:
+                return [_Candidate(*row) for row in session.execute(query)]
+
+        return _retry(read)
+
+    def _delete(self, candidate: _Candidate, now: datetime, *, reason: str) -> bool:
+        """Entry, then file, then row; False when the clip was put on hold in the meantime."""
+        if self._held(candidate.clip_id):
+            return False
+        if not self._deletion_logged(candidate.clip_id):
+            age = now - _aware(candidate.start)
+            self._runtime.evidence.append(
+                Action.DELETED_BY_RETENTION, actor="system", clip_id=candidate.clip_id,
+                object_sha256=candidate.sha256,
+                details={"path": candidate.path, "age_days": round(age.total_seconds() / 86400, 3),
+                         "reason": reason},
+            )
+        self._runtime.paths.absolute(candidate.path).unlink(missing_ok=True)
+        self._mark_deleted(candidate.clip_id)
+        log.info("storage: deleted clip %s (%s)", candidate.clip_id, reason)
+        return True
+
+    def _held(self, clip_id: str) -> bool:
+        def read() -> bool:
+            with self._runtime.sessions() as session:
+                return bool(session.scalar(select(Clip.legal_hold).where(Clip.id == clip_id)))
+
+        return _retry(read)
+
+    def _deletion_logged(self, clip_id: str) -> bool:
+        return any(e.action == Action.DELETED_BY_RETENTION for e in self._runtime.evidence.entries(clip_id))
+
+    def _mark_deleted(self, clip_id: str) -> None:
+        def write() -> None:
+            with self._runtime.sessions.begin() as session:
+                row = session.get(Clip, clip_id)
+                if row is not None:
+                    row.status = "deleted"
+
+        _retry(write)
+
+
+def _retry(action: Callable[[], T]) -> T:
+    return with_retry(action, attempts=6, delay=0.2)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes for what was stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

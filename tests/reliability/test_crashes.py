@@ -1,0 +1,129 @@
+"""kill -9 of a camera worker, and of the whole ``hotspot run`` (a power cut), mid-clip."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import pytest
+
+from evidence.actions import Action
+from evidence.store import EvidenceStore
+from evidence.verify import verify_store
+from monitor.store.models import Clip
+from tests.fixtures import scenes
+from tests.reliability.conftest import Site, camera, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def _decoded_frames(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def _recording(site: Site, camera_id: str, fragments: int = 0) -> Clip | None:
+    """The clip being written, once its file holds ``fragments`` complete fragments."""
+    clip = next((c for c in site.clips(camera_id) if c.status == "recording"), None)
+    if clip is None or not (site.root / clip.path).is_file():
+        return None
+    return clip if (site.root / clip.path).read_bytes().count(b"moof") > fragments else None
+
+
+def _assert_store_verifies(site: Site) -> None:
+    report = verify_store(site.root, site.engine)
+    assert report.ok, [f.message for f in report.failures]
+    assert not [c for c in site.clips() if c.status == "recording"], "nothing may stay unsealed"
+
+
+def test_killed_worker_is_restarted_and_its_clip_recovered_and_sealed(
+    make_site: Callable[..., Site], walk_scene: scenes.Scene
+) -> None:
+    site = make_site([camera("hall", str(walk_scene.path), walk_scene, loop=True)]).start()
+    wait_for(lambda: site.received("motion", "hall"), 20, "an event to open")
+    victim = wait_for(lambda: _recording(site, "hall", fragments=1), 5, "the clip to hold fragments")
+    pid = site.status("hall").pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+
+    wait_for(lambda: site.status("hall").pid != pid and site.status("hall").state == "online", 15,
+             "the supervisor to restart the worker")
+    assert site.status("hall").restarts == 1
+    assert site.received("camera-offline", "hall"), "the crash is reported to staff"
+    sealed = wait_for(lambda: next((c for c in site.clips("hall") if c.id == victim.id
+                                    and c.status == "sealed"), None), 10, "the killed clip sealed")
+    assert "stopped unexpectedly" in (sealed.incomplete_reason or "")
+    assert _decoded_frames(site.root / sealed.path) == sealed.frame_count > 0
+    store = EvidenceStore.open(site.root, site.engine)
+    seal = store.sealed(victim.id)
+    assert seal is not None and seal.details["incomplete"] == sealed.incomplete_reason
+    assert seal.object_sha256 == sealed.sha256
+    site.stop()
+    _assert_store_verifies(site)
+
+
+def _live_since(site: Site, camera_id: str, moment: float) -> bool:
+    live = site.root / "live" / f"{camera_id}.jpg"
+    return live.is_file() and live.stat().st_mtime > moment
+
+
+HOTSPOT = str(Path(sys.executable).with_name("hotspot"))  # the installed console script
+
+
+def _hotspot(log: Path, *args: str, **popen: object) -> subprocess.Popen[str]:
+    """``hotspot ARGS`` with its output (and its workers') appended to ``log``."""
+    with log.open("a") as sink:
+        return subprocess.Popen([HOTSPOT, *args], text=True, stdout=sink,  # type: ignore[call-overload]
+                                stderr=subprocess.STDOUT, **popen)
+
+
+def test_power_loss_while_recording_is_recovered_on_next_start(
+    make_site: Callable[..., Site], walk_scene: scenes.Scene
+) -> None:
+    # A post-roll longer than the loop keeps each camera's event (and clip) open from its first motion.
+    recording = {"pre_roll": 1.0, "post_roll": 8.0, "max_clip": 120}
+    site = make_site([camera(cam, str(walk_scene.path), walk_scene, loop=True, recording=recording)
+                      for cam in ("east", "west")])
+    config = str(site.config_path)
+    log = site.config_path.with_name("run.log")
+    first = _hotspot(log, "run", "--config", config, start_new_session=True)
+    try:
+        wait_for(lambda: all(_recording(site, cam, fragments=1) for cam in ("east", "west")), 30,
+                 f"both cameras recording (see {log})")
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)  # the service and every worker, at once
+        first.wait(timeout=10)
+    orphans = [c for c in site.clips() if c.status == "recording"]
+    assert {c.camera_id for c in orphans} == {"east", "west"}
+    assert all((site.root / c.path).with_suffix(".json").is_file() for c in orphans)
+
+    restarted = time.time()
+    second = _hotspot(log, "run", "--config", config)
+    try:
+        wait_for(lambda: all(c.status in ("sealed", "quarantined") for c in site.clips()
+                             if c.id in {o.id for o in orphans}), 30, "recovery of every orphan")
+        wait_for(lambda: all(_live_since(site, cam, restarted) for cam in ("east", "west")), 30,
+                 "the cameras running again after recovery")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+    assert second.returncode == 0, log.read_text()
+    by_id = {c.id: c for c in site.clips()}
+    for orphan in orphans:
+        recovered = by_id[orphan.id]
+        assert recovered.status == "sealed", f"{orphan.id}: playable footage must be sealed, not lost"
+        assert "power loss" in (recovered.incomplete_reason or "")
+        assert _decoded_frames(site.root / recovered.path) == recovered.frame_count > 0
+    store = EvidenceStore.open(site.root, site.engine)
+    assert all(store.sealed(o.id) for o in orphans)
+    assert not [e for e in store.entries() if e.action == Action.QUARANTINED]
+    _assert_store_verifies(site)
+    verify = subprocess.run([HOTSPOT, "verify", "--config", config],
+                            capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
