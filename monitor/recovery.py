@@ -126,7 +126,7 @@ def recover_camera(runtime: Runtime, camera_id: str | None, *, reason: str) -> l
 
 
 def _mark_from_seal(runtime: Runtime, clip_id: str) -> None:
-    seal = next(e for e in runtime.evidence.entries(clip_id) if e.action == Action.SEALED)
+    seal = runtime.evidence.sealed(clip_id)
     with runtime.sessions.begin() as session:
         row = session.get(Clip, clip_id)
         if row is not None:

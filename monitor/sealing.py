@@ -165,7 +165,7 @@ class ClipSealer:
 
         def work() -> None:
             evidence = self._runtime.evidence
-            if not any(e.action == "sealed" for e in evidence.entries(clip_id)):
+            if evidence.find_seal(clip_id) is None:
                 evidence.seal_clip(clip_id=clip_id, path=relative, sha256=sha256, size=size,
                                    metadata=written_meta, incomplete=incomplete)
             with self._runtime.sessions.begin() as session:
