@@ -89,6 +89,11 @@ def test_play_clip_and_export_bundle(page: Page, server: Server, tmp_path: Path)
     download_info.value.save_as(saved)
     with zipfile.ZipFile(saved) as bundle:
         assert bundle.testzip() is None
+    page.goto(f"{server.url}/verify")
+    page.set_input_files("#verify-form input[type=file]", str(saved))
+    page.click("#verify-form button[type=submit]")
+    expect(page.locator("#verify-result")).to_contain_text("VERIFIED")
+    expect(page.locator("#verify-result")).to_contain_text("2026-114")
     actions = [(str(e.action), e.actor) for e in server.site.runtime.evidence.entries(clip_id=clip.id)]
     assert ("viewed", "investigator") in actions and ("exported", "investigator") in actions
 

@@ -11,7 +11,7 @@ from schemathesis.checks import not_a_server_error
 
 from tests.service.conftest import Server, make_site, serve
 
-EXAMPLES = 15
+EXAMPLES = 10
 
 
 @pytest.fixture(scope="module")

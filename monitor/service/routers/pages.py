@@ -104,7 +104,8 @@ def alerts_page(
 ) -> HTMLResponse:
     rows = filtered_alerts(db, camera=_blank(camera), zone=_blank(zone), unacknowledged=unacknowledged, limit=200)
     return render(request, "alerts.html", user, state, alerts=[alert_json(a) for a in rows],
-                  cameras=state.config.cameras, filters={"camera": camera or "", "zone": zone or "",
+                  cameras=state.config.cameras, camera_states=camera_statuses(state),
+                  filters={"camera": camera or "", "zone": zone or "",
                                                          "unacknowledged": unacknowledged},
                   can_ack=allowed(user.role, Permission.ALERTS_ACK),
                   can_clips=allowed(user.role, Permission.CLIPS_VIEW))

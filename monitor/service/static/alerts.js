@@ -65,7 +65,16 @@ function connect() {
   source.addEventListener("error", () => { state.textContent = "reconnecting…"; state.className = "badge"; });
 }
 
+// Camera health under the title: online/offline, fps and the last error, every five seconds.
+async function refreshCameras() {
+  const cameras = await (await api("GET", "/api/cameras")).json();
+  document.getElementById("camera-states").replaceChildren(...cameras.map((c) => el("li",
+    { "data-camera": c.id, class: `state-${c.state}`, title: c.last_error || "" },
+    `${c.name}: ${c.state}${c.state === "online" ? ` (${c.fps} fps)` : ""}`)));
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  setInterval(() => refreshCameras().catch(() => null), 5000);
   board = JSON.parse(document.getElementById("alert-data").textContent);
   [...board.alerts].reverse().forEach(upsert);
   document.getElementById("no-alerts").hidden = board.alerts.length > 0;
