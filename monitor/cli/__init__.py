@@ -6,7 +6,9 @@ import importlib
 
 import typer
 
-COMMAND_MODULES: tuple[str, ...] = ("pipeline_cmds", "serve_cmds", "demo_cmds", "users_cmds", "evidence_cmds")
+COMMAND_MODULES: tuple[str, ...] = (
+    "pipeline_cmds", "serve_cmds", "demo_cmds", "users_cmds", "evidence_cmds", "maintenance_cmds",
+)
 
 app = typer.Typer(
     name="hotspot",

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from evidence.actions import Action
 from evidence.hashing import sha256_file
 from evidence.verify import verify_store
+from monitor.cli import app
 from monitor.config import load_config
 from monitor.runtime import Runtime
 from monitor.sealing import ClipSealer
@@ -173,3 +175,37 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="negative"):
         guard.ensure_space(-1)
     runtime.close()
+
+
+def test_retention_command_dry_run_then_for_real(tmp_path: Path, noise_clips: list[Path]) -> None:
+    runtime = open_runtime(tmp_path / "data", retention_days=30, min_free_mb=0)
+    old = datetime.now(UTC) - timedelta(days=45)
+    paths = {cid: seal_copy(runtime, noise_clips[i], cid, old) for i, cid in enumerate(["expired", "held"])}
+    hold(runtime, "held")
+    config = str(tmp_path / "cameras.yaml")
+
+    dry = CliRunner().invoke(app, ["retention", "--config", config, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would delete expired" in dry.stdout and "held" not in dry.stdout
+    assert paths["expired"].exists() and not deletions(runtime)
+
+    real = CliRunner().invoke(app, ["retention", "--config", config])
+    assert real.exit_code == 0, real.output
+    assert "deleted expired" in real.stdout
+    assert_deleted_with_entries(runtime, ["expired"], paths)
+    assert paths["held"].exists()
+    runtime.close()
+
+
+def test_retention_command_fails_when_only_held_clips_remain_below_the_floor(
+    tight_store: tuple[Runtime, dict[str, Path]]
+) -> None:
+    runtime, paths = tight_store
+    with runtime.sessions.begin() as session:
+        for clip in session.query(Clip):
+            clip.legal_hold = True
+    ballast(runtime.paths.root.parent, StorageGuard(runtime).free_mb() - 3.0)
+    result = CliRunner().invoke(app, ["retention", "--config", str(runtime.paths.root.parent / "cameras.yaml")])
+    assert result.exit_code == 1
+    assert "legal hold" in " ".join(result.output.split())
+    assert all(path.exists() for path in paths.values())
