@@ -8,7 +8,6 @@ what is read; every read is capped again by what was actually returned.
 from __future__ import annotations
 
 import hashlib
-import json
 import zipfile
 import zlib
 from pathlib import Path
@@ -16,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from evidence.bundle_format import MAX_MEMBERS, MEMBER, limit_for
+from evidence.canonical import parse_canonical
 from evidence.errors import BundleFormatError
 from evidence.hashing import CHUNK
 
@@ -119,7 +119,7 @@ def _validated(archive: zipfile.ZipFile, archive_size: int) -> dict[str, zipfile
 def parse_json(data: bytes, where: str) -> Any:
     """Strict JSON: UTF-8, no duplicate keys, no NaN or Infinity, bounded nesting."""
     try:
-        return json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        return parse_canonical(data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BundleFormatError(f"{where}: not valid JSON ({exc})") from exc
 

@@ -130,7 +130,7 @@ def step5_entries(archive: SafeArchive, manifest: dict[str, Any], keys: PublicKe
             raise BundleFormatError(f"custody item #{seq}: file should be {name}")
         data = archive.read(name)
         entry = _checked_dict(item.get("entry"), name)
-        if canonical_json(entry) != data:
+        if _canonical(entry, name) != data:
             raise IntegrityError(f"{name}: differs from entry #{seq} in the manifest")
         if sha256_bytes(data) != item.get("entry_hash") or entry.get("seq") != seq:
             raise IntegrityError(f"{name}: hashes to {sha256_bytes(data)}, manifest says {item.get('entry_hash')}")
@@ -188,15 +188,23 @@ def step7_checkpoint(archive: SafeArchive, manifest: dict[str, Any], keys: Publi
         checkpoint = Checkpoint.from_json(listed, f"{MANIFEST} checkpoint")
     except ChainError as exc:
         raise BundleFormatError(str(exc)) from exc
-    if archive.read(CHECKPOINT) != checkpoint.signed_bytes():
+    signed = _canonical(checkpoint.body(), CHECKPOINT)
+    if archive.read(CHECKPOINT) != signed:
         raise IntegrityError(f"{CHECKPOINT}: differs from the checkpoint in the manifest")
     if archive.read(CHECKPOINT_SIG) != checkpoint.signature_bytes():
         raise SignatureError(f"{CHECKPOINT_SIG}: differs from the signature in the manifest")
-    keys.verify(checkpoint.key_id, checkpoint.signed_bytes(), checkpoint.signature_bytes(), what=CHECKPOINT)
+    keys.verify(checkpoint.key_id, signed, checkpoint.signature_bytes(), what=CHECKPOINT)
     if checkpoint.size != last["seq"] or checkpoint.head != sha256_bytes(canonical_json(last)):
         raise ChainError(f"{CHECKPOINT}: ends at entry #{checkpoint.size} ({checkpoint.head}), "
                          f"not at the export entry #{last['seq']}")
     return checkpoint
+
+
+def _canonical(value: Any, where: str) -> bytes:
+    try:
+        return canonical_json(value)
+    except ValueError as exc:  # rfc8785 refuses values JSON allows (huge integers, lone surrogates)
+        raise BundleFormatError(f"{where}: cannot be canonicalised ({exc})") from exc
 
 
 def _checked_dict(value: Any, where: str) -> dict[str, Any]:

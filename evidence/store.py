@@ -8,7 +8,6 @@ chain even if a database lets two writers through.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import time
@@ -22,7 +21,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy import exc as sa_exc
 
 from evidence.actions import Action
-from evidence.canonical import canonical_json
+from evidence.canonical import canonical_json, parse_canonical
 from evidence.checkpoints import Checkpoint, append_checkpoint, make_checkpoint
 from evidence.custody import AppendLock, CustodyEntry, metadata
 from evidence.entry import CustodyRecord, encode_signature, entry_body, format_time
@@ -209,7 +208,7 @@ def _record(row: Mapping[str, Any]) -> CustodyRecord:
     return CustodyRecord(
         seq=row["seq"], time=datetime.fromisoformat(row["time"]), actor=row["actor"],
         action=Action(row["action"]), clip_id=row["clip_id"], object_sha256=row["object_sha256"],
-        details=json.loads(row["details"]), prev_hash=row["prev_hash"],
+        details=parse_canonical(row["details"]), prev_hash=row["prev_hash"],
         prev_clip_hash=row["prev_clip_hash"], entry_hash=row["entry_hash"],
         signature=row["signature"], key_id=row["key_id"],
     )

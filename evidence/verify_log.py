@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence.canonical import canonical_json
+from evidence.canonical import canonical_json, parse_canonical
 from evidence.checkpoints import FILE_NAME, Checkpoint, read_checkpoints
 from evidence.entry import decode_signature, entry_body
 from evidence.errors import ChainError, SignatureError
@@ -29,7 +28,7 @@ class LogCheck:
 def body_bytes(row: Row, seq: int | None = None) -> bytes | None:
     """The signed bytes rebuilt from a stored row, or None when the row cannot be encoded."""
     try:
-        details = json.loads(row["details"])
+        details = parse_canonical(row["details"])
         if canonical_json(details).decode("utf-8") != row["details"]:
             return None  # stored exactly as canonical text; any other bytes were edited
         return canonical_json(entry_body(

@@ -117,3 +117,12 @@ def test_concurrent_processes_append_one_linear_chain(tmp_path: Path) -> None:
     report = verify_store(root, site.engine)
     assert report.ok, report.failures
     assert report.entries == workers * count
+
+
+def test_numbers_survive_the_round_trip_through_the_database(site: Site) -> None:
+    """JCS writes 1e16 as integer digits; reading it back must give the same signed bytes."""
+    details = {"big": 1e16, "tiny": 5e-324, "whole": 30.0, "max": 2**53 - 1, "text": "é\u2028"}
+    record = site.ev.append(Action.VERIFIED, actor="auditor", details=details)
+    [stored] = [e for e in site.ev.entries() if e.seq == record.seq]
+    assert canonical_json(stored.details) == canonical_json(details)
+    assert verify_store(site.root, site.engine).ok
