@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,69 +11,18 @@ import pytest
 
 from monitor.capture import Backoff, SourceDisconnected, SourceError, SourceStalled, VideoSource
 from tests.fixtures.media import make_h264_mp4
-
-SERVER = Path(__file__).with_name("rtsp_server.py")
-SYSTEM_PYTHON = "/usr/bin/python3"
+from tests.reliability.conftest import RtspServer, gst_rtsp_available
 
 pytestmark = [pytest.mark.rtsp, pytest.mark.slow]
 
 
-def _gst_available() -> bool:
-    probe = (
-        "import gi; gi.require_version('GstRtspServer', '1.0'); "
-        "from gi.repository import GstRtspServer"
-    )
-    try:
-        return (
-            subprocess.run(
-                [SYSTEM_PYTHON, "-c", probe], capture_output=True, timeout=20, check=False
-            ).returncode
-            == 0
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-class RtspServer:
-    """The GStreamer server as a child process, killable and restartable on its port."""
-
-    def __init__(self, clip: Path) -> None:
-        self.clip = clip
-        self.port = 0
-        self.url = ""
-        self.process: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [SYSTEM_PYTHON, str(SERVER), str(self.clip), str(self.port)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        assert line.startswith("READY "), f"RTSP server did not start: {line!r}"
-        self.url = line.split()[1]
-        self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
-
-    def signal(self, sig: signal.Signals) -> None:
-        assert self.process is not None
-        self.process.send_signal(sig)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
 @pytest.fixture
 def rtsp(tmp_path: Path) -> Iterator[RtspServer]:
-    if not _gst_available():
+    if not gst_rtsp_available():
         pytest.skip(
             "GStreamer RTSP server missing: apt-get install gir1.2-gst-rtsp-server-1.0 python3-gi"
         )
-    server = RtspServer(make_h264_mp4(tmp_path / "served.mp4", frames=50, gop=10))
-    server.start()
+    server = RtspServer(make_h264_mp4(tmp_path / "served.mp4", frames=50, gop=10)).start()
     yield server
     server.kill()
 
@@ -119,7 +66,7 @@ def test_killed_server_is_a_disconnect_within_a_second(rtsp: RtspServer) -> None
 def test_frozen_server_is_reported_stalled(rtsp: RtspServer) -> None:
     with VideoSource(rtsp.url, stall_timeout=1) as source:
         frames_until(source, 5)
-        rtsp.signal(signal.SIGSTOP)
+        rtsp.freeze()
         frozen = time.monotonic()
         with pytest.raises(SourceStalled, match="no packet for 1 s"):
             for _ in source:
