@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from evidence.store import EvidenceStore
 from monitor.config import Config
 from monitor.store.db import make_engine, session_factory
-from monitor.store.models import Base
+from monitor.store.migrate import upgrade
 from monitor.store.paths import StoragePaths
 
 
@@ -29,7 +29,7 @@ class Runtime:
         paths = StoragePaths(Path(config.storage.path).resolve())
         paths.ensure()
         engine = make_engine(config.storage.database)
-        Base.metadata.create_all(engine)
+        upgrade(engine)
         witness = Path(config.storage.witness_path) if config.storage.witness_path else None
         evidence = EvidenceStore.open(
             paths.root, engine, checkpoint_every=config.storage.checkpoint_every, witness=witness
