@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine
 
 from evidence.actions import Action
-from evidence.verify import verify_store
+from evidence.verify import StoreReport, verify_store
 from tests.evidence import tampering
 from tests.evidence.conftest import build_site, open_site, seal_real_clip
 
@@ -107,27 +107,30 @@ def tamper_clip(root: Path, data: st.DataObject) -> str:
     return op
 
 
+def tampered_report(template: Path, tamper: Callable[[Path], str]) -> tuple[str, StoreReport]:
+    """Tamper with a fresh copy of the template store and verify it."""
+    with copy_of(template) as root:
+        op = tamper(root)
+        engine = create_engine(f"sqlite:///{root}/hotspot.db")
+        try:
+            return op, verify_store(root, engine)
+        finally:
+            engine.dispose()
+
+
 @pytest.mark.slow
 @SETTINGS
 @given(data=st.data())
 def test_any_tampering_with_the_log_is_detected(template: Path, data: st.DataObject) -> None:
-    with copy_of(template) as root:
-        op = tamper_log(root, data)
-        engine = create_engine(f"sqlite:///{root}/hotspot.db")
-        report = verify_store(root, engine)
-        engine.dispose()
-        assert not report.ok, f"{op} went unnoticed"
+    op, report = tampered_report(template, lambda root: tamper_log(root, data))
+    assert not report.ok, f"{op} went unnoticed"
 
 
 @SETTINGS
 @given(data=st.data())
 def test_any_tampering_with_a_clip_is_detected(template: Path, data: st.DataObject) -> None:
-    with copy_of(template) as root:
-        op = tamper_clip(root, data)
-        engine = create_engine(f"sqlite:///{root}/hotspot.db")
-        report = verify_store(root, engine)
-        engine.dispose()
-        assert report.kinds() in ({"modified"}, {"missing"}), f"{op}: {report.failures}"
+    op, report = tampered_report(template, lambda root: tamper_clip(root, data))
+    assert report.kinds() in ({"modified"}, {"missing"}), f"{op}: {report.failures}"
 
 
 JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-(2**53) + 1, 2**53 - 1),
