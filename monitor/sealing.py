@@ -11,14 +11,14 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
 from monitor.config import Camera, Config
 from monitor.messages import AlertMessage, SealedMessage
-from monitor.record import ClipWriter, EmptyClipError
+from monitor.record import ClipWriteError, ClipWriter, EmptyClipError, recover_clip
 from monitor.runtime import Runtime
 from monitor.store.db import with_retry
 from monitor.store.models import Alert, Clip
@@ -144,6 +144,25 @@ class ClipSealer:
             "frame_count": written.frame_count,
         }, sha256=written.sha256, size=written.size, start=written.start, end=written.end,
             frame_count=written.frame_count, incomplete=incomplete)
+
+    def salvage(self, clip: OpenClip, *, reason: str) -> None:
+        """After a write error: close what can be closed, else recover the synced fragments."""
+        try:
+            self.finish(clip, incomplete=reason)
+            return
+        except ClipWriteError as exc:
+            log.error("clip %s could not be closed: %s", clip.clip_id, exc)
+        recovered = recover_clip(clip.path)
+        if recovered is None:  # nothing playable: the recovery pass quarantines the file later
+            log.error("clip %s: nothing playable was written", clip.clip_id)
+            return
+        start = datetime.fromisoformat(str(clip.metadata["start"]))
+        end = start + timedelta(seconds=recovered.duration)
+        self.seal(clip.clip_id, clip.event_id, clip.camera_id, clip.path, written_meta={
+            **clip.metadata, "zones": sorted(clip.zones), "end": end.isoformat(),
+            "frame_count": recovered.frame_count, "trimmed_bytes": recovered.trimmed_bytes,
+        }, sha256=recovered.sha256, size=recovered.size, start=start, end=end,
+            frame_count=recovered.frame_count, incomplete=reason)
 
     def _discard(self, clip: OpenClip) -> None:
         def work() -> None:

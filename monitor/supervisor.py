@@ -22,11 +22,13 @@ from monitor.config import Config, load_config
 from monitor.messages import AlertMessage, StatusMessage
 from monitor.runtime import Runtime
 from monitor.sealing import ClipSealer
+from monitor.storage_guard import StorageGuard
 from monitor.worker import WorkerArgs, worker_main
 
 log = logging.getLogger(__name__)
 
 HEALTHY_AFTER = 30.0  # seconds online before a worker's restart backoff resets
+RETENTION_EVERY = 60.0  # seconds between retention passes
 
 
 @dataclass(frozen=True)
@@ -161,11 +163,26 @@ class Supervisor:
     # -- the watch loop --------------------------------------------------------------------
 
     def _watch(self) -> None:
+        next_retention = time.monotonic()
         while not self._stop.is_set():
             self._drain(timeout=0.2)
             with self._lock:
                 for camera_id, slot in self._slots.items():
                     self._check(camera_id, slot)
+            if time.monotonic() >= next_retention and self._runtime is not None:
+                next_retention = time.monotonic() + RETENTION_EVERY
+                self._retention()
+
+    def _retention(self) -> None:
+        """Old clips go on schedule, not only when the disk fills; a failure waits for next time."""
+        assert self._runtime is not None
+        try:
+            deleted = StorageGuard(self._runtime).enforce_retention(datetime.now(UTC))
+        except Exception:  # a retention failure must never stop supervision
+            log.exception("retention pass failed")
+            return
+        if deleted:
+            log.info("retention deleted %d clip(s)", len(deleted))
 
     def _drain(self, timeout: float = 0.0) -> None:
         deadline = time.monotonic() + timeout
