@@ -26,6 +26,7 @@ from monitor.store.models import Alert, Clip
 from monitor.supervisor import CameraStatus, Supervisor
 from tests.conftest import REPO, base_config, write_config
 from tests.fixtures import scenes
+from tests.reliability.stores import noise_clip
 
 SERVER = REPO / "tests" / "fixtures" / "rtsp_server.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -41,6 +42,13 @@ def walk_scene(tmp_path_factory: pytest.TempPathFactory) -> scenes.Scene:
     """A figure crosses the hotspot once per 6 s; looped, it makes one event per loop."""
     folder = tmp_path_factory.mktemp("reliability-media")
     return scenes.walk_through(folder / "walk.mp4", seconds=LOOP_SECONDS, fps=15, size=(320, 240))
+
+
+@pytest.fixture(scope="session")
+def noise_clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Six different clips of about 1.5 MiB each, to fill a small filesystem with real video."""
+    folder = tmp_path_factory.mktemp("noise")
+    return [noise_clip(folder / f"noise{i}.mp4", seed=i) for i in range(6)]
 
 
 # -- the RTSP camera -----------------------------------------------------------------------

@@ -2,68 +2,26 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
+from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from evidence.actions import Action
-from evidence.hashing import sha256_file
 from evidence.verify import verify_store
 from monitor.cli import app
-from monitor.config import load_config
 from monitor.runtime import Runtime
-from monitor.sealing import ClipSealer
-from monitor.storage_guard import MIB, StorageGuard
-from monitor.store.models import Clip
-from tests.conftest import base_config, write_config
-from tests.fixtures.media import write_video
+from monitor.storage_guard import StorageGuard
+from monitor.store.models import Alert, Clip
+from tests.conftest import write_config
+from tests.fixtures import scenes
+from tests.reliability.conftest import camera
+from tests.reliability.stores import ballast, hold, open_runtime, seal_copy
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-def noise_clip(path: Path, seed: int, frames: int = 20) -> Path:
-    """A real H.264 MP4 of random pixels: about 1.5 MiB that does not compress away."""
-    rng = np.random.default_rng(seed)
-    images = (rng.integers(0, 256, (240, 320, 3), dtype=np.uint8) for _ in range(frames))
-    return write_video(path, images, fps=10, options={"preset": "ultrafast"})
-
-
-@pytest.fixture(scope="module")
-def noise_clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    folder = tmp_path_factory.mktemp("noise")
-    return [noise_clip(folder / f"noise{i}.mp4", seed=i) for i in range(6)]
-
-
-def open_runtime(storage: Path, **fields: object) -> Runtime:
-    data = base_config(storage)
-    data["storage"].update(fields)
-    return Runtime.open(load_config(write_config(storage.parent, data)))
-
-
-def seal_copy(runtime: Runtime, source: Path, clip_id: str, start: datetime) -> Path:
-    """Copy a clip into the store and seal it the way the pipeline does."""
-    path = runtime.paths.clip_file("hall", start, clip_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, path)
-    meta = {"width": 320, "height": 240, "fps": 10.0, "config_hash": "0" * 64, "zones": ["door"]}
-    ClipSealer(runtime, on_sealed=None).seal(
-        clip_id, f"event-{clip_id}", "hall", path, written_meta=meta, sha256=sha256_file(path),
-        size=path.stat().st_size, start=start, end=start + timedelta(seconds=2), frame_count=20,
-        incomplete=None,
-    )
-    return path
-
-
-def hold(runtime: Runtime, clip_id: str) -> None:
-    with runtime.sessions.begin() as session:
-        row = session.get(Clip, clip_id)
-        assert row is not None
-        row.legal_hold = True
 
 
 def rows(runtime: Runtime) -> dict[str, Clip]:
@@ -119,13 +77,6 @@ def tight_store(small_fs: Callable[[int], Path], noise_clips: list[Path]) -> Ite
     hold(runtime, "c3")
     yield runtime, paths
     runtime.close()
-
-
-def ballast(folder: Path, mib: float) -> Path:
-    path = folder / "ballast.bin"
-    with path.open("wb") as handle:
-        handle.write(b"\0" * int(mib * MIB))
-    return path
 
 
 def test_space_floor_deletes_oldest_unheld_first_and_never_held(
@@ -209,3 +160,38 @@ def test_retention_command_fails_when_only_held_clips_remain_below_the_floor(
     assert result.exit_code == 1
     assert "legal hold" in " ".join(result.output.split())
     assert all(path.exists() for path in paths.values())
+
+
+def test_recording_pauses_with_an_alert_below_the_floor_and_resumes(
+    small_fs: Callable[[int], Path], noise_clips: list[Path], walk_scene: scenes.Scene
+) -> None:
+    root = small_fs(24)
+    runtime = open_runtime(root / "data", min_free_mb=6)
+    held = {cid: seal_copy(runtime, noise_clips[i], cid, NOW - timedelta(days=3)) for i, cid in enumerate(["h1", "h2"])}
+    for clip_id in held:
+        hold(runtime, clip_id)
+    config = root / "cameras.yaml"
+    data = YAML(typ="safe").load(config.read_text())
+    data["cameras"] = [camera("hall", str(walk_scene.path), walk_scene)]
+    write_config(root, data)
+    filler = ballast(root, StorageGuard(runtime).free_mb() - 3.0)
+
+    def analyze(start: str) -> list[str]:
+        result = CliRunner().invoke(app, ["analyze", str(walk_scene.path), "--camera", "hall",
+                                          "--config", str(config), "--start", start])
+        assert result.exit_code == 0, result.output
+        return [line for line in result.stdout.splitlines() if line.startswith("{")]
+
+    assert analyze("2026-11-23T16:05:00-06:00") == [], "no clip may be recorded below the floor"
+    with runtime.sessions() as session:
+        kinds = [a.kind for a in session.query(Alert).filter(Alert.camera_id == "hall")]
+        assert "storage" in kinds and "motion" in kinds, kinds
+        assert {c.id for c in session.query(Clip)} == set(held)
+    assert all(path.exists() for path in held.values()), "held clips are never deleted to make room"
+
+    filler.unlink()
+    resumed = analyze("2026-11-23T16:10:00-06:00")
+    assert len(resumed) == 1, "recording resumes once space returns"
+    report = verify_store(runtime.paths.root, runtime.engine)
+    assert report.ok, [f.message for f in report.failures]
+    runtime.close()
