@@ -84,12 +84,13 @@ class ClipWriter:
         self.frame_count = 0
         self.skipped = 0
         self._synced = 0
-        self._file = _create_durably(self.path)
-        self._sink = HashingWriter(self._file)
+        self._closed = False
+        self._sink = HashingWriter(_create_durably(self.path))
         try:
             self._container, self._stream = self._open_encoder(preset, crf)
         except Exception:
             self._sink.close()
+            self.path.unlink(missing_ok=True)
             raise
 
     def _close_file(self) -> None:
@@ -117,6 +118,8 @@ class ClipWriter:
 
     def write(self, frame: av.VideoFrame, wall_time: datetime) -> None:
         """Encode one frame at ``wall_time``; sets the frame's pts and time base."""
+        if self._closed:
+            raise RuntimeError(f"clip {self.path} is already closed")
         if self._first is None and wall_time < self.start:
             self.skipped += 1
             return
@@ -150,6 +153,9 @@ class ClipWriter:
 
     def close(self) -> WrittenClip:
         """Flush the encoder, finish the file, and return its hash and metadata."""
+        if self._closed:
+            raise RuntimeError(f"clip {self.path} is already closed")
+        self._closed = True
         try:
             self._mux(self._stream.encode(None))
             self._container.close()

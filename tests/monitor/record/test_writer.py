@@ -131,6 +131,10 @@ def test_bad_frames_and_arguments_are_refused(tmp_path: Path, square_frames: Fra
         writer.write(rgb, T0)
     writer.write(square_frames(1)[0], T0)
     writer.close()
+    with pytest.raises(RuntimeError, match="already closed"):
+        writer.write(square_frames(1)[0], T0)
+    with pytest.raises(RuntimeError, match="already closed"):
+        writer.close()
     with pytest.raises(FileExistsError):
         new_writer(tmp_path / "strict.mp4")  # a clip is never overwritten
     with pytest.raises(ValueError, match="at least 2x2"):
