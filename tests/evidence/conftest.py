@@ -85,8 +85,17 @@ def build_site(root: Path, mp4s: list[Path]) -> Site:
     return site
 
 
-@pytest.fixture
-def site(tmp_path: Path, mp4_library: list[Path]) -> Iterator[Site]:
-    built = build_site(tmp_path / "data", mp4_library)
-    yield built
+@pytest.fixture(scope="session")
+def site_template(tmp_path_factory: pytest.TempPathFactory, mp4_library: list[Path]) -> Path:
+    built = build_site(tmp_path_factory.mktemp("site") / "data", mp4_library)
     built.engine.dispose()
+    return built.root
+
+
+@pytest.fixture
+def site(tmp_path: Path, site_template: Path) -> Iterator[Site]:
+    """A fresh copy of the built store (building it once keeps the suite fast)."""
+    shutil.copytree(site_template, tmp_path / "data")
+    copy = open_site(tmp_path / "data")
+    yield copy
+    copy.engine.dispose()

@@ -18,17 +18,10 @@ from sqlalchemy import create_engine
 from evidence.actions import Action
 from evidence.verify import StoreReport, verify_store
 from tests.evidence import tampering
-from tests.evidence.conftest import build_site, open_site, seal_real_clip
+from tests.evidence.conftest import open_site, seal_real_clip
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 CLIPS = ["clip0", "clip1", "clip2"]
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory, mp4_library: list[Path]) -> Path:
-    site = build_site(tmp_path_factory.mktemp("template") / "data", mp4_library)
-    site.engine.dispose()
-    return site.root
 
 
 @contextmanager
@@ -121,15 +114,15 @@ def tampered_report(template: Path, tamper: Callable[[Path], str]) -> tuple[str,
 @pytest.mark.slow
 @SETTINGS
 @given(data=st.data())
-def test_any_tampering_with_the_log_is_detected(template: Path, data: st.DataObject) -> None:
-    op, report = tampered_report(template, lambda root: tamper_log(root, data))
+def test_any_tampering_with_the_log_is_detected(site_template: Path, data: st.DataObject) -> None:
+    op, report = tampered_report(site_template, lambda root: tamper_log(root, data))
     assert not report.ok, f"{op} went unnoticed"
 
 
 @SETTINGS
 @given(data=st.data())
-def test_any_tampering_with_a_clip_is_detected(template: Path, data: st.DataObject) -> None:
-    op, report = tampered_report(template, lambda root: tamper_clip(root, data))
+def test_any_tampering_with_a_clip_is_detected(site_template: Path, data: st.DataObject) -> None:
+    op, report = tampered_report(site_template, lambda root: tamper_clip(root, data))
     assert report.kinds() in ({"modified"}, {"missing"}), f"{op}: {report.failures}"
 
 
