@@ -98,10 +98,6 @@ class _Require:
         return principal
 
 
-def _require(permission: Permission) -> type[Principal]:
-    return Annotated[Principal, Depends(_Require(permission))]  # type: ignore[return-value]
-
-
 def _active(principal: Authenticated) -> Principal:
     if principal.must_change_password:
         raise PasswordChangeRequired()
@@ -109,18 +105,18 @@ def _active(principal: Authenticated) -> Principal:
 
 
 ActiveUser = Annotated[Principal, Depends(_active)]
-CanViewAlerts = _require(Permission.ALERTS_VIEW)
-CanAckAlerts = _require(Permission.ALERTS_ACK)
-CanViewCameras = _require(Permission.CAMERAS_VIEW)
-CanViewLive = _require(Permission.LIVE_VIEW)
-CanViewClips = _require(Permission.CLIPS_VIEW)
-CanExport = _require(Permission.CLIPS_EXPORT)
-CanVerify = _require(Permission.BUNDLES_VERIFY)
-CanManageHolds = _require(Permission.HOLDS_MANAGE)
-CanEditZones = _require(Permission.ZONES_EDIT)
-CanEditSchedules = _require(Permission.SCHEDULES_EDIT)
-CanManageUsers = _require(Permission.USERS_MANAGE)
-CanViewAudit = _require(Permission.AUDIT_VIEW)
+CanViewAlerts = Annotated[Principal, Depends(_Require(Permission.ALERTS_VIEW))]
+CanAckAlerts = Annotated[Principal, Depends(_Require(Permission.ALERTS_ACK))]
+CanViewCameras = Annotated[Principal, Depends(_Require(Permission.CAMERAS_VIEW))]
+CanViewLive = Annotated[Principal, Depends(_Require(Permission.LIVE_VIEW))]
+CanViewClips = Annotated[Principal, Depends(_Require(Permission.CLIPS_VIEW))]
+CanExport = Annotated[Principal, Depends(_Require(Permission.CLIPS_EXPORT))]
+CanVerify = Annotated[Principal, Depends(_Require(Permission.BUNDLES_VERIFY))]
+CanManageHolds = Annotated[Principal, Depends(_Require(Permission.HOLDS_MANAGE))]
+CanEditZones = Annotated[Principal, Depends(_Require(Permission.ZONES_EDIT))]
+CanEditSchedules = Annotated[Principal, Depends(_Require(Permission.SCHEDULES_EDIT))]
+CanManageUsers = Annotated[Principal, Depends(_Require(Permission.USERS_MANAGE))]
+CanViewAudit = Annotated[Principal, Depends(_Require(Permission.AUDIT_VIEW))]
 
 
 def route_permission(dependant_calls: list[object]) -> str:

@@ -39,12 +39,12 @@ def endpoint_rules(app: FastAPI) -> list[tuple[str, str, str]]:
     """(method, path, rule) for every route of ``app`` (included routers flattened), sorted."""
     rules: list[tuple[str, str, str]] = []
     for context in iter_route_contexts(app.routes):
-        route = context.original_route
+        route, path = context.original_route, context.path or ""
         if isinstance(route, Mount):
-            rules.append(("GET", f"{context.path}/{{path}}", "public"))
+            rules.append(("GET", f"{path}/{{path}}", "public"))
             continue
         rule = route_permission(list(_calls(route.dependant))) if isinstance(route, APIRoute) else "public"
-        rules.extend((method, context.path, rule) for method in sorted(context.methods or ()) if method != "HEAD")
+        rules.extend((method, path, rule) for method in sorted(context.methods or ()) if method != "HEAD")
     return sorted(rules, key=lambda r: (r[1], r[0]))
 
 

@@ -135,7 +135,7 @@ class Server:
     @contextlib.contextmanager
     def client(self, role: str | None = None) -> Iterator[httpx.Client]:
         """An httpx client; with a role, logged in through the login form's flow (cookie + CSRF)."""
-        with httpx.Client(base_url=self.url, timeout=10, follow_redirects=False) as client:
+        with httpx.Client(base_url=self.url, timeout=30, follow_redirects=False) as client:
             if role is not None:
                 assert login(client, role, PASSWORDS[role]).status_code == 200
             yield client
@@ -144,7 +144,7 @@ class Server:
 def login(client: httpx.Client, username: str, password: str) -> httpx.Response:
     client.get("/login")
     response = client.post("/api/auth/login", json={"username": username, "password": password},
-                           headers={"X-CSRF-Token": client.cookies.get("hotspot_login_csrf", "")})
+                           headers={"X-CSRF-Token": client.cookies.get("hotspot_login_csrf") or ""})
     if response.status_code == 200:
         client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
     return response

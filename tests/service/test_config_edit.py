@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
@@ -52,7 +53,7 @@ def commented(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(url, site)
 
 
-ZONES = {
+ZONES: dict[str, Any] = {
     "zones": [
         {"id": "landing", "name": "Landing", "polygon": [[0.1, 0.2], [0.5, 0.2], [0.5, 0.9]], "schedule": None,
          "min_area": 0.05},
@@ -63,7 +64,7 @@ ZONES = {
 }
 
 
-def _raw(path: Path) -> dict:
+def _raw(path: Path) -> dict[str, Any]:
     return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
 
 
@@ -105,7 +106,7 @@ def test_invalid_zone_edit_changes_nothing(commented: Server, change: dict, prob
 
 
 def test_schedule_and_holiday_edit(commented: Server) -> None:
-    body = {
+    body: dict[str, Any] = {
         "schedules": {
             "after-hours": {"windows": [{"days": ["mon", "tue", "wed", "thu", "fri"], "from": "16:00", "to": "06:30"},
                                         {"days": ["sat", "sun"], "from": "00:00", "to": "24:00"}],

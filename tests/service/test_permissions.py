@@ -73,7 +73,7 @@ def _fill(path: str, ids: dict[str, str]) -> str:
 
 def _call(client: httpx.Client, method: str, url: str) -> tuple[int, str]:
     """Send the request and read only the status (streams such as SSE are closed at once)."""
-    body = None if method == "GET" else {}
+    body: dict[str, object] | None = None if method == "GET" else {}
     with client.stream(method, url, json=body) as response:
         return response.status_code, response.headers.get("location", "")
 

@@ -8,6 +8,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 
 from tests.service.conftest import Server, make_site, serve
 
@@ -32,7 +33,10 @@ def test_no_server_errors(fuzzed: tuple[Server, str]) -> None:
     schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
     headers = {"Authorization": f"Bearer {token}"}
     failures: list[str] = []
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"the schema has an invalid operation: {result}"
+        operations.append(result.ok())
     assert len(operations) >= 30
 
     for operation in operations:

@@ -54,13 +54,13 @@ def test_serve_first_start_workers_and_clean_stop(tmp_path: Path) -> None:
                                env={**os.environ, "COLUMNS": "200"}, cwd=tmp_path)
     try:
         _wait_healthy(url, process)
-        with httpx.Client(base_url=url) as client:
+        with httpx.Client(base_url=url, timeout=30) as client:
             assert login(client, "admin", "not-the-password").status_code == 401
         output = ""
         while "one-time password" not in output:
             output += process.stdout.readline()  # type: ignore[union-attr]
         secret = re.search(r"one-time password (\S+)", output).group(1)  # type: ignore[union-attr]
-        with httpx.Client(base_url=url) as client:
+        with httpx.Client(base_url=url, timeout=30) as client:
             me = login(client, "admin", secret).json()
             assert me["must_change_password"] is True
             client.headers["X-CSRF-Token"] = me["csrf_token"]
