@@ -116,9 +116,23 @@ def test_admin_draws_a_zone(page: Page, server: Server) -> None:
     page.mouse.move(start[0] - 0.02 * box["width"], start[1], steps=4)
     page.mouse.up()
     expect(page.locator("#zone-list")).to_contain_text("bike-rack (4 points)")
+    # A stray fifth point, removed again by double-clicking it.
+    stray = (box["x"] + 0.75 * box["width"], box["y"] + 0.98 * box["height"])
+    page.mouse.click(*stray)
+    expect(page.locator("#zone-list")).to_contain_text("bike-rack (5 points)")
+    page.mouse.dblclick(*stray)
+    expect(page.locator("#zone-list")).to_contain_text("bike-rack (4 points)")
+    # A privacy zone drawn and deleted again leaves the privacy zones as they were.
+    page.click("#add-privacy")
+    page.mouse.click(box["x"] + 0.05 * box["width"], box["y"] + 0.05 * box["height"])
+    page.click("#delete-zone")
+    expect(page.locator("#zone-list li")).to_have_count(3)
+    page.locator("#zone-list button", has_text="bike-rack").click()
     page.click("#save-zones")
     expect(page.locator("#flash")).to_contain_text("Saved to cameras.yaml")
-    zone = next(z for z in load_config(server.site.config_path).camera("east-stairwell").zones if z.id == "bike-rack")
+    saved = load_config(server.site.config_path).camera("east-stairwell")
+    assert [z.id for z in saved.privacy.zones] == ["window"]
+    zone = next(z for z in saved.zones if z.id == "bike-rack")
     assert zone.min_area == 0.05
     xs = sorted(round(x, 2) for x, _y in zone.polygon)
     assert xs == [0.6, 0.62, 0.9, 0.9]
