@@ -47,13 +47,18 @@ def _sidecar(path: Path) -> dict[str, object] | None:
 def _quarantine(runtime: Runtime, clip_id: str, path: Path, why: str) -> RecoveryAction:
     target = runtime.paths.quarantine / path.name
     digest = sha256_file(path)
+    source = runtime.paths.relative(path)
     shutil.move(str(path), target)
     (target.with_suffix(".reason.txt")).write_text(why + "\n", encoding="utf-8")
     runtime.evidence.append(
         Action.QUARANTINED, actor="system", clip_id=clip_id, object_sha256=digest,
-        details={"from": runtime.paths.relative(runtime.paths.root / "clips") + "/" + path.name,
-                 "to": runtime.paths.relative(target), "reason": why},
+        details={"from": source, "to": runtime.paths.relative(target), "reason": why},
     )
+    with runtime.sessions.begin() as session:  # else the next start finds it "recording" again
+        row = session.get(Clip, clip_id)
+        if row is not None:
+            row.status, row.incomplete_reason = "quarantined", why
+            row.path = runtime.paths.relative(target)
     sidecar_path(path).unlink(missing_ok=True)
     return RecoveryAction(clip_id, "quarantined", why)
 
