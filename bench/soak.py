@@ -62,17 +62,24 @@ class WorkerTrace:
     cpu: list[float] = field(default_factory=list)
     pids: set[int] = field(default_factory=set)
 
-    def summary(self, warmup: float) -> dict[str, Any]:
-        settled = [(t, r) for t, r in zip(self.times, self.rss_mb, strict=True) if t >= warmup]
-        slope = 0.0
-        if len(settled) >= 3:
-            slope = float(np.polyfit([t / 60 for t, _ in settled], [r for _, r in settled], 1)[0])
+    def slope(self, since: float) -> float:
+        """Least-squares RSS trend in MiB per minute over the samples from ``since`` seconds on."""
+        points = [(t / 60, r) for t, r in zip(self.times, self.rss_mb, strict=True) if t >= since]
+        if len(points) < 3:
+            return 0.0
+        return float(np.polyfit([t for t, _ in points], [r for _, r in points], 1)[0])
+
+    def summary(self, warmup: float, seconds: float) -> dict[str, Any]:
+        """A one-off step (an encoder's buffers, an allocator arena) raises the warm-up trend;
+        a leak also shows in the trend over the second half."""
+        settled = [r for t, r in zip(self.times, self.rss_mb, strict=True) if t >= warmup]
         return {
             "camera": self.camera, "samples": len(self.times), "pids": len(self.pids),
-            "rss_after_warmup_mb": round(settled[0][1], 1) if settled else None,
-            "rss_end_mb": round(self.rss_mb[-1], 1) if self.rss_mb else None,
-            "rss_max_mb": round(max(self.rss_mb), 1) if self.rss_mb else None,
-            "rss_slope_mb_per_min": round(slope, 2),
+            "rss_after_warmup_mb": settled[0] if settled else None,
+            "rss_end_mb": self.rss_mb[-1] if self.rss_mb else None,
+            "rss_max_mb": max(self.rss_mb) if self.rss_mb else None,
+            "rss_slope_mb_per_min": round(self.slope(warmup), 2),
+            "rss_slope_second_half_mb_per_min": round(self.slope(seconds / 2), 2),
             "cpu_mean_percent": round(float(np.mean(self.cpu)), 1) if self.cpu else None,
         }
 
@@ -199,12 +206,14 @@ def report(result: dict[str, Any]) -> str:
     """A Markdown summary: one row per worker, then the totals."""
     lines = [f"Soak: {len(result['workers'])} cameras ({result['transport']}), {result['seconds']:.0f} s, "
              f"RSS sampled every {result['interval']:g} s, trend after {result['warmup']:.0f} s of warm-up.", "",
-             "| camera | RSS after warm-up MiB | end | max | trend MiB/min | CPU % | events | clips sealed |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| camera | RSS after warm-up MiB | end | max | trend MiB/min | 2nd-half trend | CPU % "
+             "| events | clips sealed |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for worker in result["workers"]:
         cam = worker["camera"]
         lines.append(f"| {cam} | {worker['rss_after_warmup_mb']} | {worker['rss_end_mb']} | "
                      f"{worker['rss_max_mb']} | {worker['rss_slope_mb_per_min']} | "
+                     f"{worker['rss_slope_second_half_mb_per_min']} | "
                      f"{worker['cpu_mean_percent']} | {result['events'].get(cam, 0)} | "
                      f"{result['sealed'].get(cam, 0)} |")
     lines += ["", f"Events: {sum(result['events'].values())}; clips sealed: {sum(result['sealed'].values())}; "
@@ -232,7 +241,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     warmup = min(60.0, args.seconds / 5)
     return {"transport": args.transport, "seconds": args.seconds, "interval": args.interval, "warmup": warmup,
             "folder": str(folder), "statuses": statuses,
-            "workers": [traces[c].summary(warmup) for c, _ in feeds if c in traces],
+            "workers": [traces[c].summary(warmup, args.seconds) for c, _ in feeds if c in traces],
             "rss": {c: {"t": t.times, "mb": t.rss_mb} for c, t in traces.items()},
             **outcomes(config, f"sqlite:///{folder}/data/hotspot.db")}
 
