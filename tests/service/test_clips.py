@@ -7,6 +7,9 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import av
+from sqlalchemy import update
+
+from evidence.custody import CustodyEntry
 
 from tests.service.conftest import Server
 
@@ -93,6 +96,20 @@ def test_verification_detects_a_modified_file(server: Server) -> None:
         result = client.post(f"/api/clips/{clip.id}/verify").json()
     assert result["ok"] is False and result["status"] == "modified"
     assert result["actual_sha256"] != clip.sha256
+
+
+def test_verification_detects_a_rewritten_custody_entry(server: Server) -> None:
+    clip, _ = server.site.add_clip()
+    with server.client("investigator") as client:
+        client.post(f"/api/clips/{clip.id}/hold", json={"reason": "case 31"})
+        assert client.post(f"/api/clips/{clip.id}/verify").json()["status"] == "intact"
+        with server.site.runtime.engine.begin() as conn:
+            conn.execute(update(CustodyEntry).where(CustodyEntry.clip_id == clip.id,
+                                                    CustodyEntry.action == "hold_set")
+                         .values(details='{"reason":"no case"}'))
+        result = client.post(f"/api/clips/{clip.id}/verify").json()
+    assert result["ok"] is False and result["status"] == "broken-chain"
+    assert any("hold_set" in p and "modified" in p for p in result["problems"]), result["problems"]
 
 
 def test_hold_set_and_release(server: Server) -> None:

@@ -5,6 +5,7 @@ Every play and download is a custody entry naming the user; so are holds and ver
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import tempfile
@@ -21,7 +22,7 @@ from starlette.background import BackgroundTask
 from evidence.actions import Action
 from evidence.errors import EvidenceError
 from evidence.export import export_bundle
-from evidence.hashing import sha256_file
+from monitor.service.clip_check import check_clip
 from monitor.service.deps import CanExport, CanManageHolds, CanViewClips, Db, Principal, State
 from monitor.service.state import ServiceState
 from monitor.service.times import iso, utc
@@ -168,27 +169,14 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:40] or "case"
 
 
-@router.post("/{clip_id}/verify", summary="Re-hash the file and compare with its seal; logs a verification")
+@router.post("/{clip_id}/verify", summary="Check the file and the clip's custody chain; logs a verification")
 def verify_clip(clip_id: str, user: CanViewClips, db: Db, state: State) -> dict[str, Any]:
     clip = clip_or_404(db, clip_id)
-    sealed = state.runtime.evidence.find_seal(clip.id)
-    result: dict[str, Any] = {"clip_id": clip.id, "sealed_sha256": sealed.object_sha256 if sealed else None}
-    try:
-        path = state.runtime.paths.absolute(clip.path)
-        actual = sha256_file(path) if path.is_file() else None
-    except ValueError:
-        actual = None
-    result["actual_sha256"] = actual
-    if sealed is None:
-        result["status"] = "unsealed"
-    elif actual is None:
-        result["status"] = "missing"
-    else:
-        result["status"] = "intact" if actual == sealed.object_sha256 == clip.sha256 else "modified"
-    result["ok"] = result["status"] == "intact"
+    check = check_clip(state.runtime, clip)
     state.runtime.evidence.append(Action.VERIFIED, actor=user.username, clip_id=clip.id,
-                                  object_sha256=actual, details={"status": result["status"]})
-    return result
+                                  object_sha256=check.actual_sha256,
+                                  details={"status": check.status, "problems": list(check.problems)})
+    return {**dataclasses.asdict(check), "ok": check.ok}
 
 
 def _set_hold(clip_id: str, body: HoldIn, user: Principal, db: Db, state: ServiceState, *, hold: bool) -> dict[str, Any]:

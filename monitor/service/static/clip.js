@@ -7,8 +7,9 @@ document.addEventListener("DOMContentLoaded", () => {
     state.textContent = "checking…";
     try {
       const result = await (await api("POST", `/api/clips/${clipId}/verify`)).json();
-      state.textContent = result.ok ? "intact: the file matches its seal"
-        : `${result.status.toUpperCase()}: sealed ${result.sealed_sha256 || "never"}, file ${result.actual_sha256 || "missing"}`;
+      state.textContent = result.ok
+        ? `intact: the file matches its seal and ${result.entries} custody entries verify`
+        : `${result.status.toUpperCase()}: ${result.problems.join("; ")}`;
       state.className = result.ok ? "ok" : "failed";
     } catch (error) {
       state.textContent = error.message;
