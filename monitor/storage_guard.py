@@ -2,7 +2,8 @@
 
 Every deletion is a signed custody entry written *before* the file goes, so verification tells
 "deleted by retention" from "missing", and a crash between the two leaves a file the log already
-accounts for (the next pass finishes the job without writing a second entry). Clips on legal
+accounts for (the next retention pass finishes the job without writing a second entry). Workers
+and the supervisor free space concurrently, so each deletion first claims its clip row. Clips on legal
 hold are never deleted, not even to make room: when only held clips remain, recording pauses.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from evidence.actions import Action
 from monitor.runtime import Runtime
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 SPACE_BATCH = 8  # clips fetched per query while freeing space
+DELETING = "deleting"  # a clip row's status while one process deletes it
 T = TypeVar("T")
 
 
@@ -54,8 +56,9 @@ class StorageGuard:
 
     def enforce_retention(self, now: datetime) -> list[str]:
         """Delete sealed, unheld clips that started more than ``retention_days`` before ``now``."""
-        deleted = []
-        for candidate in self._candidates(before=self._cutoff(now)):
+        cutoff = self._cutoff(now)
+        deleted = self._finish_interrupted(now)
+        for candidate in self._candidates(before=cutoff):
             if self._delete(candidate, now, reason=f"older than {self._storage.retention_days} days"):
                 deleted.append(candidate.clip_id)
         return deleted
@@ -106,9 +109,15 @@ class StorageGuard:
         return _retry(read)
 
     def _delete(self, candidate: _Candidate, now: datetime, *, reason: str) -> bool:
-        """Entry, then file, then row; False when the clip was put on hold in the meantime."""
-        if self._held(candidate.clip_id):
+        """Claim, entry, file, row. False when another process claimed the clip first or it
+        was put on legal hold in the meantime: the claim is one conditional UPDATE, so two
+        workers freeing space at once never both delete (and log) the same clip."""
+        if not self._claim(candidate.clip_id):
             return False
+        self._finish(candidate, now, reason=reason)
+        return True
+
+    def _finish(self, candidate: _Candidate, now: datetime, *, reason: str) -> None:
         if not self._deletion_logged(candidate.clip_id):
             age = now - _aware(candidate.start)
             self._runtime.evidence.append(
@@ -118,26 +127,40 @@ class StorageGuard:
                          "reason": reason},
             )
         self._runtime.paths.absolute(candidate.path).unlink(missing_ok=True)
-        self._mark_deleted(candidate.clip_id)
+        self._set_status(candidate.clip_id, "deleted")
         log.info("storage: deleted clip %s (%s)", candidate.clip_id, reason)
-        return True
 
-    def _held(self, clip_id: str) -> bool:
-        def read() -> bool:
+    def _claim(self, clip_id: str) -> bool:
+        claim = update(Clip).where(
+            Clip.id == clip_id, Clip.status == "sealed", Clip.legal_hold.is_(False)
+        ).values(status=DELETING)
+
+        def write() -> bool:
+            with self._runtime.sessions.begin() as session:
+                return bool(session.execute(claim).rowcount)  # type: ignore[attr-defined]
+
+        return _retry(write)
+
+    def _finish_interrupted(self, now: datetime) -> list[str]:
+        """Complete deletions a crash cut short (claimed, maybe logged, file maybe still there)."""
+        query = select(Clip.id, Clip.path, Clip.sha256, Clip.start).where(Clip.status == DELETING)
+
+        def read() -> list[_Candidate]:
             with self._runtime.sessions() as session:
-                return bool(session.scalar(select(Clip.legal_hold).where(Clip.id == clip_id)))
+                return [_Candidate(*row) for row in session.execute(query)]
 
-        return _retry(read)
+        stuck = _retry(read)
+        for candidate in stuck:
+            self._finish(candidate, now, reason="a deletion interrupted by a crash")
+        return [c.clip_id for c in stuck]
 
     def _deletion_logged(self, clip_id: str) -> bool:
         return any(e.action == Action.DELETED_BY_RETENTION for e in self._runtime.evidence.entries(clip_id))
 
-    def _mark_deleted(self, clip_id: str) -> None:
+    def _set_status(self, clip_id: str, status: str) -> None:
         def write() -> None:
             with self._runtime.sessions.begin() as session:
-                row = session.get(Clip, clip_id)
-                if row is not None:
-                    row.status = "deleted"
+                session.execute(update(Clip).where(Clip.id == clip_id).values(status=status))
 
         _retry(write)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from evidence.actions import Action
+from evidence.hashing import sha256_file
 from evidence.verify import verify_store
 from monitor.cli import app
 from monitor.recovery import recover_camera
@@ -227,4 +229,44 @@ def test_disk_full_mid_clip_loses_nothing(
         assert not session.query(Clip).filter(Clip.status == "recording").count()
     report = verify_store(runtime.paths.root, runtime.engine)
     assert report.ok, [f.message for f in report.failures]
+    runtime.close()
+
+
+def test_concurrent_guards_delete_each_clip_once(tight_store: tuple[Runtime, dict[str, Path]]) -> None:
+    """Every worker frees space before its next clip: several at once must not double-delete."""
+    runtime, paths = tight_store
+    ballast(runtime.paths.root.parent, StorageGuard(runtime).free_mb() - 1.0)
+    others = [Runtime.open(runtime.config) for _ in range(3)]
+    start = threading.Barrier(len(others))
+    results: list[bool] = []
+
+    def free(other: Runtime) -> None:
+        start.wait()
+        results.append(StorageGuard(other).ensure_space())
+
+    threads = [threading.Thread(target=free, args=(other,)) for other in others]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for other in others:
+        other.close()
+    assert results == [False] * len(others), "only held clips remain"
+    entries = [e.clip_id for e in runtime.evidence.entries() if e.action == Action.DELETED_BY_RETENTION]
+    assert sorted(entries) == ["c1", "c2", "c4", "c5"], "one signed entry per deleted clip"
+    assert_deleted_with_entries(runtime, entries, paths)
+    assert paths["c0"].exists() and paths["c3"].exists()
+
+
+def test_a_deletion_cut_short_by_a_crash_is_finished_once(tmp_path: Path, noise_clips: list[Path]) -> None:
+    runtime = open_runtime(tmp_path / "data", retention_days=30)
+    path = seal_copy(runtime, noise_clips[0], "cut", NOW - timedelta(days=40))
+    with runtime.sessions.begin() as session:  # claimed and logged, then the process died
+        session.get(Clip, "cut").status = "deleting"
+    runtime.evidence.append(Action.DELETED_BY_RETENTION, actor="system", clip_id="cut",
+                            object_sha256=sha256_file(path), details={"path": runtime.paths.relative(path)})
+    assert StorageGuard(runtime).enforce_retention(NOW) == ["cut"]
+    assert not path.exists() and rows(runtime)["cut"].status == "deleted"
+    assert list(deletions(runtime)) == ["cut"]
+    assert verify_store(runtime.paths.root, runtime.engine).ok
     runtime.close()
