@@ -31,6 +31,7 @@ from monitor.service.app import create_app
 from monitor.service.state import ServiceSettings
 from monitor.store.models import Alert, Clip
 from tests.conftest import base_config, write_config
+from tests.fixtures.media import make_h264_mp4
 
 PASSWORDS = {"security": "security-pass-1", "investigator": "investigator-pass-1", "admin": "admin-pass-123"}
 ROLES = tuple(PASSWORDS)
@@ -44,23 +45,6 @@ CAMERA = {
 }
 SCHEDULES = {"after-hours": {"windows": [{"days": ["mon", "tue", "wed", "thu", "fri"], "from": "15:30",
                                           "to": "07:00"}], "on_holidays": "all-day"}}
-
-
-def encode_mp4(path: Path, *, seconds: float = 2.0, size: tuple[int, int] = (320, 240), fps: int = 10) -> None:
-    """A browser-playable H.264 MP4 (libx264, yuv420p, faststart) of a square moving across grey."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    width, height = size
-    with av.open(str(path), "w", options={"movflags": "+faststart"}) as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for index in range(int(seconds * fps)):
-            image = np.full((height, width, 3), 90, dtype=np.uint8)
-            x = int(index * (width - 40) / max(1, seconds * fps - 1))
-            image[100:140, x:x + 40] = (230, 200, 40)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
 
 
 @dataclass
@@ -80,7 +64,8 @@ class Site:
         start = start or datetime.now(UTC) - timedelta(minutes=5)
         clip_id, event_id = uuid.uuid4().hex, uuid.uuid4().hex
         path = self.runtime.paths.clip_file(camera, start, clip_id)
-        encode_mp4(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        make_h264_mp4(path, frames=20, width=320, height=240, fps=10)
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         relative = self.runtime.paths.relative(path)

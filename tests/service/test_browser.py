@@ -76,9 +76,8 @@ def test_play_clip_and_export_bundle(page: Page, server: Server, tmp_path: Path)
     page.set_viewport_size({"width": 1280, "height": 900})
     log_in(page, server, "investigator", f"/clips/{clip.id}")
     page.wait_for_function("document.getElementById('player').readyState === 4", timeout=10000)
-    playing = page.evaluate("(async () => { const v = document.getElementById('player'); v.muted = true;"
-                            " await v.play(); await new Promise(r => setTimeout(r, 300)); return v.currentTime; })()")
-    assert playing > 0
+    page.evaluate("(async () => { const v = document.getElementById('player'); v.muted = true; await v.play(); })()")
+    page.wait_for_function("document.getElementById('player').currentTime > 0", timeout=10000)
     page.click("#verify")
     expect(page.locator("#verify-state")).to_contain_text("intact")
     page.fill("#export-form input[name=case]", "2026-114")
