@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 import uuid
+from urllib.parse import quote
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,13 +25,14 @@ import numpy as np
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from playwright.sync_api import Page, expect
 
 from monitor.runtime import Runtime
 from monitor.service.accounts import RateLimit, add_user
 from monitor.service.app import create_app
 from monitor.service.state import ServiceSettings
 from monitor.store.models import Alert, Clip
-from tests.conftest import base_config, write_config
+from tests.conftest import REPO, base_config, write_config
 from tests.fixtures.media import make_h264_mp4
 
 PASSWORDS = {"security": "security-pass-1", "investigator": "investigator-pass-1", "admin": "admin-pass-123"}
@@ -166,6 +168,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                      max_bundle_bytes=5 * 1024 * 1024)
     with serve(site.app) as url:
         yield Server(url, site)
+
+
+SCREENSHOTS = REPO / "docs" / "screenshots"
+
+
+def log_in(page: Page, server: Server, role: str, target: str = "/alerts") -> None:
+    page.goto(f"{server.url}{target}")
+    expect(page).to_have_url(f"{server.url}/login?next={quote(target, safe='')}")
+    page.fill("input[name=username]", role)
+    page.fill("input[name=password]", PASSWORDS[role])
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{server.url}{target}")
+
+
+def shoot(page: Page, name: str, *, full_page: bool = False) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
 
 
 @pytest.fixture(scope="session")

@@ -8,36 +8,19 @@ from __future__ import annotations
 import time
 import zipfile
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from monitor.config import load_config
-from tests.conftest import REPO
-from tests.service.conftest import PASSWORDS, Server
+from tests.service.conftest import Server, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-SCREENSHOTS = REPO / "docs" / "screenshots"
 NAV = {
     "security": {"Alerts", "Live"},
     "investigator": {"Alerts", "Clips", "Verify bundle"},
     "admin": {"Alerts", "Live", "Clips", "Verify bundle", "Zones", "Schedules", "Users", "Audit"},
 }
-
-
-def log_in(page: Page, server: Server, role: str, target: str = "/alerts") -> None:
-    page.goto(f"{server.url}{target}")
-    expect(page).to_have_url(f"{server.url}/login?next={quote(target, safe='')}")
-    page.fill("input[name=username]", role)
-    page.fill("input[name=password]", PASSWORDS[role])
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{server.url}{target}")
-
-
-def shoot(page: Page, name: str, *, full_page: bool = False) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
 
 
 @pytest.mark.parametrize("role", ["security", "investigator", "admin"])

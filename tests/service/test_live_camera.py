@@ -18,8 +18,7 @@ from ruamel.yaml import YAML
 from monitor.config import load_config
 from monitor.demo_scene import render_demo
 from tests.conftest import REPO
-from tests.service.conftest import Server, make_site, serve
-from tests.service.test_browser import log_in, shoot
+from tests.service.conftest import Server, log_in, make_site, serve, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 T = TypeVar("T")
