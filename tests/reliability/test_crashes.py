@@ -22,6 +22,9 @@ from tests.reliability.conftest import Site, camera, wait_for
 
 pytestmark = pytest.mark.slow
 
+# A post-roll longer than the scene's loop keeps each camera's event (and clip) open from its first motion.
+LONG_EVENTS = {"pre_roll": 1.0, "post_roll": 8.0, "max_clip": 120}
+
 
 def _decoded_frames(path: Path) -> int:
     with av.open(str(path)) as container:
@@ -45,9 +48,10 @@ def _assert_store_verifies(site: Site) -> None:
 def test_killed_worker_is_restarted_and_its_clip_recovered_and_sealed(
     make_site: Callable[..., Site], walk_scene: scenes.Scene
 ) -> None:
-    site = make_site([camera("hall", str(walk_scene.path), walk_scene, loop=True)]).start()
+    site = make_site([camera("hall", str(walk_scene.path), walk_scene, loop=True, recording=LONG_EVENTS)])
+    site.start()
     wait_for(lambda: site.received("motion", "hall"), 20, "an event to open")
-    victim = wait_for(lambda: _recording(site, "hall", fragments=1), 5, "the clip to hold fragments")
+    victim = wait_for(lambda: _recording(site, "hall", fragments=1), 10, "the clip to hold fragments")
     pid = site.status("hall").pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
@@ -86,9 +90,7 @@ def _hotspot(log: Path, *args: str, **popen: object) -> subprocess.Popen[str]:
 def test_power_loss_while_recording_is_recovered_on_next_start(
     make_site: Callable[..., Site], walk_scene: scenes.Scene
 ) -> None:
-    # A post-roll longer than the loop keeps each camera's event (and clip) open from its first motion.
-    recording = {"pre_roll": 1.0, "post_roll": 8.0, "max_clip": 120}
-    site = make_site([camera(cam, str(walk_scene.path), walk_scene, loop=True, recording=recording)
+    site = make_site([camera(cam, str(walk_scene.path), walk_scene, loop=True, recording=LONG_EVENTS)
                       for cam in ("east", "west")])
     config = str(site.config_path)
     log = site.config_path.with_name("run.log")
