@@ -22,7 +22,7 @@ from evidence.bundle_format import (
 )
 from evidence.canonical import canonical_json
 from evidence.checkpoints import Checkpoint
-from evidence.entry import CustodyRecord, format_time
+from evidence.entry import CustodyRecord
 from evidence.errors import EvidenceError, IntegrityError
 from evidence.hashing import CHUNK
 from evidence.store import EvidenceStore
