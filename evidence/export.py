@@ -36,6 +36,8 @@ def export_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, case: str, reas
         if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
             raise EvidenceError(f"export of {clip_id}: --{name} must be non-empty text of at most {MAX_TEXT} characters")
     out = Path(out)
+    if any(c == "`" or not c.isprintable() for c in out.name):
+        raise EvidenceError(f"bundle file name {out.name!r} must be printable, without backticks (VERIFY.md quotes it)")
     if out.exists():
         raise EvidenceError(f"{out} already exists; choose another file name")
     seal = ev.sealed(clip_id)
@@ -122,8 +124,14 @@ def _write_metadata(bundle: zipfile.ZipFile, ev: EvidenceStore, manifest: dict[s
 def readme(*, clip_id: str, case: str, signed_by: str, bundle_name: str) -> str:
     """VERIFY.md for this bundle: the packaged template with its names filled in."""
     template = Template(files("evidence").joinpath("VERIFY.md").read_text(encoding="utf-8"))
-    return template.substitute(clip_id=clip_id, case=case, signed_by=signed_by,
+    return template.substitute(clip_id=clip_id, case=_inline(case), signed_by=signed_by,
                                bundle_name=_shell_word(bundle_name))
+
+
+def _inline(text: str) -> str:
+    """Free text shown inside VERIFY.md: one line, no backticks, so it can never open a code block."""
+    flat = " ".join("".join(c if c.isprintable() and c != "`" else " " for c in text).split())
+    return flat[:200]
 
 
 def _shell_word(name: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from evidence.bundle import verify_bundle
@@ -74,7 +74,7 @@ def verify(
         return
     cfg = load_or_exit(config)
     root = Path(cfg.storage.path).resolve()
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
                         console=console, disable=not interactive() or as_json, transient=True)
     with progress:
         report = verify_store(root, make_engine(cfg.storage.database), witness=_witness(cfg),

@@ -83,6 +83,8 @@ def test_export_refuses_bad_requests(site: Site, bundle: Path) -> None:
         export_bundle(site.ev, "clip0", bundle, case="c", reason="r", by="b")
     with pytest.raises(ClipNotFound):
         export_bundle(site.ev, "nope", bundle.with_name("n.zip"), case="c", reason="r", by="b")
+    with pytest.raises(EvidenceError, match="backticks"):
+        export_bundle(site.ev, "clip0", bundle.with_name("a`b.zip"), case="c", reason="r", by="b")
     with pytest.raises(EvidenceError, match="--reason"):
         export_bundle(site.ev, "clip0", bundle.with_name("n.zip"), case="c", reason=" ", by="b")
 

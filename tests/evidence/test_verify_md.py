@@ -56,3 +56,11 @@ def test_verify_md_fails_on_one_changed_byte(bundle: Path, member: str, offset: 
     result = run_verify_md(bundle)
     assert result.returncode != 0
     assert "FAILED" in result.stdout + result.stderr or "Failure" in result.stdout + result.stderr
+
+
+def test_free_text_cannot_smuggle_commands_into_verify_md(site: Site, tmp_path: Path) -> None:
+    case = "x`\n```sh\ntouch pwned\n```\n"
+    bundle = export_bundle(site.ev, "clip1", tmp_path / "b.zip", case=case, reason="r", by="b")
+    result = run_verify_md(bundle)  # asserts there are still exactly seven shell blocks
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "bundle" / "pwned").exists()
