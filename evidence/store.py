@@ -205,13 +205,18 @@ def _read_head(conn: Connection, clip_id: str | None) -> _Head:
 
 
 def _record(row: Mapping[str, Any]) -> CustodyRecord:
-    return CustodyRecord(
-        seq=row["seq"], time=datetime.fromisoformat(row["time"]), actor=row["actor"],
-        action=Action(row["action"]), clip_id=row["clip_id"], object_sha256=row["object_sha256"],
-        details=parse_canonical(row["details"]), prev_hash=row["prev_hash"],
-        prev_clip_hash=row["prev_clip_hash"], entry_hash=row["entry_hash"],
-        signature=row["signature"], key_id=row["key_id"],
-    )
+    """A stored row as a record; a row no append could have written means the log was altered."""
+    try:
+        return CustodyRecord(
+            seq=row["seq"], time=datetime.fromisoformat(row["time"]), actor=row["actor"],
+            action=Action(row["action"]), clip_id=row["clip_id"], object_sha256=row["object_sha256"],
+            details=parse_canonical(row["details"]), prev_hash=row["prev_hash"],
+            prev_clip_hash=row["prev_clip_hash"], entry_hash=row["entry_hash"],
+            signature=row["signature"], key_id=row["key_id"],
+        )
+    except (TypeError, ValueError) as exc:
+        raise EvidenceError(f"custody entry #{row['seq']} is unreadable ({exc}); the log was altered, "
+                            "run `hotspot verify`") from exc
 
 
 def _checked_details(action: Action, actor: str, clip_id: str | None, object_sha256: str | None,

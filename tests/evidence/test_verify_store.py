@@ -6,8 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from evidence.actions import Action
 from evidence.checkpoints import FILE_NAME
+from evidence.errors import EvidenceError
 from evidence.hashing import sha256_file
 from evidence.store import EvidenceStore
 from evidence.verify import StoreReport, verify_store
@@ -155,3 +158,10 @@ def test_a_checkpoint_line_that_was_edited_is_named(site: Site) -> None:
 def test_verification_needs_no_private_key(site: Site) -> None:
     (site.root / "keys" / "signing.pem").unlink()
     assert check(site).ok
+
+
+def test_reading_an_altered_row_raises_a_clear_error(site: Site) -> None:
+    tampering.set_field(site.root, 2, "action", "teleported")
+    with pytest.raises(EvidenceError, match="entry #2 is unreadable"):
+        site.ev.entries()
+    assert ("modified", 2) in [(f.kind, f.seq) for f in check(site).failures]
