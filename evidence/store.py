@@ -95,8 +95,6 @@ class EvidenceStore:
         _check_relative(path)
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise EvidenceError(f"clip {clip_id}: size must be a non-negative integer, got {size!r}")
-        if self.find_seal(clip_id) is not None:
-            raise EvidenceError(f"clip {clip_id} is already sealed")
         details = {"path": path, "size": size, "metadata": dict(metadata), "incomplete": incomplete}
         return self.append(Action.SEALED, actor=actor, clip_id=clip_id, object_sha256=sha256,
                            details=details)
@@ -162,6 +160,8 @@ class EvidenceStore:
                    object_sha256: str | None, details: dict[str, Any]) -> CustodyRecord:
         conn.execute(update(AppendLock).where(AppendLock.id == 1).values(appends=AppendLock.appends + 1))
         head = _read_head(conn, clip_id)
+        if action == Action.SEALED and _is_sealed(conn, clip_id):
+            raise EvidenceError(f"clip {clip_id} is already sealed")  # checked under the lock: one seal per clip
         self._keys.refresh()
         values = entry_body(
             seq=head.seq + 1, time=format_time(datetime.now(UTC)), actor=actor, action=action.value,
@@ -204,6 +204,12 @@ def _read_head(conn: Connection, clip_id: str | None) -> _Head:
     return _Head(seq=last.seq if last else 0, entry_hash=last.entry_hash if last else None, clip_hash=clip_hash)
 
 
+def _is_sealed(conn: Connection, clip_id: str | None) -> bool:
+    query = select(CustodyEntry.seq).where(CustodyEntry.clip_id == clip_id,
+                                           CustodyEntry.action == Action.SEALED.value).limit(1)
+    return conn.execute(query).first() is not None
+
+
 def _record(row: Mapping[str, Any]) -> CustodyRecord:
     """A stored row as a record; a row no append could have written means the log was altered."""
     try:
@@ -228,6 +234,8 @@ def _checked_details(action: Action, actor: str, clip_id: str | None, object_sha
         raise EvidenceError(f"{action.value}: clip id {clip_id!r} must be 1-64 of A-Z a-z 0-9 . _ -")
     if object_sha256 is not None and not (isinstance(object_sha256, str) and SHA256.match(object_sha256)):
         raise EvidenceError(f"{action.value}: object_sha256 {object_sha256!r} is not 64 lower-case hex digits")
+    if action == Action.SEALED and (clip_id is None or object_sha256 is None):
+        raise EvidenceError("sealed: a seal needs a clip id and the clip's SHA-256")
     value = dict(details or {})
     try:
         canonical_json(value)

@@ -87,10 +87,16 @@ APPENDER = """
 import sys
 from pathlib import Path
 from evidence.actions import Action
+from evidence.errors import EvidenceError
 from evidence.store import EvidenceStore
 from monitor.store.db import make_engine
 root, worker, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 ev = EvidenceStore.open(root, make_engine(f"sqlite:///{root}/hotspot.db"), checkpoint_every=7)
+try:  # every worker races to seal the same clip: exactly one may win
+    ev.seal_clip(clip_id="raced", path="clips/raced.mp4", sha256=EMPTY_SHA256, size=0, metadata={"by": worker})
+except EvidenceError:
+    pass
 for i in range(count):
     ev.append(Action.VIEWED, actor=worker, clip_id=f"clip-{worker}" if i % 2 else "shared", details={"i": i})
 """
@@ -100,6 +106,8 @@ for i in range(count):
 def test_concurrent_processes_append_one_linear_chain(tmp_path: Path) -> None:
     root = tmp_path / "data"
     open_site(root).engine.dispose()  # key and tables exist before the race, as under the supervisor
+    (root / "clips").mkdir()
+    (root / "clips" / "raced.mp4").write_bytes(b"")
     workers, count = 4, 30
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     procs = [subprocess.Popen([sys.executable, "-c", APPENDER, str(root), f"w{n}", str(count)], env=env,
@@ -109,14 +117,15 @@ def test_concurrent_processes_append_one_linear_chain(tmp_path: Path) -> None:
         assert proc.returncode == 0, err.decode()
     site = open_site(root)
     entries = site.ev.entries()
-    assert [e.seq for e in entries] == list(range(1, workers * count + 1))
-    assert {e.actor for e in entries} == {f"w{n}" for n in range(workers)}
+    assert [e.seq for e in entries] == list(range(1, workers * count + 2))
+    assert [e.action for e in site.ev.entries("raced")] == [Action.SEALED]
+    assert {e.actor for e in entries} == {f"w{n}" for n in range(workers)} | {"system"}
     shared = site.ev.entries("shared")
     assert len(shared) == workers * count // 2
     assert [e.prev_clip_hash for e in shared[1:]] == [e.entry_hash for e in shared[:-1]]
     report = verify_store(root, site.engine)
     assert report.ok, report.failures
-    assert report.entries == workers * count
+    assert report.entries == workers * count + 1
 
 
 def test_numbers_survive_the_round_trip_through_the_database(site: Site) -> None:
