@@ -1,0 +1,35 @@
+"""Peak resident memory of a real worker process recording at 1080p with a 5 s pre-roll."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.fleet import Fleet, mean_rates
+from bench.table import Row, Spread
+
+LIMIT_MB = 150.0
+
+
+def peak_mb(path: Path, folder: Path, seconds: float) -> tuple[float, float]:
+    """(peak RSS in MB, frame rate held) of one worker that records for ``seconds``.
+
+    The event opens at once and stays open, so the worker holds the pre-roll, the live
+    decoder, the pre-roll decoder it used and the H.264 encoder together: its worst case.
+    """
+    fleet = Fleet("ours", path, 1, folder, mode="event")
+    try:
+        fleet.wait_online()
+        rates = mean_rates(fleet.watch(seconds), 1)
+        peak = fleet.peak_rss()[0] / 1e6
+    finally:
+        fleet.stop()
+    return peak, rates[0]
+
+
+def measure(path: Path, scratch: Path, *, size: str, runs: int, seconds: float) -> list[Row]:
+    peaks = [peak_mb(path, scratch / f"rss-{size}-{run}", seconds) for run in range(runs)]
+    mb = Spread.of([peak for peak, _ in peaks])
+    fps = min(rate for _, rate in peaks)
+    return [Row("worker peak RSS, 5 s pre-roll, recording", size, mb, "MB",
+                target=f"<= {LIMIT_MB:.0f} MB", met=mb.median <= LIMIT_MB, digits=0,
+                note=f"slowest run {fps:.1f} fps")]
