@@ -94,14 +94,16 @@ def _status_table(statuses: dict[str, CameraStatus]) -> Table:
 
 def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Start every camera worker and keep them running until interrupted."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before anything slow, so a stop is never lost
+        signal.signal(sig, lambda *_: stop.set())
     cfg = load_or_exit(config)
     runtime = Runtime.open(cfg)
     recover_camera(runtime, None, reason="the service stopped unexpectedly (power loss or kill)")
     runtime.close()
+    if stop.is_set():
+        return
     supervisor = Supervisor(config, config=cfg)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     supervisor.start()
     console.print(f"started {len(cfg.cameras)} camera worker(s); Ctrl-C to stop")
     try:

@@ -67,7 +67,7 @@ class Clip(Base):
     size_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(
         String(16), default="recording", index=True,
-        doc="recording | sealed | quarantined | deleted | empty (nothing was captured)",
+        doc="recording | sealed | quarantined | deleting | deleted | empty (nothing was captured)",
     )
     incomplete_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

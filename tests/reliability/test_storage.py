@@ -201,11 +201,7 @@ def test_recording_pauses_with_an_alert_below_the_floor_and_resumes(
     runtime.close()
 
 
-SNAPSHOT_WRITE_UNGUARDED = pytest.mark.xfail(
-    strict=True, reason="pipeline.write_image lets OSError (no space) from a snapshot or live JPEG escape")
-
-
-@pytest.mark.parametrize("left_kib", [pytest.param(20, marks=SNAPSHOT_WRITE_UNGUARDED), 60, 400])
+@pytest.mark.parametrize("left_kib", [20, 60, 400])
 def test_disk_full_mid_clip_loses_nothing(
     small_fs: Callable[[int], Path], walk_scene: scenes.Scene, left_kib: int
 ) -> None:

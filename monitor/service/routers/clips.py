@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.background import BackgroundTask
 
 from evidence.actions import Action
@@ -183,10 +183,23 @@ def _set_hold(clip_id: str, body: HoldIn, user: Principal, db: Db, state: Servic
     clip = clip_or_404(db, clip_id)
     if clip.legal_hold == hold:
         raise HTTPException(409, f"clip {clip.id} is {'already' if hold else 'not'} on legal hold")
-    state.runtime.evidence.append(Action.HOLD_SET if hold else Action.HOLD_RELEASED, actor=user.username,
-                                  clip_id=clip.id, object_sha256=clip.sha256, details={"reason": body.reason})
-    clip.legal_hold = hold
+    # One conditional update, so a hold can never land on a clip retention is already deleting.
+    changed = db.execute(
+        update(Clip).where(Clip.id == clip.id, Clip.status == "sealed", Clip.legal_hold.is_(not hold))
+        .values(legal_hold=hold)
+    ).rowcount
+    if not changed:
+        db.rollback()
+        raise HTTPException(409, f"clip {clip.id} is {clip.status}: only a sealed clip can be held or released")
     db.commit()
+    try:
+        state.runtime.evidence.append(Action.HOLD_SET if hold else Action.HOLD_RELEASED, actor=user.username,
+                                      clip_id=clip.id, object_sha256=clip.sha256, details={"reason": body.reason})
+    except Exception:  # no entry, no change: undo the flag before reporting the failure
+        db.execute(update(Clip).where(Clip.id == clip.id).values(legal_hold=not hold))
+        db.commit()
+        raise
+    db.refresh(clip)
     return clip_json(clip)
 
 
