@@ -204,7 +204,7 @@ class Supervisor:
                 return
             slot.status = replace(
                 slot.status, state=message.state, fps=message.fps,
-                last_error=message.last_error if message.state != "online" else slot.status.last_error,
+                last_error=message.last_error or slot.status.last_error,
                 last_frame=message.last_frame or slot.status.last_frame,
             )
             if message.state == "online":

@@ -111,11 +111,18 @@ class CameraWorker:
             self._recovered()
             for packet in source:
                 self.pipeline.process(packet)
+                self._report_database(self.pipeline.pending_writes)
                 if packet.frames:
                     self.reporter.frames(len(packet.frames), packet.frames[-1].wall_time)
                     self.backoff.reset()
                 if self._check_control():
                     return
+
+    def _report_database(self, pending: int) -> None:
+        """Staff must see that alerts and seals are queued, not only find it in a log."""
+        error = f"database unavailable: {pending} alert/seal write(s) waiting" if pending else None
+        if error != self.reporter.error and self.reporter.state == "online":
+            self.reporter.status("online", error)
 
     def _check_control(self) -> bool:
         """Apply pending config updates; True when asked to stop."""
