@@ -8,29 +8,33 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
 
-from monitor.capture import CapturedFrame, CapturedPacket, PacketPreroll, decode_packets
+from monitor.capture import CapturedFrame, CapturedPacket, PacketPreroll, iter_decoded
 from monitor.config import Camera, Config, config_hash
 from monitor.config.schedule import is_active
 from monitor.detect import MotionDetector, PrivacyMasker
+from monitor.detect.preview import Preview
 from monitor.messages import AlertMessage, SealedMessage
-from monitor.record import ClipRolled, ClipWriter, EventClosed, EventOpened, EventTracker
+from monitor.record import ClipRolled, ClipWriteError, ClipWriter, EventClosed, EventOpened, EventTracker
 from monitor.record.events import EventRecord
 from monitor.runtime import Runtime
 from monitor.sealing import ClipSealer, OpenClip
+from monitor.storage_guard import StorageGuard
 
 log = logging.getLogger(__name__)
 
 LIVE_INTERVAL = timedelta(seconds=0.5)
 EDITOR_INTERVAL = timedelta(seconds=2.0)
+LIVE_WIDTH = 640  # live tiles; JPEG encoding is the worker's largest cost after decoding
+EDITOR_WIDTH = 960  # the zone editor shows more detail, four times less often
 
 
 @dataclass(frozen=True)
@@ -45,18 +49,33 @@ class StreamInfo:
 
 def frame_to_bgr(frame: av.VideoFrame) -> np.ndarray:
     """BGR pixels for JPEG encoding; only used for snapshots and live frames, never per frame."""
-    return cv2.cvtColor(frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2BGR_I420)
+    return frame.to_ndarray(format="bgr24")  # any size: yuv420p arrays need even widths
 
 
-def write_jpeg(path: Path, frame: av.VideoFrame, quality: int = 80) -> None:
-    """Write atomically, so a reader never sees half a JPEG."""
-    ok, data = cv2.imencode(".jpg", frame_to_bgr(frame), [cv2.IMWRITE_JPEG_QUALITY, quality])
+def write_jpeg(path: Path, frame: av.VideoFrame, quality: int = 80) -> bool:
+    """Write a full-size frame as JPEG (alert snapshots)."""
+    return write_image(path, frame_to_bgr(frame), quality)
+
+
+def write_image(path: Path, bgr: np.ndarray, quality: int) -> bool:
+    """Write atomically, so a reader never sees half a JPEG.
+
+    Pictures are not evidence: when the disk is full the alert still goes out without one,
+    so this logs and returns False instead of raising.
+    """
+    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise RuntimeError(f"JPEG encoding failed for {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data.tobytes())
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data.tobytes())
+        tmp.replace(path)
+    except OSError as exc:
+        log.error("could not write %s: %s", path, exc)
+        tmp.unlink(missing_ok=True)
+        return False
+    return True
 
 
 class CameraPipeline:
@@ -77,6 +96,8 @@ class CameraPipeline:
         self._on_alert = on_alert or (lambda _m: None)
         self._live_view = live_view
         self._sealer = ClipSealer(runtime, on_sealed=on_sealed)
+        self._guard = StorageGuard(runtime)
+        self.recording_paused = False
         self._preroll = PacketPreroll(camera.recording.pre_roll + 1.0)
         self._last_analysis: datetime | None = None
         self._last_live: datetime | None = None
@@ -96,9 +117,12 @@ class CameraPipeline:
         self.camera = camera
         self._config_hash = config_hash(config, camera)
         self._masker = PrivacyMasker(camera, self._stream.width, self._stream.height)
-        self._editor_masker = PrivacyMasker(
+        editor_masker = PrivacyMasker(
             camera, self._stream.width, self._stream.height, explicit_only=True
         )
+        self._live_preview = Preview(self._masker, max_width=LIVE_WIDTH)
+        self._editor_preview = Preview(editor_masker, max_width=EDITOR_WIDTH)
+        self._analysis_interval = timedelta(seconds=0.999 / camera.detection.analysis_fps)
         self._active_cache = None
 
     def update_config(self, config: Config) -> None:
@@ -130,8 +154,7 @@ class CameraPipeline:
     def _process_frame(self, captured: CapturedFrame) -> None:
         self.frames += 1
         now = captured.wall_time
-        interval = timedelta(seconds=1.0 / self.camera.detection.analysis_fps)
-        if self._last_analysis is None or now - self._last_analysis >= interval * 0.999:
+        if self._last_analysis is None or now - self._last_analysis >= self._analysis_interval:
             self._last_analysis = now
             observation = self._detector.observe(
                 captured.frame, active_zones=self._active_zones(now), wall_time=now
@@ -139,12 +162,13 @@ class CameraPipeline:
             self._zones_seen.update(observation.triggered)
             for record in self._tracker.update(now, observation.triggered, observation.score):
                 self._handle(record, captured, observation.zone_fractions)
-        masked: av.VideoFrame | None = None
         if self._clip is not None:
-            masked = self._masker.apply(captured.frame)
-            self._clip.writer.write(masked, now)
+            try:
+                self._clip.writer.write(self._masker.apply(captured.frame), now)
+            except ClipWriteError as exc:
+                self._abandon_clip(str(exc))
         if self._live_view:
-            self._update_live(captured, masked)
+            self._update_live(captured)
 
     def _handle(self, record: EventRecord, captured: CapturedFrame, scores: dict[str, float]) -> None:
         if isinstance(record, EventOpened):
@@ -160,6 +184,8 @@ class CameraPipeline:
     def _open_clip(
         self, event_id: str, clip_id: str, part: int, start: datetime, *, before: CapturedFrame | None
     ) -> None:
+        if not self._space_for_recording():
+            return
         paths = self._runtime.paths
         path = paths.clip_file(self.camera.id, start, clip_id)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,20 +197,46 @@ class CameraPipeline:
             stream=(self._stream.width, self._stream.height, self._stream.fps),
         )
         if before is not None:
-            for frame in self._preroll_frames(start, before.wall_time):
-                writer.write(self._masker.apply(frame.frame), frame.wall_time)
+            try:
+                for frame in self._preroll_frames(start, before.wall_time):
+                    writer.write(self._masker.apply(frame.frame), frame.wall_time)
+            except ClipWriteError as exc:
+                self._abandon_clip(str(exc))
 
-    def _preroll_frames(self, start: datetime, until: datetime) -> list[CapturedFrame]:
-        """Decode the buffered packets again; the live decoder has already moved on."""
+    def _space_for_recording(self) -> bool:
+        """Free space first (retention may delete unheld clips); pause recording if that fails."""
+        has_space = self._guard.ensure_space()
+        if has_space == self.recording_paused:  # paused and space is back, or the reverse
+            self.recording_paused = not has_space
+            floor = self._runtime.config.storage.min_free_mb
+            message = (f"Recording resumed on {self.camera.label}: free space is above {floor} MiB again"
+                       if has_space else
+                       f"Recording paused on {self.camera.label}: less than {floor} MiB free under "
+                       "the storage folder and only clips on legal hold are left to delete")
+            self._sealer.record_alert({"kind": "storage", "camera_id": self.camera.id,
+                                       "time": datetime.now(UTC), "message": message}, self._on_alert)
+        return has_space
+
+    def _abandon_clip(self, error: str) -> None:
+        """The disk failed mid-clip: keep and seal what was written, marked incomplete."""
+        clip, self._clip = self._clip, None
+        if clip is not None:
+            log.error("camera %s: %s", self.camera.id, error)
+            clip.zones.update(self._zones_seen)
+            self._sealer.salvage(clip, reason=error)
+
+    def _preroll_frames(self, start: datetime, until: datetime) -> Iterator[CapturedFrame]:
+        """Decode the buffered packets again (the live decoder has moved on), one frame at a
+        time: a list of five seconds of decoded 1080p frames tripled the worker's peak memory."""
         items = self._preroll.since(start)
         if not items:
-            return []
+            return
         try:
-            frames = decode_packets(self._stream.new_decoder(), items)
+            for frame in iter_decoded(self._stream.new_decoder(), items):
+                if start <= frame.wall_time < until:
+                    yield frame
         except av.FFmpegError as exc:
             log.warning("camera %s: pre-roll could not be decoded: %s", self.camera.id, exc)
-            return []
-        return [f for f in frames if start <= f.wall_time < until]
 
     def _finish_clip(self, incomplete: str | None) -> None:
         clip, self._clip = self._clip, None
@@ -198,38 +250,44 @@ class CameraPipeline:
         paths = self._runtime.paths
         stamp = record.trigger_time.strftime("%Y%m%dT%H%M%S%fZ")
         snapshot = paths.snapshots / self.camera.id / f"{stamp}-{record.event_id[:8]}.jpg"
-        write_jpeg(snapshot, self._masker.apply(captured.frame))
+        saved = write_jpeg(snapshot, self._masker.apply(captured.frame))
         alert = {
             "kind": "motion", "camera_id": self.camera.id, "time": record.trigger_time,
             "zones": list(record.zones),
             "zone_scores": {z: round(scores.get(z, 0.0), 4) for z in record.zones},
             "score": record.score, "message": f"Motion in {', '.join(record.zones)}",
-            "snapshot_path": paths.relative(snapshot), "event_id": record.event_id,
+            "snapshot_path": paths.relative(snapshot) if saved else None, "event_id": record.event_id,
             "clip_id": self._clip.clip_id if self._clip else None,
         }
         self._sealer.record_alert(alert, self._on_alert)
 
-    def _update_live(self, captured: CapturedFrame, masked: av.VideoFrame | None) -> None:
+    def _update_live(self, captured: CapturedFrame) -> None:
+        """Reduced previews: full-size JPEGs twice a second cost a third of the decoder's time."""
         now = captured.wall_time
         live = self._runtime.paths.live
         if self._last_live is None or now - self._last_live >= LIVE_INTERVAL or now < self._last_live:
             self._last_live = now
-            write_jpeg(live / f"{self.camera.id}.jpg", masked or self._masker.apply(captured.frame), 70)
+            write_image(live / f"{self.camera.id}.jpg", self._live_preview.bgr(captured.frame), 70)
         if self._last_editor is None or now - self._last_editor >= EDITOR_INTERVAL or now < self._last_editor:
             self._last_editor = now
-            write_jpeg(live / f"{self.camera.id}.editor.jpg", self._editor_masker.apply(captured.frame), 80)
+            write_image(live / f"{self.camera.id}.editor.jpg", self._editor_preview.bgr(captured.frame), 80)
 
     # -- shutdown ------------------------------------------------------------------------
 
     def close(self, now: datetime, *, reason: str) -> None:
         """Close any open event (stream lost, shutdown, end of file) and seal its clip."""
-        for record in self._tracker.close(now):
+        for record in self._tracker.close(now, "stream_lost" if reason == "stream lost" else "shutdown"):
             if isinstance(record, EventClosed):
                 incomplete = None if reason in ("end_of_file", "shutdown") else reason
                 self._finish_clip(incomplete)
         self._finish_clip(None)
         self._preroll.clear()
         self._sealer.retry_pending(block=True)
+
+    @property
+    def pending_writes(self) -> int:
+        """Alerts and seals waiting for the database to come back."""
+        return self._sealer.pending
 
     def stream_restarted(self) -> None:
         """After a reconnect the old packets belong to another decoder session."""

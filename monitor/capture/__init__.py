@@ -9,7 +9,7 @@ from monitor.capture.errors import (
     SourceUnavailable,
     redact,
 )
-from monitor.capture.frames import CapturedFrame, CapturedPacket, decode_packets
+from monitor.capture.frames import CapturedFrame, CapturedPacket, decode_packets, iter_decoded
 from monitor.capture.preroll import PacketPreroll
 from monitor.capture.source import VideoSource
 
@@ -25,5 +25,6 @@ __all__ = [
     "SourceUnavailable",
     "VideoSource",
     "decode_packets",
+    "iter_decoded",
     "redact",
 ]

@@ -51,6 +51,20 @@ def analysis_size(camera: Camera, width: int, height: int) -> tuple[int, int]:
     return analysis_width, max(1, round(height * analysis_width / width))
 
 
+def halving_buffers(width: int, height: int, analysis_width: int) -> list[np.ndarray]:
+    """Intermediate sizes for reaching the analysis width by exact halvings first.
+
+    OpenCV's area resize has a fast path for a factor of two but is slow for other factors:
+    on one core, 1920 -> 960 -> 480 by halvings and a bilinear 480 -> 320 cost 0.3 ms where
+    a direct area reduction 1920 -> 320 cost 1.4 ms (profiled at 1080p).
+    """
+    buffers = []
+    while width >= 2 * analysis_width and width % 2 == 0 and height % 2 == 0:
+        width, height = width // 2, height // 2
+        buffers.append(np.empty((height, width), np.uint8))
+    return buffers
+
+
 class MotionDetector:
     """Keeps one camera's background model and per-zone streaks across analysed frames."""
 
@@ -79,6 +93,7 @@ class MotionDetector:
         self._streaks = {k: v for k, v in self._streaks.items() if k in self._min_area}
         self._gray = np.empty((size[1], size[0]), np.uint8)
         self._scratch = np.empty_like(self._gray)
+        self._halves = halving_buffers(self.width, self.height, size[0])
 
     def observe(
         self, frame: av.VideoFrame, *, active_zones: Set[str], wall_time: datetime
@@ -101,8 +116,12 @@ class MotionDetector:
     def _luma(self, frame: av.VideoFrame) -> np.ndarray:
         """The Y plane read in place, area-downscaled and blurred against sensor noise."""
         luma = plane_view(frame.planes[0])
+        for half in self._halves:
+            cv2.resize(luma, (half.shape[1], half.shape[0]), dst=half, interpolation=cv2.INTER_AREA)
+            luma = half
+        # after the halvings less than a factor of two remains: bilinear reads every pixel
         cv2.resize(luma, (self._gray.shape[1], self._gray.shape[0]), dst=self._gray,
-                   interpolation=cv2.INTER_AREA)
+                   interpolation=cv2.INTER_LINEAR if self._halves else cv2.INTER_AREA)
         cv2.GaussianBlur(self._gray, BLUR_KERNEL, 0, dst=self._gray)
         return self._gray
 
