@@ -28,6 +28,7 @@ from bench.table import Row, Spread, markdown
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "bench" / "results" / "latest.md"
+FINDINGS = REPO / "bench" / "findings.md"
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ def report(rows: list[Row], profile: str, *, quick: bool, minutes: float) -> str
     ]
     if profile:
         header += ["", "## Profile of the 1080p pipeline, no event (own time per function)", "", profile]
+    if not quick:
+        header += ["", FINDINGS.read_text(encoding="utf-8").strip()]
     return "\n".join(header) + "\n"
 
 
