@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
-
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, load_or_exit
 from monitor.recovery import recover_camera
 from monitor.runtime import Runtime
 from monitor.service.accounts import ensure_first_admin
-from monitor.service.app import create_app
 
 
 def _first_admin(runtime: Runtime) -> None:
@@ -31,6 +28,12 @@ def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port")] = 8000,
 ) -> None:
     """Serve the dashboard and API and run every camera worker."""
+    # Imported here: camera workers are spawned processes that re-import the command line, and
+    # must not carry the web stack (about 70 MB each).
+    import uvicorn
+
+    from monitor.service.app import create_app
+
     cfg = load_or_exit(config)
     app = create_app(config)
     runtime: Runtime = app.state.service.runtime

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -20,8 +21,14 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 10
 SESSION_LIFETIME = timedelta(hours=12)
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so a wrong username costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a wrong username costs as long as a
+    wrong password. Made on first use, not at import: Argon2 takes 64 MiB, and the camera
+    worker processes import the command line that imports this module."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 class AccountError(ValueError):
@@ -119,7 +126,7 @@ def ensure_first_admin(session: Session) -> str | None:
 
 def password_matches(user: User | None, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+        return _hasher.verify(user.password_hash if user else _dummy_hash(), password) and user is not None
     except (VerificationError, InvalidHashError):
         return False
 
