@@ -15,6 +15,8 @@ DEFAULT_CONFIG = Path("config/cameras.yaml")
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="site configuration file", show_default=True)
 ]
+HostOption = Annotated[str, typer.Option("--host", help="address to bind; loopback by default")]
+PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port")]
 console = Console(stderr=True)
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
-from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, load_or_exit
+from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, HostOption, PortOption, console, load_or_exit
 from monitor.cli.serve_cmds import serve
 from monitor.demo_scene import render_demo
 
@@ -16,8 +15,8 @@ DEMO_VIDEO = Path("data/demo/hallway.mp4")
 
 def demo(
     config: ConfigOption = DEFAULT_CONFIG,
-    host: Annotated[str, typer.Option(help="address to bind; loopback by default")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port")] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
 ) -> None:
     """Start the demo site: a rendered hallway camera played in a loop, and the dashboard."""
     cfg = load_or_exit(config)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
-from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, load_or_exit
+from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, HostOption, PortOption, console, load_or_exit
 from monitor.recovery import recover_camera
 from monitor.runtime import Runtime
 from monitor.service.accounts import ensure_first_admin
@@ -24,8 +22,8 @@ def _first_admin(runtime: Runtime) -> None:
 
 def serve(
     config: ConfigOption = DEFAULT_CONFIG,
-    host: Annotated[str, typer.Option(help="address to bind; loopback by default")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port")] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
 ) -> None:
     """Serve the dashboard and API and run every camera worker."""
     # Imported here: camera workers are spawned processes that re-import the command line, and
