@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, HostOption, PortOption, console, load_or_exit
 from monitor.recovery import recover_camera
 from monitor.runtime import Runtime
