@@ -55,7 +55,7 @@ def trigger_offsets(scene: OnsetScene, folder: Path) -> list[float]:
     runtime = Runtime.open(config)
     alerts: list[AlertMessage] = []
     try:
-        with VideoSource(str(scene.path), realtime=False, start=START) as source:
+        with VideoSource(str(scene.path), realtime=False, start=START, skip_loop_filter=True) as source:
             stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
             pipeline = CameraPipeline(runtime, config.cameras[0], stream, live_view=False,
                                       on_alert=lambda m: alerts.append(m))

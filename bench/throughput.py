@@ -67,7 +67,7 @@ def pipeline(path: Path, folder: Path, mode: str) -> Rate:
     runtime = Runtime.open(config)
     try:
         watch = Stopwatch()
-        with VideoSource(str(path), realtime=False, start=START) as source:
+        with VideoSource(str(path), realtime=False, start=START, skip_loop_filter=True) as source:
             stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
             camera = CameraPipeline(runtime, config.cameras[0], stream, live_view=True)
             last = START

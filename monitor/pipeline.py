@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +17,7 @@ import av
 import cv2
 import numpy as np
 
-from monitor.capture import CapturedFrame, CapturedPacket, PacketPreroll, iter_decoded
+from monitor.capture import CapturedFrame, CapturedPacket, PacketDecoder, PacketPreroll
 from monitor.config import Camera, Config, config_hash
 from monitor.config.schedule import is_active
 from monitor.detect import MotionDetector, PrivacyMasker
@@ -31,6 +31,7 @@ from monitor.storage_guard import StorageGuard
 
 log = logging.getLogger(__name__)
 
+SPACE_RECHECK = timedelta(seconds=1.0)  # while an event waits for disk space
 LIVE_INTERVAL = timedelta(seconds=0.5)
 EDITOR_INTERVAL = timedelta(seconds=2.0)
 LIVE_WIDTH = 640  # live tiles; JPEG encoding is the worker's largest cost after decoding
@@ -99,11 +100,15 @@ class CameraPipeline:
         self._guard = StorageGuard(runtime)
         self.recording_paused = False
         self._preroll = PacketPreroll(camera.recording.pre_roll + 1.0)
+        self._preroll_span = timedelta(seconds=camera.recording.pre_roll)
         self._last_analysis: datetime | None = None
         self._last_live: datetime | None = None
         self._last_editor: datetime | None = None
         self._active_cache: tuple[int, frozenset[str]] | None = None
         self._clip: OpenClip | None = None
+        self._clip_frames: PacketDecoder | None = None
+        self._last_space_check: datetime | None = None
+        self._last_wall: datetime | None = None
         self._zones_seen: set[str] = set()
         self.frames = 0
         self._apply_camera(runtime.config, camera)
@@ -146,9 +151,15 @@ class CameraPipeline:
     # -- the per-packet path ---------------------------------------------------------------
 
     def process(self, packet: CapturedPacket) -> None:
-        self._preroll.push(packet)
+        """Detect on the source's frames, then record the packet at full quality if a clip is
+        open (a clip opened by this packet's frames first replays the pre-roll before it)."""
         for captured in packet.frames:
             self._process_frame(captured)
+        self._preroll.push(packet)
+        self._last_wall = packet.wall_time
+        self._resume_recording(packet.wall_time)
+        if self._clip_frames is not None:
+            self._write(self._clip_frames.decode(packet))
         self._sealer.retry_pending()
 
     def _process_frame(self, captured: CapturedFrame) -> None:
@@ -162,28 +173,23 @@ class CameraPipeline:
             self._zones_seen.update(observation.triggered)
             for record in self._tracker.update(now, observation.triggered, observation.score):
                 self._handle(record, captured, observation.zone_fractions)
-        if self._clip is not None:
-            try:
-                self._clip.writer.write(self._masker.apply(captured.frame), now)
-            except ClipWriteError as exc:
-                self._abandon_clip(str(exc))
         if self._live_view:
             self._update_live(captured)
 
     def _handle(self, record: EventRecord, captured: CapturedFrame, scores: dict[str, float]) -> None:
         if isinstance(record, EventOpened):
             self._zones_seen = set(record.zones)
-            self._open_clip(record.event_id, record.clip_id, record.part, record.start, before=captured)
+            self._open_clip(record.event_id, record.clip_id, record.part, record.start)
             self._raise_motion_alert(record, captured, scores)
         elif isinstance(record, ClipRolled):
             self._finish_clip(None)
-            self._open_clip(record.event_id, record.clip_id, record.part, record.at, before=None)
+            self._open_clip(record.event_id, record.clip_id, record.part, record.at)
         elif isinstance(record, EventClosed):
             self._finish_clip(None)
 
-    def _open_clip(
-        self, event_id: str, clip_id: str, part: int, start: datetime, *, before: CapturedFrame | None
-    ) -> None:
+    def _open_clip(self, event_id: str, clip_id: str, part: int, start: datetime) -> None:
+        """Start a clip at ``start``: its own decoder replays the pre-roll from the keyframe
+        before ``start``, then takes every live packet until the clip ends."""
         if not self._space_for_recording():
             return
         paths = self._runtime.paths
@@ -196,12 +202,42 @@ class CameraPipeline:
             config=self._config, config_hash=self._config_hash, start=start,
             stream=(self._stream.width, self._stream.height, self._stream.fps),
         )
-        if before is not None:
-            try:
-                for frame in self._preroll_frames(start, before.wall_time):
-                    writer.write(self._masker.apply(frame.frame), frame.wall_time)
-            except ClipWriteError as exc:
-                self._abandon_clip(str(exc))
+        self._clip_frames = PacketDecoder(self._stream.new_decoder())
+        self._write(self._replay(start))
+
+    def _replay(self, start: datetime) -> Iterator[CapturedFrame]:
+        """The buffered frames from ``start`` on, decoded one at a time: a list of five seconds
+        of decoded 1080p frames tripled the worker's peak memory."""
+        assert self._clip_frames is not None
+        for item in self._preroll.since(start):
+            for frame in self._clip_frames.decode(item):
+                if frame.wall_time >= start:
+                    yield frame
+
+    def _write(self, frames: Iterable[CapturedFrame]) -> None:
+        """Mask and encode; a disk failure abandons (salvages) the clip instead of crashing."""
+        if self._clip is None:
+            return
+        writer = self._clip.writer
+        try:
+            for frame in frames:
+                writer.write(self._masker.apply(frame.frame), frame.wall_time)
+        except ClipWriteError as exc:
+            self._abandon_clip(str(exc))
+
+    def _resume_recording(self, now: datetime) -> None:
+        """An event open while recording was paused for space: start its clip once space is
+        back, with whatever of the event the pre-roll still holds."""
+        current = self._tracker.current
+        if not self.recording_paused or current is None or self._clip is not None:
+            return
+        if self._last_space_check is None or now < self._last_space_check:
+            self._last_space_check = now  # the pause was just decided
+        if now - self._last_space_check < SPACE_RECHECK:
+            return
+        self._last_space_check = now
+        event_id, clip_id, part, start = current
+        self._open_clip(event_id, clip_id, part, max(start, now - self._preroll_span))
 
     def _space_for_recording(self) -> bool:
         """Free space first (retention may delete unheld clips); pause recording if that fails."""
@@ -219,27 +255,16 @@ class CameraPipeline:
 
     def _abandon_clip(self, error: str) -> None:
         """The disk failed mid-clip: keep and seal what was written, marked incomplete."""
-        clip, self._clip = self._clip, None
+        clip, self._clip, self._clip_frames = self._clip, None, None
         if clip is not None:
             log.error("camera %s: %s", self.camera.id, error)
             clip.zones.update(self._zones_seen)
             self._sealer.salvage(clip, reason=error)
 
-    def _preroll_frames(self, start: datetime, until: datetime) -> Iterator[CapturedFrame]:
-        """Decode the buffered packets again (the live decoder has moved on), one frame at a
-        time: a list of five seconds of decoded 1080p frames tripled the worker's peak memory."""
-        items = self._preroll.since(start)
-        if not items:
-            return
-        try:
-            for frame in iter_decoded(self._stream.new_decoder(), items):
-                if start <= frame.wall_time < until:
-                    yield frame
-        except av.FFmpegError as exc:
-            log.warning("camera %s: pre-roll could not be decoded: %s", self.camera.id, exc)
-
     def _finish_clip(self, incomplete: str | None) -> None:
-        clip, self._clip = self._clip, None
+        if self._clip_frames is not None and self._last_wall is not None:
+            self._write(self._clip_frames.drain(self._last_wall))
+        clip, self._clip, self._clip_frames = self._clip, None, None
         if clip is not None:
             clip.zones.update(self._zones_seen)
             self._sealer.finish(clip, incomplete=incomplete)

@@ -97,7 +97,7 @@ class CameraWorker:
 
     def _stream_once(self) -> None:
         camera = self.camera
-        with VideoSource(camera.source, loop=camera.loop, realtime=True) as source:
+        with VideoSource(camera.source, loop=camera.loop, realtime=True, skip_loop_filter=True) as source:
             stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
             if self.pipeline is None or (self.pipeline_size != (source.width, source.height)):
                 if self.pipeline is not None:

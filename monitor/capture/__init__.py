@@ -9,7 +9,7 @@ from monitor.capture.errors import (
     SourceUnavailable,
     redact,
 )
-from monitor.capture.frames import CapturedFrame, CapturedPacket, decode_packets, iter_decoded
+from monitor.capture.frames import CapturedFrame, CapturedPacket, PacketDecoder, decode_packets
 from monitor.capture.preroll import PacketPreroll
 from monitor.capture.source import VideoSource
 
@@ -17,6 +17,7 @@ __all__ = [
     "Backoff",
     "CapturedFrame",
     "CapturedPacket",
+    "PacketDecoder",
     "PacketPreroll",
     "SourceDisconnected",
     "SourceEnded",
@@ -25,6 +26,5 @@ __all__ = [
     "SourceUnavailable",
     "VideoSource",
     "decode_packets",
-    "iter_decoded",
     "redact",
 ]

@@ -7,7 +7,7 @@ later with ``decode_packets`` stamps exactly the frames the live decoder produce
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,35 +71,41 @@ class FrameStamper:
         self._pending.clear()
 
 
+class PacketDecoder:
+    """A decoder of its own fed buffered and live packets, with its own pts -> wall time map.
+
+    Each clip gets one (from ``VideoSource.new_decoder``), so every frame written as evidence
+    comes from a full-quality decoder that saw the stream from a keyframe on, whatever
+    shortcuts the source's own decoder takes for detection.
+    """
+
+    def __init__(self, decoder: av.VideoCodecContext) -> None:
+        self._decoder = decoder
+        self._stamper = FrameStamper()
+
+    def decode(self, item: CapturedPacket) -> tuple[CapturedFrame, ...]:
+        """The frames this packet releases (maybe none); a corrupt packet releases none."""
+        if item.packet.size == 0:
+            return ()
+        self._stamper.note(item.packet, item.wall_time)
+        return self._stamper.stamp(decode_or_skip(self._decoder, item.packet), item.wall_time)
+
+    def drain(self, fallback: datetime) -> tuple[CapturedFrame, ...]:
+        """Frames still held for reordering; the decoder takes no packets afterwards."""
+        return self._stamper.stamp(decode_or_skip(self._decoder, None), fallback)
+
+
 def decode_packets(
     decoder: av.VideoCodecContext, items: Iterable[CapturedPacket]
 ) -> list[CapturedFrame]:
-    """All frames of ``iter_decoded`` as a list."""
-    return list(iter_decoded(decoder, items))
-
-
-def iter_decoded(
-    decoder: av.VideoCodecContext, items: Iterable[CapturedPacket]
-) -> Iterator[CapturedFrame]:
-    """Decode buffered packets (pre-roll) with a fresh decoder from ``VideoSource.new_decoder``.
-
-    Frames come one at a time: five seconds of decoded 1080p frames held at once are 280 MB.
-    The decoder is not drained at the end: frames still delayed inside it come out of the
-    source's own decoder with the next live packets, so pre-roll and live frames join without
-    a gap or a repeat. A packet the decoder rejects is skipped. Indices count from 0 within
-    this call.
-    """
-    stamper = FrameStamper()
-    for item in items:
-        if item.packet.size == 0:
-            continue
-        stamper.note(item.packet, item.wall_time)
-        yield from stamper.stamp(decode_or_skip(decoder, item.packet), item.wall_time)
+    """Every frame that decoding ``items`` with a fresh decoder releases, as a list."""
+    feed = PacketDecoder(decoder)
+    return [frame for item in items for frame in feed.decode(item)]
 
 
 def decode_or_skip(decoder: av.VideoCodecContext, packet: av.Packet | None) -> list[av.VideoFrame]:
-    """Decode one packet; a corrupt packet yields no frames instead of ending the stream."""
+    """Decode one packet; a corrupt packet yields no frames instead of ending the clip."""
     try:
         return decoder.decode(packet)
-    except av.error.InvalidDataError:
+    except av.error.FFmpegError:
         return []

@@ -8,7 +8,6 @@ start decoding at a keyframe, so packets are kept and dropped a GOP at a time.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from monitor.capture.frames import CapturedPacket
@@ -44,7 +43,8 @@ class PacketPreroll:
             self._gop_bytes.append(0)
         elif not self._gops:
             return  # nothing decodable before the first keyframe
-        self._gops[-1].append(replace(item, frames=()) if item.frames else item)
+        # without its decoded frames: holding those would multiply the memory by ~100
+        self._gops[-1].append(CapturedPacket(item.packet, item.wall_time, item.keyframe))
         self._gop_bytes[-1] += item.packet.size
         self.nbytes += item.packet.size
         # B-frames make packet times non-monotonic in decode order: measure from the latest

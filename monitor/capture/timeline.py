@@ -25,6 +25,7 @@ class Timeline:
     ) -> None:
         self.anchor = anchor
         self.time_base = time_base
+        self._seconds_per_tick = float(time_base)  # float math: Fraction per packet is slow
         self.frame_seconds = 1.0 / fps
         self.realtime = realtime
         self._mono0 = time.monotonic()
@@ -39,13 +40,13 @@ class Timeline:
             return self._loop_offset + self._count * self.frame_seconds
         if self._first_ts is None:
             self._first_ts = ts
-        return self._loop_offset + float((ts - self._first_ts) * self.time_base)
+        return self._loop_offset + (ts - self._first_ts) * self._seconds_per_tick
 
     def stamp(self, packet: av.Packet) -> datetime:
         """The packet's wall time (pts based, so frames stay in display order)."""
         ts = packet.pts if packet.pts is not None else packet.dts
         seconds = self._seconds(ts)
-        length = float(packet.duration * self.time_base) if packet.duration else self.frame_seconds
+        length = packet.duration * self._seconds_per_tick if packet.duration else self.frame_seconds
         self._pass_end = max(self._pass_end, seconds - self._loop_offset + length)
         self._count += 1
         if self.realtime:

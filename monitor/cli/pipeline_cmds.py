@@ -51,7 +51,8 @@ def analyze(
     begin = _parse_start(start)
     runtime = Runtime.open(cfg)
     try:
-        with VideoSource(str(video), loop=False, realtime=False, start=begin) as source:
+        with VideoSource(str(video), loop=False, realtime=False, start=begin,
+                         skip_loop_filter=True) as source:
             stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
             pipeline = CameraPipeline(
                 runtime, cam, stream, live_view=False,

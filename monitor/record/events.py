@@ -85,6 +85,13 @@ class EventTracker:
         """The clip currently being recorded, if any."""
         return self._open.clip_id if self._open else None
 
+    @property
+    def current(self) -> tuple[str, str, int, datetime] | None:
+        """The open event's id, its current clip's id, part number and start, if any."""
+        if self._open is None:
+            return None
+        return self._open.event_id, self._open.clip_id, self._open.part, self._open.clip_start
+
     def update(self, now: datetime, triggered: tuple[str, ...], score: float) -> list[EventRecord]:
         """Advance to ``now`` with the zones that saw motion in this frame (empty: none)."""
         _require_aware(now)

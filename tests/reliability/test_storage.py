@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -15,7 +16,10 @@ from typer.testing import CliRunner
 from evidence.actions import Action
 from evidence.hashing import sha256_file
 from evidence.verify import verify_store
+from monitor.capture import SourceEnded, VideoSource
 from monitor.cli import app
+from monitor.config import load_config
+from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.recovery import recover_camera
 from monitor.runtime import Runtime
 from monitor.storage_guard import StorageGuard
@@ -267,4 +271,47 @@ def test_a_deletion_cut_short_by_a_crash_is_finished_once(tmp_path: Path, noise_
     assert not path.exists() and rows(runtime)["cut"].status == "deleted"
     assert list(deletions(runtime)) == ["cut"]
     assert verify_store(runtime.paths.root, runtime.engine).ok
+    runtime.close()
+
+
+def test_recording_resumes_mid_event_when_space_returns(
+    small_fs: Callable[[int], Path], walk_scene: scenes.Scene
+) -> None:
+    """Space comes back while the event that found the disk full is still going on: its clip
+    starts then (with what the pre-roll still holds) instead of waiting for the next event."""
+    root = small_fs(16)
+    runtime = open_runtime(root / "data", min_free_mb=6)
+    data = YAML(typ="safe").load((root / "cameras.yaml").read_text())
+    data["cameras"] = [camera("hall", str(walk_scene.path), walk_scene)]
+    config = load_config(write_config(root, data))
+    filler = ballast(root, StorageGuard(runtime).free_mb() - 3.0)
+    start = datetime(2026, 11, 23, 22, 5, tzinfo=UTC)  # after hours in Chicago
+    freed_at = None
+    with VideoSource(str(walk_scene.path), realtime=False, start=start, skip_loop_filter=True) as source:
+        stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
+        pipeline = CameraPipeline(runtime, config.camera("hall"), stream, live_view=False)
+        last = start
+        with contextlib.suppress(SourceEnded):
+            for packet in source:
+                pipeline.process(packet)
+                last = packet.wall_time
+                if pipeline.recording_paused and freed_at is None:
+                    filler.unlink()
+                    freed_at = last
+        pipeline.close(last, reason="end_of_file")
+
+    assert freed_at is not None, "the event should have found the disk below the floor"
+    with runtime.sessions() as session:
+        clip = session.query(Clip).one()
+        alerts = session.query(Alert).filter(Alert.camera_id == "hall").order_by(Alert.time).all()
+    motion = next(a for a in alerts if a.kind == "motion")
+    assert [a.message.split()[1] for a in alerts if a.kind == "storage"] == ["paused", "resumed"]
+    assert clip.status == "sealed" and clip.event_id == motion.event_id
+    # The clip starts within the re-check interval (1 s) and one pre-roll second of the space
+    # returning, and runs to the event's end instead of being skipped.
+    assert freed_at - timedelta(seconds=1.2) <= clip.start <= freed_at + timedelta(seconds=1.2)
+    last_inside = start + timedelta(seconds=walk_scene.frames_inside("zone", 0.02)[-1] / walk_scene.fps)
+    assert clip.end >= last_inside
+    report = verify_store(runtime.paths.root, runtime.engine)
+    assert report.ok, [f.message for f in report.failures]
     runtime.close()
