@@ -43,7 +43,7 @@ class Plan:
     profile: bool
 
 
-FULL = Plan(40.0, 3, cameras.Search(settle=3.0, window=6.0, max_count=24), 15.0, 20, 3.0, 15.0, True)
+FULL = Plan(40.0, 3, cameras.Search(settle=3.0, window=6.0, max_count=40), 15.0, 20, 3.0, 15.0, True)
 QUICK = Plan(3.0, 1, cameras.Search(settle=0.0, window=1.0, max_count=1), 1.0, 2, 0.3, 1.0, False)
 
 
@@ -70,7 +70,8 @@ def guess_counts(rows: list[Row], max_count: int) -> dict[str, dict[str, int]]:
     guesses: dict[str, dict[str, int]] = {}
     cores = psutil.cpu_count() or 1
     for row in rows:
-        if row.measure.startswith("throughput per CPU second: pipeline, detection"):
+        if (row.measure.startswith("throughput per CPU second: pipeline, detection")
+                and row.reference_name == "decode only"):
             assert row.reference is not None
             guesses[row.size] = {
                 "ours": min(max_count, max(1, int(0.85 * cores * row.ours.median / 15))),
