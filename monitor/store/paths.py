@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal, get_args
+
+PreviewKind = Literal["live", "editor"]
+PREVIEW_KINDS: tuple[PreviewKind, ...] = get_args(PreviewKind)
+_PREVIEW_SUFFIX: dict[PreviewKind, str] = {"live": "", "editor": ".editor"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,19 @@ class StoragePaths:
 
     def clip_file(self, camera_id: str, start: datetime, clip_id: str) -> Path:
         return self.clips / camera_id / start.strftime("%Y-%m-%d") / f"{clip_id}.mp4"
+
+    def preview_file(self, camera_id: str, kind: PreviewKind) -> Path:
+        """The camera's latest preview: the masked live tile, or the zone editor's frame."""
+        return self.live / f"{camera_id}{_PREVIEW_SUFFIX[kind]}.jpg"
+
+    def preview_request_file(self, camera_id: str, kind: PreviewKind) -> Path:
+        """Its modification time is when someone last asked for that preview."""
+        return self.live / f"{camera_id}{_PREVIEW_SUFFIX[kind]}.watch"
+
+    def request_preview(self, camera_id: str, kind: PreviewKind) -> None:
+        """Tell the camera's worker, in another process, that someone is watching: it makes
+        previews only while they are asked for."""
+        self.preview_request_file(camera_id, kind).touch()
 
     def relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.root.resolve()).as_posix()
