@@ -67,7 +67,8 @@ def test_camera_alert_appears_live_on_the_board(page: Page, demo: Server) -> Non
 
 def test_live_view_shows_the_camera(page: Page, demo: Server) -> None:
     log_in(page, demo, "security", "/live")
-    page.wait_for_function("document.querySelector('figure.camera img').naturalWidth === 640", timeout=10000)
+    # The first frame takes about a second: the worker draws previews only once asked.
+    expect(page.locator("figure.camera img")).to_have_js_property("naturalWidth", 640, timeout=10000)
     expect(page.locator("figure.camera .state")).to_have_text("online", timeout=5000)
 
 

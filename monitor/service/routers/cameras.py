@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 
 from monitor.config import Camera
 from monitor.service.deps import CanEditZones, CanViewCameras, CanViewLive, State
 from monitor.service.state import ServiceState
 from monitor.service.times import iso
+from monitor.store.paths import PreviewKind, StoragePaths
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 NO_CACHE = {"Cache-Control": "no-store"}
+JPEG = {200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}}
+# Workers make previews only on request (monitor.preview_requests) and, while asked, rewrite
+# live frames twice a second and editor frames every two seconds: anything older than this
+# is left over from an earlier viewer or a stopped worker, not the camera's current picture.
+FRESH_FOR: dict[PreviewKind, float] = {"live": 2.0, "editor": 5.0}
+WAIT_FOR = 1.5  # seconds a request waits for the worker to notice it and write a preview
+POLL_EVERY = 0.1
 
 
 def camera_or_404(state: ServiceState, camera_id: str) -> Camera:
@@ -48,20 +58,42 @@ def list_cameras(_user: CanViewCameras, state: State) -> list[dict[str, Any]]:
     return camera_statuses(state)
 
 
-def _frame(path: Path, camera_id: str) -> FileResponse:
-    if not path.is_file():
-        raise HTTPException(404, f"camera {camera_id!r} has no live frame yet (is it online?)")
-    return FileResponse(path, media_type="image/jpeg", headers=NO_CACHE)
+async def _preview(paths: StoragePaths, camera_id: str, kind: PreviewKind) -> Response:
+    """Ask the worker for this preview, then answer with a recent one, waiting briefly (not
+    blocking the server) when nobody was watching and there is none yet."""
+    try:
+        paths.request_preview(camera_id, kind)
+    except OSError as exc:
+        detail = f"cannot ask camera {camera_id!r} for a live frame: {exc}"
+        raise HTTPException(503, detail) from exc
+    path = paths.preview_file(camera_id, kind)
+    deadline = time.monotonic() + WAIT_FOR
+    while (image := _recent_image(path, FRESH_FOR[kind])) is None:
+        if time.monotonic() >= deadline:
+            raise HTTPException(404, f"camera {camera_id!r} has no live frame yet (is it online?)")
+        await asyncio.sleep(POLL_EVERY)
+    return Response(image, media_type="image/jpeg", headers=NO_CACHE)
 
 
-@router.get("/{camera_id}/live.jpg", summary="Latest privacy-masked frame", response_class=FileResponse)
-def live_frame(camera_id: str, _user: CanViewLive, state: State) -> FileResponse:
+def _recent_image(path: Path, max_age: float) -> bytes | None:
+    """The bytes, read at once: the worker replaces the file while it is watched."""
+    try:
+        if time.time() - path.stat().st_mtime > max_age:
+            return None
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+@router.get("/{camera_id}/live.jpg", response_class=Response, responses=JPEG,
+            summary="Latest privacy-masked frame")
+async def live_frame(camera_id: str, _user: CanViewLive, state: State) -> Response:
     camera = camera_or_404(state, camera_id)
-    return _frame(state.runtime.paths.live / f"{camera.id}.jpg", camera.id)
+    return await _preview(state.runtime.paths, camera.id, "live")
 
 
-@router.get("/{camera_id}/editor.jpg", summary="Latest frame with only privacy zones masked (zone editor)",
-            response_class=FileResponse)
-def editor_frame(camera_id: str, _user: CanEditZones, state: State) -> FileResponse:
+@router.get("/{camera_id}/editor.jpg", response_class=Response, responses=JPEG,
+            summary="Latest frame with only privacy zones masked (zone editor)")
+async def editor_frame(camera_id: str, _user: CanEditZones, state: State) -> Response:
     camera = camera_or_404(state, camera_id)
-    return _frame(state.runtime.paths.live / f"{camera.id}.editor.jpg", camera.id)
+    return await _preview(state.runtime.paths, camera.id, "editor")
