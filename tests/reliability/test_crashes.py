@@ -17,6 +17,7 @@ from evidence.actions import Action
 from evidence.store import EvidenceStore
 from evidence.verify import verify_store
 from monitor.store.models import Clip
+from monitor.store.paths import StoragePaths
 from tests.fixtures import scenes
 from tests.reliability.conftest import Site, camera, wait_for
 
@@ -73,6 +74,7 @@ def test_killed_worker_is_restarted_and_its_clip_recovered_and_sealed(
 
 
 def _live_since(site: Site, camera_id: str, moment: float) -> bool:
+    StoragePaths(site.root).request_preview(camera_id, "live")  # workers draw previews only when asked
     live = site.root / "live" / f"{camera_id}.jpg"
     return live.is_file() and live.stat().st_mtime > moment
 
