@@ -39,7 +39,8 @@ def parse(table: str) -> list[dict[str, str]]:
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) == 7 and cells[0] not in ("measure", "---") and not cells[0].startswith("-"):
             measure = re.sub(r" \(.*\)$", "", cells[0])
-            rows.append({"measure": measure, "size": cells[1], "ours": cells[2], "ratio": cells[4]})
+            rows.append({"measure": measure, "size": cells[1], "ours": cells[2], "reference": cells[3],
+                         "ratio": cells[4]})
     return rows
 
 
@@ -63,6 +64,9 @@ def test_quick_benchmark_writes_every_row_with_sane_numbers(footage: Path, tmp_p
     found = {(row["measure"], row["size"]) for row in rows}
     expected = {(measure, size) for measure, sizes in ROWS.items() for size in sizes}
     assert expected <= found, f"missing rows: {sorted(expected - found)}"
+    throughput = [row["reference"] for row in rows if row["measure"].startswith("throughput")]
+    for reference in ("(decode only)", "(decode only, no deblocking)"):
+        assert sum(cell.endswith(reference) for cell in throughput) == len(throughput) // 2, throughput
     for row in rows:
         unit = row["ours"].split()[-1]
         low, high = SANE[unit]
