@@ -1,18 +1,32 @@
-"""The opened resources of one site: configuration, storage folder, database and evidence store."""
+"""The opened resources of one site: configuration, storage folder, database and evidence store.
+
+A camera worker must keep recording while the database is down (a PostgreSQL restart, a
+SQLite file locked by a backup), so the database side can be opened later: ``connect`` is
+retried by whoever needs the database next, and ``database_error`` says why it is not there.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from evidence.store import EvidenceStore
+from evidence.keys import SigningKeyring
+from evidence.store import KEYS_DIR, EvidenceStore
 from monitor.config import Config
-from monitor.store.db import make_engine, session_factory
+from monitor.store.db import describe_unavailable, make_engine, session_factory
 from monitor.store.migrate import upgrade
 from monitor.store.paths import StoragePaths
+
+log = logging.getLogger(__name__)
+
+CONNECT_ATTEMPTS = 3  # processes racing to create the schema: the losers see it done next time
 
 
 @dataclass
@@ -21,20 +35,73 @@ class Runtime:
     paths: StoragePaths
     engine: Engine
     sessions: sessionmaker[Session]
-    evidence: EvidenceStore
+    _evidence: EvidenceStore | None = None
+    database_error: str | None = None
+    recording: set[str] = field(default_factory=set)
+    """Clips this process is still writing: a recovery pass must leave them alone."""
+    _connecting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def open(cls, config: Config) -> Runtime:
-        """Create folders and tables as needed and load the site signing key (fails closed)."""
+    def open(cls, config: Config, *, require_database: bool = True) -> Runtime:
+        """Create folders and tables as needed and load the site signing key (fails closed).
+
+        With ``require_database=False`` an unavailable database is recorded in
+        ``database_error`` instead of raised; the key is still loaded now, so a broken keyring
+        stops a worker at once rather than when the database returns.
+        """
         paths = StoragePaths(Path(config.storage.path).resolve())
         paths.ensure()
-        engine = make_engine(config.storage.database)
-        upgrade(engine)
-        witness = Path(config.storage.witness_path) if config.storage.witness_path else None
-        evidence = EvidenceStore.open(
-            paths.root, engine, checkpoint_every=config.storage.checkpoint_every, witness=witness
-        )
-        return cls(config, paths, engine, session_factory(engine), evidence)
+        engine = make_engine(config.storage.database, busy_timeout=config.storage.busy_timeout)
+        runtime = cls(config, paths, engine, session_factory(engine))
+        if require_database:
+            runtime.connect()
+        elif not runtime.try_connect():
+            SigningKeyring.open(paths.root / KEYS_DIR)
+            log.warning("database unavailable, recording continues: %s", runtime.database_error)
+        return runtime
+
+    @property
+    def connected(self) -> bool:
+        return self._evidence is not None
+
+    @property
+    def evidence(self) -> EvidenceStore:
+        """The custody log; opens the database first if that has not happened yet."""
+        return self.connect()
+
+    def connect(self) -> EvidenceStore:
+        """Bring the schema up to date and open the custody log, once; raises while unavailable."""
+        with self._connecting:  # a retry thread and the worker's loop may both get here
+            return self._evidence or self._open_evidence()
+
+    def _open_evidence(self) -> EvidenceStore:
+        storage = self.config.storage
+        witness = Path(storage.witness_path) if storage.witness_path else None
+        for attempt in range(1, CONNECT_ATTEMPTS + 1):
+            try:
+                upgrade(self.engine)
+                evidence = EvidenceStore.open(
+                    self.paths.root, self.engine, checkpoint_every=storage.checkpoint_every, witness=witness
+                )
+            except OperationalError as exc:
+                self.database_error = describe_unavailable(exc)
+                raise
+            except DBAPIError:  # another process created a table between our check and our create
+                if attempt == CONNECT_ATTEMPTS:
+                    raise
+                time.sleep(0.2 * attempt)
+                continue
+            self._evidence, self.database_error = evidence, None
+            return evidence
+        raise AssertionError("unreachable")
+
+    def try_connect(self) -> bool:
+        """``connect`` for callers that carry on without the database."""
+        try:
+            self.connect()
+        except OperationalError:
+            return False
+        return True
 
     def close(self) -> None:
         self.engine.dispose()

@@ -17,12 +17,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from monitor.capture import Backoff
 from monitor.config import Config, load_config
 from monitor.messages import AlertMessage, StatusMessage
 from monitor.runtime import Runtime
 from monitor.sealing import ClipSealer
 from monitor.storage_guard import StorageGuard
+from monitor.store.db import describe_unavailable
 from monitor.worker import WorkerArgs, worker_main
 
 log = logging.getLogger(__name__)
@@ -70,11 +73,14 @@ class Supervisor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._runtime: Runtime | None = None
+        self._sealer: ClipSealer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._runtime = Runtime.open(self.config)
+        """Workers start even while the database is down: they record and queue their writes."""
+        self._runtime = Runtime.open(self.config, require_database=False)
+        self._sealer = ClipSealer(self._runtime, on_sealed=None, on_alert=self._on_alert)
         with self._lock:
             for camera in self.config.cameras:
                 self._add(camera.id, enabled=camera.enabled)
@@ -97,6 +103,8 @@ class Supervisor:
         if self._thread is not None:
             self._thread.join(5)
         self._drain()
+        if self._sealer is not None:
+            self._sealer.retry_pending(block=True)
         if self._runtime is not None:
             self._runtime.close()
 
@@ -169,6 +177,8 @@ class Supervisor:
             with self._lock:
                 for camera_id, slot in self._slots.items():
                     self._check(camera_id, slot)
+            if self._sealer is not None:
+                self._sealer.retry_pending()
             if time.monotonic() >= next_retention and self._runtime is not None:
                 next_retention = time.monotonic() + RETENTION_EVERY
                 self._retention()
@@ -178,6 +188,9 @@ class Supervisor:
         assert self._runtime is not None
         try:
             deleted = StorageGuard(self._runtime).enforce_retention(datetime.now(UTC))
+        except OperationalError as exc:
+            log.warning("retention pass waits for the database: %s", describe_unavailable(exc))
+            return
         except Exception:  # a retention failure must never stop supervision
             log.exception("retention pass failed")
             return
@@ -235,9 +248,11 @@ class Supervisor:
             self._spawn(camera_id, slot)
 
     def _crash_alert(self, camera_id: str, error: str) -> None:
-        if self._runtime is None:
+        """Through the supervisor's one sealer, so an alert queued while the database is down
+        is written when it returns instead of vanishing with a throwaway queue."""
+        if self._sealer is None:
             return
-        ClipSealer(self._runtime, on_sealed=None).record_alert({
+        self._sealer.record_alert({
             "kind": "camera-offline", "camera_id": camera_id, "time": datetime.now(UTC),
             "message": f"Camera {camera_id} is offline: {error}",
         }, self._on_alert)

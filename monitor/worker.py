@@ -9,10 +9,13 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy.exc import OperationalError
 
 from monitor.capture import Backoff, SourceError, VideoSource
 from monitor.config import Config, load_config
@@ -21,10 +24,12 @@ from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.recovery import recover_camera
 from monitor.runtime import Runtime
 from monitor.sealing import ClipSealer
+from monitor.store.db import describe_unavailable
 
 log = logging.getLogger(__name__)
 
 STATUS_INTERVAL = 1.0
+CONNECT_EVERY = 2.0  # seconds between attempts to reach the database while recovery waits for it
 
 
 @dataclass(frozen=True)
@@ -75,17 +80,23 @@ class CameraWorker:
     def __init__(self, config: Config, camera_id: str, messages: mp.Queue, control: mp.Queue) -> None:  # type: ignore[type-arg]
         self.config = config
         self.camera = config.camera(camera_id)
-        self.runtime = Runtime.open(config)
         self.reporter = Reporter(camera_id, messages)
+        self.runtime = Runtime.open(config, require_database=False)
         self.control = control
         self.backoff = Backoff()
         self.pipeline: CameraPipeline | None = None
-        self.alerts = ClipSealer(self.runtime, on_sealed=None)
+        self.alerts = ClipSealer(self.runtime, on_sealed=None, on_alert=self.reporter.send)
         self.stopping = False
         self._outage_reported = False
+        self._recovery_due = True
+        self._connect_at = 0.0
+        self._probe: threading.Thread | None = None
+        if not self.runtime.connected:
+            self.reporter.status("starting", self._database_problem())
 
     def run(self) -> None:
-        recover_camera(self.runtime, self.camera.id, reason="the camera worker stopped unexpectedly")
+        if self.runtime.connected:
+            self._recover()
         while not self.stopping:
             try:
                 self._stream_once()
@@ -94,6 +105,7 @@ class CameraWorker:
                 self._sleep(self.backoff.next_delay())
         if self.pipeline is not None:
             self.pipeline.close(datetime.now(UTC), reason="shutdown")
+        self.alerts.retry_pending(block=True)
 
     def _stream_once(self) -> None:
         camera = self.camera
@@ -111,18 +123,63 @@ class CameraWorker:
             self._recovered()
             for packet in source:
                 self.pipeline.process(packet)
-                self._report_database(self.pipeline.pending_writes)
+                self._database_upkeep()
                 if packet.frames:
                     self.reporter.frames(len(packet.frames), packet.frames[-1].wall_time)
                     self.backoff.reset()
                 if self._check_control():
                     return
 
-    def _report_database(self, pending: int) -> None:
-        """Staff must see that alerts and seals are queued, not only find it in a log."""
-        error = f"database unavailable: {pending} alert/seal write(s) waiting" if pending else None
+    def _pending_writes(self) -> int:
+        return self.alerts.pending + (self.pipeline.pending_writes if self.pipeline else 0)
+
+    def _database_problem(self) -> str | None:
+        pending = self._pending_writes()
+        if self.runtime.connected and not pending:
+            return None
+        reason = self.runtime.database_error or "not reachable"
+        return f"database unavailable ({reason}): recording continues, {pending} alert/seal write(s) waiting"
+
+    def _database_upkeep(self) -> None:
+        """Between packets: retry queued writes, finish a recovery that waited, report."""
+        self.alerts.retry_pending()
+        if self._recovery_due:
+            if self.runtime.connected:
+                self._recover()
+            else:
+                self._probe_database()
+        error = self._database_problem()
         if error != self.reporter.error and self.reporter.state == "online":
             self.reporter.status("online", error)
+
+    def _probe_database(self) -> None:
+        """Reach for the database off the capture thread: a server that drops packets instead
+        of refusing them holds each attempt for the whole connect timeout."""
+        if time.monotonic() < self._connect_at or (self._probe is not None and self._probe.is_alive()):
+            return
+        self._connect_at = time.monotonic() + CONNECT_EVERY
+        self._probe = threading.Thread(target=self.runtime.try_connect, name="database-probe", daemon=True)
+        self._probe.start()
+
+    def _recover(self) -> None:
+        """Redo the writes a previous worker of this camera queued, and seal what it left open,
+        once the database answers.
+
+        Not while this worker has a clip open or a write queued: recovery would take that
+        clip's row, still marked recording, for a crash leftover.
+        """
+        if self.runtime.recording or self._pending_writes():
+            return
+        try:
+            self.alerts.redo_spooled(self.camera.id)  # before recovery takes those clips for leftovers
+            if self._pending_writes():
+                return
+            recover_camera(self.runtime, self.camera.id, reason="the camera worker stopped unexpectedly")
+        except OperationalError as exc:
+            log.warning("camera %s: recovery waits for the database: %s", self.camera.id,
+                        describe_unavailable(exc))
+            return
+        self._recovery_due = False
 
     def _check_control(self) -> bool:
         """Apply pending config updates; True when asked to stop."""
@@ -164,6 +221,7 @@ class CameraWorker:
         while time.monotonic() < deadline and not self.stopping:
             if self._check_control():
                 return
+            self._database_upkeep()
             time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
 

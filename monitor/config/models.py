@@ -75,7 +75,15 @@ class Site(_Section):
 class Storage(_Section):
     path: str = Field(default="data", description="folder for clips, snapshots, keys and checkpoints")
     database: str = Field(
-        default="sqlite:///data/hotspot.db", description="SQLAlchemy database URL (SQLite or PostgreSQL)"
+        default="sqlite:///data/hotspot.db",
+        description="SQLAlchemy database URL: SQLite, or PostgreSQL (postgresql://user:password@host/db, "
+        "needs the 'postgres' extra). While it is locked or unreachable, workers keep recording; "
+        "alerts and seals wait in memory and are written, in order, once it answers again",
+    )
+    busy_timeout: float = Field(
+        default=30.0, gt=0, le=600,
+        description="seconds a write waits for another process's SQLite lock before it is queued "
+        "and retried later (the camera's status then says the database is unavailable)",
     )
     retention_days: int = Field(
         default=30, ge=1, le=3650, description="clips older than this are deleted unless on legal hold"

@@ -14,14 +14,24 @@ from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
 
+DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another's lock before failing
+CONNECT_TIMEOUT = 5  # seconds to reach a PostgreSQL server that does not answer at all
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys."""
+
+def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys.
+
+    A plain ``postgresql://`` URL uses psycopg 3 (the ``postgres`` extra), not SQLAlchemy's
+    psycopg2 default, so the URL in ``cameras.yaml`` need not name a driver.
+    """
+    if busy_timeout <= 0:
+        raise ValueError(f"busy_timeout must be positive, got {busy_timeout}")
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False})
+        milliseconds = max(1, round(busy_timeout * 1000))
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -29,20 +39,30 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={milliseconds}")
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT} if parsed.get_backend_name() == "postgresql" else {}
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def describe_unavailable(exc: OperationalError) -> str:
+    """The driver's first line ("database is locked", "connection refused"), for staff to read."""
+    original = str(exc.orig) if exc.orig is not None else str(exc)
+    lines = [line.strip() for line in original.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc.orig or exc).__name__
+
+
 def with_retry(
     action: Callable[[], T], *, attempts: int = 8, delay: float = 0.25,
-    on_retry: Callable[[Exception, int], None] | None = None,
+    on_retry: Callable[[OperationalError, int], None] | None = None,
 ) -> T:
     """Run ``action``, retrying when the database is locked or unreachable.
 

@@ -1,4 +1,8 @@
-"""SQLite held under a write lock by another connection: alerts and seals wait, then land."""
+"""SQLite held under a write lock by another connection: alerts and seals wait, then land.
+
+Within ``storage.busy_timeout`` a write simply waits for the lock; beyond it the write is queued
+in memory, the outage is reported, and the queue drains in order once the lock is released.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,18 @@ import json
 import sqlite3
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from evidence.verify import verify_store
+from monitor.capture import SourceEnded, VideoSource
 from monitor.cli import app
-from monitor.config import load_config
+from monitor.config import ConfigError, load_config
+from monitor.messages import SealedMessage
+from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.runtime import Runtime
 from tests.fixtures import scenes
 from tests.reliability.conftest import Site, camera, site_config
@@ -21,6 +29,8 @@ from tests.reliability.conftest import Site, camera, site_config
 pytestmark = pytest.mark.slow
 
 LOCK_SECONDS = 4.0
+SHORT_TIMEOUT = 0.25  # storage.busy_timeout for the test that outlasts it
+LONG_LOCK_SECONDS = 4.0
 START = "2026-11-23T16:05:00-06:00"  # after hours on a Monday
 
 
@@ -63,3 +73,55 @@ def test_alerts_and_seals_land_after_a_long_write_lock(tmp_path: Path, walk_scen
     report = verify_store(site.root, site.engine)
     assert report.ok, [f.message for f in report.failures]
     site.engine.dispose()
+
+
+def test_writes_are_queued_past_a_short_busy_timeout_and_land_once(
+    tmp_path: Path, walk_scene: scenes.Scene,
+) -> None:
+    """A lock held far longer than ``storage.busy_timeout``: capture never waits more than one
+    timeout, the writes queue, and they land in order, each once, when the lock goes."""
+    config_path = site_config(tmp_path, [camera("hall", str(walk_scene.path), walk_scene)],
+                              busy_timeout=SHORT_TIMEOUT)
+    runtime = Runtime.open(load_config(config_path))
+    site = Site(config_path)
+    taken = threading.Event()
+    holder = hold_write_lock(site.database, LONG_LOCK_SECONDS, taken)
+    assert taken.wait(10)
+    sealed: list[SealedMessage] = []
+    stalls = []
+    with VideoSource(str(walk_scene.path), realtime=False, start=datetime.fromisoformat(START)) as source:
+        pipeline = CameraPipeline(runtime, runtime.config.camera("hall"), StreamInfo(
+            source.width, source.height, source.fps, source.new_decoder), live_view=False,
+            on_sealed=sealed.append)
+        last = datetime.fromisoformat(START)
+        try:
+            for packet in source:
+                began = time.monotonic()
+                pipeline.process(packet)
+                stalls.append(time.monotonic() - began)
+                last = packet.frames[-1].wall_time if packet.frames else last
+        except SourceEnded:
+            pass
+        assert holder.is_alive(), "the lock must outlast the run for this test to mean anything"
+        assert pipeline.pending_writes == 3, "clip row, motion alert and seal wait behind the lock"
+        pipeline.close(last, reason="end_of_file")
+    assert max(stalls) < SHORT_TIMEOUT + 0.5, f"capture waited {max(stalls):.2f} s on the database"
+    holder.join()
+    runtime.close()
+    assert [(c.id, c.status, c.sha256, c.incomplete_reason) for c in site.clips("hall")] == \
+        [(m.clip_id, "sealed", m.sha256, None) for m in sealed] and len(sealed) == 1
+    assert len(site.alert_rows("motion")) == 1
+    notices = site.alert_rows("database")
+    assert len(notices) == 1, [a.message for a in notices]
+    assert "database is locked" in notices[0].message and "3 alert/seal write(s)" in notices[0].message, \
+        notices[0].message
+    report = verify_store(site.root, site.engine)
+    assert report.ok, [f.message for f in report.failures]
+    site.engine.dispose()
+
+
+@pytest.mark.parametrize("value", [0, -1, 601, "soon"])
+def test_busy_timeout_must_be_a_sensible_number_of_seconds(tmp_path: Path, value: object) -> None:
+    config_path = site_config(tmp_path, [], busy_timeout=value)
+    with pytest.raises(ConfigError, match="busy_timeout"):
+        load_config(config_path)

@@ -1,0 +1,200 @@
+"""Database writes that survive a locked or unreachable database, in order, off the capture path.
+
+The first attempt of a write runs in the caller's thread, so a healthy database sees it at
+once. What fails is queued; once anything waits, later writes queue behind it without
+touching the database (a clip row must land before its alert and its seal), and a background
+thread retries the oldest one with a backoff of 0.5 s doubling to 5 s. A dead server or a long
+SQLite lock therefore stalls capture for one attempt at most.
+
+The queue is kept on disk too (``pending/<camera>.<id>.jsonl`` under the storage folder, one
+fsynced JSON line per write) until it drains, so a kill or a power cut during an outage loses
+nothing: the camera's next worker redoes the file. A write may therefore run twice, and every
+write must be idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from monitor.runtime import Runtime
+from monitor.store.db import describe_unavailable, with_retry
+
+log = logging.getLogger(__name__)
+
+RETRY_FIRST = 0.5  # seconds before the first retry of queued writes; doubles up to RETRY_MAX
+RETRY_MAX = 5.0
+SPOOL = "pending"  # folder under the storage root
+
+
+@dataclass(frozen=True)
+class Write:
+    """One unit of database work, and the JSON record from which a later process can redo it."""
+
+    work: Callable[[], None]
+    what: str
+    camera_id: str
+    record: dict[str, Any]
+
+
+class Spool:
+    """The queued writes of one outage, on disk; removed once they are all written."""
+
+    def __init__(self, folder: Path, camera_id: str) -> None:
+        self.path = folder / f"{camera_id}.{uuid.uuid4().hex}.jsonl"
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Durable before capture moves on; a failing disk only costs the on-disk copy."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, sort_keys=True) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        except (OSError, TypeError, ValueError) as exc:  # a full disk, or a value JSON cannot hold
+            log.error("queued write kept in memory only: %s: %s", self.path, exc)
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class Outage:
+    """Writes waited for the database: since when, why, how many, for which camera, and where
+    they are kept on disk meanwhile."""
+
+    since: datetime
+    camera_id: str
+    reason: str
+    spool: Spool
+    queued: int = 0
+
+
+def spooled(folder: Path, camera_id: str) -> Iterator[tuple[Path, list[dict[str, Any]]]]:
+    """Spool files of ``camera_id``, oldest first, with their records; a torn last line (the
+    process died while writing it) is skipped."""
+    files = sorted(folder.glob(f"{camera_id}.*.jsonl"), key=lambda p: p.stat().st_mtime)
+    for path in files:
+        records = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            record = _record(line)
+            if record is None:
+                log.error("%s line %d: not a JSON record, skipped", path, number)
+            else:
+                records.append(record)
+        yield path, records
+
+
+def _record(line: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class WriteQueue:
+    """One process's database writes, in order; what fails waits here and is retried."""
+
+    def __init__(self, runtime: Runtime, *, on_drained: Callable[[Outage], None]) -> None:
+        self._runtime = runtime
+        self._on_drained = on_drained
+        self._lock = threading.Lock()
+        self._pending: list[Write] = []
+        self._outage: Outage | None = None
+        self._retry_at = 0.0
+        self._retry_delay = RETRY_FIRST
+        self._retrier: threading.Thread | None = None
+        # SQLite's busy handler has already retried for storage.busy_timeout; more is a stall.
+        self._first_attempts = 1 if runtime.engine.dialect.name == "sqlite" else 4
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def _attempt(self, work: Callable[[], None]) -> None:
+        """The schema may not exist yet when the process started without a database."""
+        self._runtime.connect()
+        work()
+        self._runtime.database_error = None
+
+    def run(self, write: Write) -> None:
+        """Run a unit of work now, or keep it for later if the database stays unavailable."""
+        def report(exc: OperationalError, attempt: int) -> None:
+            log.warning("database unavailable while %s (attempt %d): %s", write.what, attempt,
+                        describe_unavailable(exc))
+
+        with self._lock:
+            if self._pending:  # keep order: a clip row must exist before its alert and its seal
+                self._defer(write, None)
+                return
+        try:
+            with_retry(lambda: self._attempt(write.work), attempts=self._first_attempts, delay=0.1,
+                       on_retry=report)
+        except OperationalError as exc:
+            log.error("deferring %s: database unavailable: %s", write.what, describe_unavailable(exc))
+            with self._lock:
+                self._defer(write, exc)
+
+    def _defer(self, write: Write, exc: OperationalError | None) -> None:
+        """Called with the lock held."""
+        self._pending.append(write)
+        reason = describe_unavailable(exc) if exc is not None else None
+        if reason is not None:
+            self._runtime.database_error = reason
+        if self._outage is None:
+            spool = Spool(self._runtime.paths.root / SPOOL, write.camera_id)
+            self._outage = Outage(datetime.now(UTC), write.camera_id, reason or "unavailable", spool)
+            self._retry_delay = RETRY_FIRST
+            self._retry_at = time.monotonic() + RETRY_FIRST
+        self._outage.queued += 1
+        self._outage.spool.append(write.record)
+
+    def retry(self, *, block: bool = False) -> None:
+        """Without ``block``: start a background retry when the backoff allows, and return.
+        With ``block`` (shutdown): wait for it, then try hard (about 18 s) in this thread."""
+        if block:
+            if self._retrier is not None:
+                self._retrier.join()
+            self._drain(attempts=8)
+            return
+        with self._lock:
+            due = bool(self._pending) and time.monotonic() >= self._retry_at
+            if not due or (self._retrier is not None and self._retrier.is_alive()):
+                return
+            self._retrier = threading.Thread(target=self._drain, kwargs={"attempts": 1},
+                                             name="database-retry", daemon=True)
+        self._retrier.start()
+
+    def _drain(self, *, attempts: int) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    outage, self._outage = self._outage, None
+                    break
+                write = self._pending[0]
+            try:
+                with_retry(lambda: self._attempt(write.work), attempts=attempts, delay=0.25)
+            except OperationalError as exc:
+                with self._lock:
+                    self._runtime.database_error = describe_unavailable(exc)
+                    self._retry_delay = min(self._retry_delay * 2, RETRY_MAX)
+                    self._retry_at = time.monotonic() + self._retry_delay
+                return
+            with self._lock:
+                self._pending.pop(0)
+        if outage is not None:
+            outage.spool.remove()
+            self._on_drained(outage)

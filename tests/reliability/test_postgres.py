@@ -1,0 +1,189 @@
+"""A real PostgreSQL server that goes away: cameras keep recording, writes wait, then land.
+
+The server is stopped with ``pg_ctl stop -m fast`` (every client disconnected at once) and
+started again on the same port and data folder, as a database restart or a network cut would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import threading
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from evidence.actions import Action
+from evidence.store import EvidenceStore
+from evidence.verify import verify_store
+from monitor.cli import app
+from monitor.config import load_config
+from monitor.messages import StatusMessage
+from monitor.sealing import sidecar_path
+from monitor.store.db import make_engine
+from monitor.store.models import Alert, Clip
+from monitor.store.paths import StoragePaths
+from monitor.supervisor import CameraStatus, Supervisor
+from monitor.worker import CameraWorker
+from monitor.writes import SPOOL
+from tests.fixtures import scenes
+from tests.fixtures.postgres_server import PostgresServer, postgres_server, postgres_url
+from tests.reliability.conftest import camera, site_config, wait_for
+
+pytestmark = pytest.mark.slow
+__all__ = ["postgres_server", "postgres_url"]  # fixtures: imported so pytest finds them
+
+WAITING = re.compile(r"database unavailable \((.+)\): recording continues, (\d+) alert/seal write")
+ORPHAN = "orphan-1"
+
+
+def clips(engine: Engine) -> list[Clip]:
+    """Clip rows; none while the site has not created its schema yet."""
+    if not inspect(engine).has_table(Alert.__tablename__):
+        return []
+    with Session(engine) as session:
+        return list(session.scalars(select(Clip)))
+
+
+def alerts(engine: Engine, kind: str) -> list[Alert]:
+    if not inspect(engine).has_table(Alert.__tablename__):
+        return []
+    with Session(engine) as session:
+        return list(session.scalars(select(Alert).where(Alert.kind == kind)))
+
+
+def waiting_writes(error: str | None) -> int:
+    """How many writes a camera's status says are queued (0 when it says nothing of the kind)."""
+    match = WAITING.search(error or "")
+    return int(match.group(2)) if match else 0
+
+
+def recorded_files(root: Path) -> list[Path]:
+    return [p for p in sorted((root / "clips").rglob("*.mp4")) if p.stem != ORPHAN]
+
+
+def plant_orphan(root: Path, video: Path) -> None:
+    """A clip a crashed worker finished writing but never sealed, with its sidecar."""
+    start = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)
+    path = StoragePaths(root).clip_file("hall", start, ORPHAN)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(video, path)
+    metadata = {"camera": "hall", "event_id": "event-orphan", "start": start.isoformat(),
+                "width": 320, "height": 240, "fps": 15.0, "config_hash": "0" * 64}
+    sidecar_path(path).write_text(json.dumps({"clip_id": ORPHAN, "metadata": metadata}))
+
+
+def looping_site(folder: Path, scene: scenes.Scene, database: str) -> tuple[Path, Path]:
+    """cameras.yaml for one camera looping the walk scene, and its storage folder."""
+    config_path = site_config(folder, [camera("hall", str(scene.path), scene, loop=True)], database=database)
+    return config_path, Path(load_config(config_path).storage.path)
+
+
+def check_store(config_path: Path, engine: Engine, *, complete: set[str]) -> None:
+    """Every clip sealed exactly once, ``complete`` ones not marked incomplete, one motion alert
+    per event the pipeline saw, and ``hotspot verify`` passes."""
+    rows = clips(engine)
+    assert rows and all(c.status == "sealed" and c.sha256 for c in rows), [(c.id, c.status) for c in rows]
+    assert complete <= {c.id for c in rows if c.incomplete_reason is None}, \
+        "clips finished while the database was down are sealed complete"
+    root = Path(load_config(config_path).storage.path)
+    entries = EvidenceStore.open(root, engine).entries()
+    seals = Counter(e.clip_id for e in entries if e.action == Action.SEALED)
+    assert seals == Counter({c.id: 1 for c in rows}), seals
+    events = Counter(a.event_id for a in alerts(engine, "motion"))
+    assert events == Counter({c.event_id: 1 for c in rows if c.id != ORPHAN}), events
+    report = verify_store(root, engine)
+    assert report.ok, [f.message for f in report.failures]
+    result = CliRunner().invoke(app, ["verify", "--config", str(config_path)])
+    assert result.exit_code == 0, result.output
+
+
+def statuses(messages: queue.Queue[Any]) -> list[StatusMessage]:
+    found = []
+    while True:
+        try:
+            message = messages.get_nowait()
+        except queue.Empty:
+            return found
+        if isinstance(message, StatusMessage):
+            found.append(message)
+
+
+def test_site_started_while_postgres_is_down_records_and_seals_when_it_returns(
+    tmp_path: Path, walk_scene: scenes.Scene, postgres_server: PostgresServer, postgres_url: str,
+) -> None:
+    """The service starts with no server and no schema; its worker records, queues, is killed
+    with its queue on disk, and its successor writes everything once the server is back."""
+    config_path, root = looping_site(tmp_path, walk_scene, postgres_url)
+    plant_orphan(root, walk_scene.path)
+    postgres_server.stop()
+    supervisor = Supervisor(config_path)
+    supervisor.start()
+    engine = make_engine(postgres_url)
+    try:
+        def queued() -> CameraStatus | None:
+            status = supervisor.statuses()["hall"]
+            return status if waiting_writes(status.last_error) >= 3 else None
+
+        status = wait_for(queued, 30, "a clip's row, alert and seal queued in the worker")
+        assert status.last_error is not None and "Connection refused" in status.last_error, status
+        assert status.state == "online" and status.restarts == 0, status
+        finished = recorded_files(root)[0].stem  # its seal is among the queued writes
+        assert sidecar_path(recorded_files(root)[0]).exists()
+        assert list((root / SPOOL).glob("hall.*.jsonl")), "the queue is on disk too"
+        assert status.pid is not None
+        os.kill(status.pid, signal.SIGKILL)
+        wait_for(lambda: supervisor.statuses()["hall"].restarts >= 1, 10, "the worker restarted")
+        postgres_server.start()
+        wait_for(lambda: ORPHAN in {c.id for c in clips(engine) if c.status == "sealed"}, 20,
+                 "the crash leftover sealed by the recovery that waited for the database")
+        notices = [a.message for a in alerts(engine, "database")]
+        assert any("before the camera worker restarted" in m for m in notices), notices
+    finally:
+        supervisor.stop()
+    check_store(config_path, engine, complete={finished})
+    assert len(alerts(engine, "camera-offline")) == 1, "the crash alert, queued by the supervisor"
+    assert not list((root / SPOOL).glob("*.jsonl"))
+    assert {p.stem for p in recorded_files(root)} <= {c.id for c in clips(engine)}
+    engine.dispose()
+
+
+def test_postgres_lost_mid_event_queues_writes_and_saves_each_once(
+    tmp_path: Path, walk_scene: scenes.Scene, postgres_server: PostgresServer, postgres_url: str,
+) -> None:
+    config_path, root = looping_site(tmp_path, walk_scene, postgres_url)
+    messages: queue.Queue[Any] = queue.Queue()
+    control: queue.Queue[Any] = queue.Queue()
+    worker = CameraWorker(load_config(config_path), "hall", messages, control)  # type: ignore[arg-type]
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    engine = make_engine(postgres_url)
+    try:
+        first = wait_for(lambda: [c.id for c in clips(engine) if c.status == "recording"], 15,
+                         "an event in progress")
+        postgres_server.stop()
+        wait_for(lambda: len(recorded_files(root)) >= 2, 15, "a second event recorded while the server is down")
+        assert thread.is_alive()
+        postgres_server.start()
+        wait_for(lambda: alerts(engine, "database"), 15, "the database alert")
+        wait_for(lambda: len([c for c in clips(engine) if c.status == "sealed"]) >= 1, 10, "the first seal")
+    finally:
+        control.put(("stop", None))
+        thread.join(30)
+    assert not thread.is_alive()
+    reported = [waiting_writes(s.last_error) for s in statuses(messages)]
+    assert max(reported) >= 2, "the camera's status said writes were waiting"
+    assert first[0] in {c.id for c in clips(engine)}
+    assert len(clips(engine)) >= 2
+    check_store(config_path, engine, complete={c.id for c in clips(engine)})
+    engine.dispose()
