@@ -196,7 +196,7 @@ class ClipSealer:
             self.record_alert({
                 "kind": "database", "camera_id": camera_id, "time": datetime.now(UTC),
                 "message": f"{done} alert/seal write(s) queued while the database was unavailable, "
-                           "before the camera worker restarted, were saved when it returned",
+                           "before the camera worker restarted, were redone when it returned",
             }, self._on_alert)
         return done
 

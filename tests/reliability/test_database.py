@@ -7,10 +7,11 @@ in memory, the outage is reported, and the queue drains in order once the lock i
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ from monitor.config import ConfigError, load_config
 from monitor.messages import SealedMessage
 from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.runtime import Runtime
+from monitor.sealing import ClipSealer
+from monitor.writes import SPOOL
 from tests.fixtures import scenes
 from tests.reliability.conftest import Site, camera, site_config
 
@@ -125,3 +128,32 @@ def test_busy_timeout_must_be_a_sensible_number_of_seconds(tmp_path: Path, value
     config_path = site_config(tmp_path, [], busy_timeout=value)
     with pytest.raises(ConfigError, match="busy_timeout"):
         load_config(config_path)
+
+
+def test_a_queue_left_on_disk_is_redone_once_and_bad_lines_are_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A worker died with a write queued: its successor writes it, even from two copies of the
+    file (died after writing, before deleting), and names what it cannot read."""
+    config_path = site_config(tmp_path, [], busy_timeout=SHORT_TIMEOUT)
+    runtime = Runtime.open(load_config(config_path))
+    site = Site(config_path)
+    taken = threading.Event()
+    holder = hold_write_lock(site.database, 1.0, taken)
+    assert taken.wait(10)
+    alert = {"kind": "motion", "camera_id": "hall", "time": datetime.now(UTC), "message": "Motion in door"}
+    ClipSealer(runtime, on_sealed=None).record_alert(alert, lambda _m: None)
+    [spool] = (runtime.paths.root / SPOOL).glob("hall.*.jsonl")  # the worker dies here
+    holder.join()
+    spool.write_text(spool.read_text() + '{"op": "teleport"}\n{"op": "alert", "fie', encoding="utf-8")
+    shutil.copyfile(spool, spool.with_name("hall.copy.jsonl"))
+
+    assert ClipSealer(runtime, on_sealed=None).redo_spooled("hall") == 2
+    assert [(a.kind, a.message) for a in site.alert_rows("motion")] == [("motion", "Motion in door")]
+    assert "2 alert/seal write(s) queued" in site.alert_rows("database")[0].message
+    assert not list((runtime.paths.root / SPOOL).iterdir())
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("cannot redo 'teleport': unknown write" in e for e in errors), errors
+    assert any("line 3: not a JSON record" in e for e in errors), errors
+    runtime.close()
+    site.engine.dispose()
