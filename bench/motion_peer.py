@@ -8,7 +8,9 @@ Our real worker processes play the same file in real time at the same moment:
 
 - ``idle``: detection on every analysed frame, no event (like Motion: nothing written);
 - ``busy``: the equivalent threshold, so people walking in open events and ours also encodes
-  privacy-masked H.264 clips, which Motion does not do here.
+  privacy-masked H.264 clips, which Motion does not do here;
+- ``decode``: a bare process that only decodes the file at the same pace with PyAV's default
+  settings, as Motion must at the least: the floor under any ratio to Motion.
 
 CPU is sampled from each process at the start and end of the same window, after start-up.
 """
@@ -55,11 +57,12 @@ def cpu_seconds(pid: int) -> float:
 
 @dataclass(frozen=True)
 class PerFrame:
-    """CPU milliseconds per frame in the window for Motion, ours idle and ours busy."""
+    """CPU milliseconds per frame in the window for Motion, ours idle and busy, a bare decoder."""
 
     motion: float
     idle: float
     busy: float
+    decode: float
     motion_peak_mb: float
 
 
@@ -68,6 +71,7 @@ def side_by_side(path: Path, size: tuple[int, int], folder: Path, *, settle: flo
     timed = subprocess.Popen(["/usr/bin/time", "-v", "motion", "-n", "-c", str(conf)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     fleets = {mode: Fleet("ours", path, 1, folder / mode, mode=mode) for mode in ("idle", "busy")}
+    fleets["decode"] = Fleet("decode", path, 1, folder / "decode")
     motion = 0
     try:
         for fleet in fleets.values():
@@ -89,6 +93,7 @@ def side_by_side(path: Path, size: tuple[int, int], folder: Path, *, settle: flo
         motion=1000 * used["motion"] / (FPS * spent),
         idle=1000 * used["idle"] / (rates["idle"] * spent),
         busy=1000 * used["busy"] / (rates["busy"] * spent),
+        decode=1000 * used["decode"] / (rates["decode"] * spent),
         motion_peak_mb=_peak_kb(report) / 1000,
     )
 
@@ -126,7 +131,8 @@ def measure(path: Path, size: tuple[int, int], label: str, scratch: Path, *, run
     motion = Spread.of([s.motion for s in samples])
     peak = Spread.of([s.motion_peak_mb for s in samples]).median
     rows = []
-    for mode, note in (("idle", "ours detecting, no event"), ("busy", "ours also recording clips")):
+    for mode, note in (("idle", "ours detecting, no event"), ("busy", "ours also recording clips"),
+                       ("decode", "a bare paced decoder, the floor")):
         ours = [getattr(s, mode) for s in samples]
         ratio = Spread.of([o / s.motion for o, s in zip(ours, samples)])
         rows.append(Row(
