@@ -116,8 +116,6 @@ class WriteQueue:
         self._retry_at = 0.0
         self._retry_delay = RETRY_FIRST
         self._retrier: threading.Thread | None = None
-        # SQLite's busy handler has already retried for storage.busy_timeout; more is a stall.
-        self._first_attempts = 1 if runtime.engine.dialect.name == "sqlite" else 4
 
     @property
     def pending(self) -> int:
@@ -131,18 +129,18 @@ class WriteQueue:
         self._runtime.database_error = None
 
     def run(self, write: Write) -> None:
-        """Run a unit of work now, or keep it for later if the database stays unavailable."""
-        def report(exc: OperationalError, attempt: int) -> None:
-            log.warning("database unavailable while %s (attempt %d): %s", write.what, attempt,
-                        describe_unavailable(exc))
+        """Run a unit of work now, or keep it for later if the database does not answer.
 
+        One attempt only: SQLite's busy handler has already waited ``storage.busy_timeout``,
+        a PostgreSQL host that drops packets costs the whole connect timeout per attempt, and
+        a queued write is retried within half a second anyway.
+        """
         with self._lock:
             if self._pending:  # keep order: a clip row must exist before its alert and its seal
                 self._defer(write, None)
                 return
         try:
-            with_retry(lambda: self._attempt(write.work), attempts=self._first_attempts, delay=0.1,
-                       on_retry=report)
+            self._attempt(write.work)
         except OperationalError as exc:
             log.error("deferring %s: database unavailable: %s", write.what, describe_unavailable(exc))
             with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another's lock before failing
 CONNECT_TIMEOUT = 5  # seconds to reach a PostgreSQL server that does not answer at all
@@ -60,10 +62,7 @@ def describe_unavailable(exc: OperationalError) -> str:
     return lines[0] if lines else type(exc.orig or exc).__name__
 
 
-def with_retry(
-    action: Callable[[], T], *, attempts: int = 8, delay: float = 0.25,
-    on_retry: Callable[[OperationalError, int], None] | None = None,
-) -> T:
+def with_retry(action: Callable[[], T], *, attempts: int = 8, delay: float = 0.25) -> T:
     """Run ``action``, retrying when the database is locked or unreachable.
 
     Alerts and seals must not be lost to a busy SQLite file or a PostgreSQL restart, so the
@@ -75,7 +74,7 @@ def with_retry(
         except OperationalError as exc:
             if attempt == attempts:
                 raise
-            if on_retry:
-                on_retry(exc, attempt)
+            log.warning("database unavailable (attempt %d of %d): %s", attempt, attempts,
+                        describe_unavailable(exc))
             time.sleep(min(delay * 2 ** (attempt - 1), 5.0))
     raise AssertionError("unreachable")
