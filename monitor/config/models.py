@@ -61,9 +61,10 @@ class Site(_Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
+        # a folder of the tz database ("America") is not a zone, and ZoneInfo raises OSError on it
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValueError(f"unknown time zone {value!r}; use an IANA name like America/Chicago") from exc
         return value
 
