@@ -97,7 +97,7 @@ class CameraPipeline:
         self._stream = stream
         self._on_alert = on_alert or (lambda _m: None)
         self._live_view = live_view
-        self._sealer = ClipSealer(runtime, on_sealed=on_sealed)
+        self._sealer = ClipSealer(runtime, on_sealed=on_sealed, on_alert=self._on_alert)
         self._guard = StorageGuard(runtime)
         self.recording_paused = False
         self._preroll = PacketPreroll(camera.recording.pre_roll + 1.0)

@@ -80,7 +80,9 @@ class Alert(Base):
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(24), index=True, doc="motion | camera-offline | camera-online | storage")
+    kind: Mapped[str] = mapped_column(
+        String(24), index=True, doc="motion | camera-offline | camera-online | storage | database"
+    )
     camera_id: Mapped[str] = mapped_column(String(64), index=True)
     time: Mapped[datetime] = mapped_column(index=True)
     zones: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -21,7 +21,7 @@ from evidence.verify import verify_store
 from monitor.capture import SourceEnded, VideoSource
 from monitor.cli import app
 from monitor.config import ConfigError, load_config
-from monitor.messages import SealedMessage
+from monitor.messages import AlertMessage, SealedMessage
 from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.runtime import Runtime
 from monitor.sealing import ClipSealer
@@ -95,11 +95,12 @@ def test_writes_are_queued_past_a_short_busy_timeout_and_land_once(
         holder = hold_write_lock(site.database, LONG_LOCK_SECONDS, taken)
         assert taken.wait(10)
     sealed: list[SealedMessage] = []
+    notified: list[AlertMessage] = []
     stalls = []
     with VideoSource(str(walk_scene.path), realtime=False, start=datetime.fromisoformat(START)) as source:
         pipeline = CameraPipeline(runtime, runtime.config.camera("hall"), StreamInfo(
             source.width, source.height, source.fps, source.new_decoder), live_view=False,
-            on_sealed=sealed.append)
+            on_sealed=sealed.append, on_alert=notified.append)
         last = datetime.fromisoformat(START)
         try:
             for packet in source:
@@ -125,6 +126,8 @@ def test_writes_are_queued_past_a_short_busy_timeout_and_land_once(
     assert len(notices) == 1, [a.message for a in notices]
     assert "database is locked" in notices[0].message and f"{queued} alert/seal write(s)" in notices[0].message, \
         notices[0].message
+    assert [m.alert_id for m in notified if m.kind == "database"] == [notices[0].id], \
+        "the pipeline's listener (the dashboard's feed) hears of the outage too"
     report = verify_store(site.root, site.engine)
     assert report.ok, [f.message for f in report.failures]
     site.engine.dispose()
