@@ -4,6 +4,11 @@ Several processes (one per camera) append to the same database. Every append is 
 transaction that first updates the single lock row, so writers queue on the database's own
 lock, then read the head and insert; a unique ``seq`` plus retries keeps the log one linear
 chain even if a database lets two writers through.
+
+Only that race is retried. A lock another process keeps, or a database that does not answer,
+fails the append after the driver's own wait (SQLite's busy timeout, PostgreSQL's connect
+timeout): retrying it here would hold the caller for many timeouts, and the caller knows
+better what to do meanwhile (a camera queues the seal and keeps recording).
 """
 
 from __future__ import annotations
@@ -74,17 +79,26 @@ class EvidenceStore:
 
     def append(self, action: Action, *, actor: str, clip_id: str | None = None,
                object_sha256: str | None = None, details: Mapping[str, Any] | None = None) -> CustodyRecord:
-        """Add one signed entry; retried until it is the single next link of the chain."""
-        checked = _checked_details(Action(action), actor, clip_id, object_sha256, details)
+        """Add one signed entry; retried until it is the single next link of the chain.
+
+        Raises the driver's ``OperationalError`` when the database is locked or unreachable,
+        with a note naming the entry that was not written.
+        """
+        action = Action(action)
+        checked = _checked_details(action, actor, clip_id, object_sha256, details)
         for attempt in range(1, APPEND_ATTEMPTS + 1):
             try:
                 with self._engine.begin() as conn:
-                    record = self._append_in(conn, Action(action), actor, clip_id, object_sha256, checked)
+                    record = self._append_in(conn, action, actor, clip_id, object_sha256, checked)
                 break
-            except (sa_exc.IntegrityError, sa_exc.OperationalError):
+            except sa_exc.IntegrityError:  # another writer took the same seq: read the new head
                 if attempt == APPEND_ATTEMPTS:
                     raise
                 time.sleep(random.uniform(0.001, 0.01 * min(attempt, 20)))
+            except sa_exc.OperationalError as exc:
+                entry = f"{action.value} entry" + (f" for clip {clip_id}" if clip_id else "")
+                exc.add_note(f"custody log: {entry} not written: the database is locked or unreachable")
+                raise
         if record.seq == 1 or record.seq % self._every == 0:
             self.checkpoint_at(record)
         return record

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from monitor.config import Camera, Config
 from monitor.messages import AlertMessage, SealedMessage
@@ -253,7 +253,6 @@ class ClipSealer:
             evidence = self._runtime.evidence
             seal = evidence.find_seal(clip_id)
             if seal is None:
-                self._take_write_lock(clip_id)
                 seal = evidence.seal_clip(clip_id=clip_id, path=relative, sha256=record["sha256"], size=size,
                                           metadata=meta, incomplete=record["incomplete"])
             incomplete = seal.details.get("incomplete")  # the custody log wins over a redo
@@ -278,12 +277,6 @@ class ClipSealer:
             ))
 
         return work
-
-    def _take_write_lock(self, clip_id: str) -> None:
-        """Fail within one busy timeout while another process holds the database's write lock:
-        the custody log retries a locked append forty times, each waiting the whole timeout."""
-        with self._runtime.sessions.begin() as session:
-            session.execute(update(Clip).where(Clip.id == clip_id).values(status=Clip.status))
 
     def _insert_alert(self, fields: dict[str, Any], notify: Callable[[AlertMessage], None]) -> Callable[[], None]:
         values = {**fields, "time": datetime.fromisoformat(fields["time"])}
