@@ -3,6 +3,10 @@
 Runs when a camera worker starts (its own camera) and when the service starts (everything).
 Nothing is deleted: a file that holds at least one playable frame is sealed and marked
 incomplete with the reason; anything else is moved to quarantine with a custody entry.
+
+Writes queued on disk during a database outage (``pending/``) are redone first: a clip whose
+seal was queued when the process died is finished, and must be sealed complete, not taken
+for an orphan.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from evidence.actions import Action
 from evidence.hashing import sha256_file
 from monitor.record import recover_clip
 from monitor.runtime import Runtime
 from monitor.sealing import ClipSealer, sidecar_path
+from monitor.store.db import describe_unavailable
 from monitor.store.models import Clip
+from monitor.writes import SPOOL
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +103,42 @@ def _recover_file(runtime: Runtime, row: Clip | None, clip_id: str, path: Path, 
     return RecoveryAction(clip_id, "sealed-incomplete", f"{recovered.frame_count} frames recovered")
 
 
+SERVICE_DIED = "the service stopped unexpectedly (power loss or kill)"
+
+
+def recover_at_start(runtime: Runtime) -> list[RecoveryAction] | None:
+    """The service's pass over every camera; None when the database is not there yet, in
+    which case each camera's worker runs its own pass once the database answers."""
+    if runtime.connected:
+        try:
+            return recover_camera(runtime, None, reason=SERVICE_DIED)
+        except OperationalError as exc:  # lost during the pass: the workers finish it
+            runtime.database_error = describe_unavailable(exc)
+    log.warning("recovery at start skipped, each camera worker recovers once the database "
+                "answers: %s", runtime.database_error)
+    return None
+
+
+def _redo_queued(runtime: Runtime, camera_id: str | None) -> bool:
+    """Redo the writes earlier processes queued on disk; False if some must wait again."""
+    folder = runtime.paths.root / SPOOL
+    cameras = {camera_id} if camera_id else {p.name.split(".", 1)[0] for p in folder.glob("*.jsonl")}
+    sealer = ClipSealer(runtime, on_sealed=None)
+    for camera in sorted(cameras):
+        sealer.redo_spooled(camera)
+    return sealer.pending == 0
+
+
 def recover_camera(runtime: Runtime, camera_id: str | None, *, reason: str) -> list[RecoveryAction]:
-    """Seal or quarantine every unfinished clip of ``camera_id`` (None: all cameras)."""
+    """Seal or quarantine every unfinished clip of ``camera_id`` (None: all cameras).
+
+    Does nothing while queued writes cannot be redone (they are queued on disk again): their
+    clips would be taken for orphans.
+    """
+    if not _redo_queued(runtime, camera_id):
+        log.warning("recovery waits: writes queued before a restart could not be redone (%s)",
+                    runtime.database_error)
+        return []
     actions: list[RecoveryAction] = []
     sealed = _sealed_ids(runtime)
     with runtime.sessions() as session:
