@@ -13,13 +13,22 @@ import typer
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from monitor.capture import SourceEnded, SourceError, VideoSource
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, interactive, load_or_exit
+from monitor.config import Config
 from monitor.pipeline import CameraPipeline, StreamInfo, describe_sealed
-from monitor.recovery import recover_camera
+from monitor.recovery import recover_at_start
 from monitor.runtime import Runtime
+from monitor.store.db import describe_unavailable
 from monitor.supervisor import CameraStatus, Supervisor
+
+
+def database_label(config: Config) -> str:
+    """The site's database as staff would recognise it, without its password."""
+    return make_url(config.storage.database).render_as_string(hide_password=True)
 
 
 def _parse_start(value: str | None) -> datetime:
@@ -49,7 +58,13 @@ def analyze(
         console.print(f"[red]error:[/] {config}: no camera {camera!r} (cameras: {known})")
         raise typer.Exit(2) from None
     begin = _parse_start(start)
-    runtime = Runtime.open(cfg)
+    try:
+        runtime = Runtime.open(cfg)
+    except OperationalError as exc:  # analyze seals what it finds, so it cannot do without
+        console.print(f"[red]error:[/] database {database_label(cfg)} is unavailable "
+                      f"({describe_unavailable(exc)}): start it, or fix storage.database in {config}",
+                      soft_wrap=True, highlight=False)
+        raise typer.Exit(1) from None
     try:
         with VideoSource(str(video), loop=False, realtime=False, start=begin,
                          skip_loop_filter=True) as source:
@@ -99,9 +114,14 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):  # before anything slow, so a stop is never lost
         signal.signal(sig, lambda *_: stop.set())
     cfg = load_or_exit(config)
-    runtime = Runtime.open(cfg)
-    recover_camera(runtime, None, reason="the service stopped unexpectedly (power loss or kill)")
-    runtime.close()
+    runtime = Runtime.open(cfg, require_database=False)  # cameras record through an outage
+    try:
+        if recover_at_start(runtime) is None:
+            console.print(f"[yellow]warning:[/] database {database_label(cfg)} is unavailable "
+                          f"({runtime.database_error}): cameras record and queue their alerts and "
+                          "seals until it returns", soft_wrap=True, highlight=False)
+    finally:
+        runtime.close()
     if stop.is_set():
         return
     supervisor = Supervisor(config, config=cfg)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, HostOption, PortOption, console, load_or_exit
-from monitor.recovery import recover_camera
+from monitor.cli.pipeline_cmds import database_label
+from monitor.recovery import recover_at_start
 from monitor.runtime import Runtime
 from monitor.service.accounts import ensure_first_admin
+
+log = logging.getLogger(__name__)
+RECONNECT_EVERY = 2.0  # seconds between attempts to reach a database that was down at start
 
 
 def _first_admin(runtime: Runtime) -> None:
@@ -21,12 +30,28 @@ def _first_admin(runtime: Runtime) -> None:
         )
 
 
+def _first_admin_when_connected(runtime: Runtime) -> None:
+    """A site first started during an outage still gets its admin, once the database answers."""
+    while True:
+        try:
+            runtime.connect()  # may race the workers creating the schema: try again
+            _first_admin(runtime)
+            return
+        except DBAPIError as exc:
+            log.info("first admin waits for the database: %s", exc.orig or exc)
+        time.sleep(RECONNECT_EVERY)
+
+
 def serve(
     config: ConfigOption = DEFAULT_CONFIG,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
 ) -> None:
-    """Serve the dashboard and API and run every camera worker."""
+    """Serve the dashboard and API and run every camera worker.
+
+    Starts while the database is down, so cameras keep recording: /healthz and every page
+    report the outage (503) until it returns.
+    """
     # Imported here: camera workers are spawned processes that re-import the command line, and
     # must not carry the web stack (about 70 MB each).
     import uvicorn
@@ -36,8 +61,14 @@ def serve(
     cfg = load_or_exit(config)
     app = create_app(config)
     runtime: Runtime = app.state.service.runtime
-    recover_camera(runtime, None, reason="the service stopped unexpectedly (power loss or kill)")
-    _first_admin(runtime)
+    if recover_at_start(runtime) is None:
+        console.print(f"[yellow]warning:[/] database {database_label(cfg)} is unavailable "
+                      f"({runtime.database_error}): cameras record and queue their alerts and seals; "
+                      "the dashboard answers 503 until it returns", soft_wrap=True, highlight=False)
+        threading.Thread(target=_first_admin_when_connected, args=(runtime,), name="first-admin",
+                         daemon=True).start()
+    else:
+        _first_admin(runtime)
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning:[/] listening on {host}: put HTTPS in front (cookies are Secure only over https)")
     console.print(f"{cfg.site.name}: dashboard at http://{host}:{port}/ ({len(cfg.cameras)} camera(s))")

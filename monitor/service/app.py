@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 import monitor.store.users  # noqa: F401  (registers the user tables before create_all)
 from monitor.config import Config, load_config
@@ -35,12 +37,15 @@ from monitor.service.routers import (
 )
 from monitor.service.state import ServiceSettings, ServiceState
 from monitor.service.views import ViewLog
+from monitor.store.db import describe_unavailable
 
 STATIC = Path(__file__).parent / "static"
+FEED_RETRY_SECONDS = 2.0
+log = logging.getLogger(__name__)
 
 
 def _build_state(config_path: Path, config: Config, settings: ServiceSettings) -> ServiceState:
-    runtime = Runtime.open(config)
+    runtime = Runtime.open(config, require_database=False)  # the workers record through an outage
     feed = AlertFeed(runtime.sessions, poll_seconds=settings.alert_poll_seconds)
     editor = ConfigEditor(config_path, runtime, lambda c: _apply(state, c))
     state = ServiceState(config_path, runtime, settings, feed, editor, ViewLog())
@@ -64,7 +69,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServiceState = app.state.service
     if state.settings.start_workers:
         await asyncio.to_thread(_start_workers, state)
-    poller = asyncio.create_task(state.feed.run())
+    poller = asyncio.create_task(_poll_alerts(state.feed))
     try:
         yield
     finally:
@@ -74,6 +79,27 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if state.supervisor is not None:
             await asyncio.to_thread(state.supervisor.stop)
         state.runtime.close()
+
+
+async def _poll_alerts(feed: AlertFeed) -> None:
+    """The live board outlives a database outage: polling starts again once it answers (and
+    once its schema exists, when the site was first started during the outage)."""
+    while True:
+        try:
+            await feed.run()
+        except DBAPIError as exc:
+            log.warning("live alerts wait for the database: %s", str(exc.orig or exc).strip())
+            await asyncio.sleep(FEED_RETRY_SECONDS)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """Every page and API call says why it cannot answer, instead of a bare 500."""
+    assert isinstance(exc, OperationalError)
+    message = (f"The database is unavailable ({describe_unavailable(exc)}). Cameras keep recording; "
+               "their alerts and seals are saved when it returns. Try again in a minute.")
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": message}, status_code=503)
+    return PlainTextResponse(message, status_code=503)
 
 
 async def _auth_errors(request: Request, exc: Exception) -> Response:
@@ -98,6 +124,7 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     )
     app.state.service = state
     app.add_exception_handler(HTTPException, _auth_errors)
+    app.add_exception_handler(OperationalError, _database_unavailable)
     for module in (system, auth, account, alerts, cameras, clips, bundles, zones, schedules, users, audit, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
