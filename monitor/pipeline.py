@@ -230,8 +230,10 @@ class CameraPipeline:
     def _resume_recording(self, now: datetime) -> None:
         """An event open while recording was paused for space: start its clip once space is
         back, with whatever of the event the pre-roll still holds."""
+        if not self.recording_paused or self._clip is not None:  # checked per packet: cheap first
+            return
         current = self._tracker.current
-        if not self.recording_paused or current is None or self._clip is not None:
+        if current is None:
             return
         if self._last_space_check is None or now < self._last_space_check:
             self._last_space_check = now  # the pause was just decided

@@ -9,7 +9,7 @@ from monitor.capture.errors import (
     SourceUnavailable,
     redact,
 )
-from monitor.capture.frames import CapturedFrame, CapturedPacket, PacketDecoder, decode_packets
+from monitor.capture.frames import CapturedFrame, CapturedPacket, PacketDecoder
 from monitor.capture.preroll import PacketPreroll
 from monitor.capture.source import VideoSource
 
@@ -25,6 +25,5 @@ __all__ = [
     "SourceStalled",
     "SourceUnavailable",
     "VideoSource",
-    "decode_packets",
     "redact",
 ]

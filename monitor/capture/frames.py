@@ -2,7 +2,7 @@
 
 Frames get the wall time of the packet that carried the same presentation timestamp, so
 B-frame reordering does not shuffle times, and so that decoding buffered pre-roll packets
-later with ``decode_packets`` stamps exactly the frames the live decoder produced.
+later with a ``PacketDecoder`` stamps exactly the frames the live decoder produced.
 """
 
 from __future__ import annotations
@@ -93,14 +93,6 @@ class PacketDecoder:
     def drain(self, fallback: datetime) -> tuple[CapturedFrame, ...]:
         """Frames still held for reordering; the decoder takes no packets afterwards."""
         return self._stamper.stamp(decode_or_skip(self._decoder, None), fallback)
-
-
-def decode_packets(
-    decoder: av.VideoCodecContext, items: Iterable[CapturedPacket]
-) -> list[CapturedFrame]:
-    """Every frame that decoding ``items`` with a fresh decoder releases, as a list."""
-    feed = PacketDecoder(decoder)
-    return [frame for item in items for frame in feed.decode(item)]
 
 
 def decode_or_skip(decoder: av.VideoCodecContext, packet: av.Packet | None) -> list[av.VideoFrame]:

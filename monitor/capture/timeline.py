@@ -24,7 +24,6 @@ class Timeline:
         self, anchor: datetime, *, time_base: Fraction, fps: float, realtime: bool
     ) -> None:
         self.anchor = anchor
-        self.time_base = time_base
         self._seconds_per_tick = float(time_base)  # float math: Fraction per packet is slow
         self.frame_seconds = 1.0 / fps
         self.realtime = realtime

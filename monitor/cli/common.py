@@ -8,8 +8,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
 from monitor.config import Config, ConfigError, load_config
+from monitor.recovery import recover_at_start
+from monitor.runtime import Runtime
 
 DEFAULT_CONFIG = Path("config/cameras.yaml")
 ConfigOption = Annotated[
@@ -27,6 +30,21 @@ def load_or_exit(path: Path) -> Config:
     except ConfigError as exc:
         console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
         raise typer.Exit(2) from None
+
+
+def database_label(config: Config) -> str:
+    """The site's database as staff would recognise it, without its password."""
+    return make_url(config.storage.database).render_as_string(hide_password=True)
+
+
+def recover_or_warn(runtime: Runtime, config: Config, *, meanwhile: str) -> bool:
+    """Run the start-up recovery pass, or say why it must wait for the database (the camera
+    workers then recover their own clips); True when the database answered."""
+    if recover_at_start(runtime) is not None:
+        return True
+    console.print(f"[yellow]warning:[/] database {database_label(config)} is unavailable "
+                  f"({runtime.database_error}): {meanwhile}", soft_wrap=True, highlight=False)
+    return False
 
 
 def interactive() -> bool:

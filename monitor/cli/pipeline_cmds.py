@@ -13,22 +13,22 @@ import typer
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from monitor.capture import SourceEnded, SourceError, VideoSource
-from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, interactive, load_or_exit
-from monitor.config import Config
+from monitor.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    console,
+    database_label,
+    interactive,
+    load_or_exit,
+    recover_or_warn,
+)
 from monitor.pipeline import CameraPipeline, StreamInfo, describe_sealed
-from monitor.recovery import recover_at_start
 from monitor.runtime import Runtime
 from monitor.store.db import describe_unavailable
 from monitor.supervisor import CameraStatus, Supervisor
-
-
-def database_label(config: Config) -> str:
-    """The site's database as staff would recognise it, without its password."""
-    return make_url(config.storage.database).render_as_string(hide_password=True)
 
 
 def _parse_start(value: str | None) -> datetime:
@@ -116,10 +116,8 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
     cfg = load_or_exit(config)
     runtime = Runtime.open(cfg, require_database=False)  # cameras record through an outage
     try:
-        if recover_at_start(runtime) is None:
-            console.print(f"[yellow]warning:[/] database {database_label(cfg)} is unavailable "
-                          f"({runtime.database_error}): cameras record and queue their alerts and "
-                          "seals until it returns", soft_wrap=True, highlight=False)
+        recover_or_warn(runtime, cfg, meanwhile="cameras record and queue their alerts and seals "
+                                                "until it returns")
     finally:
         runtime.close()
     if stop.is_set():

@@ -9,9 +9,15 @@ import time
 import typer
 from sqlalchemy.exc import DBAPIError
 
-from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, HostOption, PortOption, console, load_or_exit
-from monitor.cli.pipeline_cmds import database_label
-from monitor.recovery import recover_at_start
+from monitor.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    HostOption,
+    PortOption,
+    console,
+    load_or_exit,
+    recover_or_warn,
+)
 from monitor.runtime import Runtime
 from monitor.service.accounts import ensure_first_admin
 
@@ -61,10 +67,8 @@ def serve(
     cfg = load_or_exit(config)
     app = create_app(config)
     runtime: Runtime = app.state.service.runtime
-    if recover_at_start(runtime) is None:
-        console.print(f"[yellow]warning:[/] database {database_label(cfg)} is unavailable "
-                      f"({runtime.database_error}): cameras record and queue their alerts and seals; "
-                      "the dashboard answers 503 until it returns", soft_wrap=True, highlight=False)
+    meanwhile = "cameras record and queue their alerts and seals; the dashboard answers 503 until it returns"
+    if not recover_or_warn(runtime, cfg, meanwhile=meanwhile):
         threading.Thread(target=_first_admin_when_connected, args=(runtime,), name="first-admin",
                          daemon=True).start()
     else:

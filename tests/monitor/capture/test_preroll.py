@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from monitor.capture import CapturedPacket, PacketPreroll, VideoSource, decode_packets
+from monitor.capture import CapturedPacket, PacketDecoder, PacketPreroll, VideoSource
 from tests.monitor.capture.conftest import FPS, GOP
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
@@ -133,7 +133,9 @@ def test_decoding_the_preroll_reproduces_the_captured_frames(
     for item in window:
         preroll.push(item)
     with VideoSource(str(path), realtime=False, start=T0) as source:
-        decoded = decode_packets(source.new_decoder(), preroll.since(window[0].wall_time))
+        feed = PacketDecoder(source.new_decoder())
+        buffered = preroll.since(window[0].wall_time)
+        decoded = [frame for item in buffered for frame in feed.decode(item)]
     key_time = window[0].wall_time
     live = [frame for item in window for frame in item.frames if frame.wall_time >= key_time]
     assert decoded[0].wall_time == key_time
