@@ -29,6 +29,7 @@ from bench.footage import LATENCY_MIN_AREA, LATENCY_ZONE, OnsetScene
 from bench.sites import camera_entry, site_config, write_site
 from bench.table import Row, Spread
 from monitor.capture import SourceEnded, VideoSource
+from monitor.database_writes import DatabaseOutbox
 from monitor.messages import AlertMessage
 from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.runtime import Runtime
@@ -58,7 +59,7 @@ def trigger_offsets(scene: OnsetScene, folder: Path) -> list[float]:
         with VideoSource(str(scene.path), realtime=False, start=START, skip_loop_filter=True) as source:
             stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
             pipeline = CameraPipeline(runtime, config.cameras[0], stream, live_view=False,
-                                      on_alert=lambda m: alerts.append(m))
+                                      outbox=DatabaseOutbox(runtime, on_alert=alerts.append))
             last = START
             try:
                 for packet in source:

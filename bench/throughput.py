@@ -21,6 +21,7 @@ import av
 from bench.sites import camera_entry, site_config
 from bench.table import Row, Spread
 from monitor.capture import SourceEnded, VideoSource
+from monitor.database_writes import DatabaseOutbox
 from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.runtime import Runtime
 
@@ -74,7 +75,8 @@ def pipeline(path: Path, folder: Path, mode: str) -> Rate:
         watch = Stopwatch()
         with VideoSource(str(path), realtime=False, start=START, skip_loop_filter=True) as source:
             stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
-            camera = CameraPipeline(runtime, config.cameras[0], stream, live_view=True)
+            camera = CameraPipeline(runtime, config.cameras[0], stream, live_view=True,
+                                    outbox=DatabaseOutbox(runtime))
             last = START
             try:
                 for packet in source:

@@ -1,4 +1,4 @@
-"""Records that cross process boundaries: worker -> supervisor -> service."""
+"""Messages that cross process boundaries: worker -> supervisor -> service."""
 
 from __future__ import annotations
 
@@ -46,3 +46,26 @@ class SealedMessage:
     sha256: str
     incomplete: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """A camera worker's clip, seal or alert record, for the supervisor to write."""
+
+    camera_id: str
+    record: dict[str, object]
+
+
+@dataclass(frozen=True)
+class JournalDone:
+    """Every record of the worker's journal file ``name`` has been sent."""
+
+    camera_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SpaceWanted:
+    """A worker found less than ``storage.min_free_mb`` free when it wanted to record."""
+
+    camera_id: str

@@ -22,13 +22,19 @@ from monitor.config import Camera, Config, config_hash
 from monitor.config.schedule import is_active
 from monitor.detect import MotionDetector, PrivacyMasker
 from monitor.detect.preview import Preview
-from monitor.messages import AlertMessage, SealedMessage
+from monitor.messages import SealedMessage
 from monitor.preview_requests import PreviewRequests
-from monitor.record import ClipRolled, ClipWriteError, ClipWriter, EventClosed, EventOpened, EventTracker
+from monitor.record import (
+    ClipRolled,
+    ClipWriteError,
+    ClipWriter,
+    EventClosed,
+    EventOpened,
+    EventTracker,
+)
 from monitor.record.events import EventRecord
-from monitor.runtime import Runtime
-from monitor.sealing import ClipSealer, OpenClip
-from monitor.storage_guard import StorageGuard
+from monitor.sealing import ClipSealer, OpenClip, Outbox
+from monitor.site import Site
 
 log = logging.getLogger(__name__)
 
@@ -85,27 +91,25 @@ class CameraPipeline:
 
     def __init__(
         self,
-        runtime: Runtime,
+        site: Site,
         camera: Camera,
         stream: StreamInfo,
         *,
-        on_alert: Callable[[AlertMessage], None] | None = None,
-        on_sealed: Callable[[SealedMessage], None] | None = None,
+        outbox: Outbox,
         live_view: bool = True,
     ) -> None:
-        self._runtime = runtime
+        self._site = site
         self._stream = stream
-        self._on_alert = on_alert or (lambda _m: None)
         self._live_view = live_view
-        self._sealer = ClipSealer(runtime, on_sealed=on_sealed, on_alert=self._on_alert)
-        self._guard = StorageGuard(runtime)
+        self._outbox = outbox
+        self._sealer = ClipSealer(site, outbox)
         self.recording_paused = False
         self._preroll = PacketPreroll(camera.recording.pre_roll + 1.0)
         self._preroll_span = timedelta(seconds=camera.recording.pre_roll)
         self._last_analysis: datetime | None = None
         self._last_live: datetime | None = None
         self._last_editor: datetime | None = None
-        self._preview_requests = PreviewRequests(runtime.paths, camera.id)
+        self._preview_requests = PreviewRequests(site.paths, camera.id)
         self._active_cache: tuple[int, frozenset[str]] | None = None
         self._clip: OpenClip | None = None
         self._clip_frames: PacketDecoder | None = None
@@ -113,7 +117,7 @@ class CameraPipeline:
         self._last_wall: datetime | None = None
         self._zones_seen: set[str] = set()
         self.frames = 0
-        self._apply_camera(runtime.config, camera)
+        self._apply_camera(site.config, camera)
         self._detector = MotionDetector(camera, stream.width, stream.height)
         self._tracker = EventTracker(camera.recording, camera.id)
 
@@ -162,7 +166,7 @@ class CameraPipeline:
         self._resume_recording(packet.wall_time)
         if self._clip_frames is not None:
             self._write(self._clip_frames.decode(packet))
-        self._sealer.retry_pending()
+        self._outbox.retry()
 
     def _process_frame(self, captured: CapturedFrame) -> None:
         self.frames += 1
@@ -194,7 +198,7 @@ class CameraPipeline:
         before ``start``, then takes every live packet until the clip ends."""
         if not self._space_for_recording():
             return
-        paths = self._runtime.paths
+        paths = self._site.paths
         path = paths.clip_file(self.camera.id, start, clip_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = ClipWriter(path, width=self._stream.width, height=self._stream.height,
@@ -244,17 +248,17 @@ class CameraPipeline:
         self._open_clip(event_id, clip_id, part, max(start, now - self._preroll_span))
 
     def _space_for_recording(self) -> bool:
-        """Free space first (retention may delete unheld clips); pause recording if that fails."""
-        has_space = self._guard.ensure_space()
+        """Free space first (unheld clips may be deleted); pause recording if that fails."""
+        has_space = self._outbox.make_space()
         if has_space == self.recording_paused:  # paused and space is back, or the reverse
             self.recording_paused = not has_space
-            floor = self._runtime.config.storage.min_free_mb
+            floor = self._site.config.storage.min_free_mb
             message = (f"Recording resumed on {self.camera.label}: free space is above {floor} MiB again"
                        if has_space else
                        f"Recording paused on {self.camera.label}: less than {floor} MiB free under "
-                       "the storage folder and only clips on legal hold are left to delete")
+                       "the storage folder and no clip could be deleted to make room")
             self._sealer.record_alert({"kind": "storage", "camera_id": self.camera.id,
-                                       "time": datetime.now(UTC), "message": message}, self._on_alert)
+                                       "time": datetime.now(UTC), "message": message})
         return has_space
 
     def _abandon_clip(self, error: str) -> None:
@@ -276,7 +280,7 @@ class CameraPipeline:
     def _raise_motion_alert(
         self, record: EventOpened, captured: CapturedFrame, scores: dict[str, float]
     ) -> None:
-        paths = self._runtime.paths
+        paths = self._site.paths
         stamp = record.trigger_time.strftime("%Y%m%dT%H%M%S%fZ")
         snapshot = paths.snapshots / self.camera.id / f"{stamp}-{record.event_id[:8]}.jpg"
         saved = write_jpeg(snapshot, self._masker.apply(captured.frame))
@@ -288,7 +292,7 @@ class CameraPipeline:
             "snapshot_path": paths.relative(snapshot) if saved else None, "event_id": record.event_id,
             "clip_id": self._clip.clip_id if self._clip else None,
         }
-        self._sealer.record_alert(alert, self._on_alert)
+        self._sealer.record_alert(alert)
 
     def _update_live(self, captured: CapturedFrame) -> None:
         """Reduced previews, and only while someone watches: full-size JPEGs cost a third of
@@ -297,7 +301,7 @@ class CameraPipeline:
         wanted = self._preview_requests.wanted()
         if not wanted:
             return
-        now, paths = captured.wall_time, self._runtime.paths
+        now, paths = captured.wall_time, self._site.paths
         last = self._last_live
         if "live" in wanted and (last is None or now - last >= LIVE_INTERVAL or now < last):
             self._last_live = now
@@ -319,12 +323,12 @@ class CameraPipeline:
                 self._finish_clip(incomplete)
         self._finish_clip(None)
         self._preroll.clear()
-        self._sealer.retry_pending(block=True)
+        self._outbox.retry(block=True)
 
     @property
     def pending_writes(self) -> int:
         """Alerts and seals waiting for the database to come back."""
-        return self._sealer.pending
+        return self._outbox.pending
 
     def stream_restarted(self) -> None:
         """After a reconnect the old packets belong to another decoder session."""

@@ -1,6 +1,6 @@
 """After a crash or power loss: seal or quarantine every clip that was left open.
 
-Runs when a camera worker starts (its own camera) and when the service starts (everything).
+Runs when the service starts (everything) and when a camera worker has died (its camera).
 Nothing is deleted: a file that holds at least one playable frame is sealed and marked
 incomplete with the reason; anything else is moved to quarantine with a custody entry.
 
@@ -23,12 +23,13 @@ from sqlalchemy.exc import OperationalError
 
 from evidence.actions import Action
 from evidence.hashing import sha256_file
+from monitor.database_writes import DatabaseOutbox
 from monitor.record import recover_clip
 from monitor.runtime import Runtime
 from monitor.sealing import ClipSealer, sidecar_path
+from monitor.spool import SPOOL
 from monitor.store.db import describe_unavailable
 from monitor.store.models import Clip
-from monitor.writes import SPOOL
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def _recover_file(runtime: Runtime, row: Clip | None, clip_id: str, path: Path, 
     metadata.setdefault("height", recovered.height)
     metadata.setdefault("fps", round(recovered.frame_count / recovered.duration, 3) if recovered.duration else 0.0)
     metadata.setdefault("config_hash", "")
-    ClipSealer(runtime, on_sealed=None).seal(
+    ClipSealer(runtime, DatabaseOutbox(runtime)).seal(
         clip_id, str(metadata.get("event_id") or clip_id), str(metadata["camera"]), path,
         written_meta=metadata, sha256=recovered.sha256, size=recovered.size, start=start, end=end,
         frame_count=recovered.frame_count, incomplete=reason,
@@ -108,13 +109,13 @@ SERVICE_DIED = "the service stopped unexpectedly (power loss or kill)"
 
 def recover_at_start(runtime: Runtime) -> list[RecoveryAction] | None:
     """The service's pass over every camera; None when the database is not there yet, in
-    which case each camera's worker runs its own pass once the database answers."""
+    which case the supervisor recovers each camera once the database answers."""
     if runtime.connected:
         try:
             return recover_camera(runtime, None, reason=SERVICE_DIED)
         except OperationalError as exc:  # lost during the pass: the workers finish it
             runtime.database_error = describe_unavailable(exc)
-    log.warning("recovery at start skipped, each camera worker recovers once the database "
+    log.warning("recovery at start skipped, each camera is recovered once the database "
                 "answers: %s", runtime.database_error)
     return None
 
@@ -123,19 +124,24 @@ def _redo_queued(runtime: Runtime, camera_id: str | None) -> bool:
     """Redo the writes earlier processes queued on disk; False if some must wait again."""
     folder = runtime.paths.root / SPOOL
     cameras = {camera_id} if camera_id else {p.name.split(".", 1)[0] for p in folder.glob("*.jsonl")}
-    sealer = ClipSealer(runtime, on_sealed=None)
+    outbox = DatabaseOutbox(runtime)
     for camera in sorted(cameras):
-        sealer.redo_spooled(camera)
-    return sealer.pending == 0
+        outbox.redo_spooled(camera)
+    return outbox.pending == 0
 
 
-def recover_camera(runtime: Runtime, camera_id: str | None, *, reason: str) -> list[RecoveryAction]:
+def recover_camera(
+    runtime: Runtime, camera_id: str | None, *, reason: str, before: datetime | None = None,
+) -> list[RecoveryAction]:
     """Seal or quarantine every unfinished clip of ``camera_id`` (None: all cameras).
 
-    Does nothing while queued writes cannot be redone (they are queued on disk again): their
-    clips would be taken for orphans.
+    At start-up, writes queued on disk are redone first, and nothing happens while they
+    cannot be (they are queued again): their clips would be taken for orphans. With
+    ``before`` (a worker died while its successor may already record), only clips begun and
+    files last written before then count, and the caller has redone the dead worker's
+    journals itself: the successor's live journal is not touched.
     """
-    if not _redo_queued(runtime, camera_id):
+    if before is None and not _redo_queued(runtime, camera_id):
         log.warning("recovery waits: writes queued before a restart could not be redone (%s)",
                     runtime.database_error)
         return []
@@ -145,6 +151,8 @@ def recover_camera(runtime: Runtime, camera_id: str | None, *, reason: str) -> l
         query = select(Clip).where(Clip.status == "recording")
         if camera_id is not None:
             query = query.where(Clip.camera_id == camera_id)
+        if before is not None:
+            query = query.where(Clip.start < before)
         rows = list(session.scalars(query))
     known: set[str] = set()
     for row in rows:
@@ -164,6 +172,8 @@ def recover_camera(runtime: Runtime, camera_id: str | None, *, reason: str) -> l
     for path in sorted(folder.rglob("*.mp4")) if folder.exists() else []:
         clip_id = path.stem
         if clip_id in sealed or clip_id in known or clip_id in rows_by_id:
+            continue
+        if before is not None and path.stat().st_mtime >= before.timestamp():
             continue
         actions.append(_recover_file(runtime, None, clip_id, path, reason))
     for action in actions:

@@ -20,25 +20,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from evidence.keys import SigningKeyring
 from evidence.store import KEYS_DIR, EvidenceStore
 from monitor.config import Config
+from monitor.site import Site
 from monitor.store.db import describe_unavailable, make_engine, session_factory
 from monitor.store.migrate import upgrade
-from monitor.store.paths import StoragePaths
 
 log = logging.getLogger(__name__)
 
 CONNECT_ATTEMPTS = 3  # processes racing to create the schema: the losers see it done next time
 
 
-@dataclass
-class Runtime:
-    config: Config
-    paths: StoragePaths
+@dataclass(kw_only=True)
+class Runtime(Site):
     engine: Engine
     sessions: sessionmaker[Session]
     _evidence: EvidenceStore | None = None
     database_error: str | None = None
-    recording: set[str] = field(default_factory=set)
-    """Clips this process is still writing: a recovery pass must leave them alone."""
     _connecting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -49,10 +45,9 @@ class Runtime:
         ``database_error`` instead of raised; the key is still loaded now, so a broken keyring
         stops a worker at once rather than when the database returns.
         """
-        paths = StoragePaths(Path(config.storage.path).resolve())
-        paths.ensure()
+        paths = Site.open(config).paths
         engine = make_engine(config.storage.database, busy_timeout=config.storage.busy_timeout)
-        runtime = cls(config, paths, engine, session_factory(engine))
+        runtime = cls(config, paths, engine=engine, sessions=session_factory(engine))
         if require_database:
             runtime.connect()
         elif not runtime.try_connect():

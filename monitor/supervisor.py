@@ -12,6 +12,7 @@ import multiprocessing as mp
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -21,9 +22,10 @@ from sqlalchemy.exc import OperationalError
 
 from monitor.capture import Backoff
 from monitor.config import Config, load_config
-from monitor.messages import AlertMessage, StatusMessage
+from monitor.messages import AlertMessage, JournalDone, SpaceWanted, StatusMessage, WriteRequest
+from monitor.record_writer import RecordWriter
 from monitor.runtime import Runtime
-from monitor.sealing import ClipSealer
+from monitor.sealing import alert_record
 from monitor.storage_guard import StorageGuard
 from monitor.store.db import describe_unavailable
 from monitor.worker import WorkerArgs, worker_main
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 HEALTHY_AFTER = 30.0  # seconds online before a worker's restart backoff resets
 RETENTION_EVERY = 60.0  # seconds between retention passes
+SPACE_EVERY = 5.0  # seconds between looks at free space, so workers seldom find it short
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class _Slot:
     restart_at: float | None = None
     started_at: float = 0.0
     crash_reported: bool = False
+    worker: str = ""
+    """The running (or last) process's name for its journals."""
 
 
 class Supervisor:
@@ -73,14 +78,20 @@ class Supervisor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._runtime: Runtime | None = None
-        self._sealer: ClipSealer | None = None
+        self._writer: RecordWriter | None = None
+        self._exited: list[tuple[str, str]] = []  # (camera, worker) whose journals await a redo
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Workers start even while the database is down: they record and queue their writes."""
+        """Workers start even while the database is down: they record, and their records wait
+        here until it returns; their clips are recovered then if start-up recovery could not."""
         self._runtime = Runtime.open(self.config, require_database=False)
-        self._sealer = ClipSealer(self._runtime, on_sealed=None, on_alert=self._on_alert)
+        self._writer = RecordWriter(self._runtime, on_alert=self._on_alert)
+        self._writer.start()
+        if not self._runtime.connected:
+            for camera in self.config.cameras:
+                self._writer.recover_later(camera.id)
         with self._lock:
             for camera in self.config.cameras:
                 self._add(camera.id, enabled=camera.enabled)
@@ -103,14 +114,20 @@ class Supervisor:
         if self._thread is not None:
             self._thread.join(5)
         self._drain()
-        if self._sealer is not None:
-            self._sealer.retry_pending(block=True)
+        if self._writer is not None:
+            with self._lock:
+                workers = self._exited + [(c, slot.worker) for c, slot in self._slots.items() if slot.worker]
+            self._writer.stop(workers)
         if self._runtime is not None:
             self._runtime.close()
 
     def statuses(self) -> dict[str, CameraStatus]:
+        """Each camera's status; while the database is away, every recording camera says so."""
+        problem = self._writer.database_problem() if self._writer is not None else None
         with self._lock:
-            return {cid: slot.status for cid, slot in self._slots.items()}
+            return {cid: replace(slot.status, last_error=problem)
+                    if problem and slot.status.state in ("starting", "online") else slot.status
+                    for cid, slot in self._slots.items()}
 
     def apply_config(self, config: Config) -> None:
         """Push edited zones, schedules and privacy to running workers; add or stop cameras."""
@@ -131,7 +148,9 @@ class Supervisor:
                 else:
                     slot.control.put(("config", config))
             for camera_id in set(self._slots) - {c.id for c in config.cameras}:
-                self._stop_slot(self._slots.pop(camera_id))
+                slot = self._slots.pop(camera_id)
+                self._stop_slot(slot)
+                self._exited.append((camera_id, slot.worker))
 
     # -- internals (called with the lock held) ---------------------------------------------
 
@@ -144,7 +163,8 @@ class Supervisor:
             slot.status = CameraStatus(camera_id, "disabled")
 
     def _spawn(self, camera_id: str, slot: _Slot) -> None:
-        args = WorkerArgs(str(self.config_path), camera_id)
+        slot.worker = uuid.uuid4().hex[:12]
+        args = WorkerArgs(str(self.config_path), camera_id, slot.worker)
         process = self._ctx.Process(
             target=worker_main, args=(args, self._messages, slot.control),
             name=f"hotspot-{camera_id}", daemon=True,
@@ -159,29 +179,39 @@ class Supervisor:
         slot.restart_at = None
 
     def _restart_now(self, camera_id: str, slot: _Slot) -> None:
-        if slot.process is not None and slot.process.is_alive():
-            slot.control.put(("stop", None))
-            slot.process.join(10)
+        if slot.process is not None:
+            if slot.process.is_alive():
+                slot.control.put(("stop", None))
+                slot.process.join(10)
             if slot.process.is_alive():
                 slot.process.kill()
                 slot.process.join(2)
+            self._gone(camera_id, slot, crashed=slot.process.exitcode != 0)
         slot.control = self._ctx.Queue()
         self._spawn(camera_id, slot)
 
     # -- the watch loop --------------------------------------------------------------------
 
     def _watch(self) -> None:
-        next_retention = time.monotonic()
+        next_retention = next_space = time.monotonic()
         while not self._stop.is_set():
             self._drain(timeout=0.2)
             with self._lock:
                 for camera_id, slot in self._slots.items():
                     self._check(camera_id, slot)
-            if self._sealer is not None:
-                self._sealer.retry_pending()
+            if time.monotonic() >= next_space:
+                next_space = time.monotonic() + SPACE_EVERY
+                self._keep_space()
             if time.monotonic() >= next_retention and self._runtime is not None:
                 next_retention = time.monotonic() + RETENTION_EVERY
                 self._retention()
+
+    def _keep_space(self) -> None:
+        """Free space before a worker finds it short: workers cannot delete clips themselves."""
+        assert self._runtime is not None and self._writer is not None
+        storage = self.config.storage
+        if StorageGuard(self._runtime).free_mb() < storage.min_free_mb:
+            self._writer.make_space()
 
     def _retention(self) -> None:
         """Old clips go on schedule, not only when the disk fills; a failure waits for next time."""
@@ -208,6 +238,8 @@ class Supervisor:
                 self._status(message)
             elif isinstance(message, AlertMessage):
                 self._on_alert(message)
+            elif self._writer is not None:
+                self._hand_over(message)
             deadline = time.monotonic()  # after the first message, take only what is already there
 
     def _status(self, message: StatusMessage) -> None:
@@ -225,6 +257,22 @@ class Supervisor:
                 if time.monotonic() - slot.started_at > HEALTHY_AFTER:
                     slot.backoff.reset()
 
+    def _hand_over(self, message: object) -> None:
+        """A worker's record, the end of one of its journals, or its call for space."""
+        assert self._writer is not None
+        if isinstance(message, WriteRequest):
+            self._writer.submit(message.record)
+        elif isinstance(message, JournalDone):
+            self._writer.journal_done(message.camera_id, message.name)
+        elif isinstance(message, SpaceWanted):
+            self._writer.make_space()
+
+    def _gone(self, camera_id: str, slot: _Slot, *, crashed: bool) -> None:
+        """A worker exited: its journals are redone; after a crash, its clips are recovered."""
+        if self._writer is not None and slot.worker:
+            self._writer.worker_gone(camera_id, slot.worker, recover=crashed)
+            slot.worker = ""
+
     def _check(self, camera_id: str, slot: _Slot) -> None:
         process = slot.process
         if self._stop.is_set() or process is None or slot.status.state == "disabled":
@@ -240,6 +288,7 @@ class Supervisor:
             slot.status = replace(slot.status, state="offline", last_error=error, fps=0.0,
                                   restarts=slot.status.restarts + 1)
             slot.restart_at = time.monotonic() + delay
+            self._gone(camera_id, slot, crashed=True)
             if not slot.crash_reported:
                 slot.crash_reported = True
                 self._crash_alert(camera_id, error)
@@ -248,11 +297,11 @@ class Supervisor:
             self._spawn(camera_id, slot)
 
     def _crash_alert(self, camera_id: str, error: str) -> None:
-        """Through the supervisor's one sealer, so an alert queued while the database is down
-        is written when it returns instead of vanishing with a throwaway queue."""
-        if self._sealer is None:
+        """Through the record writer, so an alert written while the database is down waits
+        for it like every other record."""
+        if self._writer is None:
             return
-        self._sealer.record_alert({
+        self._writer.submit(alert_record({
             "kind": "camera-offline", "camera_id": camera_id, "time": datetime.now(UTC),
             "message": f"Camera {camera_id} is offline: {error}",
-        }, self._on_alert)
+        }))

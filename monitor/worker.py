@@ -1,7 +1,9 @@
 """The per-camera process: opens the source, feeds the pipeline, reports, reconnects.
 
 A process per camera means a decoder that aborts (some files kill the whole process inside
-FFmpeg or OpenCV) or a stream that hangs affects only its own camera.
+FFmpeg or OpenCV) or a stream that hangs affects only its own camera. The process parses
+untrusted stream data, so it holds neither the database nor the signing key: its clip, seal
+and alert records go to the supervisor (``monitor.forwarding``), which writes them.
 """
 
 from __future__ import annotations
@@ -9,33 +11,30 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.exc import OperationalError
-
 from monitor.capture import Backoff, SourceError, VideoSource
 from monitor.config import Config, load_config
-from monitor.messages import AlertMessage, StatusMessage
+from monitor.forwarding import ForwardingOutbox
+from monitor.messages import StatusMessage
 from monitor.pipeline import CameraPipeline, StreamInfo
-from monitor.recovery import recover_camera
-from monitor.runtime import Runtime
-from monitor.sealing import ClipSealer
-from monitor.store.db import describe_unavailable
+from monitor.sealing import alert_record
+from monitor.site import Site
 
 log = logging.getLogger(__name__)
 
 STATUS_INTERVAL = 1.0
-CONNECT_EVERY = 2.0  # seconds between attempts to reach the database while recovery waits for it
 
 
 @dataclass(frozen=True)
 class WorkerArgs:
     config_path: str
     camera_id: str
+    worker: str | None = None
+    """Names this process's journals, so the supervisor can redo them once it has died."""
 
 
 class Reporter:
@@ -77,26 +76,22 @@ class Reporter:
 class CameraWorker:
     """Plain object behind the process, so tests can drive it in-process too."""
 
-    def __init__(self, config: Config, camera_id: str, messages: mp.Queue, control: mp.Queue) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self, config: Config, camera_id: str, messages: mp.Queue, control: mp.Queue,  # type: ignore[type-arg]
+        *, worker: str | None = None,
+    ) -> None:
         self.config = config
         self.camera = config.camera(camera_id)
         self.reporter = Reporter(camera_id, messages)
-        self.runtime = Runtime.open(config, require_database=False)
+        self.site = Site.open(config)
+        self.outbox = ForwardingOutbox(self.site, camera_id, messages, worker=worker)
         self.control = control
         self.backoff = Backoff()
         self.pipeline: CameraPipeline | None = None
-        self.alerts = ClipSealer(self.runtime, on_sealed=None, on_alert=self.reporter.send)
         self.stopping = False
         self._outage_reported = False
-        self._recovery_due = True
-        self._connect_at = 0.0
-        self._probe: threading.Thread | None = None
-        if not self.runtime.connected:
-            self.reporter.status("starting", self._database_problem())
 
     def run(self) -> None:
-        if self.runtime.connected:
-            self._recover()
         while not self.stopping:
             try:
                 self._stream_once()
@@ -105,7 +100,6 @@ class CameraWorker:
                 self._sleep(self.backoff.next_delay())
         if self.pipeline is not None:
             self.pipeline.close(datetime.now(UTC), reason="shutdown")
-        self.alerts.retry_pending(block=True)
 
     def _stream_once(self) -> None:
         camera = self.camera
@@ -114,8 +108,7 @@ class CameraWorker:
             if self.pipeline is None or (self.pipeline_size != (source.width, source.height)):
                 if self.pipeline is not None:
                     self.pipeline.close(datetime.now(UTC), reason="stream changed size")
-                self.pipeline = CameraPipeline(self.runtime, camera, stream,
-                                               on_alert=self.reporter.send)
+                self.pipeline = CameraPipeline(self.site, camera, stream, outbox=self.outbox)
                 self.pipeline_size = (source.width, source.height)
             else:
                 self.pipeline.stream_restarted()
@@ -123,63 +116,11 @@ class CameraWorker:
             self._recovered()
             for packet in source:
                 self.pipeline.process(packet)
-                self._database_upkeep()
                 if packet.frames:
                     self.reporter.frames(len(packet.frames), packet.frames[-1].wall_time)
                     self.backoff.reset()
                 if self._check_control():
                     return
-
-    def _pending_writes(self) -> int:
-        return self.alerts.pending + (self.pipeline.pending_writes if self.pipeline else 0)
-
-    def _database_problem(self) -> str | None:
-        pending = self._pending_writes()
-        if self.runtime.connected and not pending:
-            return None
-        reason = self.runtime.database_error or "not reachable"
-        return f"database unavailable ({reason}): recording continues, {pending} alert/seal write(s) waiting"
-
-    def _database_upkeep(self) -> None:
-        """Between packets: retry queued writes, finish a recovery that waited, report."""
-        self.alerts.retry_pending()
-        if self._recovery_due:
-            if self.runtime.connected:
-                self._recover()
-            else:
-                self._probe_database()
-        error = self._database_problem()
-        if error != self.reporter.error and self.reporter.state == "online":
-            self.reporter.status("online", error)
-
-    def _probe_database(self) -> None:
-        """Reach for the database off the capture thread: a server that drops packets instead
-        of refusing them holds each attempt for the whole connect timeout."""
-        if time.monotonic() < self._connect_at or (self._probe is not None and self._probe.is_alive()):
-            return
-        self._connect_at = time.monotonic() + CONNECT_EVERY
-        self._probe = threading.Thread(target=self.runtime.try_connect, name="database-probe", daemon=True)
-        self._probe.start()
-
-    def _recover(self) -> None:
-        """Redo the writes a previous worker of this camera queued, and seal what it left open,
-        once the database answers.
-
-        Not while this worker has a clip open or a write queued: recovery would take that
-        clip's row, still marked recording, for a crash leftover.
-        """
-        if self.runtime.recording or self._pending_writes():
-            return
-        try:
-            self.alerts.redo_spooled(self.camera.id)  # before recovery takes those clips for leftovers
-            if self._pending_writes():
-                return
-            recover_camera(self.runtime, self.camera.id, reason="the camera worker stopped unexpectedly")
-        except OperationalError as exc:
-            log.warning("camera %s: recovery waits for the database: %s", self.camera.id,
-                        describe_unavailable(exc))
-            return
-        self._recovery_due = False
 
     def _check_control(self) -> bool:
         """Apply pending config updates; True when asked to stop."""
@@ -203,25 +144,24 @@ class CameraWorker:
             self.pipeline.close(datetime.now(UTC), reason="stream lost")
         if not self._outage_reported:
             self._outage_reported = True
-            self.alerts.record_alert({
+            self.outbox.submit(alert_record({
                 "kind": "camera-offline", "camera_id": self.camera.id, "time": datetime.now(UTC),
                 "message": f"Camera {self.camera.label} is offline: {error}",
-            }, self.reporter.send)
+            }))
 
     def _recovered(self) -> None:
         if self._outage_reported:
             self._outage_reported = False
-            self.alerts.record_alert({
+            self.outbox.submit(alert_record({
                 "kind": "camera-online", "camera_id": self.camera.id, "time": datetime.now(UTC),
                 "message": f"Camera {self.camera.label} is back online",
-            }, self.reporter.send)
+            }))
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and not self.stopping:
             if self._check_control():
                 return
-            self._database_upkeep()
             time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
 
@@ -229,7 +169,7 @@ def worker_main(args: WorkerArgs, messages: mp.Queue, control: mp.Queue) -> None
     """Process entry point (spawned)."""
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.camera_id} %(levelname)s %(message)s")
     config = load_config(Path(args.config_path))
-    CameraWorker(config, args.camera_id, messages, control).run()
+    CameraWorker(config, args.camera_id, messages, control, worker=args.worker).run()
 
 
-__all__ = ["AlertMessage", "CameraWorker", "WorkerArgs", "worker_main"]
+__all__ = ["CameraWorker", "WorkerArgs", "worker_main"]

@@ -14,28 +14,24 @@ write must be idempotent.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
 from monitor.runtime import Runtime
+from monitor.spool import SPOOL, Spool
 from monitor.store.db import describe_unavailable, with_retry
 
 log = logging.getLogger(__name__)
 
 RETRY_FIRST = 0.5  # seconds before the first retry of queued writes; doubles up to RETRY_MAX
 RETRY_MAX = 5.0
-SPOOL = "pending"  # folder under the storage root
 
 
 @dataclass(frozen=True)
@@ -48,27 +44,6 @@ class Write:
     record: dict[str, Any]
 
 
-class Spool:
-    """The queued writes of one outage, on disk; removed once they are all written."""
-
-    def __init__(self, folder: Path, camera_id: str) -> None:
-        self.path = folder / f"{camera_id}.{uuid.uuid4().hex}.jsonl"
-
-    def append(self, record: dict[str, Any]) -> None:
-        """Durable before capture moves on; a failing disk only costs the on-disk copy."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record, sort_keys=True) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-        except (OSError, TypeError, ValueError) as exc:  # a full disk, or a value JSON cannot hold
-            log.error("queued write kept in memory only: %s: %s", self.path, exc)
-
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
-
-
 @dataclass
 class Outage:
     """Writes waited for the database: since when, why, how many, for which camera, and where
@@ -79,29 +54,6 @@ class Outage:
     reason: str
     spool: Spool
     queued: int = 0
-
-
-def spooled(folder: Path, camera_id: str) -> Iterator[tuple[Path, list[dict[str, Any]]]]:
-    """Spool files of ``camera_id``, oldest first, with their records; a torn last line (the
-    process died while writing it) is skipped."""
-    files = sorted(folder.glob(f"{camera_id}.*.jsonl"), key=lambda p: p.stat().st_mtime)
-    for path in files:
-        records = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            record = _record(line)
-            if record is None:
-                log.error("%s line %d: not a JSON record, skipped", path, number)
-            else:
-                records.append(record)
-        yield path, records
-
-
-def _record(line: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 class WriteQueue:

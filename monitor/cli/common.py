@@ -38,8 +38,8 @@ def database_label(config: Config) -> str:
 
 
 def recover_or_warn(runtime: Runtime, config: Config, *, meanwhile: str) -> bool:
-    """Run the start-up recovery pass, or say why it must wait for the database (the camera
-    workers then recover their own clips); True when the database answered."""
+    """Run the start-up recovery pass, or say why it must wait for the database (the
+    supervisor then recovers each camera once it answers); True when the database answered."""
     if recover_at_start(runtime) is not None:
         return True
     console.print(f"[yellow]warning:[/] database {database_label(config)} is unavailable "

@@ -25,6 +25,7 @@ from monitor.cli.common import (
     load_or_exit,
     recover_or_warn,
 )
+from monitor.database_writes import DatabaseOutbox
 from monitor.pipeline import CameraPipeline, StreamInfo, describe_sealed
 from monitor.runtime import Runtime
 from monitor.store.db import describe_unavailable
@@ -69,10 +70,8 @@ def analyze(
         with VideoSource(str(video), loop=False, realtime=False, start=begin,
                          skip_loop_filter=True) as source:
             stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
-            pipeline = CameraPipeline(
-                runtime, cam, stream, live_view=False,
-                on_sealed=lambda m: print(describe_sealed(m), flush=True),
-            )
+            outbox = DatabaseOutbox(runtime, on_sealed=lambda m: print(describe_sealed(m), flush=True))
+            pipeline = CameraPipeline(runtime, cam, stream, live_view=False, outbox=outbox)
             last = _feed(source, pipeline, begin)
             pipeline.close(last, reason="end_of_file")
     except SourceError as exc:

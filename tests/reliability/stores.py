@@ -10,6 +10,7 @@ import numpy as np
 
 from evidence.hashing import sha256_file
 from monitor.config import load_config
+from monitor.database_writes import DatabaseOutbox
 from monitor.runtime import Runtime
 from monitor.sealing import ClipSealer
 from monitor.storage_guard import MIB
@@ -37,7 +38,7 @@ def seal_copy(runtime: Runtime, source: Path, clip_id: str, start: datetime) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, path)
     meta = {"width": 320, "height": 240, "fps": 10.0, "config_hash": "0" * 64, "zones": ["door"]}
-    ClipSealer(runtime, on_sealed=None).seal(
+    ClipSealer(runtime, DatabaseOutbox(runtime)).seal(
         clip_id, f"event-{clip_id}", "hall", path, written_meta=meta, sha256=sha256_file(path),
         size=path.stat().st_size, start=start, end=start + timedelta(seconds=2), frame_count=20,
         incomplete=None,

@@ -21,11 +21,12 @@ from evidence.verify import verify_store
 from monitor.capture import SourceEnded, VideoSource
 from monitor.cli import app
 from monitor.config import ConfigError, load_config
+from monitor.database_writes import DatabaseOutbox
 from monitor.messages import AlertMessage, SealedMessage
 from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.runtime import Runtime
-from monitor.sealing import ClipSealer
-from monitor.writes import SPOOL
+from monitor.sealing import alert_record
+from monitor.spool import SPOOL
 from tests.fixtures import scenes
 from tests.reliability.conftest import Site, camera, site_config
 
@@ -100,7 +101,7 @@ def test_writes_are_queued_past_a_short_busy_timeout_and_land_once(
     with VideoSource(str(walk_scene.path), realtime=False, start=datetime.fromisoformat(START)) as source:
         pipeline = CameraPipeline(runtime, runtime.config.camera("hall"), StreamInfo(
             source.width, source.height, source.fps, source.new_decoder), live_view=False,
-            on_sealed=sealed.append, on_alert=notified.append)
+            outbox=DatabaseOutbox(runtime, on_sealed=sealed.append, on_alert=notified.append))
         last = datetime.fromisoformat(START)
         try:
             for packet in source:
@@ -152,13 +153,13 @@ def test_a_queue_left_on_disk_is_redone_once_and_bad_lines_are_named(
     holder = hold_write_lock(site.database, 1.0, taken)
     assert taken.wait(10)
     alert = {"kind": "motion", "camera_id": "hall", "time": datetime.now(UTC), "message": "Motion in door"}
-    ClipSealer(runtime, on_sealed=None).record_alert(alert, lambda _m: None)
+    DatabaseOutbox(runtime).submit(alert_record(alert))
     [spool] = (runtime.paths.root / SPOOL).glob("hall.*.jsonl")  # the worker dies here
     holder.join()
     spool.write_text(spool.read_text() + '{"op": "teleport"}\n{"op": "alert", "fie', encoding="utf-8")
     shutil.copyfile(spool, spool.with_name("hall.copy.jsonl"))
 
-    assert ClipSealer(runtime, on_sealed=None).redo_spooled("hall") == 2
+    assert DatabaseOutbox(runtime).redo_spooled("hall") == 2
     assert [(a.kind, a.message) for a in site.alert_rows("motion")] == [("motion", "Motion in door")]
     assert "2 alert/seal write(s) queued" in site.alert_rows("database")[0].message
     assert not list((runtime.paths.root / SPOOL).iterdir())

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import shutil
 import signal
-import threading
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, inspect, select
@@ -28,14 +25,12 @@ from evidence.store import EvidenceStore
 from evidence.verify import verify_store
 from monitor.cli import app
 from monitor.config import load_config
-from monitor.messages import StatusMessage
 from monitor.sealing import sidecar_path
+from monitor.spool import SPOOL
 from monitor.store.db import make_engine
 from monitor.store.models import Alert, Clip
 from monitor.store.paths import StoragePaths
 from monitor.supervisor import CameraStatus, Supervisor
-from monitor.worker import CameraWorker
-from monitor.writes import SPOOL
 from tests.fixtures import scenes
 from tests.fixtures.postgres_server import PostgresServer, postgres_server, postgres_url
 from tests.reliability.conftest import camera, site_config, wait_for
@@ -108,22 +103,12 @@ def check_store(config_path: Path, engine: Engine, *, complete: set[str]) -> Non
     assert result.exit_code == 0, result.output
 
 
-def statuses(messages: queue.Queue[Any]) -> list[StatusMessage]:
-    found = []
-    while True:
-        try:
-            message = messages.get_nowait()
-        except queue.Empty:
-            return found
-        if isinstance(message, StatusMessage):
-            found.append(message)
-
-
 def test_site_started_while_postgres_is_down_records_and_seals_when_it_returns(
     tmp_path: Path, walk_scene: scenes.Scene, postgres_server: PostgresServer, postgres_url: str,
 ) -> None:
-    """The service starts with no server and no schema; its worker records, queues, is killed
-    with its queue on disk, and its successor writes everything once the server is back."""
+    """The service starts with no server and no schema; its worker records and is killed with
+    its journal on disk; the supervisor holds the writes and saves everything, and recovers
+    the leftover of an earlier crash, once the server is back."""
     config_path, root = looping_site(tmp_path, walk_scene, postgres_url)
     plant_orphan(root, walk_scene.path)
     postgres_server.stop()
@@ -135,12 +120,12 @@ def test_site_started_while_postgres_is_down_records_and_seals_when_it_returns(
             status = supervisor.statuses()["hall"]
             return status if waiting_writes(status.last_error) >= 3 else None
 
-        status = wait_for(queued, 30, "a clip's row, alert and seal queued in the worker")
+        status = wait_for(queued, 30, "a clip's row, alert and seal waiting for the database")
         assert status.last_error is not None and "Connection refused" in status.last_error, status
         assert status.state == "online" and status.restarts == 0, status
         finished = recorded_files(root)[0].stem  # its seal is among the queued writes
         assert sidecar_path(recorded_files(root)[0]).exists()
-        assert list((root / SPOOL).glob("hall.*.jsonl")), "the queue is on disk too"
+        assert list((root / SPOOL).glob("hall.*.jsonl")), "the records are on disk too"
         assert status.pid is not None
         os.kill(status.pid, signal.SIGKILL)
         wait_for(lambda: supervisor.statuses()["hall"].restarts >= 1, 10, "the worker restarted")
@@ -148,7 +133,7 @@ def test_site_started_while_postgres_is_down_records_and_seals_when_it_returns(
         wait_for(lambda: ORPHAN in {c.id for c in clips(engine) if c.status == "sealed"}, 20,
                  "the crash leftover sealed by the recovery that waited for the database")
         notices = [a.message for a in alerts(engine, "database")]
-        assert any("before the camera worker restarted" in m for m in notices), notices
+        assert any("Connection refused" in m and "were saved when it returned" in m for m in notices), notices
     finally:
         supervisor.stop()
     check_store(config_path, engine, complete={finished})
@@ -162,28 +147,24 @@ def test_postgres_lost_mid_event_queues_writes_and_saves_each_once(
     tmp_path: Path, walk_scene: scenes.Scene, postgres_server: PostgresServer, postgres_url: str,
 ) -> None:
     config_path, root = looping_site(tmp_path, walk_scene, postgres_url)
-    messages: queue.Queue[Any] = queue.Queue()
-    control: queue.Queue[Any] = queue.Queue()
-    worker = CameraWorker(load_config(config_path), "hall", messages, control)  # type: ignore[arg-type]
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
+    supervisor = Supervisor(config_path)
+    supervisor.start()
     engine = make_engine(postgres_url)
     try:
-        first = wait_for(lambda: [c.id for c in clips(engine) if c.status == "recording"], 15,
+        first = wait_for(lambda: [c.id for c in clips(engine) if c.status == "recording"], 30,
                          "an event in progress")
         postgres_server.stop()
         wait_for(lambda: len(recorded_files(root)) >= 2, 15, "a second event recorded while the server is down")
-        assert thread.is_alive()
+        wait_for(lambda: waiting_writes(supervisor.statuses()["hall"].last_error) >= 2, 15,
+                 "the camera's status says writes are waiting")
+        assert supervisor.statuses()["hall"].restarts == 0
         postgres_server.start()
         wait_for(lambda: alerts(engine, "database"), 15, "the database alert")
         wait_for(lambda: len([c for c in clips(engine) if c.status == "sealed"]) >= 1, 10, "the first seal")
     finally:
-        control.put(("stop", None))
-        thread.join(30)
-    assert not thread.is_alive()
-    reported = [waiting_writes(s.last_error) for s in statuses(messages)]
-    assert max(reported) >= 2, "the camera's status said writes were waiting"
+        supervisor.stop()
     assert first[0] in {c.id for c in clips(engine)}
     assert len(clips(engine)) >= 2
+    assert not list((root / SPOOL).glob("*.jsonl")), "journals and queues are gone once written"
     check_store(config_path, engine, complete={c.id for c in clips(engine)})
     engine.dispose()

@@ -17,11 +17,12 @@ from evidence.hashing import sha256_file
 from evidence.verify import verify_store
 from monitor.capture import SourceEnded, VideoSource
 from monitor.config import load_config
+from monitor.database_writes import DatabaseOutbox
 from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.recovery import recover_at_start
 from monitor.runtime import Runtime
 from monitor.sealing import sidecar_path
-from monitor.writes import SPOOL
+from monitor.spool import SPOOL
 from tests.fixtures import scenes
 from tests.reliability.conftest import Site, camera, site_config
 from tests.reliability.test_database import SHORT_TIMEOUT, START, hold_write_lock
@@ -41,7 +42,8 @@ def record_with_writes_queued(config_path: Path, scene: scenes.Scene, site: Site
     assert taken.wait(10)
     with VideoSource(str(scene.path), realtime=False, start=datetime.fromisoformat(START)) as source:
         pipeline = CameraPipeline(runtime, runtime.config.camera("hall"), StreamInfo(
-            source.width, source.height, source.fps, source.new_decoder), live_view=False)
+            source.width, source.height, source.fps, source.new_decoder), live_view=False,
+            outbox=DatabaseOutbox(runtime))
         try:
             for packet in source:
                 pipeline.process(packet)

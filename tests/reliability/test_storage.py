@@ -19,6 +19,7 @@ from evidence.verify import verify_store
 from monitor.capture import SourceEnded, VideoSource
 from monitor.cli import app
 from monitor.config import load_config
+from monitor.database_writes import DatabaseOutbox
 from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.recovery import recover_camera
 from monitor.runtime import Runtime
@@ -289,7 +290,8 @@ def test_recording_resumes_mid_event_when_space_returns(
     freed_at = None
     with VideoSource(str(walk_scene.path), realtime=False, start=start, skip_loop_filter=True) as source:
         stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
-        pipeline = CameraPipeline(runtime, config.camera("hall"), stream, live_view=False)
+        pipeline = CameraPipeline(runtime, config.camera("hall"), stream, live_view=False,
+                                  outbox=DatabaseOutbox(runtime))
         last = start
         with contextlib.suppress(SourceEnded):
             for packet in source:

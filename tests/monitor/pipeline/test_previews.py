@@ -13,6 +13,7 @@ import pytest
 from monitor import preview_requests
 from monitor.capture import VideoSource
 from monitor.config import load_config
+from monitor.database_writes import DatabaseOutbox
 from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.runtime import Runtime
 from tests.conftest import base_config, write_config
@@ -33,7 +34,8 @@ class Camera:
 
     def __init__(self, runtime: Runtime, source: VideoSource) -> None:
         stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
-        self.pipeline = CameraPipeline(runtime, runtime.config.cameras[0], stream, live_view=True)
+        self.pipeline = CameraPipeline(runtime, runtime.config.cameras[0], stream, live_view=True,
+                                       outbox=DatabaseOutbox(runtime))
         self._packets = iter(source)
         self.last = START
 

@@ -1,0 +1,82 @@
+"""A camera worker's outbox: each record goes to disk, then to the supervisor to write.
+
+The record is fsynced to the worker's journal (``pending/<camera>.journal-<worker>-<n>.jsonl``)
+before it is sent, so a worker killed with a message still in its pipe loses nothing: the
+supervisor redoes a dead worker's journals. After ``JOURNAL_RECORDS`` records the worker
+starts the next file and sends a ``JournalDone`` behind them; the supervisor redoes that
+file once everything before it is written, then deletes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue
+import shutil
+import uuid
+from typing import Any
+
+from monitor.messages import JournalDone, SpaceWanted, WriteRequest
+from monitor.site import Site
+from monitor.spool import JOURNAL, SPOOL, Spool
+
+log = logging.getLogger(__name__)
+
+JOURNAL_RECORDS = 200
+SEND_TIMEOUT = 5.0  # seconds a full message queue may hold capture; the journal keeps the rest
+MIB = 1024 * 1024
+
+
+def journal_prefix(worker: str) -> str:
+    """How the supervisor finds one worker's journals."""
+    return f"{JOURNAL}{worker}-"
+
+
+class ForwardingOutbox:
+    def __init__(self, site: Site, camera_id: str, messages: mp.Queue, *, worker: str | None = None) -> None:  # type: ignore[type-arg]
+        self._site = site
+        self._camera_id = camera_id
+        self._messages = messages
+        self._prefix = journal_prefix(worker or uuid.uuid4().hex)
+        self._files = 0
+        self._journal = self._next_journal()
+        self._written = 0
+        self._space_asked = False
+
+    def _next_journal(self) -> Spool:
+        self._files += 1
+        return Spool(self._site.paths.root / SPOOL, self._camera_id, f"{self._prefix}{self._files:06d}")
+
+    def submit(self, record: dict[str, Any]) -> None:
+        self._journal.append(record)
+        self._send(WriteRequest(self._camera_id, record))
+        self._written += 1
+        if self._written >= JOURNAL_RECORDS:
+            done, self._journal, self._written = self._journal, self._next_journal(), 0
+            self._send(JournalDone(self._camera_id, done.path.name))
+
+    def _send(self, message: object) -> None:
+        """Blocks only while the supervisor's queue is full; a record that cannot be sent
+        stays in the journal and is written when its file is redone."""
+        try:
+            self._messages.put(message, timeout=SEND_TIMEOUT)
+        except queue.Full:
+            log.error("camera %s: supervisor not taking messages; %s waits in %s",
+                      self._camera_id, type(message).__name__, self._journal.path.name)
+
+    def retry(self, *, block: bool = False) -> None:
+        """Nothing waits here: the supervisor retries what the database refuses."""
+
+    @property
+    def pending(self) -> int:
+        return 0
+
+    def make_space(self) -> bool:
+        """Room to record now; below the floor the supervisor, which may delete clips, is asked
+        to free space, and recording waits (the pipeline checks again every second)."""
+        floor = self._site.config.storage.min_free_mb
+        enough = shutil.disk_usage(self._site.paths.root).free / MIB >= floor
+        if not enough and not self._space_asked:
+            self._send(SpaceWanted(self._camera_id))
+        self._space_asked = not enough
+        return enough

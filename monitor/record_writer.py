@@ -1,0 +1,137 @@
+"""The supervisor's side of the workers' records: written in order, on a thread of their own.
+
+Camera workers hold no database and no signing key; they send their clip, seal and alert
+records here (``monitor.forwarding``). One thread writes them, so a locked or unreachable
+database holds neither the supervisor's watch over the workers nor any camera's capture.
+The same thread redoes a dead worker's journals, recovers the clips it left open, and
+frees space for recording.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from monitor.database_writes import DatabaseOutbox
+from monitor.forwarding import journal_prefix
+from monitor.messages import AlertMessage
+from monitor.recovery import recover_camera
+from monitor.runtime import Runtime
+from monitor.store.db import describe_unavailable
+
+log = logging.getLogger(__name__)
+
+IDLE = 0.5  # seconds between looks at retries, recoveries and the database while nothing arrives
+CONNECT_EVERY = 2.0
+WORKER_DIED = "the camera worker stopped unexpectedly"
+
+
+class RecordWriter:
+    def __init__(self, runtime: Runtime, *, on_alert: Callable[[AlertMessage], None]) -> None:
+        self._runtime = runtime
+        self.outbox = DatabaseOutbox(runtime, on_alert=on_alert)
+        self._tasks: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._recoveries: dict[str, datetime] = {}  # camera -> clips begun before this are orphans
+        self._connect_at = 0.0
+        self._thread = threading.Thread(target=self._run, name="record-writer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    # -- called from the supervisor's threads ----------------------------------------------
+
+    def submit(self, record: dict[str, Any]) -> None:
+        self._tasks.put(lambda: self.outbox.submit(record))
+
+    def journal_done(self, camera_id: str, name: str) -> None:
+        """Everything before this in the queue came from that journal: redo what a full pipe
+        may have dropped, then the file can go."""
+        prefix = name.removeprefix(f"{camera_id}.").removesuffix(".jsonl")
+        self._tasks.put(lambda: self.outbox.redo_spooled(camera_id, prefix=prefix))
+
+    def worker_gone(self, camera_id: str, worker: str, *, recover: bool) -> None:
+        """Redo the journals of a worker that has exited; after a crash, also seal or
+        quarantine the clips it left open (those begun before now: its successor's are newer)."""
+        cutoff = datetime.now(UTC)
+
+        def task() -> None:
+            self.outbox.redo_spooled(camera_id, prefix=journal_prefix(worker))
+            if recover:
+                self._recoveries[camera_id] = cutoff
+
+        self._tasks.put(task)
+
+    def recover_later(self, camera_id: str) -> None:
+        """The start-up pass could not run: recover this camera once the database answers."""
+        cutoff = datetime.now(UTC)
+        self._tasks.put(lambda: self._recoveries.setdefault(camera_id, cutoff))
+
+    def make_space(self) -> None:
+        self._tasks.put(self._make_space)
+
+    def database_problem(self) -> str | None:
+        pending = self.outbox.pending
+        if self._runtime.connected and not pending:
+            return None
+        reason = self._runtime.database_error or "not reachable"
+        return f"database unavailable ({reason}): recording continues, {pending} alert/seal write(s) waiting"
+
+    def stop(self, redo: list[tuple[str, str]]) -> None:
+        """Write what has arrived, redo the journals of the workers ``redo`` names (camera,
+        worker), then try hard to empty the queue before the process exits."""
+        self._tasks.put(None)
+        if self._thread.is_alive():
+            self._thread.join()
+        for camera_id, worker in redo:
+            self.outbox.redo_spooled(camera_id, prefix=journal_prefix(worker))
+        self.outbox.retry(block=True)
+
+    # -- the writer thread -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            try:
+                task = self._tasks.get(timeout=IDLE)
+            except queue.Empty:
+                self._upkeep()
+                continue
+            if task is None:
+                return
+            try:
+                task()
+            except Exception:  # one bad record must not stop every camera's writes
+                log.exception("writing a camera record failed")
+            self.outbox.retry()
+
+    def _upkeep(self) -> None:
+        self.outbox.retry()
+        if not self._runtime.connected and time.monotonic() >= self._connect_at:
+            self._connect_at = time.monotonic() + CONNECT_EVERY
+            self._runtime.try_connect()
+        if self._recoveries and self._runtime.connected and not self.outbox.pending:
+            for camera_id, cutoff in list(self._recoveries.items()):
+                if self._recover(camera_id, cutoff):
+                    del self._recoveries[camera_id]
+
+    def _recover(self, camera_id: str, cutoff: datetime) -> bool:
+        try:
+            recover_camera(self._runtime, camera_id, reason=WORKER_DIED, before=cutoff)
+        except OperationalError as exc:
+            log.warning("camera %s: recovery waits for the database: %s", camera_id, describe_unavailable(exc))
+            return False
+        return True
+
+    def _make_space(self) -> None:
+        try:
+            self.outbox.make_space()
+        except OperationalError as exc:
+            log.warning("freeing space waits for the database: %s", describe_unavailable(exc))
+
+

@@ -1,0 +1,137 @@
+"""A camera worker's records reach the database through the supervisor's record writer.
+
+Real SQLite file, real journal files; the pipe between the processes is a plain queue here,
+so a test can lose a message on purpose and check that the journal makes up for it.
+"""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from monitor import forwarding
+from monitor.config import load_config
+from monitor.forwarding import ForwardingOutbox
+from monitor.messages import AlertMessage, JournalDone, SpaceWanted, WriteRequest
+from monitor.record_writer import RecordWriter
+from monitor.runtime import Runtime
+from monitor.sealing import alert_record
+from monitor.site import Site
+from monitor.spool import SPOOL
+from monitor.store.models import Alert
+from tests.conftest import base_config, write_config
+
+T0 = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
+
+
+def alert(n: int) -> dict[str, Any]:
+    return alert_record({"kind": "motion", "camera_id": "hall", "time": T0 + timedelta(seconds=n),
+                         "message": f"Motion {n}"})
+
+
+def hand_over(messages: queue.Queue[Any], writer: RecordWriter, *, lose: set[int] = frozenset()) -> int:
+    """What the supervisor does with a worker's messages; drops the ``lose``-th ones."""
+    seen = 0
+    while True:
+        try:
+            message = messages.get_nowait()
+        except queue.Empty:
+            return seen
+        seen += 1
+        if seen in lose:
+            continue
+        if isinstance(message, WriteRequest):
+            writer.submit(message.record)
+        elif isinstance(message, JournalDone):
+            writer.journal_done(message.camera_id, message.name)
+
+
+def messages_in_db(runtime: Runtime) -> list[str]:
+    with runtime.sessions() as session:
+        return [a.message for a in session.scalars(select(Alert).order_by(Alert.time))]
+
+
+def settle(writer: RecordWriter, runtime: Runtime, expected: int) -> list[str]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = messages_in_db(runtime)
+        if len(found) >= expected and not list((runtime.paths.root / SPOOL).glob("*.jsonl")):
+            return found
+        time.sleep(0.05)
+    return messages_in_db(runtime)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Runtime:
+    runtime = Runtime.open(load_config(write_config(tmp_path, base_config(tmp_path / "data"))))
+    yield runtime
+    runtime.close()
+
+
+def test_records_land_in_order_and_finished_journals_are_deleted(
+    site: Runtime, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(forwarding, "JOURNAL_RECORDS", 3)
+    heard: list[AlertMessage] = []
+    writer = RecordWriter(site, on_alert=heard.append)
+    writer.start()
+    messages: queue.Queue[Any] = queue.Queue()
+    outbox = ForwardingOutbox(Site(site.config, site.paths), "hall", messages, worker="w1")
+    for n in range(7):
+        outbox.submit(alert(n))
+    journals = sorted(p.name for p in (site.paths.root / SPOOL).glob("*.jsonl"))
+    assert journals == [f"hall.journal-w1-{i:06d}.jsonl" for i in (1, 2, 3)], "fsynced before sending"
+    assert hand_over(messages, writer) == 7 + 2, "seven records and two finished journals"
+    time.sleep(0.5)
+    assert messages_in_db(site) == [f"Motion {n}" for n in range(7)]
+    assert [m.message for m in heard] == [f"Motion {n}" for n in range(7)], "each alert announced once"
+    left = sorted(p.name for p in (site.paths.root / SPOOL).glob("*.jsonl"))
+    assert left == ["hall.journal-w1-000003.jsonl"], "the live journal stays until its worker is gone"
+    writer.worker_gone("hall", "w1", recover=False)
+    assert settle(writer, site, 7) == [f"Motion {n}" for n in range(7)], "redoing wrote nothing twice"
+    writer.stop([])
+
+
+def test_a_record_lost_on_the_way_is_written_from_the_journal(site: Runtime) -> None:
+    """A worker killed with a message still in its pipe: the supervisor redoes its journal."""
+    writer = RecordWriter(site, on_alert=lambda _m: None)
+    writer.start()
+    messages: queue.Queue[Any] = queue.Queue()
+    outbox = ForwardingOutbox(Site(site.config, site.paths), "hall", messages, worker="w2")
+    for n in range(4):
+        outbox.submit(alert(n))
+    hand_over(messages, writer, lose={2, 4})
+    time.sleep(0.5)
+    assert messages_in_db(site) == ["Motion 0", "Motion 2"]
+    writer.worker_gone("hall", "w2", recover=True)
+    assert settle(writer, site, 4) == [f"Motion {n}" for n in range(4)]
+    writer.stop([])
+
+
+def test_workers_ask_for_space_instead_of_deleting(site: Runtime) -> None:
+    """A worker holds no database, so it cannot pick clips to delete: below the floor it says
+    so, once per shortage, and recording waits."""
+    config = site.config.model_copy(update={"storage": site.config.storage.model_copy(
+        update={"min_free_mb": 10**9})})
+    messages: queue.Queue[Any] = queue.Queue()
+    outbox = ForwardingOutbox(Site(config, site.paths), "hall", messages, worker="w3")
+    assert not outbox.make_space() and not outbox.make_space()
+    assert [type(m) for m in list(messages.queue)] == [SpaceWanted]
+    roomy = ForwardingOutbox(Site(site.config, site.paths), "hall", messages, worker="w4")
+    assert roomy.make_space()
+
+
+def test_the_worker_process_loads_neither_the_database_nor_the_signing_code() -> None:
+    """The process that parses untrusted streams never opens the database or loads a key."""
+    code = ("import sys, monitor.worker; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'cryptography', 'alembic'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
