@@ -3,9 +3,16 @@
 ``fill`` writes video black (Y 16) and neutral chroma (U = V = 128) over the masked pixels: the
 original values are gone, so no filter can bring them back. ``pixelate`` keeps coarse block
 averages, which hides detail but is not irreversible; it exists for sites that ask for it.
+
+A masker holds one mask of the pixels it keeps per plane size (U and V share theirs), built on
+the first ``apply``: a 1080p camera's zone-editor masker is only read once, reduced, by its
+preview, so it never holds a full-size array. Each plane is masked by writing what hidden pixels
+become and copying the kept pixels over it through that one mask.
 """
 
 from __future__ import annotations
+
+from functools import cached_property
 
 import av
 import cv2
@@ -20,31 +27,56 @@ FILL_CHROMA = 128
 PIXELATE_BLOCKS_ACROSS = 40
 INPUT_FORMATS = frozenset({"yuv420p", "yuvj420p"})
 
+Visible = np.ndarray | bool
+"""A 0/255 mask (255 = kept) of one plane, or ``True``/``False`` when every pixel is kept/hidden."""
+
 
 def masked_region(camera: Camera, width: int, height: int, *, explicit_only: bool) -> np.ndarray:
     """``uint8`` mask (255 = hidden) of the pixels this camera's privacy settings hide."""
     privacy = union_mask((zone.polygon for zone in camera.privacy.zones), width, height)
     if explicit_only or camera.privacy.mask == "privacy-zones-only":
         return privacy
-    hotspots = union_mask((zone.polygon for zone in camera.zones), width, height)
-    return cv2.bitwise_or(cv2.bitwise_not(hotspots), privacy)
+    hidden = union_mask((zone.polygon for zone in camera.zones), width, height)
+    cv2.bitwise_not(hidden, dst=hidden)
+    return cv2.bitwise_or(hidden, privacy, dst=hidden)
 
 
 def block_max(mask: np.ndarray, factor: int) -> np.ndarray:
     """A 0/255 ``mask`` reduced by a whole ``factor`` (up to 15) that divides its size: a block
     is set when any of its pixels is. The mean of a block holding one 255 still rounds to at
-    least 1, and OpenCV's area reduction is a hundred times faster than a numpy ``max``."""
+    least 1, and OpenCV's area reduction is a hundred times faster than a numpy ``max``. A
+    threshold, unlike ``cv2.compare`` with a scalar, also takes a 1x1 result (a 2x2 frame's
+    chroma)."""
     height, width = mask.shape
     means = cv2.resize(mask, (width // factor, height // factor), interpolation=cv2.INTER_AREA)
-    return cv2.compare(means, 0, cv2.CMP_GT)
+    return cv2.threshold(means, 0, 255, cv2.THRESH_BINARY, dst=means)[1]
 
 
 def chroma_mask(luma_mask: np.ndarray) -> np.ndarray:
     """Mask at chroma size: a chroma sample is hidden when any of its luma pixels is."""
     height, width = luma_mask.shape
-    padded = np.zeros((height + height % 2, width + width % 2), np.uint8)
-    padded[:height, :width] = luma_mask
-    return block_max(padded, 2)
+    if height % 2 or width % 2:
+        luma_mask = cv2.copyMakeBorder(
+            luma_mask, 0, height % 2, 0, width % 2, cv2.BORDER_CONSTANT, value=0
+        )
+    return block_max(luma_mask, 2)
+
+
+def visible_mask(hidden: np.ndarray) -> Visible:
+    """The kept pixels of a 0/255 ``hidden`` mask, inverted in place; a bool instead when the
+    plane is uniform, so a camera that hides nothing (or everything) holds no array."""
+    count = cv2.countNonZero(hidden)
+    if count in (0, hidden.size):
+        return count == 0
+    return cv2.bitwise_not(hidden, dst=hidden)
+
+
+def pixelate(src: np.ndarray, dst: np.ndarray, block: int) -> None:
+    """Write ``src`` as ``block`` x ``block`` averages into ``dst``."""
+    height, width = src.shape
+    blocks = (-(-width // block), -(-height // block))
+    small = cv2.resize(src, blocks, interpolation=cv2.INTER_AREA)
+    cv2.resize(small, (width, height), dst=dst, interpolation=cv2.INTER_NEAREST)
 
 
 class PrivacyMasker:
@@ -57,33 +89,52 @@ class PrivacyMasker:
             raise ValueError(f"frame size must be at least 2x2, got {width}x{height}")
         self.width, self.height = width, height
         self.style = camera.privacy.style
-        luma = masked_region(camera, width, height, explicit_only=explicit_only)
+        self._camera, self._explicit_only = camera, explicit_only
+        luma_block = max(2, round(width / PIXELATE_BLOCKS_ACROSS))
+        self._blocks = (luma_block, max(2, luma_block // 2), max(2, luma_block // 2))
+        self._visible: tuple[Visible, Visible] | None = None
+
+    @property
+    def hidden(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Masks (255 = hidden) of the Y, U and V planes, rasterised anew on each call so that a
+        preview reducing them leaves no full-size copy behind."""
+        luma = masked_region(self._camera, self.width, self.height, explicit_only=self._explicit_only)
         chroma = chroma_mask(luma)
-        self.hidden_fraction = cv2.countNonZero(luma) / (width * height)
-        self._hidden = (luma, chroma, chroma)
-        self._keep = tuple(cv2.bitwise_not(mask) for mask in self._hidden)
-        fills = (FILL_LUMA, FILL_CHROMA, FILL_CHROMA)
-        self._fill = tuple(cv2.bitwise_and(mask, fill) for mask, fill in zip(self._hidden, fills))
+        return luma, chroma, chroma
+
+    @cached_property
+    def hidden_fraction(self) -> float:
+        """Fraction of the frame's pixels that are hidden."""
+        luma = masked_region(self._camera, self.width, self.height, explicit_only=self._explicit_only)
+        return cv2.countNonZero(luma) / (self.width * self.height)
 
     def apply(self, frame: av.VideoFrame) -> av.VideoFrame:
         """A new yuv420p frame with the hidden pixels masked; the input frame is left untouched."""
         self.check(frame)
+        if self._visible is None:
+            luma, chroma, _ = self.hidden
+            self._visible = (visible_mask(luma), visible_mask(chroma))
+        luma_visible, chroma_visible = self._visible
         out = av.VideoFrame(self.width, self.height, "yuv420p")
-        for index, (source, target) in enumerate(zip(frame.planes, out.planes)):
+        planes = zip(
+            frame.planes, out.planes, (luma_visible, chroma_visible, chroma_visible),
+            (FILL_LUMA, FILL_CHROMA, FILL_CHROMA), self._blocks,
+        )
+        for source, target, visible, fill, block in planes:
             src, dst = plane_view(source), plane_view(target)
+            if visible is True:
+                np.copyto(dst, src)
+                continue
             if self.style == "fill":
-                self._fill_plane(index, src, dst)
+                dst.fill(fill)
             else:
-                self._pixelate_plane(index, src, dst)
+                pixelate(src, dst, block)
+            if visible is not False:
+                cv2.copyTo(src, visible, dst)
         out.pts = frame.pts
         if frame.time_base is not None:
             out.time_base = frame.time_base
         return out
-
-    @property
-    def hidden(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Masks (255 = hidden) of the Y, U and V planes."""
-        return self._hidden
 
     def check(self, frame: av.VideoFrame) -> None:
         """Refuse a frame this masker cannot mask completely."""
@@ -96,16 +147,3 @@ class PrivacyMasker:
                 f"frame is {frame.width}x{frame.height} but the mask was built for "
                 f"{self.width}x{self.height}"
             )
-
-    def _fill_plane(self, index: int, src: np.ndarray, dst: np.ndarray) -> None:
-        cv2.bitwise_and(src, self._keep[index], dst=dst)
-        cv2.bitwise_or(dst, self._fill[index], dst=dst)
-
-    def _pixelate_plane(self, index: int, src: np.ndarray, dst: np.ndarray) -> None:
-        height, width = src.shape
-        block = max(2, round(self.width / PIXELATE_BLOCKS_ACROSS) // (1 if index == 0 else 2))
-        blocks = (-(-width // block), -(-height // block))
-        small = cv2.resize(src, blocks, interpolation=cv2.INTER_AREA)
-        coarse = cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
-        np.copyto(dst, src)
-        cv2.copyTo(coarse, self._hidden[index], dst)

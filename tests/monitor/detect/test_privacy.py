@@ -12,6 +12,7 @@ import pytest
 from monitor.config import Camera
 from monitor.detect import PrivacyMasker
 from monitor.detect.planes import plane_view
+from monitor.detect.preview import Preview
 from monitor.detect.zones import polygon_mask
 from tests.fixtures import scenes
 from tests.monitor.detect.frames import SIZE, scene, to_frame
@@ -68,6 +69,40 @@ def test_fill_survives_h264_outside_zones_and_in_privacy_zones(tmp_path: Path) -
         original = plane_view(source.planes[0])
         assert np.abs(y[visible].astype(int) - original[visible]).mean() < 3.0
     assert 0.55 < masker.hidden_fraction < 0.75
+
+
+def hidden_planes(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """What ``camera()`` hides in Y and in U/V, worked out from its polygons alone: a chroma
+    sample is hidden when any of its four luma pixels is."""
+    luma = (polygon_mask(HOTSPOT, width, height) == 0) | (polygon_mask(PANE, width, height) > 0)
+    return luma, luma.reshape(height // 2, 2, width // 2, 2).any(axis=(1, 3))
+
+
+@pytest.mark.parametrize("style", ["fill", "pixelate"])
+def test_masks_built_on_first_use_hide_exactly_the_private_pixels(style: str, tmp_path: Path) -> None:
+    sources = round_trip([to_frame(scene((x, 0.9))) for x in (0.2, 0.7)], tmp_path / "in.mp4")
+    fresh = PrivacyMasker(camera(style=style), *SIZE)  # builds its masks in its first apply
+    primed = PrivacyMasker(camera(style=style), *SIZE)
+    before = Preview(primed, max_width=SIZE[0] // 2).bgr(sources[1])  # reads hidden unbuilt
+    primed.apply(sources[1])
+    assert np.array_equal(Preview(primed, max_width=SIZE[0] // 2).bgr(sources[1]), before)
+    luma, chroma = hidden_planes(*SIZE)
+    for source in sources:
+        fresh_planes, primed_planes, originals = (
+            [plane_view(p) for p in frame.planes]
+            for frame in (fresh.apply(source), primed.apply(source), source)
+        )
+        for out, again, original, hidden, fill in zip(
+            fresh_planes, primed_planes, originals, (luma, chroma, chroma), (16, 128, 128)
+        ):
+            assert np.array_equal(out, again)
+            assert np.array_equal(out[~hidden], original[~hidden])
+            if style == "fill":
+                assert (out[hidden] == fill).all()
+        y, original = fresh_planes[0].astype(np.int16), originals[0].astype(np.int16)
+        both_hidden = luma[:, 1:] & luma[:, :-1]
+        detail = np.count_nonzero(np.diff(original, axis=1)[both_hidden])
+        assert np.count_nonzero(np.diff(y, axis=1)[both_hidden]) < 0.15 * detail
 
 
 def test_privacy_zones_only_hides_just_the_privacy_zones(tmp_path: Path) -> None:
