@@ -5,7 +5,8 @@ full-size masked copy, 2.5 times a second) costing a third of the decoder's time
 is the frame reduced by a whole factor with area averaging, so each preview pixel is the mean
 of one k x k block of the frame. With ``fill`` masking, a preview pixel is hidden when any
 pixel of its block is hidden: no hidden pixel contributes to a visible one. ``pixelate``
-frames are masked at full size first.
+frames are masked at full size first. The reduced masks are made once from the masker's
+full-size ones, which are not kept.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ import cv2
 import numpy as np
 
 from monitor.detect.planes import plane_view
-from monitor.detect.privacy import FILL_CHROMA, FILL_LUMA, PrivacyMasker, block_max
+from monitor.detect.privacy import (
+    FILL_CHROMA,
+    FILL_LUMA,
+    PrivacyMasker,
+    Visible,
+    block_max,
+    visible_mask,
+)
 
 MAX_WIDTH = 960
 MAX_FACTOR = 8
@@ -51,10 +59,15 @@ class Preview:
             flat[luma + chroma:].reshape(height // 2, width // 2),
         )
         self._mask_reduced = masker.style == "fill" and self.factor > 1
-        hidden = tuple(block_max(mask, self.factor) for mask in masker.hidden) if self._mask_reduced else ()
-        self._keep = tuple(cv2.bitwise_not(mask) for mask in hidden)
-        fills = (FILL_LUMA, FILL_CHROMA, FILL_CHROMA)
-        self._fill = tuple(cv2.bitwise_and(mask, fill) for mask, fill in zip(hidden, fills))
+        self._visible = self._reduced_masks() if self._mask_reduced else (True, True, True)
+        masks = any(isinstance(visible, np.ndarray) for visible in self._visible)
+        self._scratch = np.empty(width * height if masks else 0, np.uint8)
+
+    def _reduced_masks(self) -> tuple[Visible, Visible, Visible]:
+        """Kept pixels of Y, U and V at preview size; the full-size masks are dropped here."""
+        luma, chroma, _ = self._masker.hidden
+        reduced_chroma = visible_mask(block_max(chroma, self.factor))
+        return visible_mask(block_max(luma, self.factor)), reduced_chroma, reduced_chroma
 
     def bgr(self, frame: av.VideoFrame) -> np.ndarray:
         """The masked, reduced frame as BGR pixels (a new array)."""
@@ -62,14 +75,21 @@ class Preview:
             frame = self._masker.apply(frame)
         else:
             self._masker.check(frame)
-        for index, (plane, target) in enumerate(zip(frame.planes, self._planes)):
+        planes = zip(frame.planes, self._planes, self._visible, (FILL_LUMA, FILL_CHROMA, FILL_CHROMA))
+        for plane, target, visible, fill in planes:
             source = plane_view(plane)
             if self.factor == 1:
                 np.copyto(target, source)
+            elif visible is True:
+                self._reduce(source, target)
             else:
-                cv2.resize(source, (target.shape[1], target.shape[0]), dst=target,
-                           interpolation=cv2.INTER_AREA)
-            if self._mask_reduced:
-                cv2.bitwise_and(target, self._keep[index], dst=target)
-                cv2.bitwise_or(target, self._fill[index], dst=target)
+                target.fill(fill)
+                if visible is not False:
+                    reduced = self._scratch[: target.size].reshape(target.shape)
+                    self._reduce(source, reduced)
+                    cv2.copyTo(reduced, visible, target)
         return cv2.cvtColor(self._i420, cv2.COLOR_YUV2BGR_I420)
+
+    @staticmethod
+    def _reduce(source: np.ndarray, target: np.ndarray) -> None:
+        cv2.resize(source, (target.shape[1], target.shape[0]), dst=target, interpolation=cv2.INTER_AREA)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import av
 import cv2
 import numpy as np
@@ -64,3 +66,19 @@ def test_preview_refuses_a_frame_of_another_size() -> None:
     masker = PrivacyMasker(scenes.camera({"door": HOTSPOT}), WIDTH, HEIGHT)
     with pytest.raises(ValueError, match="mask was built for 1280x720"):
         Preview(masker).bgr(av.VideoFrame(640, 360, "yuv420p"))
+
+
+def test_a_fill_preview_and_its_masker_keep_no_full_size_mask() -> None:
+    """A 1080p zone-editor masker is never applied: neither it nor its preview may keep the
+    full-size masks the preview's reduced ones come from (the smallest, chroma, is 0.5 MB)."""
+    camera = scenes.camera({"door": HOTSPOT}, privacy={"zones": [{"polygon": PANE}]})
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        masker = PrivacyMasker(camera, 1920, 1080, explicit_only=True)
+        preview = Preview(masker, max_width=320)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert preview.size == (320, 180)
+    assert held < (1920 // 2) * (1080 // 2)
