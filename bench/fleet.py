@@ -22,6 +22,7 @@ from bench.sites import camera_entry, write_site
 from monitor.config import load_config
 from monitor.messages import StatusMessage
 from monitor.runtime import Runtime
+from monitor.spawning import start_without_main
 from monitor.worker import WorkerArgs, worker_main
 
 CTX = mp.get_context("spawn")
@@ -96,7 +97,7 @@ class Fleet:
             self._controls.append(control)
             process = CTX.Process(target=worker_main, args=(WorkerArgs(str(self._config), name),
                                                             self.reports, control), daemon=True)
-        process.start()
+        start_without_main(process)  # as the supervisor starts workers
         return process
 
     def drain(self, timeout: float) -> None:

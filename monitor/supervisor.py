@@ -26,6 +26,7 @@ from monitor.messages import AlertMessage, JournalDone, SpaceWanted, StatusMessa
 from monitor.record_writer import RecordWriter
 from monitor.runtime import Runtime
 from monitor.sealing import alert_record
+from monitor.spawning import start_without_main
 from monitor.storage_guard import StorageGuard
 from monitor.store.db import describe_unavailable
 from monitor.worker import WorkerArgs, worker_main
@@ -169,7 +170,7 @@ class Supervisor:
             target=worker_main, args=(args, self._messages, slot.control),
             name=f"hotspot-{camera_id}", daemon=True,
         )
-        process.start()
+        start_without_main(process)
         slot.process, slot.restart_at, slot.started_at = process, None, time.monotonic()
         slot.status = replace(slot.status, pid=process.pid, state="starting" if not slot.status.restarts else slot.status.state)
 

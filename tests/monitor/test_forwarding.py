@@ -6,6 +6,7 @@ so a test can lose a message on purpose and check that the journal makes up for 
 
 from __future__ import annotations
 
+import os
 import queue
 import subprocess
 import sys
@@ -135,3 +136,31 @@ def test_the_worker_process_loads_neither_the_database_nor_the_signing_code() ->
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'cryptography', 'alembic'}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", result.stdout
+
+
+
+MAIN_SCRIPT = """
+import multiprocessing
+import sqlalchemy  # a main script as heavy as the command line's
+from monitor.spawning import start_without_main
+from tests.fixtures.child_modules import loaded_modules
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context("spawn")
+    answer = context.Queue()
+    for start in (start_without_main, context.Process.start):
+        process = context.Process(target=loaded_modules, args=(answer,))
+        start(process)
+        print(answer.get(timeout=60))
+        process.join(10)
+"""
+
+
+def test_workers_start_without_re_running_the_parents_main_script(tmp_path: Path) -> None:
+    """A spawned process re-runs its parent's main script; a worker started the way the
+    supervisor starts them does not, so it never carries the command line's imports."""
+    script = tmp_path / "heavy_main.py"
+    script.write_text(MAIN_SCRIPT, encoding="utf-8")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).parents[2], env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    assert result.stdout.split("\n")[:2] == ["[]", "['sqlalchemy']"], result.stdout + result.stderr
