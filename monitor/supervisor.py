@@ -1,8 +1,9 @@
 """Starts one worker process per camera and keeps it running.
 
 A worker that dies (a decoder that aborts, a kill -9, an out-of-memory kill) is restarted
-after a capped, jittered backoff; the others never notice. Status and alerts arrive on one
-bounded queue and are handed to whoever runs the supervisor (the service, or ``hotspot run``).
+after a capped, jittered backoff; the others never notice. Statuses and records arrive on
+one bounded queue; records are written by the supervisor's ``RecordWriter``, which tells
+whoever runs the supervisor (the service, or ``hotspot run``) of each committed alert.
 """
 
 from __future__ import annotations
@@ -237,8 +238,6 @@ class Supervisor:
                 return
             if isinstance(message, StatusMessage):
                 self._status(message)
-            elif isinstance(message, AlertMessage):
-                self._on_alert(message)
             elif self._writer is not None:
                 self._hand_over(message)
             deadline = time.monotonic()  # after the first message, take only what is already there

@@ -38,7 +38,8 @@ class WorkerArgs:
 
 
 class Reporter:
-    """Sends status and alert messages without ever blocking capture: a full queue drops."""
+    """Sends status messages without ever blocking capture: a full queue drops them (records
+    go through the outbox, which waits and journals instead)."""
 
     def __init__(self, camera_id: str, messages: mp.Queue) -> None:  # type: ignore[type-arg]
         self.camera_id = camera_id
