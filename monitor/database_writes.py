@@ -151,6 +151,8 @@ class DatabaseOutbox:
             incomplete = seal.details.get("incomplete")  # the custody log wins over a redo
             with self._runtime.sessions.begin() as session:
                 row = session.get(Clip, clip_id)
+                if row is not None and row.status != "recording":
+                    return  # a redo from a journal, after the clip was sealed, held or deleted
                 if row is None:
                     row = Clip(id=clip_id, event_id=event_id, camera_id=camera_id, start=start,
                                width=int(meta["width"]), height=int(meta["height"]), fps=float(meta["fps"]),

@@ -18,17 +18,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from evidence.hashing import sha256_file
 from monitor import forwarding
 from monitor.config import load_config
 from monitor.forwarding import ForwardingOutbox
 from monitor.messages import AlertMessage, JournalDone, SpaceWanted, WriteRequest
 from monitor.record_writer import RecordWriter
 from monitor.runtime import Runtime
-from monitor.sealing import alert_record
+from monitor.sealing import ClipSealer, alert_record
 from monitor.site import Site
 from monitor.spool import SPOOL
-from monitor.store.models import Alert
+from monitor.store.models import Alert, Clip
 from tests.conftest import base_config, write_config
+from tests.reliability.stores import noise_clip
 
 T0 = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
 
@@ -164,3 +166,37 @@ def test_workers_start_without_re_running_the_parents_main_script(tmp_path: Path
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).parents[2], env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
     assert result.stdout.split("\n")[:2] == ["[]", "['sqlalchemy']"], result.stdout + result.stderr
+
+
+def test_redoing_a_journal_never_brings_a_deleted_clip_back(site: Runtime, tmp_path: Path) -> None:
+    """A journal lives as long as its worker, maybe weeks: redone at the end, its seal record
+    must not turn a clip that retention deleted meanwhile back into a sealed one."""
+    writer = RecordWriter(site, on_alert=lambda _m: None)
+    writer.start()
+    messages: queue.Queue[Any] = queue.Queue()
+    worker_site = Site(site.config, site.paths)
+    sealer = ClipSealer(worker_site, ForwardingOutbox(worker_site, "hall", messages, worker="w5"))
+    path = site.paths.clip_file("hall", T0, "clip-1")
+    path.parent.mkdir(parents=True)
+    noise_clip(path, seed=1, frames=5)
+    meta = {"width": 320, "height": 240, "fps": 10.0, "config_hash": "0" * 64, "zones": ["door"]}
+    sealer.seal("clip-1", "event-1", "hall", path, written_meta=meta, sha256=sha256_file(path),
+                size=path.stat().st_size, start=T0, end=T0 + timedelta(seconds=1), frame_count=5,
+                incomplete=None)
+    hand_over(messages, writer)
+    deadline = time.monotonic() + 10
+    while clip_status(site, "clip-1") != "sealed" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert clip_status(site, "clip-1") == "sealed"
+    with site.sessions.begin() as session:
+        session.get(Clip, "clip-1").status = "deleted"  # as retention leaves it
+    writer.worker_gone("hall", "w5", recover=False)
+    writer.stop([])
+    assert not list((site.paths.root / SPOOL).glob("*.jsonl")), "the journal was redone"
+    assert clip_status(site, "clip-1") == "deleted"
+
+
+def clip_status(runtime: Runtime, clip_id: str) -> str | None:
+    with runtime.sessions() as session:
+        row = session.get(Clip, clip_id)
+        return None if row is None else row.status
