@@ -33,6 +33,10 @@ CONNECT_EVERY = 2.0
 WORKER_DIED = "the camera worker stopped unexpectedly"
 
 
+def _idle() -> None:
+    """Nothing arrived."""
+
+
 class RecordWriter:
     def __init__(self, runtime: Runtime, *, on_alert: Callable[[AlertMessage], None]) -> None:
         self._runtime = runtime
@@ -96,19 +100,21 @@ class RecordWriter:
     # -- the writer thread -----------------------------------------------------------------
 
     def _run(self) -> None:
+        upkeep_at = 0.0
         while True:
             try:
                 task = self._tasks.get(timeout=IDLE)
             except queue.Empty:
-                self._upkeep()
-                continue
+                task = _idle
             if task is None:
                 return
             try:
                 task()
             except Exception:  # one bad record must not stop every camera's writes
                 log.exception("writing a camera record failed")
-            self.outbox.retry()
+            if time.monotonic() >= upkeep_at:  # also on a busy site, where the queue is never empty
+                upkeep_at = time.monotonic() + IDLE
+                self._upkeep()
 
     def _upkeep(self) -> None:
         self.outbox.retry()
