@@ -21,6 +21,7 @@ from monitor.detect.planes import plane_view
 from monitor.detect.privacy import (
     FILL_CHROMA,
     FILL_LUMA,
+    KeptRegion,
     PrivacyMasker,
     Visible,
     block_max,
@@ -60,8 +61,8 @@ class Preview:
         )
         self._mask_reduced = masker.style == "fill" and self.factor > 1
         self._visible = self._reduced_masks() if self._mask_reduced else (True, True, True)
-        masks = any(isinstance(visible, np.ndarray) for visible in self._visible)
-        self._scratch = np.empty(width * height if masks else 0, np.uint8)
+        kept = [v.mask.size for v in self._visible if isinstance(v, KeptRegion)]
+        self._scratch = np.empty(max(kept, default=0), np.uint8)
 
     def _reduced_masks(self) -> tuple[Visible, Visible, Visible]:
         """Kept pixels of Y, U and V at preview size; the full-size masks are dropped here."""
@@ -85,10 +86,17 @@ class Preview:
             else:
                 target.fill(fill)
                 if visible is not False:
-                    reduced = self._scratch[: target.size].reshape(target.shape)
-                    self._reduce(source, reduced)
-                    cv2.copyTo(reduced, visible, target)
+                    self._show(source, target, visible)
         return cv2.cvtColor(self._i420, cv2.COLOR_YUV2BGR_I420)
+
+    def _show(self, source: np.ndarray, target: np.ndarray, kept: KeptRegion) -> None:
+        """Reduce only the frame's blocks under ``kept`` and copy its kept pixels to ``target``;
+        whole blocks average the same alone as inside the frame."""
+        rows, cols, k = kept.rows, kept.cols, self.factor
+        blocks = source[rows.start * k:rows.stop * k, cols.start * k:cols.stop * k]
+        reduced = self._scratch[: kept.mask.size].reshape(kept.mask.shape)
+        self._reduce(blocks, reduced)
+        cv2.copyTo(reduced, kept.mask, target[rows, cols])
 
     @staticmethod
     def _reduce(source: np.ndarray, target: np.ndarray) -> None:

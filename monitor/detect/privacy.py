@@ -4,14 +4,16 @@
 original values are gone, so no filter can bring them back. ``pixelate`` keeps coarse block
 averages, which hides detail but is not irreversible; it exists for sites that ask for it.
 
-A masker holds one mask of the pixels it keeps per plane size (U and V share theirs), built on
-the first ``apply``: a 1080p camera's zone-editor masker is only read once, reduced, by its
-preview, so it never holds a full-size array. Each plane is masked by writing what hidden pixels
-become and copying the kept pixels over it through that one mask.
+A masker holds one mask of the pixels it keeps per plane size (U and V share theirs), cut to
+the rectangle around them and built on the first ``apply``: a 1080p camera's zone-editor masker
+is only read once, reduced, by its preview, so it never holds a full-size array. Each plane is
+masked by writing what hidden pixels become and copying the kept pixels over it through that
+one mask.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 
 import av
@@ -27,8 +29,23 @@ FILL_CHROMA = 128
 PIXELATE_BLOCKS_ACROSS = 40
 INPUT_FORMATS = frozenset({"yuv420p", "yuvj420p"})
 
-Visible = np.ndarray | bool
-"""A 0/255 mask (255 = kept) of one plane, or ``True``/``False`` when every pixel is kept/hidden."""
+
+@dataclass(frozen=True)
+class KeptRegion:
+    """The pixels of one plane that stay visible: ``mask`` (255 = kept) over the rectangle
+    ``rows`` x ``cols``. Every pixel outside the rectangle is hidden."""
+
+    rows: slice
+    cols: slice
+    mask: np.ndarray
+
+    def show(self, src: np.ndarray, dst: np.ndarray) -> None:
+        """Copy the kept pixels of ``src`` over ``dst``, which holds what hidden ones become."""
+        cv2.copyTo(src[self.rows, self.cols], self.mask, dst[self.rows, self.cols])
+
+
+Visible = KeptRegion | bool
+"""What one plane keeps; ``True``/``False`` when it keeps every pixel/none."""
 
 
 def masked_region(camera: Camera, width: int, height: int, *, explicit_only: bool) -> np.ndarray:
@@ -63,12 +80,16 @@ def chroma_mask(luma_mask: np.ndarray) -> np.ndarray:
 
 
 def visible_mask(hidden: np.ndarray) -> Visible:
-    """The kept pixels of a 0/255 ``hidden`` mask, inverted in place; a bool instead when the
-    plane is uniform, so a camera that hides nothing (or everything) holds no array."""
+    """The kept pixels of a 0/255 ``hidden`` mask (which is inverted in place), cut to their
+    bounding rectangle; a bool when the plane is uniform, so a camera that hides nothing (or
+    everything) holds no array."""
     count = cv2.countNonZero(hidden)
     if count in (0, hidden.size):
         return count == 0
-    return cv2.bitwise_not(hidden, dst=hidden)
+    kept = cv2.bitwise_not(hidden, dst=hidden)
+    left, top, width, height = cv2.boundingRect(kept)
+    rows, cols = slice(top, top + height), slice(left, left + width)
+    return KeptRegion(rows, cols, kept[rows, cols].copy())
 
 
 def pixelate(src: np.ndarray, dst: np.ndarray, block: int) -> None:
@@ -130,7 +151,7 @@ class PrivacyMasker:
             else:
                 pixelate(src, dst, block)
             if visible is not False:
-                cv2.copyTo(src, visible, dst)
+                visible.show(src, dst)
         out.pts = frame.pts
         if frame.time_base is not None:
             out.time_base = frame.time_base
