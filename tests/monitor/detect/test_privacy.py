@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import av
@@ -13,6 +14,7 @@ from monitor.config import Camera
 from monitor.detect import PrivacyMasker
 from monitor.detect.planes import plane_view
 from monitor.detect.preview import Preview
+from monitor.detect.privacy import pixelate
 from monitor.detect.zones import polygon_mask
 from tests.fixtures import scenes
 from tests.monitor.detect.frames import SIZE, scene, to_frame
@@ -136,6 +138,25 @@ def test_pixelate_keeps_only_coarse_blocks(tmp_path: Path) -> None:
     assert np.abs(y[hidden] - original[hidden]).mean() > 1.0
     decoded = round_trip([out], tmp_path / "pixelate.mp4")[0]
     assert np.abs(plane_view(decoded.planes[0])[hidden].astype(np.int16) - y[hidden]).mean() < 3.0
+
+
+@pytest.mark.parametrize(("height", "width", "block"), [(1080, 1920, 48), (241, 321, 16), (7, 5, 8)])
+def test_pixelate_writes_block_means_and_no_edge_block_is_smaller(height: int, width: int, block: int) -> None:
+    """Blocks start every ``block`` pixels; the leftover pixels join the last block of a row or
+    column, so the blocks at the frame's bottom and right edges hide at least as much."""
+    source = np.random.default_rng(2).integers(0, 256, (height, width), np.uint8)
+    out = np.zeros_like(source)
+    pixelate(source, out, block)
+
+    def edges(size: int) -> list[int]:
+        return [i * block for i in range(max(1, size // block))] + [size]
+
+    rows, cols = edges(height), edges(width)
+    for top, bottom in pairwise(rows):
+        for left, right in pairwise(cols):
+            cell = out[top:bottom, left:right]
+            assert (cell == cell[0, 0]).all()
+            assert abs(int(cell[0, 0]) - source[top:bottom, left:right].mean()) <= 0.5
 
 
 def test_chroma_of_any_hidden_pixel_is_neutral_at_odd_sizes() -> None:
