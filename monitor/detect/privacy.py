@@ -113,7 +113,8 @@ def pixelate(src: np.ndarray, dst: np.ndarray, block: int) -> None:
 
 
 class PrivacyMasker:
-    """Hides a camera's private regions in every frame; masks are built once per camera and size."""
+    """Hides a camera's private regions in every frame; masks are built at the first frame,
+    once per camera and size."""
 
     def __init__(
         self, camera: Camera, width: int, height: int, *, explicit_only: bool = False
@@ -131,39 +132,25 @@ class PrivacyMasker:
     def hidden(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Masks (255 = hidden) of the Y, U and V planes, rasterised anew on each call so that a
         preview reducing them leaves no full-size copy behind."""
-        luma = masked_region(self._camera, self.width, self.height, explicit_only=self._explicit_only)
+        luma = self._hidden_luma()
         chroma = chroma_mask(luma)
         return luma, chroma, chroma
 
     @cached_property
     def hidden_fraction(self) -> float:
         """Fraction of the frame's pixels that are hidden."""
-        luma = masked_region(self._camera, self.width, self.height, explicit_only=self._explicit_only)
-        return cv2.countNonZero(luma) / (self.width * self.height)
+        return cv2.countNonZero(self._hidden_luma()) / (self.width * self.height)
 
     def apply(self, frame: av.VideoFrame) -> av.VideoFrame:
         """A new yuv420p frame with the hidden pixels masked; the input frame is left untouched."""
         self.check(frame)
-        if self._visible is None:
-            luma, chroma, _ = self.hidden
-            self._visible = (visible_mask(luma), visible_mask(chroma))
-        luma_visible, chroma_visible = self._visible
+        luma, chroma = self._kept()
         out = av.VideoFrame(self.width, self.height, "yuv420p")
-        planes = zip(
-            frame.planes, out.planes, (luma_visible, chroma_visible, chroma_visible),
-            (FILL_LUMA, FILL_CHROMA, FILL_CHROMA), self._blocks,
-        )
-        for source, target, visible, fill, block in planes:
-            src, dst = plane_view(source), plane_view(target)
-            if visible is True:
-                np.copyto(dst, src)
-                continue
-            if self.style == "fill":
-                dst.fill(fill)
-            else:
-                pixelate(src, dst, block)
-            if visible is not False:
-                visible.show(src, dst)
+        fills = (FILL_LUMA, FILL_CHROMA, FILL_CHROMA)
+        for source, target, visible, fill, block in zip(
+            frame.planes, out.planes, (luma, chroma, chroma), fills, self._blocks
+        ):
+            self._mask_plane(plane_view(source), plane_view(target), visible, fill, block)
         out.pts = frame.pts
         if frame.time_base is not None:
             out.time_base = frame.time_base
@@ -180,3 +167,24 @@ class PrivacyMasker:
                 f"frame is {frame.width}x{frame.height} but the mask was built for "
                 f"{self.width}x{self.height}"
             )
+
+    def _hidden_luma(self) -> np.ndarray:
+        return masked_region(self._camera, self.width, self.height, explicit_only=self._explicit_only)
+
+    def _kept(self) -> tuple[Visible, Visible]:
+        """What the Y and the U/V planes keep, built on first use."""
+        if self._visible is None:
+            luma, chroma, _ = self.hidden
+            self._visible = (visible_mask(luma), visible_mask(chroma))
+        return self._visible
+
+    def _mask_plane(self, src: np.ndarray, dst: np.ndarray, visible: Visible, fill: int, block: int) -> None:
+        if visible is True:
+            np.copyto(dst, src)
+            return
+        if self.style == "fill":
+            dst.fill(fill)
+        else:
+            pixelate(src, dst, block)
+        if visible is not False:
+            visible.show(src, dst)
