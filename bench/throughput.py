@@ -22,6 +22,7 @@ from bench.sites import camera_entry, site_config
 from bench.table import Row, Spread
 from monitor.capture import SourceEnded, VideoSource
 from monitor.database_writes import DatabaseOutbox
+from monitor.detect.threads import one_opencv_thread
 from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.runtime import Runtime
 
@@ -69,6 +70,7 @@ def decode_only(path: Path, *, skip_loop_filter: bool = False) -> Rate:
 
 def pipeline(path: Path, folder: Path, mode: str) -> Rate:
     """Run the camera pipeline over the file (``mode`` as in ``bench.sites.MODES``)."""
+    one_opencv_thread()  # as a camera worker runs
     config = site_config(folder, [camera_entry("bench", path, mode=mode)])
     runtime = Runtime.open(config)
     try:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from monitor.capture import Backoff, SourceError, VideoSource
 from monitor.config import Config, load_config
+from monitor.detect.threads import one_opencv_thread
 from monitor.forwarding import ForwardingOutbox
 from monitor.messages import StatusMessage
 from monitor.pipeline import CameraPipeline, StreamInfo
@@ -169,6 +170,7 @@ class CameraWorker:
 def worker_main(args: WorkerArgs, messages: mp.Queue, control: mp.Queue) -> None:  # type: ignore[type-arg]
     """Process entry point (spawned)."""
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.camera_id} %(levelname)s %(message)s")
+    one_opencv_thread()
     config = load_config(Path(args.config_path))
     CameraWorker(config, args.camera_id, messages, control, worker=args.worker).run()
 

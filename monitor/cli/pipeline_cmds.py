@@ -26,6 +26,7 @@ from monitor.cli.common import (
     recover_or_warn,
 )
 from monitor.database_writes import DatabaseOutbox
+from monitor.detect.threads import one_opencv_thread
 from monitor.pipeline import CameraPipeline, StreamInfo, describe_sealed
 from monitor.runtime import Runtime
 from monitor.store.db import describe_unavailable
@@ -51,6 +52,7 @@ def analyze(
     start: Annotated[str | None, typer.Option(help="wall-clock time of the first frame, ISO-8601")] = None,
 ) -> None:
     """Process a video file as if it were CAMERA's stream; print one JSON line per clip."""
+    one_opencv_thread()
     cfg = load_or_exit(config)
     try:
         cam = cfg.camera(camera)
