@@ -202,7 +202,7 @@ class CameraPipeline:
         path = paths.clip_file(self.camera.id, start, clip_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = ClipWriter(path, width=self._stream.width, height=self._stream.height,
-                            fps=self._stream.fps, start=start)
+                            fps=self._stream.fps, start=start, preset=self.camera.recording.encoder_preset)
         self._clip = self._sealer.open(
             writer=writer, clip_id=clip_id, event_id=event_id, part=part, camera=self.camera,
             config=self._config, config_hash=self._config_hash, start=start,

@@ -162,6 +162,10 @@ class RecordingSettings(_Section):
     pre_roll: float = Field(default=5.0, ge=0.0, le=60.0, description="seconds kept before motion")
     post_roll: float = Field(default=10.0, ge=0.0, le=600.0, description="seconds recorded after motion ends")
     max_clip: float = Field(default=300.0, ge=5.0, le=3600.0, description="longest clip in seconds; longer events split")
+    encoder_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = Field(
+        default="veryfast",
+        description="libx264 preset: faster ones cost less CPU per recorded frame and make larger files",
+    )
 
 
 class DetectionSettings(_Section):

@@ -103,3 +103,8 @@ def test_config_hash_tracks_what_decides_recording(tmp_path: Path) -> None:
     renamed = load_config(write_config(tmp_path, base_config(tmp_path, cameras=[_camera()])))
     assert config_hash(first, first.cameras[0]) != config_hash(second, second.cameras[0])
     assert config_hash(first, first.cameras[0]) == config_hash(renamed, renamed.cameras[0])
+
+
+def test_unknown_encoder_preset_names_the_field_and_the_choices(tmp_path: Path) -> None:
+    message = _error(tmp_path, cameras=[_camera(recording={"encoder_preset": "placebo"})])
+    assert "recording.encoder_preset" in message and "'ultrafast'" in message and "'veryfast'" in message

@@ -111,3 +111,16 @@ def test_long_event_is_split_at_max_clip(tmp_path: Path) -> None:
     for earlier, later in zip(events, events[1:], strict=False):
         gap = datetime.fromisoformat(str(later["start"])) - datetime.fromisoformat(str(earlier["end"]))
         assert abs(gap) <= timedelta(seconds=0.2)
+
+
+@pytest.mark.parametrize(("preset", "x264_options"), [(None, b"subme=2"), ("ultrafast", b"subme=0")])
+def test_clips_are_encoded_with_the_cameras_preset(
+    tmp_path: Path, walk: scenes.Scene, preset: str | None, x264_options: bytes,
+) -> None:
+    """A busy site trades file size for CPU per recorded frame; libx264 writes the options it
+    used into the stream, so the clip itself shows which preset made it."""
+    recording: dict[str, object] = {"pre_roll": 1.0, "post_roll": 1.0, "max_clip": 60}
+    if preset:
+        recording["encoder_preset"] = preset
+    [event] = _analyze(_site(tmp_path, walk, recording=recording), walk.path)
+    assert x264_options in Path(str(event["clip"])).read_bytes()
