@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
+import signal
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -124,20 +125,24 @@ class CameraWorker:
                 if self._check_control():
                     return
 
+    def request_stop(self) -> None:
+        """Finish the current packet, close and seal the open clip, and return from ``run``."""
+        self.stopping = True
+
     def _check_control(self) -> bool:
         """Apply pending config updates; True when asked to stop."""
-        while True:
+        while not self.stopping:
             try:
                 kind, payload = self.control.get_nowait()
             except queue.Empty:
                 return False
             if kind == "stop":
                 self.stopping = True
-                return True
-            if kind == "config" and self.pipeline is not None:
+            elif kind == "config" and self.pipeline is not None:
                 self.config = payload
                 self.camera = payload.camera(self.camera.id)
                 self.pipeline.update_config(payload)
+        return True
 
     def _lost(self, error: str) -> None:
         log.warning("camera %s: %s", self.camera.id, error)
@@ -168,11 +173,20 @@ class CameraWorker:
 
 
 def worker_main(args: WorkerArgs, messages: mp.Queue, control: mp.Queue) -> None:  # type: ignore[type-arg]
-    """Process entry point (spawned)."""
+    """Process entry point (spawned).
+
+    Ctrl-C in a terminal (and a service manager's SIGTERM) reaches every process of the group at
+    once: a worker that died of it would leave its clip for the recovery pass, sealed as
+    incomplete. So SIGINT is left to the supervisor, which stops workers in order, and SIGTERM
+    makes the worker close and seal its clip before it exits.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.camera_id} %(levelname)s %(message)s")
     one_opencv_thread()
     config = load_config(Path(args.config_path))
-    CameraWorker(config, args.camera_id, messages, control, worker=args.worker).run()
+    worker = CameraWorker(config, args.camera_id, messages, control, worker=args.worker)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: worker.request_stop())
+    worker.run()
 
 
 __all__ = ["CameraWorker", "WorkerArgs", "worker_main"]
