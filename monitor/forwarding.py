@@ -2,9 +2,10 @@
 
 The record is fsynced to the worker's journal (``pending/<camera>.journal-<worker>-<n>.jsonl``)
 before it is sent, so a worker killed with a message still in its pipe loses nothing: the
-supervisor redoes a dead worker's journals. After ``JOURNAL_RECORDS`` records the worker
-starts the next file and sends a ``JournalDone`` behind them; the supervisor redoes that
-file once everything before it is written, then deletes it.
+supervisor redoes a dead worker's journals. After ``JOURNAL_RECORDS`` records, or
+``JOURNAL_SECONDS`` after its first one, the worker starts the next file and sends a
+``JournalDone`` behind them; the supervisor redoes that file once everything before it is
+written, then deletes it. So a record lost on the way waits at most that long.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import multiprocessing as mp
 import queue
 import shutil
+import time
 import uuid
 from typing import Any
 
@@ -23,6 +25,7 @@ from monitor.spool import JOURNAL, SPOOL, Spool
 log = logging.getLogger(__name__)
 
 JOURNAL_RECORDS = 200
+JOURNAL_SECONDS = 600.0
 SEND_TIMEOUT = 5.0  # seconds a full message queue may hold capture; the journal keeps the rest
 MIB = 1024 * 1024
 
@@ -41,6 +44,7 @@ class ForwardingOutbox:
         self._files = 0
         self._journal = self._next_journal()
         self._written = 0
+        self._first_at = 0.0
         self._space_asked = False
 
     def _next_journal(self) -> Spool:
@@ -50,10 +54,15 @@ class ForwardingOutbox:
     def submit(self, record: dict[str, Any]) -> None:
         self._journal.append(record)
         self._send(WriteRequest(self._camera_id, record))
+        if not self._written:
+            self._first_at = time.monotonic()
         self._written += 1
         if self._written >= JOURNAL_RECORDS:
-            done, self._journal, self._written = self._journal, self._next_journal(), 0
-            self._send(JournalDone(self._camera_id, done.path.name))
+            self._close_journal()
+
+    def _close_journal(self) -> None:
+        done, self._journal, self._written = self._journal, self._next_journal(), 0
+        self._send(JournalDone(self._camera_id, done.path.name))
 
     def _send(self, message: object) -> None:
         """Blocks only while the supervisor's queue is full; a record that cannot be sent
@@ -65,7 +74,10 @@ class ForwardingOutbox:
                       self._camera_id, type(message).__name__, self._journal.path.name)
 
     def retry(self, *, block: bool = False) -> None:
-        """Nothing waits here: the supervisor retries what the database refuses."""
+        """Close a journal that is old enough (every journal at shutdown, ``block``); the
+        supervisor retries what the database refuses."""
+        if self._written and (block or time.monotonic() - self._first_at >= JOURNAL_SECONDS):
+            self._close_journal()
 
     @property
     def pending(self) -> int:

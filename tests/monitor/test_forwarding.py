@@ -200,3 +200,23 @@ def clip_status(runtime: Runtime, clip_id: str) -> str | None:
     with runtime.sessions() as session:
         row = session.get(Clip, clip_id)
         return None if row is None else row.status
+
+
+def test_a_lost_record_waits_no_longer_than_its_journal_lives(
+    site: Runtime, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A quiet camera may send nothing for days: its journal is closed after JOURNAL_SECONDS
+    anyway (checked between packets), and closing it writes what the pipe lost."""
+    monkeypatch.setattr(forwarding, "JOURNAL_SECONDS", 0.2)
+    writer = RecordWriter(site, on_alert=lambda _m: None)
+    writer.start()
+    messages: queue.Queue[Any] = queue.Queue()
+    outbox = ForwardingOutbox(Site(site.config, site.paths), "hall", messages, worker="w6")
+    outbox.submit(alert(0))
+    outbox.retry()
+    assert not any(isinstance(m, JournalDone) for m in list(messages.queue)), "too young to close"
+    time.sleep(0.3)
+    outbox.retry()
+    hand_over(messages, writer, lose={1})
+    assert settle(writer, site, 1) == ["Motion 0"]
+    writer.stop([])
