@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,13 @@ from monitor.store.models import Alert, Clip
 from monitor.store.paths import StoragePaths
 from monitor.supervisor import CameraStatus, Supervisor
 from tests.fixtures import scenes
-from tests.fixtures.postgres_server import PostgresServer, postgres_server, postgres_url
+from tests.fixtures.postgres_server import (
+    OWNER,
+    PostgresServer,
+    postgres_server,
+    postgres_url,
+    reap_orphans,
+)
 from tests.reliability.conftest import camera, site_config, wait_for
 
 pytestmark = pytest.mark.slow
@@ -168,3 +175,16 @@ def test_postgres_lost_mid_event_queues_writes_and_saves_each_once(
     assert not list((root / SPOOL).glob("*.jsonl")), "journals and queues are gone once written"
     check_store(config_path, engine, complete={c.id for c in clips(engine)})
     engine.dispose()
+
+
+def test_a_server_left_by_a_killed_test_run_is_stopped_by_the_next_one() -> None:
+    """A run killed before teardown leaves its cluster running; the next session stops it."""
+    leftover = PostgresServer().start()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (leftover.folder / OWNER).write_text(str(gone.pid), encoding="ascii")  # its test run is gone
+    live = PostgresServer()  # this session's own cluster is left alone
+    assert leftover.folder in reap_orphans()
+    assert not leftover.running and not leftover.folder.exists()
+    assert live.folder.exists()
+    live.destroy()
