@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
-import shutil
 import time
 import uuid
 from typing import Any
@@ -27,7 +26,6 @@ log = logging.getLogger(__name__)
 JOURNAL_RECORDS = 200
 JOURNAL_SECONDS = 600.0
 SEND_TIMEOUT = 5.0  # seconds a full message queue may hold capture; the journal keeps the rest
-MIB = 1024 * 1024
 
 
 def journal_prefix(worker: str) -> str:
@@ -86,8 +84,7 @@ class ForwardingOutbox:
     def make_space(self) -> bool:
         """Room to record now; below the floor the supervisor, which may delete clips, is asked
         to free space, and recording waits (the pipeline checks again every second)."""
-        floor = self._site.config.storage.min_free_mb
-        enough = shutil.disk_usage(self._site.paths.root).free / MIB >= floor
+        enough = not self._site.below_floor()
         if not enough and not self._space_asked:
             self._send(SpaceWanted(self._camera_id))
         self._space_asked = not enough

@@ -113,7 +113,7 @@ def recover_at_start(runtime: Runtime) -> list[RecoveryAction] | None:
     if runtime.connected:
         try:
             return recover_camera(runtime, None, reason=SERVICE_DIED)
-        except OperationalError as exc:  # lost during the pass: the workers finish it
+        except OperationalError as exc:  # lost during the pass: the next start finishes it
             runtime.database_error = describe_unavailable(exc)
     log.warning("recovery at start skipped, each camera is recovered once the database "
                 "answers: %s", runtime.database_error)

@@ -1,8 +1,9 @@
 """The opened resources of one site: configuration, storage folder, database and evidence store.
 
-A camera worker must keep recording while the database is down (a PostgreSQL restart, a
-SQLite file locked by a backup), so the database side can be opened later: ``connect`` is
-retried by whoever needs the database next, and ``database_error`` says why it is not there.
+The service and ``hotspot run`` must keep their cameras recording while the database is down
+(a PostgreSQL restart, a SQLite file locked by a backup), so the database side can be opened
+later: ``connect`` is retried by whoever needs the database next, and ``database_error`` says
+why it is not there. Camera workers never open one: they only need ``monitor.site.Site``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Runtime(Site):
 
         With ``require_database=False`` an unavailable database is recorded in
         ``database_error`` instead of raised; the key is still loaded now, so a broken keyring
-        stops a worker at once rather than when the database returns.
+        stops the service at once rather than when the database returns.
         """
         paths = Site.open(config).paths
         engine = make_engine(config.storage.database, busy_timeout=config.storage.busy_timeout)
@@ -66,7 +67,7 @@ class Runtime(Site):
 
     def connect(self) -> EvidenceStore:
         """Bring the schema up to date and open the custody log, once; raises while unavailable."""
-        with self._connecting:  # a retry thread and the worker's loop may both get here
+        with self._connecting:  # the retry thread and the record writer may both get here
             return self._evidence or self._open_evidence()
 
     def _open_evidence(self) -> EvidenceStore:

@@ -8,11 +8,14 @@ processes that do.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.config import Config
 from monitor.store.paths import StoragePaths
+
+MIB = 1024 * 1024
 
 
 @dataclass
@@ -27,3 +30,10 @@ class Site:
         paths = StoragePaths(Path(config.storage.path).resolve())
         paths.ensure()
         return cls(config, paths)
+
+    def free_mb(self) -> float:
+        """Free space on the filesystem holding the storage folder, in MiB."""
+        return shutil.disk_usage(self.paths.root).free / MIB
+
+    def below_floor(self) -> bool:
+        return self.free_mb() < self.config.storage.min_free_mb

@@ -10,7 +10,6 @@ hold are never deleted, not even to make room: when only held clips remain, reco
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,6 @@ from monitor.store.models import Clip
 
 log = logging.getLogger(__name__)
 
-MIB = 1024 * 1024
 SPACE_BATCH = 8  # clips fetched per query while freeing space
 DELETING = "deleting"  # a clip row's status while one process deletes it
 T = TypeVar("T")
@@ -48,7 +46,7 @@ class StorageGuard:
 
     def free_mb(self) -> float:
         """Free space on the filesystem holding the storage folder, in MiB."""
-        return shutil.disk_usage(self._runtime.paths.root).free / MIB
+        return self._runtime.free_mb()
 
     def expired(self, now: datetime) -> list[str]:
         """Ids of the clips retention would delete at ``now``, oldest first (for a dry run)."""

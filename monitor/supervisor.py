@@ -211,8 +211,7 @@ class Supervisor:
     def _keep_space(self) -> None:
         """Free space before a worker finds it short: workers cannot delete clips themselves."""
         assert self._runtime is not None and self._writer is not None
-        storage = self.config.storage
-        if StorageGuard(self._runtime).free_mb() < storage.min_free_mb:
+        if self._runtime.below_floor():
             self._writer.make_space()
 
     def _retention(self) -> None:

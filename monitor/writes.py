@@ -1,14 +1,15 @@
 """Database writes that survive a locked or unreachable database, in order, off the capture path.
 
-The first attempt of a write runs in the caller's thread, so a healthy database sees it at
-once. What fails is queued; once anything waits, later writes queue behind it without
-touching the database (a clip row must land before its alert and its seal), and a background
-thread retries the oldest one with a backoff of 0.5 s doubling to 5 s. A dead server or a long
-SQLite lock therefore stalls capture for one attempt at most.
+The first attempt of a write runs in the caller's thread (the supervisor's record writer, or
+the pipeline itself in ``hotspot analyze``), so a healthy database sees it at once. What fails
+is queued; once anything waits, later writes queue behind it without touching the database (a
+clip row must land before its alert and its seal), and a background thread retries the oldest
+one with a backoff of 0.5 s doubling to 5 s. A dead server or a long SQLite lock therefore
+holds the caller for one attempt at most.
 
 The queue is kept on disk too (``pending/<camera>.<id>.jsonl`` under the storage folder, one
 fsynced JSON line per write) until it drains, so a kill or a power cut during an outage loses
-nothing: the camera's next worker redoes the file. A write may therefore run twice, and every
+nothing: the recovery pass at the next start redoes the file. A write may therefore run twice, and every
 write must be idempotent.
 """
 

@@ -13,7 +13,7 @@ from monitor.config import load_config
 from monitor.database_writes import DatabaseOutbox
 from monitor.runtime import Runtime
 from monitor.sealing import ClipSealer
-from monitor.storage_guard import MIB
+from monitor.site import MIB
 from monitor.store.models import Clip
 from tests.conftest import base_config, write_config
 from tests.fixtures.media import write_video
