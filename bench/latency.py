@@ -57,7 +57,7 @@ def trigger_offsets(scene: OnsetScene, folder: Path) -> list[float]:
     alerts: list[AlertMessage] = []
     try:
         with VideoSource(str(scene.path), realtime=False, start=START, skip_loop_filter=True) as source:
-            stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
+            stream = StreamInfo.of(source)
             pipeline = CameraPipeline(runtime, config.cameras[0], stream, live_view=False,
                                       outbox=DatabaseOutbox(runtime, on_alert=alerts.append))
             last = START

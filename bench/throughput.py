@@ -76,15 +76,14 @@ def pipeline(path: Path, folder: Path, mode: str) -> Rate:
     try:
         watch = Stopwatch()
         with VideoSource(str(path), realtime=False, start=START, skip_loop_filter=True) as source:
-            stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
+            stream = StreamInfo.of(source)
             camera = CameraPipeline(runtime, config.cameras[0], stream, live_view=True,
                                     outbox=DatabaseOutbox(runtime))
             last = START
             try:
                 for packet in source:
-                    camera.process(packet)
-                    if packet.frames:
-                        last = packet.frames[-1].wall_time
+                    if frames := camera.process(packet):
+                        last = frames[-1].wall_time
             except SourceEnded:
                 pass
             rate = watch.rate(camera.frames)

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import av
 import cv2
 import numpy as np
 
-from monitor.capture import CapturedFrame, CapturedPacket, PacketDecoder, PacketPreroll
+from monitor.capture import CapturedFrame, CapturedPacket, PacketDecoder, PacketPreroll, VideoSource
 from monitor.config import Camera, Config, config_hash
 from monitor.config.schedule import is_active
 from monitor.detect import MotionDetector, PrivacyMasker
@@ -45,6 +46,19 @@ LIVE_WIDTH = 640  # live tiles; JPEG encoding is the worker's largest cost after
 EDITOR_WIDTH = 960  # the zone editor shows more detail, four times less often
 
 
+class Decoding(Protocol):
+    """What the pipeline asks of its source (``VideoSource``) about decoding."""
+
+    def new_decoder(self) -> av.VideoCodecContext:
+        """A fresh full-quality decoder for the stream's packets."""
+
+    def hand_over_decoding(self) -> None:
+        """Stop decoding: the pipeline's full-quality decoder makes the frames from now on."""
+
+    def take_back_decoding(self) -> None:
+        """Decode again (and cheaply) from the next keyframe on."""
+
+
 @dataclass(frozen=True)
 class StreamInfo:
     """What the pipeline needs to know about the stream it is fed."""
@@ -52,7 +66,12 @@ class StreamInfo:
     width: int
     height: int
     fps: float
-    new_decoder: Callable[[], av.CodecContext]
+    source: Decoding
+
+    @classmethod
+    def of(cls, source: VideoSource) -> StreamInfo:
+        """The stream of an open source."""
+        return cls(source.width, source.height, source.fps, source)
 
 
 def frame_to_bgr(frame: av.VideoFrame) -> np.ndarray:
@@ -112,7 +131,8 @@ class CameraPipeline:
         self._preview_requests = PreviewRequests(site.paths, camera.id)
         self._active_cache: tuple[int, frozenset[str]] | None = None
         self._clip: OpenClip | None = None
-        self._clip_frames: PacketDecoder | None = None
+        self._decoder: PacketDecoder | None = None  # full quality: the clip's, then detection's
+        self._decoders_made = 0
         self._last_space_check: datetime | None = None
         self._last_wall: datetime | None = None
         self._zones_seen: set[str] = set()
@@ -156,17 +176,34 @@ class CameraPipeline:
 
     # -- the per-packet path ---------------------------------------------------------------
 
-    def process(self, packet: CapturedPacket) -> None:
-        """Detect on the source's frames, then record the packet at full quality if a clip is
-        open (a clip opened by this packet's frames first replays the pre-roll before it)."""
-        for captured in packet.frames:
+    def process(self, packet: CapturedPacket) -> tuple[CapturedFrame, ...]:
+        """Detect, then record the packet at full quality if a clip is open; returns the
+        frames analysed (not ``packet.frames``, which is empty while a clip's decoder decodes).
+
+        A clip's decoder replays the pre-roll and then decodes every live packet; from the
+        packet after it opened, the source stops decoding and detection reads that decoder's
+        frames too. After the clip it keeps feeding detection until the source takes
+        decoding back at a keyframe (a packet the source decoded again drops it).
+        """
+        if packet.decoded:
+            if self._clip is None:
+                self._decoder = None  # the source took decoding back at this keyframe
+            frames = packet.frames
+        else:
+            assert self._decoder is not None, "the source handed decoding over to no decoder"
+            frames = self._decoder.decode(packet)
+        decoders_before = self._decoders_made
+        for captured in frames:
             self._process_frame(captured)
-        self._preroll.push(packet)
         self._last_wall = packet.wall_time
         self._resume_recording(packet.wall_time)
-        if self._clip_frames is not None:
-            self._write(self._clip_frames.decode(packet))
+        self._preroll.push(packet)  # after any replay, which therefore ends before this packet
+        if self._clip is not None and self._decoder is not None:
+            # A decoder made for a clip opened by this packet's frames has not seen it yet.
+            fresh = packet.decoded or self._decoders_made != decoders_before
+            self._write(self._decoder.decode(packet) if fresh else frames)
         self._outbox.retry()
+        return frames
 
     def _process_frame(self, captured: CapturedFrame) -> None:
         self.frames += 1
@@ -185,17 +222,24 @@ class CameraPipeline:
     def _handle(self, record: EventRecord, captured: CapturedFrame, scores: dict[str, float]) -> None:
         if isinstance(record, EventOpened):
             self._zones_seen = set(record.zones)
+            # The snapshot's full-size copies are freed before the encoder and the clip's
+            # decoder exist: drawn after them, it raised a 1080p worker's peak by 6 MB.
+            snapshot = self._write_snapshot(record, captured)
             self._open_clip(record.event_id, record.clip_id, record.part, record.start)
-            self._raise_motion_alert(record, captured, scores)
+            self._raise_motion_alert(record, snapshot, scores)
         elif isinstance(record, ClipRolled):
-            self._finish_clip(None)
-            self._open_clip(record.event_id, record.clip_id, record.part, record.at)
+            self._finish_clip(None, drain=False)
+            self._open_clip(record.event_id, record.clip_id, record.part, record.at, replay=False)
         elif isinstance(record, EventClosed):
-            self._finish_clip(None)
+            self._finish_clip(None, drain=False)
+            self._stream.source.take_back_decoding()
 
-    def _open_clip(self, event_id: str, clip_id: str, part: int, start: datetime) -> None:
-        """Start a clip at ``start``: its own decoder replays the pre-roll from the keyframe
-        before ``start``, then takes every live packet until the clip ends."""
+    def _open_clip(
+        self, event_id: str, clip_id: str, part: int, start: datetime, *, replay: bool = True
+    ) -> None:
+        """Start a clip at ``start``: a new full-quality decoder replays the pre-roll from the
+        keyframe before ``start``, then takes every live packet, and the source stops decoding.
+        The next part of a split event (``replay=False``) starts now and keeps the decoder."""
         if not self._space_for_recording():
             return
         paths = self._site.paths
@@ -208,15 +252,19 @@ class CameraPipeline:
             config=self._config, config_hash=self._config_hash, start=start,
             stream=(self._stream.width, self._stream.height, self._stream.fps),
         )
-        self._clip_frames = PacketDecoder(self._stream.new_decoder())
-        self._write(self._replay(start))
+        if replay or self._decoder is None:
+            self._decoder = None  # freed before the next one is made
+            self._decoder = PacketDecoder(self._stream.source.new_decoder())
+            self._decoders_made += 1
+            self._stream.source.hand_over_decoding()
+            self._write(self._replay(start))
 
     def _replay(self, start: datetime) -> Iterator[CapturedFrame]:
         """The buffered frames from ``start`` on, decoded one at a time: a list of five seconds
         of decoded 1080p frames tripled the worker's peak memory."""
-        assert self._clip_frames is not None
+        assert self._decoder is not None
         for item in self._preroll.since(start):
-            for frame in self._clip_frames.decode(item):
+            for frame in self._decoder.decode(item):
                 if frame.wall_time >= start:
                     yield frame
 
@@ -263,33 +311,42 @@ class CameraPipeline:
 
     def _abandon_clip(self, error: str) -> None:
         """The disk failed mid-clip: keep and seal what was written, marked incomplete."""
-        clip, self._clip, self._clip_frames = self._clip, None, None
+        clip, self._clip = self._clip, None
+        self._stream.source.take_back_decoding()
         if clip is not None:
             log.error("camera %s: %s", self.camera.id, error)
             clip.zones.update(self._zones_seen)
             self._sealer.salvage(clip, reason=error)
 
-    def _finish_clip(self, incomplete: str | None) -> None:
-        if self._clip_frames is not None and self._last_wall is not None:
-            self._write(self._clip_frames.drain(self._last_wall))
-        clip, self._clip, self._clip_frames = self._clip, None, None
+    def _finish_clip(self, incomplete: str | None, *, drain: bool) -> None:
+        """Seal the open clip. ``drain`` when the stream ends: the frames the decoder still
+        holds for reordering go into the clip, and the decoder takes no more packets. Otherwise
+        it keeps decoding for detection; what it holds lies after the clip's end anyway."""
+        if drain and self._clip is not None and self._decoder is not None and self._last_wall:
+            self._write(self._decoder.drain(self._last_wall))
+        clip, self._clip = self._clip, None
+        if drain:
+            self._decoder = None
         if clip is not None:
             clip.zones.update(self._zones_seen)
             self._sealer.finish(clip, incomplete=incomplete)
 
+    def _write_snapshot(self, record: EventOpened, captured: CapturedFrame) -> Path | None:
+        """The alert's masked JPEG of the triggering frame; None when it could not be written."""
+        stamp = record.trigger_time.strftime("%Y%m%dT%H%M%S%fZ")
+        snapshot = self._site.paths.snapshots / self.camera.id / f"{stamp}-{record.event_id[:8]}.jpg"
+        return snapshot if write_jpeg(snapshot, self._masker.apply(captured.frame)) else None
+
     def _raise_motion_alert(
-        self, record: EventOpened, captured: CapturedFrame, scores: dict[str, float]
+        self, record: EventOpened, snapshot: Path | None, scores: dict[str, float]
     ) -> None:
         paths = self._site.paths
-        stamp = record.trigger_time.strftime("%Y%m%dT%H%M%S%fZ")
-        snapshot = paths.snapshots / self.camera.id / f"{stamp}-{record.event_id[:8]}.jpg"
-        saved = write_jpeg(snapshot, self._masker.apply(captured.frame))
         alert = {
             "kind": "motion", "camera_id": self.camera.id, "time": record.trigger_time,
             "zones": list(record.zones),
             "zone_scores": {z: round(scores.get(z, 0.0), 4) for z in record.zones},
             "score": record.score, "message": f"Motion in {', '.join(record.zones)}",
-            "snapshot_path": paths.relative(snapshot) if saved else None, "event_id": record.event_id,
+            "snapshot_path": paths.relative(snapshot) if snapshot else None, "event_id": record.event_id,
             "clip_id": self._clip.clip_id if self._clip else None,
         }
         self._sealer.record_alert(alert)
@@ -320,8 +377,8 @@ class CameraPipeline:
         for record in self._tracker.close(now, "stream_lost" if reason == "stream lost" else "shutdown"):
             if isinstance(record, EventClosed):
                 incomplete = None if reason in ("end_of_file", "shutdown") else reason
-                self._finish_clip(incomplete)
-        self._finish_clip(None)
+                self._finish_clip(incomplete, drain=True)
+        self._finish_clip(None, drain=True)
         self._preroll.clear()
         self._outbox.retry(block=True)
 
@@ -330,8 +387,11 @@ class CameraPipeline:
         """Alerts and seals waiting for the database to come back."""
         return self._outbox.pending
 
-    def stream_restarted(self) -> None:
-        """After a reconnect the old packets belong to another decoder session."""
+    def stream_restarted(self, stream: StreamInfo) -> None:
+        """After a reconnect the old packets belong to another decoder session, and the new
+        source decodes for itself."""
+        self._stream = stream
+        self._decoder = None
         self._preroll.clear()
 
 

@@ -107,20 +107,19 @@ class CameraWorker:
     def _stream_once(self) -> None:
         camera = self.camera
         with VideoSource(camera.source, loop=camera.loop, realtime=True, skip_loop_filter=True) as source:
-            stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
+            stream = StreamInfo.of(source)
             if self.pipeline is None or (self.pipeline_size != (source.width, source.height)):
                 if self.pipeline is not None:
                     self.pipeline.close(datetime.now(UTC), reason="stream changed size")
                 self.pipeline = CameraPipeline(self.site, camera, stream, outbox=self.outbox)
                 self.pipeline_size = (source.width, source.height)
             else:
-                self.pipeline.stream_restarted()
+                self.pipeline.stream_restarted(stream)
             self.reporter.status("online")
             self._recovered()
             for packet in source:
-                self.pipeline.process(packet)
-                if packet.frames:
-                    self.reporter.frames(len(packet.frames), packet.frames[-1].wall_time)
+                if frames := self.pipeline.process(packet):
+                    self.reporter.frames(len(frames), frames[-1].wall_time)
                     self.backoff.reset()
                 if self._check_control():
                     return

@@ -28,12 +28,17 @@ class CapturedFrame:
 
 @dataclass(frozen=True)
 class CapturedPacket:
-    """An encoded packet, its wall time, and the frames its decoding released (maybe none)."""
+    """An encoded packet, its wall time, and the frames its decoding released (maybe none).
+
+    ``decoded`` is False for packets the source left undecoded because it handed decoding
+    to the pipeline's full-quality decoder (see ``VideoSource.hand_over_decoding``).
+    """
 
     packet: av.Packet
     wall_time: datetime
     keyframe: bool
     frames: tuple[CapturedFrame, ...] = ()
+    decoded: bool = True
 
 
 def to_yuv420p(frame: av.VideoFrame) -> av.VideoFrame:

@@ -71,7 +71,7 @@ def analyze(
     try:
         with VideoSource(str(video), loop=False, realtime=False, start=begin,
                          skip_loop_filter=True) as source:
-            stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
+            stream = StreamInfo.of(source)
             outbox = DatabaseOutbox(runtime, on_sealed=lambda m: print(describe_sealed(m), flush=True))
             pipeline = CameraPipeline(runtime, cam, stream, live_view=False, outbox=outbox)
             last = _feed(source, pipeline, begin)
@@ -92,10 +92,9 @@ def _feed(source: VideoSource, pipeline: CameraPipeline, begin: datetime) -> dat
         task = progress.add_task("frames", total=None)
         try:
             for packet in source:
-                pipeline.process(packet)
-                if packet.frames:
-                    last = packet.frames[-1].wall_time
-                    progress.advance(task, len(packet.frames))
+                if frames := pipeline.process(packet):
+                    last = frames[-1].wall_time
+                    progress.advance(task, len(frames))
         except SourceEnded:
             pass
     return last

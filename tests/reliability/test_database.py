@@ -99,9 +99,9 @@ def test_writes_are_queued_past_a_short_busy_timeout_and_land_once(
     notified: list[AlertMessage] = []
     stalls = []
     with VideoSource(str(walk_scene.path), realtime=False, start=datetime.fromisoformat(START)) as source:
-        pipeline = CameraPipeline(runtime, runtime.config.camera("hall"), StreamInfo(
-            source.width, source.height, source.fps, source.new_decoder), live_view=False,
-            outbox=DatabaseOutbox(runtime, on_sealed=sealed.append, on_alert=notified.append))
+        pipeline = CameraPipeline(runtime, runtime.config.camera("hall"), StreamInfo.of(source),
+                                  live_view=False,
+                                  outbox=DatabaseOutbox(runtime, on_sealed=sealed.append, on_alert=notified.append))
         last = datetime.fromisoformat(START)
         try:
             for packet in source:
@@ -109,9 +109,9 @@ def test_writes_are_queued_past_a_short_busy_timeout_and_land_once(
                     holder = hold_write_lock(site.database, LONG_LOCK_SECONDS, taken)
                     assert taken.wait(10)
                 began = time.monotonic()
-                pipeline.process(packet)
+                frames = pipeline.process(packet)
                 stalls.append(time.monotonic() - began)
-                last = packet.frames[-1].wall_time if packet.frames else last
+                last = frames[-1].wall_time if frames else last
         except SourceEnded:
             pass
         assert holder is not None and holder.is_alive(), "the lock must outlast the run"

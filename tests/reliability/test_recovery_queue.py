@@ -41,9 +41,8 @@ def record_with_writes_queued(config_path: Path, scene: scenes.Scene, site: Site
     holder = hold_write_lock(site.database, LOCK_SECONDS, taken)
     assert taken.wait(10)
     with VideoSource(str(scene.path), realtime=False, start=datetime.fromisoformat(START)) as source:
-        pipeline = CameraPipeline(runtime, runtime.config.camera("hall"), StreamInfo(
-            source.width, source.height, source.fps, source.new_decoder), live_view=False,
-            outbox=DatabaseOutbox(runtime))
+        pipeline = CameraPipeline(runtime, runtime.config.camera("hall"), StreamInfo.of(source),
+                                  live_view=False, outbox=DatabaseOutbox(runtime))
         try:
             for packet in source:
                 pipeline.process(packet)

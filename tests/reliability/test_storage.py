@@ -289,7 +289,7 @@ def test_recording_resumes_mid_event_when_space_returns(
     start = datetime(2026, 11, 23, 22, 5, tzinfo=UTC)  # after hours in Chicago
     freed_at = None
     with VideoSource(str(walk_scene.path), realtime=False, start=start, skip_loop_filter=True) as source:
-        stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
+        stream = StreamInfo.of(source)
         pipeline = CameraPipeline(runtime, config.camera("hall"), stream, live_view=False,
                                   outbox=DatabaseOutbox(runtime))
         last = start

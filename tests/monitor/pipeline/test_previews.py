@@ -33,7 +33,7 @@ class Camera:
     """A real pipeline fed by a looping file source, a given stretch of stream time at a time."""
 
     def __init__(self, runtime: Runtime, source: VideoSource) -> None:
-        stream = StreamInfo(source.width, source.height, source.fps, source.new_decoder)
+        stream = StreamInfo.of(source)
         self.pipeline = CameraPipeline(runtime, runtime.config.cameras[0], stream, live_view=True,
                                        outbox=DatabaseOutbox(runtime))
         self._packets = iter(source)
@@ -43,9 +43,8 @@ class Camera:
         until = self.last.timestamp() + seconds
         while self.last.timestamp() < until:
             packet = next(self._packets)
-            self.pipeline.process(packet)
-            if packet.frames:
-                self.last = packet.frames[-1].wall_time
+            if frames := self.pipeline.process(packet):
+                self.last = frames[-1].wall_time
 
 
 def _jpeg_size(path: Path) -> tuple[int, int]:

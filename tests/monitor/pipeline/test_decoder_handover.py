@@ -1,0 +1,106 @@
+"""While a clip records, detection reads the clip's full-quality decoder and the source
+stops decoding; after the event the source takes decoding back at a keyframe.
+
+The reference is the same pipeline with a source that never hands over, which decodes every
+packet twice during a clip as workers used to: the clips must be the same bytes, and
+detection must see every frame of the file either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import av
+import pytest
+
+from monitor.capture import SourceEnded, VideoSource
+from monitor.config import load_config
+from monitor.database_writes import DatabaseOutbox
+from monitor.demo_scene import Walker
+from monitor.messages import SealedMessage
+from monitor.pipeline import CameraPipeline, StreamInfo
+from monitor.runtime import Runtime
+from tests.conftest import base_config, write_config
+from tests.fixtures import scenes
+
+START = datetime.fromisoformat("2026-11-23T16:05:00-06:00")  # after hours in Chicago
+FPS = 15
+
+
+class DecodesEverything(VideoSource):
+    """A source that keeps decoding beside the clip's decoder."""
+
+    def hand_over_decoding(self) -> None:
+        pass
+
+    def take_back_decoding(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def two_visits(tmp_path_factory: pytest.TempPathFactory) -> scenes.Scene:
+    """Two figures cross the hotspot 8 s apart; the file's keyframes are 2 s apart."""
+    row = 0.3 + 0.45 + 0.45 * scenes.FIGURE_HEIGHT / 2
+    path = tmp_path_factory.mktemp("handover") / "two-visits.mp4"
+    walkers = [Walker(((-0.1, row), (1.1, row)), start, start + 3.0, height=scenes.FIGURE_HEIGHT)
+               for start in (1.0, 9.0)]
+    return scenes.render(path, walkers, {"zone": scenes.ZONE}, seconds=15, fps=FPS, size=(320, 240))
+
+
+def run(folder: Path, scene: scenes.Scene, source_type: type[VideoSource]) -> tuple[
+    list[SealedMessage], int, list[tuple[datetime, bool]]
+]:
+    """Sealed clips, frames analysed, and each packet's (wall time, decoded by the source)."""
+    zone = {"id": "door", "polygon": [list(p) for p in scene.polygons["zone"]], "min_area": 0.02}
+    camera = {"id": "hall", "source": str(scene.path), "zones": [zone],
+              "recording": {"pre_roll": 1.0, "post_roll": 1.0, "max_clip": 60}}
+    folder.mkdir()
+    config = load_config(write_config(folder, base_config(folder / "data", cameras=[camera])))
+    runtime = Runtime.open(config)
+    sealed: list[SealedMessage] = []
+    packets: list[tuple[datetime, bool]] = []
+    analysed = 0
+    try:
+        with source_type(str(scene.path), realtime=False, start=START, skip_loop_filter=True) as source:
+            pipeline = CameraPipeline(runtime, config.camera("hall"), StreamInfo.of(source),
+                                      live_view=False, outbox=DatabaseOutbox(runtime, on_sealed=sealed.append))
+            last = START
+            with contextlib.suppress(SourceEnded):
+                for packet in source:
+                    frames = pipeline.process(packet)
+                    packets.append((packet.wall_time, packet.decoded))
+                    analysed += len(frames)
+                    last = frames[-1].wall_time if frames else last
+            pipeline.close(last, reason="end_of_file")
+    finally:
+        runtime.close()
+    return sealed, analysed, packets
+
+
+def test_clips_and_detection_are_unchanged_when_the_clip_decoder_takes_over(
+    tmp_path: Path, two_visits: scenes.Scene,
+) -> None:
+    with av.open(str(two_visits.path)) as container:
+        total = sum(1 for _ in container.decode(video=0))
+
+    sealed, analysed, packets = run(tmp_path / "handover", two_visits, VideoSource)
+    reference, reference_analysed, reference_packets = run(tmp_path / "two", two_visits, DecodesEverything)
+
+    assert analysed == reference_analysed == total, "detection must see every frame"
+    assert len(sealed) == 2, sealed
+    assert [(m.start, m.end, m.sha256) for m in sealed] == [
+        (m.start, m.end, m.sha256) for m in reference
+    ], "a clip must be the same bytes whichever decoder feeds detection"
+    assert all(decoded for _, decoded in reference_packets)
+
+    undecoded = [when for when, decoded in packets if not decoded]
+    gop = timedelta(seconds=2)
+    for when in undecoded:  # the source rests only from a clip's start to the keyframe after it
+        assert any(clip.start <= when <= clip.end + gop for clip in sealed), when
+    for clip in sealed:  # ... and does rest during every clip
+        inside = [when for when, decoded in packets if clip.start + gop <= when <= clip.end]
+        assert inside and not any(decoded for when, decoded in packets if when in inside), clip
+    between = [when for when, decoded in packets if decoded and sealed[0].end < when < sealed[1].start]
+    assert between, "the source takes decoding back between the events"
