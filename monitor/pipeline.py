@@ -225,23 +225,25 @@ class CameraPipeline:
             # The snapshot's full-size copies are freed before the encoder and the clip's
             # decoder exist: drawn after them, it raised a 1080p worker's peak by 6 MB.
             snapshot = self._write_snapshot(record, captured)
-            self._open_clip(record.event_id, record.clip_id, record.part, record.start)
+            opened = self._open_clip(record.event_id, record.clip_id, record.part, record.start)
+            # The alert goes out before the pre-roll is decoded and encoded: at 1080p with
+            # 5 s of pre-roll that takes over a second.
             self._raise_motion_alert(record, snapshot, scores)
+            if opened:
+                self._replay_preroll(record.start)
         elif isinstance(record, ClipRolled):
+            # The next part of a split event starts now; the decoder goes on.
             self._finish_clip(None, drain=False)
-            self._open_clip(record.event_id, record.clip_id, record.part, record.at, replay=False)
+            if self._open_clip(record.event_id, record.clip_id, record.part, record.at) and not self._decoder:
+                self._replay_preroll(record.at)
         elif isinstance(record, EventClosed):
             self._finish_clip(None, drain=False)
             self._stream.source.take_back_decoding()
 
-    def _open_clip(
-        self, event_id: str, clip_id: str, part: int, start: datetime, *, replay: bool = True
-    ) -> None:
-        """Start a clip at ``start``: a new full-quality decoder replays the pre-roll from the
-        keyframe before ``start``, then takes every live packet, and the source stops decoding.
-        The next part of a split event (``replay=False``) starts now and keeps the decoder."""
+    def _open_clip(self, event_id: str, clip_id: str, part: int, start: datetime) -> bool:
+        """Create the clip's file, encoder and row; False when there is no space to record."""
         if not self._space_for_recording():
-            return
+            return False
         paths = self._site.paths
         path = paths.clip_file(self.camera.id, start, clip_id)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -252,12 +254,16 @@ class CameraPipeline:
             config=self._config, config_hash=self._config_hash, start=start,
             stream=(self._stream.width, self._stream.height, self._stream.fps),
         )
-        if replay or self._decoder is None:
-            self._decoder = None  # freed before the next one is made
-            self._decoder = PacketDecoder(self._stream.source.new_decoder())
-            self._decoders_made += 1
-            self._stream.source.hand_over_decoding()
-            self._write(self._replay(start))
+        return True
+
+    def _replay_preroll(self, start: datetime) -> None:
+        """A new full-quality decoder replays the pre-roll from the keyframe before ``start``
+        into the clip, then takes every live packet, and the source stops decoding."""
+        self._decoder = None  # freed before the next one is made
+        self._decoder = PacketDecoder(self._stream.source.new_decoder())
+        self._decoders_made += 1
+        self._stream.source.hand_over_decoding()
+        self._write(self._replay(start))
 
     def _replay(self, start: datetime) -> Iterator[CapturedFrame]:
         """The buffered frames from ``start`` on, decoded one at a time: a list of five seconds
@@ -293,7 +299,9 @@ class CameraPipeline:
             return
         self._last_space_check = now
         event_id, clip_id, part, start = current
-        self._open_clip(event_id, clip_id, part, max(start, now - self._preroll_span))
+        start = max(start, now - self._preroll_span)
+        if self._open_clip(event_id, clip_id, part, start):
+            self._replay_preroll(start)
 
     def _space_for_recording(self) -> bool:
         """Free space first (unheld clips may be deleted); pause recording if that fails."""

@@ -1,5 +1,6 @@
-"""While a clip records, detection reads the clip's full-quality decoder and the source
-stops decoding; after the event the source takes decoding back at a keyframe.
+"""How a pipeline opens a clip: the alert first, then the pre-roll; and while the clip
+records, detection reads the clip's full-quality decoder and the source stops decoding;
+after the event the source takes decoding back at a keyframe.
 
 The reference is the same pipeline with a source that never hands over, which decodes every
 packet twice during a clip as workers used to: the clips must be the same bytes, and
@@ -9,6 +10,7 @@ detection must see every frame of the file either way.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from monitor.capture import SourceEnded, VideoSource
 from monitor.config import load_config
 from monitor.database_writes import DatabaseOutbox
 from monitor.demo_scene import Walker
-from monitor.messages import SealedMessage
+from monitor.messages import AlertMessage, SealedMessage
 from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.runtime import Runtime
 from tests.conftest import base_config, write_config
@@ -49,13 +51,14 @@ def two_visits(tmp_path_factory: pytest.TempPathFactory) -> scenes.Scene:
     return scenes.render(path, walkers, {"zone": scenes.ZONE}, seconds=15, fps=FPS, size=(320, 240))
 
 
-def run(folder: Path, scene: scenes.Scene, source_type: type[VideoSource]) -> tuple[
-    list[SealedMessage], int, list[tuple[datetime, bool]]
-]:
+def run(
+    folder: Path, scene: scenes.Scene, source_type: type[VideoSource] = VideoSource, *,
+    pre_roll: float = 1.0, on_alert: Callable[[AlertMessage], None] | None = None,
+) -> tuple[list[SealedMessage], int, list[tuple[datetime, bool]]]:
     """Sealed clips, frames analysed, and each packet's (wall time, decoded by the source)."""
     zone = {"id": "door", "polygon": [list(p) for p in scene.polygons["zone"]], "min_area": 0.02}
     camera = {"id": "hall", "source": str(scene.path), "zones": [zone],
-              "recording": {"pre_roll": 1.0, "post_roll": 1.0, "max_clip": 60}}
+              "recording": {"pre_roll": pre_roll, "post_roll": 1.0, "max_clip": 60}}
     folder.mkdir()
     config = load_config(write_config(folder, base_config(folder / "data", cameras=[camera])))
     runtime = Runtime.open(config)
@@ -65,7 +68,8 @@ def run(folder: Path, scene: scenes.Scene, source_type: type[VideoSource]) -> tu
     try:
         with source_type(str(scene.path), realtime=False, start=START, skip_loop_filter=True) as source:
             pipeline = CameraPipeline(runtime, config.camera("hall"), StreamInfo.of(source),
-                                      live_view=False, outbox=DatabaseOutbox(runtime, on_sealed=sealed.append))
+                                      live_view=False,
+                                      outbox=DatabaseOutbox(runtime, on_sealed=sealed.append, on_alert=on_alert))
             last = START
             with contextlib.suppress(SourceEnded):
                 for packet in source:
@@ -85,7 +89,7 @@ def test_clips_and_detection_are_unchanged_when_the_clip_decoder_takes_over(
     with av.open(str(two_visits.path)) as container:
         total = sum(1 for _ in container.decode(video=0))
 
-    sealed, analysed, packets = run(tmp_path / "handover", two_visits, VideoSource)
+    sealed, analysed, packets = run(tmp_path / "handover", two_visits)
     reference, reference_analysed, reference_packets = run(tmp_path / "two", two_visits, DecodesEverything)
 
     assert analysed == reference_analysed == total, "detection must see every frame"
@@ -104,3 +108,22 @@ def test_clips_and_detection_are_unchanged_when_the_clip_decoder_takes_over(
         assert inside and not any(decoded for when, decoded in packets if when in inside), clip
     between = [when for when, decoded in packets if decoded and sealed[0].end < when < sealed[1].start]
     assert between, "the source takes decoding back between the events"
+
+
+def test_the_alert_goes_out_before_the_pre_roll_is_encoded(tmp_path: Path, two_visits: scenes.Scene) -> None:
+    """Replaying 5 s of 1080p pre-roll into the encoder takes over a second; the alert must
+    not wait for it. Clips are fragmented MP4 with a fragment a second: when the alert is
+    committed the clip file holds no fragment yet, and 3 s of pre-roll make several."""
+    clips = tmp_path / "site" / "data" / "clips"
+    fragments_at_alert: list[int] = []
+
+    def count_fragments(alert: AlertMessage) -> None:
+        if alert.kind == "motion":
+            (written,) = [p for p in clips.rglob("*.mp4") if p.stem not in seen]
+            seen.add(written.stem)
+            fragments_at_alert.append(written.read_bytes().count(b"moof"))
+
+    seen: set[str] = set()
+    sealed, _, _ = run(tmp_path / "site", two_visits, pre_roll=3.0, on_alert=count_fragments)
+    assert len(sealed) == 2 and fragments_at_alert == [0, 0], fragments_at_alert
+    assert all(Path(m.path).read_bytes().count(b"moof") >= 4 for m in sealed)
