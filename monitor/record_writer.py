@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from monitor.database_writes import DatabaseOutbox
 from monitor.forwarding import journal_prefix
 from monitor.messages import AlertMessage
-from monitor.recovery import recover_camera
+from monitor.recovery import SERVICE_DIED, recover_camera
 from monitor.runtime import Runtime
 from monitor.store.db import describe_unavailable
 
@@ -42,7 +42,8 @@ class RecordWriter:
         self._runtime = runtime
         self.outbox = DatabaseOutbox(runtime, on_alert=on_alert)
         self._tasks: queue.Queue[Callable[[], None] | None] = queue.Queue()
-        self._recoveries: dict[str, datetime] = {}  # camera -> clips begun before this are orphans
+        # camera -> (clips begun before this are orphans, why they were left open)
+        self._recoveries: dict[str, tuple[datetime, str]] = {}
         self._connect_at = 0.0
         self._thread = threading.Thread(target=self._run, name="record-writer", daemon=True)
 
@@ -68,14 +69,14 @@ class RecordWriter:
         def task() -> None:
             self.outbox.redo_spooled(camera_id, prefix=journal_prefix(worker))
             if recover:
-                self._recoveries[camera_id] = cutoff
+                self._recoveries[camera_id] = (cutoff, WORKER_DIED)
 
         self._tasks.put(task)
 
     def recover_later(self, camera_id: str) -> None:
         """The start-up pass could not run: recover this camera once the database answers."""
         cutoff = datetime.now(UTC)
-        self._tasks.put(lambda: self._recoveries.setdefault(camera_id, cutoff))
+        self._tasks.put(lambda: self._recoveries.setdefault(camera_id, (cutoff, SERVICE_DIED)))
 
     def make_space(self) -> None:
         self._tasks.put(self._make_space)
@@ -122,13 +123,13 @@ class RecordWriter:
             self._connect_at = time.monotonic() + CONNECT_EVERY
             self._runtime.try_connect()
         if self._recoveries and self._runtime.connected and not self.outbox.pending:
-            for camera_id, cutoff in list(self._recoveries.items()):
-                if self._recover(camera_id, cutoff):
+            for camera_id, (cutoff, reason) in list(self._recoveries.items()):
+                if self._recover(camera_id, cutoff, reason):
                     del self._recoveries[camera_id]
 
-    def _recover(self, camera_id: str, cutoff: datetime) -> bool:
+    def _recover(self, camera_id: str, cutoff: datetime, reason: str) -> bool:
         try:
-            recover_camera(self._runtime, camera_id, reason=WORKER_DIED, before=cutoff)
+            recover_camera(self._runtime, camera_id, reason=reason, before=cutoff)
         except OperationalError as exc:
             log.warning("camera %s: recovery waits for the database: %s", camera_id, describe_unavailable(exc))
             return False

@@ -68,9 +68,12 @@ class _Slot:
 class Supervisor:
     def __init__(
         self, config_path: Path, *, on_alert: Callable[[AlertMessage], None] | None = None,
-        config: Config | None = None,
+        config: Config | None = None, recovered: bool = False,
     ) -> None:
+        """``recovered``: the start-up recovery pass has run; otherwise (the database was down,
+        or nobody ran it) the supervisor recovers each camera's leftovers once it answers."""
         self.config_path = Path(config_path)
+        self._recovered = recovered
         self.config = config or load_config(self.config_path)
         self._on_alert = on_alert or (lambda _m: None)
         self._ctx = mp.get_context("spawn")
@@ -87,11 +90,12 @@ class Supervisor:
 
     def start(self) -> None:
         """Workers start even while the database is down: they record, and their records wait
-        here until it returns; their clips are recovered then if start-up recovery could not."""
+        here until it returns; their clips are recovered then if start-up recovery could not.
+        (Whether the database answers now does not tell: it may have come back since.)"""
         self._runtime = Runtime.open(self.config, require_database=False)
         self._writer = RecordWriter(self._runtime, on_alert=self._on_alert)
         self._writer.start()
-        if not self._runtime.connected:
+        if not self._recovered:
             for camera in self.config.cameras:
                 self._writer.recover_later(camera.id)
         with self._lock:

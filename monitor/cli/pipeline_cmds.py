@@ -116,13 +116,13 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
     cfg = load_or_exit(config)
     runtime = Runtime.open(cfg, require_database=False)  # cameras record through an outage
     try:
-        recover_or_warn(runtime, cfg, meanwhile="cameras record and queue their alerts and seals "
-                                                "until it returns")
+        recovered = recover_or_warn(runtime, cfg, meanwhile="cameras record and queue their alerts "
+                                                            "and seals until it returns")
     finally:
         runtime.close()
     if stop.is_set():
         return
-    supervisor = Supervisor(config, config=cfg)
+    supervisor = Supervisor(config, config=cfg, recovered=recovered)
     supervisor.start()
     console.print(f"started {len(cfg.cameras)} camera worker(s); Ctrl-C to stop")
     try:

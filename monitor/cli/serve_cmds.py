@@ -68,7 +68,8 @@ def serve(
     app = create_app(config)
     runtime: Runtime = app.state.service.runtime
     meanwhile = "cameras record and queue their alerts and seals; the dashboard answers 503 until it returns"
-    if not recover_or_warn(runtime, cfg, meanwhile=meanwhile):
+    app.state.service.recovered = recover_or_warn(runtime, cfg, meanwhile=meanwhile)
+    if not app.state.service.recovered:
         threading.Thread(target=_first_admin_when_connected, args=(runtime,), name="first-admin",
                          daemon=True).start()
     else:

@@ -36,6 +36,8 @@ class ServiceState:
     editor: ConfigEditor
     views: ViewLog
     supervisor: Supervisor | None = None
+    recovered: bool = False
+    """The start-up recovery pass has run (``hotspot serve`` runs it before workers start)."""
 
     @property
     def config(self) -> Config:

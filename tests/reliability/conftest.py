@@ -175,8 +175,10 @@ class Site:
         self._lock = threading.Lock()
         self.supervisor: Supervisor | None = None
 
-    def start(self) -> Site:
-        self.supervisor = Supervisor(self.config_path, on_alert=self._alert, config=self.config)
+    def start(self, *, recovered: bool = True) -> Site:
+        """``recovered``: as if ``hotspot run`` had run the start-up recovery pass first."""
+        self.supervisor = Supervisor(self.config_path, on_alert=self._alert, config=self.config,
+                                     recovered=recovered)
         self.supervisor.start()
         return self
 

@@ -89,23 +89,35 @@ def _hotspot(log: Path, *args: str, **popen: object) -> subprocess.Popen[str]:
                                 stderr=subprocess.STDOUT, **popen)
 
 
-def test_power_loss_while_recording_is_recovered_on_next_start(
-    make_site: Callable[..., Site], walk_scene: scenes.Scene
-) -> None:
+def _power_cut_while_recording(make_site: Callable[..., Site], walk_scene: scenes.Scene) -> Site:
+    """A site whose ``hotspot run`` was killed whole while both cameras recorded."""
     site = make_site([camera(cam, str(walk_scene.path), walk_scene, loop=True, recording=LONG_EVENTS)
                       for cam in ("east", "west")])
-    config = str(site.config_path)
     log = site.config_path.with_name("run.log")
-    first = _hotspot(log, "run", "--config", config, start_new_session=True)
+    first = _hotspot(log, "run", "--config", str(site.config_path), start_new_session=True)
     try:
         wait_for(lambda: all(_recording(site, cam, fragments=1) for cam in ("east", "west")), 30,
                  f"both cameras recording (see {log})")
     finally:
         os.killpg(first.pid, signal.SIGKILL)  # the service and every worker, at once
         first.wait(timeout=10)
+    return site
+
+
+def _orphans(site: Site) -> list[Clip]:
     orphans = [c for c in site.clips() if c.status == "recording"]
     assert {c.camera_id for c in orphans} == {"east", "west"}
     assert all((site.root / c.path).with_suffix(".json").is_file() for c in orphans)
+    return orphans
+
+
+def test_power_loss_while_recording_is_recovered_on_next_start(
+    make_site: Callable[..., Site], walk_scene: scenes.Scene
+) -> None:
+    site = _power_cut_while_recording(make_site, walk_scene)
+    config = str(site.config_path)
+    log = site.config_path.with_name("run.log")
+    orphans = _orphans(site)
 
     restarted = time.time()
     second = _hotspot(log, "run", "--config", config)
@@ -131,3 +143,16 @@ def test_power_loss_while_recording_is_recovered_on_next_start(
     verify = subprocess.run([HOTSPOT, "verify", "--config", config],
                             capture_output=True, text=True, timeout=60)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_supervisor_recovers_leftovers_when_start_up_recovery_did_not_run(
+    make_site: Callable[..., Site], walk_scene: scenes.Scene
+) -> None:
+    """The start-up pass is skipped while the database is down; if it is back by the time the
+    supervisor connects, the supervisor must still recover what the power cut left."""
+    site = _power_cut_while_recording(make_site, walk_scene)
+    orphans = {c.id for c in _orphans(site)}
+    site.start(recovered=False)
+    wait_for(lambda: all(c.status == "sealed" for c in site.clips() if c.id in orphans), 30,
+             "the supervisor's recovery of every orphan")
+    assert all("power loss" in (c.incomplete_reason or "") for c in site.clips() if c.id in orphans)
