@@ -49,6 +49,8 @@ EDITOR_WIDTH = 960  # the zone editor shows more detail, four times less often
 class Decoding(Protocol):
     """What the pipeline asks of its source (``VideoSource``) about decoding."""
 
+    spec: str
+
     def new_decoder(self) -> av.VideoCodecContext:
         """A fresh full-quality decoder for the stream's packets."""
 
@@ -260,7 +262,8 @@ class CameraPipeline:
         """A new full-quality decoder replays the pre-roll from the keyframe before ``start``
         into the clip, then takes every live packet, and the source stops decoding."""
         self._decoder = None  # freed before the next one is made
-        self._decoder = PacketDecoder(self._stream.source.new_decoder())
+        source = self._stream.source
+        self._decoder = PacketDecoder(source.new_decoder(), source=source.spec)
         self._decoders_made += 1
         self._stream.source.hand_over_decoding()
         self._write(self._replay(start))

@@ -13,7 +13,10 @@ from datetime import datetime
 
 import av
 
+from monitor.capture.errors import SourceUnavailable
+
 YUV420P = "yuv420p"
+MAX_BAD_PACKETS = 100  # consecutive rejected packets before a stream counts as broken
 _MAX_PENDING = 256
 
 
@@ -84,25 +87,37 @@ class PacketDecoder:
     shortcuts the source's own decoder takes for detection.
     """
 
-    def __init__(self, decoder: av.VideoCodecContext) -> None:
+    def __init__(self, decoder: av.VideoCodecContext, *, source: str) -> None:
         self._decoder = decoder
+        self._source = source
         self._stamper = FrameStamper()
+        self._rejected = 0
 
     def decode(self, item: CapturedPacket) -> tuple[CapturedFrame, ...]:
-        """The frames this packet releases (maybe none); a corrupt packet releases none."""
+        """The frames this packet releases (maybe none); a corrupt packet releases none.
+
+        While it feeds detection the source does not decode, so this decoder is the one to
+        notice a stream gone bad: ``SourceUnavailable`` after ``MAX_BAD_PACKETS`` rejected in a
+        row, as the source would raise, so the worker seals the clip and reconnects.
+        """
         if item.packet.size == 0:
             return ()
         self._stamper.note(item.packet, item.wall_time)
-        return self._stamper.stamp(decode_or_skip(self._decoder, item.packet), item.wall_time)
+        try:
+            frames = self._decoder.decode(item.packet)
+        except av.error.FFmpegError as exc:
+            self._rejected += 1
+            if self._rejected >= MAX_BAD_PACKETS:
+                raise SourceUnavailable(self._source, f"the decoder rejected {self._rejected} packets "
+                                                      f"in a row ({exc.strerror})") from exc
+            return ()
+        self._rejected = 0
+        return self._stamper.stamp(frames, item.wall_time)
 
     def drain(self, fallback: datetime) -> tuple[CapturedFrame, ...]:
         """Frames still held for reordering; the decoder takes no packets afterwards."""
-        return self._stamper.stamp(decode_or_skip(self._decoder, None), fallback)
-
-
-def decode_or_skip(decoder: av.VideoCodecContext, packet: av.Packet | None) -> list[av.VideoFrame]:
-    """Decode one packet; a corrupt packet yields no frames instead of ending the clip."""
-    try:
-        return decoder.decode(packet)
-    except av.error.FFmpegError:
-        return []
+        try:
+            frames = self._decoder.decode(None)
+        except av.error.FFmpegError:
+            return ()
+        return self._stamper.stamp(frames, fallback)

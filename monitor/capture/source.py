@@ -17,14 +17,13 @@ import av
 import av.container
 
 from monitor.capture.errors import SourceDisconnected, SourceEnded, SourceError, SourceUnavailable
-from monitor.capture.frames import CapturedPacket, FrameStamper
+from monitor.capture.frames import MAX_BAD_PACKETS, CapturedPacket, FrameStamper
 from monitor.capture.opening import open_container, plan_for, read_failure
 from monitor.capture.timeline import Timeline
 
 DEFAULT_FPS = 25.0
 MAX_FPS = 240.0
 PRIME_PACKETS = 600  # packets read at open while waiting for the first decodable frame
-MAX_BAD_PACKETS = 100  # consecutive rejected packets before the source counts as broken
 
 
 class VideoSource:

@@ -133,7 +133,7 @@ def test_decoding_the_preroll_reproduces_the_captured_frames(
     for item in window:
         preroll.push(item)
     with VideoSource(str(path), realtime=False, start=T0) as source:
-        feed = PacketDecoder(source.new_decoder())
+        feed = PacketDecoder(source.new_decoder(), source=source.spec)
         buffered = preroll.since(window[0].wall_time)
         decoded = [frame for item in buffered for frame in feed.decode(item)]
     key_time = window[0].wall_time

@@ -17,7 +17,7 @@ from pathlib import Path
 import av
 import pytest
 
-from monitor.capture import SourceEnded, VideoSource
+from monitor.capture import CapturedPacket, SourceEnded, SourceUnavailable, VideoSource
 from monitor.config import load_config
 from monitor.database_writes import DatabaseOutbox
 from monitor.demo_scene import Walker
@@ -127,3 +127,36 @@ def test_the_alert_goes_out_before_the_pre_roll_is_encoded(tmp_path: Path, two_v
     sealed, _, _ = run(tmp_path / "site", two_visits, pre_roll=3.0, on_alert=count_fragments)
     assert len(sealed) == 2 and fragments_at_alert == [0, 0], fragments_at_alert
     assert all(Path(m.path).read_bytes().count(b"moof") >= 4 for m in sealed)
+
+
+def test_a_stream_gone_bad_while_the_clip_decodes_is_reported_as_the_source_would(
+    tmp_path: Path, two_visits: scenes.Scene,
+) -> None:
+    """The source does not decode while it has handed over, so the clip's decoder must be the
+    one to give up on a stream whose every packet is rejected: the worker then seals the clip
+    and reconnects, as it does when the source raises."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    zone = {"id": "door", "polygon": [list(p) for p in two_visits.polygons["zone"]], "min_area": 0.02}
+    camera = {"id": "hall", "source": str(two_visits.path), "zones": [zone]}
+    config = load_config(write_config(folder, base_config(folder / "data", cameras=[camera])))
+    runtime = Runtime.open(config)
+    sealed: list[SealedMessage] = []
+    try:
+        with VideoSource(str(two_visits.path), realtime=False, start=START, skip_loop_filter=True) as source:
+            pipeline = CameraPipeline(runtime, config.camera("hall"), StreamInfo.of(source), live_view=False,
+                                      outbox=DatabaseOutbox(runtime, on_sealed=sealed.append))
+            packet = next(source)
+            while packet.decoded:
+                pipeline.process(packet)
+                packet = next(source)
+            garbage = av.Packet(bytes(range(256)) * 8)
+            with pytest.raises(SourceUnavailable, match="rejected 100 packets in a row"):
+                for step in range(200):
+                    pipeline.process(CapturedPacket(garbage, packet.wall_time + timedelta(seconds=step / FPS),
+                                                    False, decoded=False))
+            assert step == 99
+            pipeline.close(packet.wall_time, reason="stream lost")
+    finally:
+        runtime.close()
+    assert len(sealed) == 1 and sealed[0].incomplete == "stream lost", sealed
