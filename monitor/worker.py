@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import queue
 import signal
 import time
@@ -89,6 +90,8 @@ class CameraWorker:
         self.site = Site.open(config)
         self.outbox = ForwardingOutbox(self.site, camera_id, messages, worker=worker)
         self.control = control
+        self._supervisor = os.getppid()
+        self.orphaned = False
         self.backoff = Backoff()
         self.pipeline: CameraPipeline | None = None
         self.stopping = False
@@ -129,7 +132,12 @@ class CameraWorker:
         self.stopping = True
 
     def _check_control(self) -> bool:
-        """Apply pending config updates; True when asked to stop."""
+        """Apply pending config updates; True when asked to stop, or when the supervisor is
+        gone (killed alone): an orphan would keep its clip open while the next start recovers
+        it, then write on into a sealed file."""
+        if not self.orphaned and os.getppid() != self._supervisor:
+            log.warning("camera %s: the supervisor is gone; sealing the clip and exiting", self.camera.id)
+            self.orphaned = self.stopping = True
         while not self.stopping:
             try:
                 kind, payload = self.control.get_nowait()
@@ -186,6 +194,8 @@ def worker_main(args: WorkerArgs, messages: mp.Queue, control: mp.Queue) -> None
     worker = CameraWorker(config, args.camera_id, messages, control, worker=args.worker)
     signal.signal(signal.SIGTERM, lambda _signum, _frame: worker.request_stop())
     worker.run()
+    if worker.orphaned:  # nobody reads the queue: exit without flushing it (records are journaled)
+        messages.cancel_join_thread()
 
 
 __all__ = ["CameraWorker", "WorkerArgs", "worker_main"]

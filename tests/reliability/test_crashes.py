@@ -11,11 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import av
+import psutil
 import pytest
 
 from evidence.actions import Action
 from evidence.store import EvidenceStore
 from evidence.verify import verify_store
+from monitor.config import load_config
+from monitor.recovery import recover_at_start
+from monitor.runtime import Runtime
 from monitor.store.models import Clip
 from monitor.store.paths import StoragePaths
 from tests.fixtures import scenes
@@ -156,3 +160,39 @@ def test_supervisor_recovers_leftovers_when_start_up_recovery_did_not_run(
     wait_for(lambda: all(c.status == "sealed" for c in site.clips() if c.id in orphans), 30,
              "the supervisor's recovery of every orphan")
     assert all("power loss" in (c.incomplete_reason or "") for c in site.clips() if c.id in orphans)
+
+
+def test_workers_of_a_killed_supervisor_seal_their_clips_and_exit(
+    make_site: Callable[..., Site], walk_scene: scenes.Scene
+) -> None:
+    """Only ``hotspot run`` is killed, not its workers: orphans must not go on recording, or the
+    next start would recover a clip they still write into (and its seal would then fail to
+    verify). Each seals its clip into its journal and exits; the next start writes the seal."""
+    site = make_site([camera(cam, str(walk_scene.path), walk_scene, loop=True, recording=LONG_EVENTS)
+                      for cam in ("east", "west")])
+    log = site.config_path.with_name("run.log")
+    first = _hotspot(log, "run", "--config", str(site.config_path), start_new_session=True)
+    try:
+        wait_for(lambda: all(_recording(site, cam, fragments=1) for cam in ("east", "west")), 30,
+                 f"both cameras recording (see {log})")
+        workers = psutil.Process(first.pid).children()
+        assert len(workers) >= 2
+    finally:
+        first.kill()  # the supervisor alone
+        first.wait(timeout=10)
+    open_clips = {c.id for c in site.clips() if c.status == "recording"}
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    for process in alive:  # never leave them running after a failure
+        process.kill()
+    assert not alive, f"orphaned workers still running (see {log})"
+
+    runtime = Runtime.open(load_config(site.config_path))
+    try:
+        assert recover_at_start(runtime) is not None
+    finally:
+        runtime.close()
+    clips = {c.id: c for c in site.clips()}
+    assert open_clips and all(clips[i].status == "sealed" and not clips[i].incomplete_reason
+                              for i in open_clips), [(clips[i].status, clips[i].incomplete_reason)
+                                                     for i in open_clips]
+    _assert_store_verifies(site)
