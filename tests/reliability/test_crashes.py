@@ -93,19 +93,27 @@ def _hotspot(log: Path, *args: str, **popen: object) -> subprocess.Popen[str]:
                                 stderr=subprocess.STDOUT, **popen)
 
 
-def _power_cut_while_recording(make_site: Callable[..., Site], walk_scene: scenes.Scene) -> Site:
-    """A site whose ``hotspot run`` was killed whole while both cameras recorded."""
+def _killed_while_recording(
+    make_site: Callable[..., Site], walk_scene: scenes.Scene, *, whole_group: bool
+) -> tuple[Site, list[psutil.Process]]:
+    """A site whose ``hotspot run`` was killed while both cameras recorded: with every worker
+    (a power cut) or alone; also returns its workers as they were."""
     site = make_site([camera(cam, str(walk_scene.path), walk_scene, loop=True, recording=LONG_EVENTS)
                       for cam in ("east", "west")])
     log = site.config_path.with_name("run.log")
     first = _hotspot(log, "run", "--config", str(site.config_path), start_new_session=True)
+    workers: list[psutil.Process] = []
     try:
         wait_for(lambda: all(_recording(site, cam, fragments=1) for cam in ("east", "west")), 30,
                  f"both cameras recording (see {log})")
+        workers = psutil.Process(first.pid).children()
     finally:
-        os.killpg(first.pid, signal.SIGKILL)  # the service and every worker, at once
+        if whole_group:
+            os.killpg(first.pid, signal.SIGKILL)  # the service and every worker, at once
+        else:
+            first.kill()
         first.wait(timeout=10)
-    return site
+    return site, workers
 
 
 def _orphans(site: Site) -> list[Clip]:
@@ -118,7 +126,7 @@ def _orphans(site: Site) -> list[Clip]:
 def test_power_loss_while_recording_is_recovered_on_next_start(
     make_site: Callable[..., Site], walk_scene: scenes.Scene
 ) -> None:
-    site = _power_cut_while_recording(make_site, walk_scene)
+    site, _ = _killed_while_recording(make_site, walk_scene, whole_group=True)
     config = str(site.config_path)
     log = site.config_path.with_name("run.log")
     orphans = _orphans(site)
@@ -154,7 +162,7 @@ def test_supervisor_recovers_leftovers_when_start_up_recovery_did_not_run(
 ) -> None:
     """The start-up pass is skipped while the database is down; if it is back by the time the
     supervisor connects, the supervisor must still recover what the power cut left."""
-    site = _power_cut_while_recording(make_site, walk_scene)
+    site, _ = _killed_while_recording(make_site, walk_scene, whole_group=True)
     orphans = {c.id for c in _orphans(site)}
     site.start(recovered=False)
     wait_for(lambda: all(c.status == "sealed" for c in site.clips() if c.id in orphans), 30,
@@ -168,23 +176,13 @@ def test_workers_of_a_killed_supervisor_seal_their_clips_and_exit(
     """Only ``hotspot run`` is killed, not its workers: orphans must not go on recording, or the
     next start would recover a clip they still write into (and its seal would then fail to
     verify). Each seals its clip into its journal and exits; the next start writes the seal."""
-    site = make_site([camera(cam, str(walk_scene.path), walk_scene, loop=True, recording=LONG_EVENTS)
-                      for cam in ("east", "west")])
-    log = site.config_path.with_name("run.log")
-    first = _hotspot(log, "run", "--config", str(site.config_path), start_new_session=True)
-    try:
-        wait_for(lambda: all(_recording(site, cam, fragments=1) for cam in ("east", "west")), 30,
-                 f"both cameras recording (see {log})")
-        workers = psutil.Process(first.pid).children()
-        assert len(workers) >= 2
-    finally:
-        first.kill()  # the supervisor alone
-        first.wait(timeout=10)
+    site, workers = _killed_while_recording(make_site, walk_scene, whole_group=False)
+    assert len(workers) >= 2
     open_clips = {c.id for c in site.clips() if c.status == "recording"}
     _, alive = psutil.wait_procs(workers, timeout=20)
     for process in alive:  # never leave them running after a failure
         process.kill()
-    assert not alive, f"orphaned workers still running (see {log})"
+    assert not alive, "orphaned workers still running (see run.log beside the site's config)"
 
     runtime = Runtime.open(load_config(site.config_path))
     try:
