@@ -35,19 +35,23 @@ def camera_entry(
     zone: list[list[float]] | None = None,
     min_area: float | None = None,
     post_roll: float | None = None,
+    encoder_preset: str | None = None,
 ) -> dict[str, Any]:
     """One camera; ``mode`` picks defaults from ``MODES``, explicit keywords override them."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     defaults = MODES[mode]
+    recording: dict[str, Any] = {"pre_roll": 5.0, "max_clip": 3600.0,
+                                 "post_roll": defaults["post_roll"] if post_roll is None else post_roll}
+    if encoder_preset is not None:
+        recording["encoder_preset"] = encoder_preset
     return {
         "id": camera_id,
         "source": str(source),
         "loop": loop,
         "zones": [{"id": "hotspot", "polygon": zone or FULL_FRAME,
                    "min_area": defaults["min_area"] if min_area is None else min_area}],
-        "recording": {"pre_roll": 5.0, "max_clip": 3600.0,
-                      "post_roll": defaults["post_roll"] if post_roll is None else post_roll},
+        "recording": recording,
     }
 
 

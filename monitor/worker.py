@@ -114,7 +114,7 @@ class CameraWorker:
             if self.pipeline is None or (self.pipeline_size != (source.width, source.height)):
                 if self.pipeline is not None:
                     self.pipeline.close(datetime.now(UTC), reason="stream changed size")
-                self.pipeline = CameraPipeline(self.site, camera, stream, outbox=self.outbox)
+                self.pipeline = CameraPipeline(self.site, camera, stream, outbox=self.outbox, encoder_threads=1)
                 self.pipeline_size = (source.width, source.height)
             else:
                 self.pipeline.stream_restarted(stream)

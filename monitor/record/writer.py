@@ -55,6 +55,9 @@ class ClipWriter:
 
     Frames earlier than ``start`` that arrive before the first written frame are skipped:
     pre-roll decoding begins at a keyframe before the clip's start.
+
+    ``threads`` 0 lets libx264 choose (slices over every core: fastest for one file); camera
+    workers pass 1 (see ``CameraPipeline``).
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class ClipWriter:
         start: datetime,
         preset: str = DEFAULT_PRESET,
         crf: int = DEFAULT_CRF,
+        threads: int = 0,
     ) -> None:
         if width < 2 or height < 2:
             raise ValueError(f"clip size must be at least 2x2, got {width}x{height}")
@@ -87,7 +91,7 @@ class ClipWriter:
         self._closed = False
         self._sink = HashingWriter(_create_durably(self.path))
         try:
-            self._container, self._stream = self._open_encoder(preset, crf)
+            self._container, self._stream = self._open_encoder(preset, crf, threads)
         except Exception:
             self._sink.close()
             self.path.unlink(missing_ok=True)
@@ -99,7 +103,7 @@ class ClipWriter:
             self._sink.close()
 
     def _open_encoder(
-        self, preset: str, crf: int
+        self, preset: str, crf: int, threads: int
     ) -> tuple[av.container.OutputContainer, av.VideoStream]:
         container = av.open(
             self._sink, "w", format="mp4", options={"movflags": MOVFLAGS, "flush_packets": "1"}
@@ -116,6 +120,8 @@ class ClipWriter:
         context.time_base = TIME_BASE
         context.gop_size = max(1, round(self.fps))
         context.max_b_frames = 0
+        if threads:
+            context.thread_count = threads
         return container, stream
 
     def write(self, frame: av.VideoFrame, wall_time: datetime) -> None:
