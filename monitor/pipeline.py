@@ -141,6 +141,7 @@ class CameraPipeline:
         self._clip: OpenClip | None = None
         self._decoder: PacketDecoder | None = None  # full quality: the clip's, then detection's
         self._decoders_made = 0
+        self._source_decoded = True  # False while the full-quality decoder feeds detection
         self._last_space_check: datetime | None = None
         self._last_wall: datetime | None = None
         self._zones_seen: set[str] = set()
@@ -194,12 +195,17 @@ class CameraPipeline:
         decoding back at a keyframe (a packet the source decoded again drops it).
         """
         if packet.decoded:
-            if self._clip is None:
-                self._decoder = None  # the source took decoding back at this keyframe
             frames = packet.frames
+            if self._clip is None and self._decoder is not None:
+                if not self._source_decoded:
+                    # The source took decoding back at this keyframe: frames the old decoder
+                    # still holds for reordering (B-frames) come before it.
+                    frames = self._decoder.drain(packet.wall_time) + frames
+                self._decoder = None
         else:
             assert self._decoder is not None, "the source handed decoding over to no decoder"
             frames = self._decoder.decode(packet)
+        self._source_decoded = packet.decoded
         decoders_before = self._decoders_made
         for captured in frames:
             self._process_frame(captured)
@@ -410,6 +416,7 @@ class CameraPipeline:
         source decodes for itself."""
         self._stream = stream
         self._decoder = None
+        self._source_decoded = True
         self._preroll.clear()
 
 

@@ -25,7 +25,7 @@ from monitor.messages import AlertMessage, SealedMessage
 from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.runtime import Runtime
 from tests.conftest import base_config, write_config
-from tests.fixtures import scenes
+from tests.fixtures import media, scenes
 
 START = datetime.fromisoformat("2026-11-23T16:05:00-06:00")  # after hours in Chicago
 FPS = 15
@@ -49,6 +49,16 @@ def two_visits(tmp_path_factory: pytest.TempPathFactory) -> scenes.Scene:
     walkers = [Walker(((-0.1, row), (1.1, row)), start, start + 3.0, height=scenes.FIGURE_HEIGHT)
                for start in (1.0, 9.0)]
     return scenes.render(path, walkers, {"zone": scenes.ZONE}, seconds=15, fps=FPS, size=(320, 240))
+
+
+@pytest.fixture(scope="module")
+def two_visits_b_frames(two_visits: scenes.Scene) -> scenes.Scene:
+    """The same scene with B-frames, so decoders hold frames back for reordering."""
+    path = two_visits.path.with_name("two-visits-b.mp4")
+    with av.open(str(two_visits.path)) as source:
+        images = [frame.to_ndarray(format="rgb24") for frame in source.decode(video=0)]
+    media.write_video(path, images, fps=FPS, gop=2 * FPS, options={"bf": "2", "preset": "veryfast"})
+    return scenes.Scene(path, two_visits.style, two_visits.walkers, two_visits.polygons, two_visits.coverage)
 
 
 def run(
@@ -83,14 +93,17 @@ def run(
     return sealed, analysed, packets
 
 
+@pytest.mark.parametrize("b_frames", [False, True], ids=["no-b-frames", "b-frames"])
 def test_clips_and_detection_are_unchanged_when_the_clip_decoder_takes_over(
-    tmp_path: Path, two_visits: scenes.Scene,
+    tmp_path: Path, request: pytest.FixtureRequest, b_frames: bool,
 ) -> None:
-    with av.open(str(two_visits.path)) as container:
+    scene: scenes.Scene = request.getfixturevalue("two_visits_b_frames" if b_frames else "two_visits")
+    with av.open(str(scene.path)) as container:
         total = sum(1 for _ in container.decode(video=0))
+        assert (container.streams.video[0].codec_context.has_b_frames > 0) == b_frames
 
-    sealed, analysed, packets = run(tmp_path / "handover", two_visits)
-    reference, reference_analysed, reference_packets = run(tmp_path / "two", two_visits, DecodesEverything)
+    sealed, analysed, packets = run(tmp_path / "handover", scene)
+    reference, reference_analysed, reference_packets = run(tmp_path / "two", scene, DecodesEverything)
 
     assert analysed == reference_analysed == total, "detection must see every frame"
     assert len(sealed) == 2, sealed
