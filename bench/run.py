@@ -105,10 +105,11 @@ def report(rows: list[Row], profile: str, *, quick: bool, minutes: float) -> str
     header = [
         "# Benchmark results" + (" (quick smoke run, not figures)" if quick else ""),
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {minutes:.1f} min on {psutil.cpu_count()} cores "
-        f"({platform.processor() or platform.machine()}), Python {platform.python_version()}, PyAV {av.__version__}; "
-        f"load average at the end {load}. Cells with three numbers are min / **median** / max over runs; "
-        "ratios are taken per run between measures made side by side. See bench/README.md.",
+        (f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {minutes:.1f} min on {psutil.cpu_count()} cores "
+         f"({platform.processor() or platform.machine()}), Python {platform.python_version()}, "
+         f"PyAV {av.__version__}; load average at the end {load}. Cells with three numbers are "
+         "min / **median** / max over runs; ratios are taken per run between measures made side by side. "
+         "See bench/README.md."),
         "",
         markdown(rows),
     ]

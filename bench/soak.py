@@ -188,7 +188,7 @@ def outcomes(config: Path, database: str) -> dict[str, Any]:
             select(Clip.camera_id, Clip.status, func.count()).group_by(Clip.camera_id, Clip.status))]
     engine.dispose()
     verify = subprocess.run([sys.executable, "-m", "monitor.cli", "verify", "--config", str(config), "--json"],
-                            capture_output=True, text=True, timeout=600)
+                            check=False, capture_output=True, text=True, timeout=600)
     sealed = {cam: n for cam, status, n in clips if status == "sealed"}
     unsealed = sum(n for _, status, n in clips if status not in ("sealed", "empty"))
     return {"events": events, "sealed": sealed, "clips_by_status": clips, "unsealed": unsealed,
@@ -204,10 +204,10 @@ def _json_or_text(text: str) -> Any:
 
 def report(result: dict[str, Any]) -> str:
     """A Markdown summary: one row per worker, then the totals."""
-    lines = [f"Soak: {len(result['workers'])} cameras ({result['transport']}), {result['seconds']:.0f} s, "
-             f"RSS sampled every {result['interval']:g} s, trend after {result['warmup']:.0f} s of warm-up.", "",
-             "| camera | RSS after warm-up MiB | end | max | trend MiB/min | 2nd-half trend | CPU % "
-             "| events | clips sealed |",
+    lines = [(f"Soak: {len(result['workers'])} cameras ({result['transport']}), {result['seconds']:.0f} s, "
+              f"RSS sampled every {result['interval']:g} s, trend after {result['warmup']:.0f} s of warm-up."), "",
+             ("| camera | RSS after warm-up MiB | end | max | trend MiB/min | 2nd-half trend | CPU % "
+              "| events | clips sealed |"),
              "|---|---|---|---|---|---|---|---|---|"]
     for worker in result["workers"]:
         cam = worker["camera"]
@@ -216,8 +216,8 @@ def report(result: dict[str, Any]) -> str:
                      f"{worker['rss_slope_second_half_mb_per_min']} | "
                      f"{worker['cpu_mean_percent']} | {result['events'].get(cam, 0)} | "
                      f"{result['sealed'].get(cam, 0)} |")
-    lines += ["", f"Events: {sum(result['events'].values())}; clips sealed: {sum(result['sealed'].values())}; "
-                  f"left unsealed: {result['unsealed']}; `hotspot verify` exit {result['verify_exit']}."]
+    lines += ["", (f"Events: {sum(result['events'].values())}; clips sealed: {sum(result['sealed'].values())}; "
+                   f"left unsealed: {result['unsealed']}; `hotspot verify` exit {result['verify_exit']}.")]
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ import zipfile
 import zlib
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from evidence.bundle_format import MAX_MEMBERS, MEMBER, limit_for
 from evidence.canonical import parse_canonical
@@ -40,7 +40,7 @@ class SafeArchive:
             self._zip.close()
             raise
 
-    def __enter__(self) -> SafeArchive:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,

@@ -14,12 +14,25 @@ from typing import Any
 from evidence.actions import Action
 from evidence.archive import SafeArchive
 from evidence.bundle_format import (
-    BUNDLE_TYPE, CHECKPOINT, CHECKPOINT_SIG, MANIFEST, MANIFEST_SIG, entry_file, key_file, signature_file,
+    BUNDLE_TYPE,
+    CHECKPOINT,
+    CHECKPOINT_SIG,
+    MANIFEST,
+    MANIFEST_SIG,
+    entry_file,
+    key_file,
+    signature_file,
 )
 from evidence.canonical import canonical_json
 from evidence.checkpoints import Checkpoint
 from evidence.entry import decode_signature
-from evidence.errors import BundleFormatError, ChainError, IntegrityError, KeyringError, SignatureError
+from evidence.errors import (
+    BundleFormatError,
+    ChainError,
+    IntegrityError,
+    KeyringError,
+    SignatureError,
+)
 from evidence.hashing import sha256_bytes
 from evidence.keys import PublicKeyring, key_id, load_public_pem
 

@@ -17,7 +17,14 @@ from typing import Any
 
 from evidence.actions import Action
 from evidence.bundle_format import (
-    BUNDLE_TYPE, CHECKPOINT, CHECKPOINT_SIG, MANIFEST, MANIFEST_SIG, README, entry_file, key_file,
+    BUNDLE_TYPE,
+    CHECKPOINT,
+    CHECKPOINT_SIG,
+    MANIFEST,
+    MANIFEST_SIG,
+    README,
+    entry_file,
+    key_file,
     signature_file,
 )
 from evidence.canonical import canonical_json

@@ -37,7 +37,7 @@ def body_bytes(row: Row, seq: int | None = None) -> bytes | None:
             details=details, prev_hash=row["prev_hash"], prev_clip_hash=row["prev_clip_hash"],
             key_id=row["key_id"],
         ))
-    except Exception:  # any undecodable or unencodable value means the row was altered
+    except Exception:  # noqa: BLE001 - any undecodable or unencodable value means the row was altered
         return None
 
 

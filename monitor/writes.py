@@ -137,7 +137,7 @@ class WriteQueue:
                     break
                 write = self._pending[0]
             try:
-                with_retry(lambda: self._attempt(write.work), attempts=attempts, delay=0.25)
+                with_retry(lambda work=write.work: self._attempt(work), attempts=attempts, delay=0.25)
             except OperationalError as exc:
                 with self._lock:
                     self._runtime.database_error = describe_unavailable(exc)

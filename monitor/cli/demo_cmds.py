@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, HostOption, PortOption, console, load_or_exit
+from monitor.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    HostOption,
+    PortOption,
+    console,
+    load_or_exit,
+)
 from monitor.cli.serve_cmds import serve
 from monitor.demo_scene import render_demo
 

@@ -82,7 +82,7 @@ def load_raw(path: str | os.PathLike[str]) -> Any:
         return YAML(typ="safe", pure=True).load(text)
     except YAMLError as exc:
         raise ConfigError(text_path, [f"not valid YAML: {exc}"]) from None
-    except Exception as exc:  # ruamel raises a few non-YAMLError types on odd input
+    except Exception as exc:  # noqa: BLE001 - ruamel raises a few non-YAMLError types on odd input
         raise ConfigError(text_path, [f"not valid YAML: {exc}"]) from None
 
 

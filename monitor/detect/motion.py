@@ -6,7 +6,7 @@ only measures pixels inside active zones, so motion anywhere else can never trig
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -96,7 +96,7 @@ class MotionDetector:
         self._halves = halving_buffers(self.width, self.height, size[0])
 
     def observe(
-        self, frame: av.VideoFrame, *, active_zones: Set[str], wall_time: datetime
+        self, frame: av.VideoFrame, *, active_zones: AbstractSet[str], wall_time: datetime
     ) -> MotionObservation:
         """Compare ``frame`` with the background, update streaks, then learn from it."""
         self._check(frame, wall_time)

@@ -14,7 +14,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from evidence.actions import Action
 from evidence.bundle import verify_bundle
 from evidence.errors import (
-    BundleFormatError, ChainError, ClipNotFound, EvidenceError, IntegrityError, SignatureError, VerificationError,
+    BundleFormatError,
+    ChainError,
+    ClipNotFound,
+    EvidenceError,
+    IntegrityError,
+    SignatureError,
+    VerificationError,
 )
 from evidence.export import export_bundle
 from evidence.hashing import sha256_file

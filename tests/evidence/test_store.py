@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -23,7 +24,7 @@ def test_entries_link_to_the_log_and_to_their_clip(site: Site) -> None:
     entries = site.ev.entries()
     assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
     assert entries[0].prev_hash is None
-    for before, after in zip(entries, entries[1:], strict=False):
+    for before, after in itertools.pairwise(entries):
         assert after.prev_hash == before.entry_hash
     clip0 = site.ev.entries("clip0")
     assert [e.action for e in clip0] == [Action.SEALED, Action.VIEWED, Action.DOWNLOADED]

@@ -56,7 +56,7 @@ def noise_clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def gst_rtsp_available() -> bool:
     probe = "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"
     try:
-        return subprocess.run([SYSTEM_PYTHON, "-c", probe], capture_output=True, timeout=20).returncode == 0
+        return subprocess.run([SYSTEM_PYTHON, "-c", probe], check=False, capture_output=True, timeout=20).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -120,7 +120,7 @@ def small_fs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
         target = tmp_path / f"fs{len(mounted)}"
         target.mkdir()
         result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(target)],
-                                capture_output=True, text=True)
+                                check=False, capture_output=True, text=True)
         if result.returncode != 0:
             pytest.skip(f"cannot mount a tmpfs (needs root): {result.stderr.strip()}")
         mounted.append(target)

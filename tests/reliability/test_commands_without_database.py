@@ -119,7 +119,7 @@ def test_run_starts_with_the_database_down_and_seals_once_it_returns(
                                     if not is_journal(p) and '"op": "seal"' in p.read_text()], 30,
                            "a seal queued on disk (besides the worker's journal)")
         assert run.process.poll() is None, "run keeps going without its database"
-        finished = [p.stem for p in sorted((root / "clips").rglob("*.mp4"))][0]
+        finished = next(p.stem for p in sorted((root / "clips").rglob("*.mp4")))
         postgres_server.start()
         wait_for(lambda: finished in {c.id for c in clips(engine) if c.status == "sealed"}, 20,
                  "the queued seal written once the server is back")

@@ -113,9 +113,9 @@ def camera_names(tree: dict[str, Any], index: int) -> set[str]:
     """How a message may name camera ``index``: by its id when it has one, else by position."""
     names = {f"#{index + 1}"}
     cameras = tree.get("cameras")
-    if isinstance(cameras, list) and index < len(cameras) and isinstance(cameras[index], dict):
-        if "id" in cameras[index]:
-            names.add(repr(cameras[index]["id"]))
+    if (isinstance(cameras, list) and index < len(cameras) and isinstance(cameras[index], dict)
+            and "id" in cameras[index]):
+        names.add(repr(cameras[index]["id"]))
     return names
 
 

@@ -14,12 +14,12 @@ import tempfile
 import threading
 import time
 import uuid
-from urllib.parse import quote
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import av
 import httpx

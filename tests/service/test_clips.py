@@ -10,7 +10,6 @@ import av
 from sqlalchemy import update
 
 from evidence.custody import CustodyEntry
-
 from tests.service.conftest import Server
 
 

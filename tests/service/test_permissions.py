@@ -28,11 +28,11 @@ def _doc_tables(text: str) -> tuple[dict[str, set[str]], dict[tuple[str, str], s
     header = next(line for line in roles_part.splitlines() if line.startswith("| permission"))
     role_names = [c.strip() for c in header.strip("|").split("|")][2:]
     matrix: dict[str, set[str]] = {role: set() for role in role_names}
-    for permission, *marks in re.findall(r"^\| `([a-z.]+)` \| [^|]+ \| (\S+) \| (\S+) \| (\S+) \|$", roles_part, re.M):
+    for permission, *marks in re.findall(r"^\| `([a-z.]+)` \| [^|]+ \| (\S+) \| (\S+) \| (\S+) \|$", roles_part, re.MULTILINE):
         for role, mark in zip(role_names, marks, strict=True):
             if mark == "yes":
                 matrix[role].add(permission)
-    rules = {(m, p): r for m, p, r in re.findall(r"^\| ([A-Z]+) \| `([^`]+)` \| ([^|]+?) \|$", endpoints_part, re.M)}
+    rules = {(m, p): r for m, p, r in re.findall(r"^\| ([A-Z]+) \| `([^`]+)` \| ([^|]+?) \|$", endpoints_part, re.MULTILINE)}
     return matrix, rules
 
 

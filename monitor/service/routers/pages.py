@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from monitor.service.alert_feed import alert_json
 from monitor.service.deps import (
     ActiveUser,
     Authenticated,
@@ -29,7 +30,6 @@ from monitor.service.deps import (
     Principal,
     State,
 )
-from monitor.service.alert_feed import alert_json
 from monitor.service.permissions import Permission, allowed
 from monitor.service.routers.alerts import filtered_alerts
 from monitor.service.routers.audit import custody_rows, login_rows

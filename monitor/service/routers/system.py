@@ -28,7 +28,7 @@ def healthz(state: State) -> JSONResponse:
         with state.runtime.sessions() as session:
             session.execute(text("SELECT 1"))
         database = "ok"
-    except Exception as exc:  # any driver error means unhealthy, and says which
+    except Exception as exc:  # noqa: BLE001 - any driver error means unhealthy, and says which
         database = f"error: {type(exc).__name__}"
     statuses = state.supervisor.statuses() if state.supervisor else {}
     body = {

@@ -9,7 +9,14 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from monitor.service.accounts import AccountError, add_user, find_user, one_time_password, set_disabled, set_password
+from monitor.service.accounts import (
+    AccountError,
+    add_user,
+    find_user,
+    one_time_password,
+    set_disabled,
+    set_password,
+)
 from monitor.service.deps import CanManageUsers, Db, Principal
 from monitor.store.users import User
 
