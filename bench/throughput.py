@@ -6,7 +6,8 @@ pays to decode the stream) and with the shortcut our detection decoder takes
 stands against plain decoding and what our own per-frame work costs on top of our decoder.
 Each run times from opening the file to its last frame. The pipeline side is exactly what a
 worker runs per packet: capture with wall times, pre-roll, detection and, in ``event`` mode,
-a second full-quality decoder, masking and H.264 encoding of every frame.
+the clip's full-quality decoder (which then also feeds detection), masking and H.264 encoding
+of every frame.
 """
 
 from __future__ import annotations
