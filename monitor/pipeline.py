@@ -278,7 +278,7 @@ class CameraPipeline:
         source = self._stream.source
         self._decoder = PacketDecoder(source.new_decoder(), source=source.spec)
         self._decoders_made += 1
-        self._stream.source.hand_over_decoding()
+        source.hand_over_decoding()
         self._write(self._replay(start))
 
     def _replay(self, start: datetime) -> Iterator[CapturedFrame]:

@@ -79,6 +79,28 @@ class FrameStamper:
         self._pending.clear()
 
 
+class RejectedPackets:
+    """Decodes through a count of packets rejected in a row: a corrupt packet yields no frames,
+    but a stream whose every packet is rejected is broken (``SourceUnavailable``)."""
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._count = 0
+
+    def decode(self, decoder: av.VideoCodecContext, packet: av.Packet | None) -> list[av.VideoFrame]:
+        try:
+            frames = decoder.decode(packet)
+        except av.error.FFmpegError as exc:
+            self._count += 1
+            if self._count >= MAX_BAD_PACKETS:
+                raise SourceUnavailable(
+                    self._source, f"the decoder rejected {self._count} packets in a row ({exc.strerror})"
+                ) from exc
+            return []
+        self._count = 0
+        return frames
+
+
 class PacketDecoder:
     """A decoder of its own fed buffered and live packets, with its own pts -> wall time map.
 
@@ -89,9 +111,8 @@ class PacketDecoder:
 
     def __init__(self, decoder: av.VideoCodecContext, *, source: str) -> None:
         self._decoder = decoder
-        self._source = source
+        self._rejected = RejectedPackets(source)
         self._stamper = FrameStamper()
-        self._rejected = 0
 
     def decode(self, item: CapturedPacket) -> tuple[CapturedFrame, ...]:
         """The frames this packet releases (maybe none); a corrupt packet releases none.
@@ -103,16 +124,7 @@ class PacketDecoder:
         if item.packet.size == 0:
             return ()
         self._stamper.note(item.packet, item.wall_time)
-        try:
-            frames = self._decoder.decode(item.packet)
-        except av.error.FFmpegError as exc:
-            self._rejected += 1
-            if self._rejected >= MAX_BAD_PACKETS:
-                raise SourceUnavailable(self._source, f"the decoder rejected {self._rejected} packets "
-                                                      f"in a row ({exc.strerror})") from exc
-            return ()
-        self._rejected = 0
-        return self._stamper.stamp(frames, item.wall_time)
+        return self._stamper.stamp(self._rejected.decode(self._decoder, item.packet), item.wall_time)
 
     def drain(self, fallback: datetime) -> tuple[CapturedFrame, ...]:
         """Frames still held for reordering; the decoder takes no packets afterwards."""

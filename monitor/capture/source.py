@@ -17,7 +17,7 @@ import av
 import av.container
 
 from monitor.capture.errors import SourceDisconnected, SourceEnded, SourceError, SourceUnavailable
-from monitor.capture.frames import MAX_BAD_PACKETS, CapturedPacket, FrameStamper
+from monitor.capture.frames import CapturedPacket, FrameStamper, RejectedPackets
 from monitor.capture.opening import open_container, plan_for, read_failure
 from monitor.capture.timeline import Timeline
 
@@ -82,7 +82,7 @@ class VideoSource:
         self._stamper = FrameStamper()
         self._primed: list[CapturedPacket] = []
         self._reader: Iterator[CapturedPacket] = iter(())
-        self._bad_packets = 0
+        self._rejected = RejectedPackets(spec)
         self.width = 0
         self.height = 0
         self.fps = DEFAULT_FPS
@@ -224,18 +224,7 @@ class VideoSource:
     def _decode(self, packet: av.Packet | None) -> list[av.VideoFrame]:
         """Skip a packet the decoder rejects; give up when it rejects every one."""
         assert self._decoder is not None
-        try:
-            frames = self._decoder.decode(packet)
-        except av.error.FFmpegError as exc:
-            self._bad_packets += 1
-            if self._bad_packets >= MAX_BAD_PACKETS:
-                raise SourceUnavailable(
-                    self.spec,
-                    f"the decoder rejected {self._bad_packets} packets in a row ({exc.strerror})",
-                ) from exc
-            return []
-        self._bad_packets = 0
-        return frames
+        return self._rejected.decode(self._decoder, packet)
 
     # -- decoders --------------------------------------------------------------------------
     def hand_over_decoding(self) -> None:

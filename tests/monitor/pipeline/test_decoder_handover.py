@@ -18,7 +18,7 @@ import av
 import pytest
 
 from monitor.capture import CapturedPacket, SourceEnded, SourceUnavailable, VideoSource
-from monitor.config import load_config
+from monitor.config import Config, load_config
 from monitor.database_writes import DatabaseOutbox
 from monitor.demo_scene import Walker
 from monitor.messages import AlertMessage, SealedMessage
@@ -61,16 +61,21 @@ def two_visits_b_frames(two_visits: scenes.Scene) -> scenes.Scene:
     return scenes.Scene(path, two_visits.style, two_visits.walkers, two_visits.polygons, two_visits.coverage)
 
 
+def site(folder: Path, scene: scenes.Scene, *, pre_roll: float = 1.0) -> Config:
+    """Camera "hall" watching the scene's zone, its storage in ``folder`` (created)."""
+    zone = {"id": "door", "polygon": [list(p) for p in scene.polygons["zone"]], "min_area": 0.02}
+    camera = {"id": "hall", "source": str(scene.path), "zones": [zone],
+              "recording": {"pre_roll": pre_roll, "post_roll": 1.0, "max_clip": 60}}
+    folder.mkdir()
+    return load_config(write_config(folder, base_config(folder / "data", cameras=[camera])))
+
+
 def run(
     folder: Path, scene: scenes.Scene, source_type: type[VideoSource] = VideoSource, *,
     pre_roll: float = 1.0, on_alert: Callable[[AlertMessage], None] | None = None,
 ) -> tuple[list[SealedMessage], int, list[tuple[datetime, bool]]]:
     """Sealed clips, frames analysed, and each packet's (wall time, decoded by the source)."""
-    zone = {"id": "door", "polygon": [list(p) for p in scene.polygons["zone"]], "min_area": 0.02}
-    camera = {"id": "hall", "source": str(scene.path), "zones": [zone],
-              "recording": {"pre_roll": pre_roll, "post_roll": 1.0, "max_clip": 60}}
-    folder.mkdir()
-    config = load_config(write_config(folder, base_config(folder / "data", cameras=[camera])))
+    config = site(folder, scene, pre_roll=pre_roll)
     runtime = Runtime.open(config)
     sealed: list[SealedMessage] = []
     packets: list[tuple[datetime, bool]] = []
@@ -148,11 +153,7 @@ def test_a_stream_gone_bad_while_the_clip_decodes_is_reported_as_the_source_woul
     """The source does not decode while it has handed over, so the clip's decoder must be the
     one to give up on a stream whose every packet is rejected: the worker then seals the clip
     and reconnects, as it does when the source raises."""
-    folder = tmp_path / "site"
-    folder.mkdir()
-    zone = {"id": "door", "polygon": [list(p) for p in two_visits.polygons["zone"]], "min_area": 0.02}
-    camera = {"id": "hall", "source": str(two_visits.path), "zones": [zone]}
-    config = load_config(write_config(folder, base_config(folder / "data", cameras=[camera])))
+    config = site(tmp_path / "site", two_visits)
     runtime = Runtime.open(config)
     sealed: list[SealedMessage] = []
     try:
