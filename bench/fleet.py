@@ -19,7 +19,7 @@ import av
 import psutil
 
 from bench.sites import camera_entry, write_site
-from monitor.config import load_config
+from monitor.config import Config, load_config
 from monitor.messages import StatusMessage
 from monitor.runtime import Runtime
 from monitor.spawning import start_without_main
@@ -81,13 +81,14 @@ class Fleet:
         self.processes = [self._spawn(index, path) for index in range(count)]
         self.seen: list[Report] = []
 
-    def _site(self, path: Path, folder: Path, mode: str, encoder_preset: str | None) -> Path:
+    def _site(self, path: Path, folder: Path, mode: str, encoder_preset: str | None) -> Config:
         """One site for all workers; opened once here so they do not race to create the keys."""
         config = write_site(folder, [camera_entry(f"cam-{i}", path, mode=mode, loop=True,
                                                   encoder_preset=encoder_preset)
                                      for i in range(self.count)])
-        Runtime.open(load_config(config)).close()
-        return config
+        loaded = load_config(config)
+        Runtime.open(loaded).close()
+        return loaded
 
     def _spawn(self, index: int, path: Path) -> mp.Process:  # type: ignore[name-defined]
         name = f"cam-{index}"
@@ -97,7 +98,7 @@ class Fleet:
         else:
             control = CTX.Queue()
             self._controls.append(control)
-            process = CTX.Process(target=worker_main, args=(WorkerArgs(str(self._config), name),
+            process = CTX.Process(target=worker_main, args=(WorkerArgs(self._config, name),
                                                             self.reports, control), daemon=True)
         start_without_main(process)  # as the supervisor starts workers
         return process

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from monitor.config import Camera, Config
+from monitor.config import Camera, Config, as_data
 from monitor.record import ClipWriteError, ClipWriter, EmptyClipError, recover_clip
 from monitor.site import Site
 
@@ -73,11 +73,11 @@ def clip_metadata(
         "fps": stream[2],
         "config_hash": config_hash,
         "timezone": config.site.timezone,
-        "zones_config": [z.model_dump(mode="json") for z in camera.zones],
-        "schedules": {n: s.model_dump(mode="json", by_alias=True) for n, s in config.schedules.items() if n in used},
-        "holidays": [d.isoformat() for d in config.site.holidays],
-        "privacy": camera.privacy.model_dump(mode="json"),
-        "recording": camera.recording.model_dump(mode="json"),
+        "zones_config": as_data(camera.zones),
+        "schedules": {n: as_data(s) for n, s in config.schedules.items() if n in used},
+        "holidays": as_data(config.site.holidays),
+        "privacy": as_data(camera.privacy),
+        "recording": as_data(camera.recording),
     }
 
 

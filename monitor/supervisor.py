@@ -170,7 +170,7 @@ class Supervisor:
 
     def _spawn(self, camera_id: str, slot: _Slot) -> None:
         slot.worker = uuid.uuid4().hex[:12]
-        args = WorkerArgs(str(self.config_path), camera_id, slot.worker)
+        args = WorkerArgs(self.config, camera_id, slot.worker)
         process = self._ctx.Process(
             target=worker_main, args=(args, self._messages, slot.control),
             name=f"hotspot-{camera_id}", daemon=True,

@@ -16,10 +16,9 @@ import signal
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from monitor.capture import Backoff, SourceError, VideoSource
-from monitor.config import Config, load_config
+from monitor.config import Config
 from monitor.detect.threads import one_opencv_thread
 from monitor.forwarding import ForwardingOutbox
 from monitor.messages import StatusMessage
@@ -34,7 +33,8 @@ STATUS_INTERVAL = 1.0
 
 @dataclass(frozen=True)
 class WorkerArgs:
-    config_path: str
+    config: Config
+    """The supervisor's validated config: a worker never parses the file (nor loads pydantic)."""
     camera_id: str
     worker: str | None = None
     """Names this process's journals, so the supervisor can redo them once it has died."""
@@ -190,8 +190,7 @@ def worker_main(args: WorkerArgs, messages: mp.Queue, control: mp.Queue) -> None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.camera_id} %(levelname)s %(message)s")
     one_opencv_thread()
-    config = load_config(Path(args.config_path))
-    worker = CameraWorker(config, args.camera_id, messages, control, worker=args.worker)
+    worker = CameraWorker(args.config, args.camera_id, messages, control, worker=args.worker)
     signal.signal(signal.SIGTERM, lambda _signum, _frame: worker.request_stop())
     worker.run()
     if worker.orphaned:  # nobody reads the queue: exit without flushing it (records are journaled)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from evidence.canonical import canonical_json
-from evidence.hashing import sha256_bytes
 from monitor.config.models import Camera, Config
+
+Section = TypeVar("Section")
 
 
 class ConfigError(Exception):
@@ -23,6 +23,15 @@ class ConfigError(Exception):
         self.path = path
         self.problems = problems
         super().__init__(f"{path}: invalid configuration\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+UNKNOWN = ("extra_forbidden", "unexpected_keyword_argument")
+MISSING = ("missing", "missing_argument")
+
+
+@cache
+def _adapter(kind: type[Section]) -> TypeAdapter[Section]:
+    return TypeAdapter(kind)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -49,12 +58,12 @@ def _describe(raw: Any, error: Any) -> str:
         loc = loc[2:]
     message = error["msg"].removeprefix("Value error, ")
     field = _field_path(loc)
-    if error["type"] == "extra_forbidden":
+    if error["type"] in UNKNOWN:
         message = "unknown field (check the spelling; see the configuration reference in README.md)"
-    elif error["type"] == "missing":
+    elif error["type"] in MISSING:
         message = "required field is missing"
     found = error.get("input")
-    if error["type"] not in ("missing", "extra_forbidden") and not isinstance(found, (dict, list)):
+    if error["type"] not in UNKNOWN + MISSING and not isinstance(found, (dict, list)):
         message += f" (found {found!r})"
     return f"{prefix}{field}: {message}"
 
@@ -64,9 +73,14 @@ def parse_config(raw: Any, path: str = "<config>") -> Config:
     if not isinstance(raw, dict):
         raise ConfigError(path, ["(top level): expected a mapping with site, storage, schedules, cameras"])
     try:
-        return Config.model_validate(raw)
+        return _adapter(Config).validate_python(raw)
     except ValidationError as exc:
         raise ConfigError(path, [_describe(raw, e) for e in exc.errors()]) from None
+
+
+def parse_camera(raw: Any) -> Camera:
+    """Validate one camera's section on its own (its zones may name no schedule)."""
+    return _adapter(Camera).validate_python(raw)
 
 
 def load_raw(path: str | os.PathLike[str]) -> Any:
@@ -89,18 +103,3 @@ def load_raw(path: str | os.PathLike[str]) -> Any:
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Load and validate ``path``; relative storage paths stay relative to the working directory."""
     return parse_config(load_raw(path), str(path))
-
-
-def config_hash(config: Config, camera: Camera) -> str:
-    """SHA-256 over what decides what a camera records: its zones, schedules, privacy and site clock."""
-    used = {z.schedule for z in camera.zones if z.schedule}
-    material = {
-        "camera": camera.model_dump(mode="json", by_alias=True),
-        "schedules": {
-            name: s.model_dump(mode="json", by_alias=True)
-            for name, s in config.schedules.items()
-            if name in used
-        },
-        "site": {"timezone": config.site.timezone, "holidays": [d.isoformat() for d in config.site.holidays]},
-    }
-    return sha256_bytes(canonical_json(json.loads(json.dumps(material))))

@@ -1,46 +1,59 @@
-"""Pydantic models for ``cameras.yaml``: one model per section, one root model.
+"""The sections of ``cameras.yaml``: one frozen dataclass per section, one for the whole file.
 
-Field descriptions double as the "what is allowed" part of error messages and as the
-reference for the zone and schedule editor.
+They are plain dataclasses, not pydantic models, so that a camera worker can hold a config
+without loading pydantic; ``monitor.config.loader`` validates them with pydantic all the same.
+Constraints sit in ``Annotated`` (``annotated_types`` and ``monitor.config.rules``); the
+comment beside a field is what it means and what is allowed.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from annotated_types import Ge, Gt, Le, MinLen
 
 from monitor.config.geometry import polygon_problem
+from monitor.config.rules import Before, Check
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Identifier = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
-        description="lower-case letters, digits, '-' and '_', starting with a letter or digit",
-    ),
-]
-def _check_polygon(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    problem = polygon_problem(points)
-    if problem:
-        raise ValueError(problem)
-    return points
-
-
-Polygon = Annotated[
-    list[tuple[float, float]],
-    AfterValidator(_check_polygon),
-    Field(description="at least 3 [x, y] points, fractions of frame width and height in [0, 1]"),
-]
+_IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+def _identifier_problem(value: str) -> str | None:
+    if _IDENTIFIER.match(value):
+        return None
+    return "use lower-case letters, digits, '-' and '_', starting with a letter or digit (at most 63)"
+
+
+def _timezone_problem(value: str) -> str | None:
+    # a folder of the tz database ("America") is not a zone, and ZoneInfo raises OSError on it
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return f"unknown time zone {value!r}; use an IANA name like America/Chicago"
+    return None
+
+
+def _clock_text(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):  # YAML 1.1 reads 15:30 as minutes
+        value = f"{value // 60:02d}:{value % 60:02d}"
+    if isinstance(value, time):
+        value = value.strftime("%H:%M")
+    if not isinstance(value, str) or not _CLOCK.match(value):
+        raise ValueError(f"{value!r} is not a time; use HH:MM from 00:00 to 24:00")
+    return value
+
+
+Identifier = Annotated[str, Check(_identifier_problem)]
+Polygon = Annotated[list[tuple[float, float]], Check(polygon_problem)]
+"""At least 3 [x, y] points, fractions of frame width and height in [0, 1]."""
+Clock = Annotated[str, Before(_clock_text)]
 
 
 def minutes_of(clock: str) -> int:
@@ -49,165 +62,136 @@ def minutes_of(clock: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
-class Site(_Section):
-    name: str = Field(description="the site's name, shown on the dashboard and in export manifests")
-    timezone: str = Field(
-        default="UTC", description="IANA time zone name used to evaluate schedules, e.g. America/Chicago"
-    )
-    holidays: list[date] = Field(
-        default_factory=list, description="dates (YYYY-MM-DD) on which schedules follow on_holidays"
-    )
+class _Section:
+    """Unknown fields are errors: a misspelt key must not silently fall back to a default."""
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        # a folder of the tz database ("America") is not a zone, and ZoneInfo raises OSError on it
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like America/Chicago") from exc
-        return value
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Site(_Section):
+    name: str  # the site's name, shown on the dashboard and in export manifests
+    timezone: Annotated[str, Check(_timezone_problem)] = "UTC"  # IANA name; schedules run on it
+    holidays: list[date] = field(default_factory=list)  # days on which schedules follow on_holidays
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
 
+@dataclass(frozen=True, kw_only=True)
 class Storage(_Section):
-    path: str = Field(default="data", description="folder for clips, snapshots, keys and checkpoints")
-    database: str = Field(
-        default="sqlite:///data/hotspot.db",
-        description="SQLAlchemy database URL: SQLite, or PostgreSQL (postgresql://user:password@host/db, "
-        "needs the 'postgres' extra). While it is locked or unreachable, workers keep recording; "
-        "alerts and seals wait in memory and are written, in order, once it answers again",
-    )
-    busy_timeout: float = Field(
-        default=30.0, gt=0, le=600,
-        description="seconds a write waits for another process's SQLite lock before it is queued "
-        "and retried later (the camera's status then says the database is unavailable)",
-    )
-    retention_days: int = Field(
-        default=30, ge=1, le=3650, description="clips older than this are deleted unless on legal hold"
-    )
-    min_free_mb: int = Field(
-        default=1024, ge=0, description="free-space floor under the storage path, in MiB"
-    )
-    checkpoint_every: int = Field(
-        default=50, ge=1, le=100000, description="write a signed custody checkpoint every N entries"
-    )
-    witness_path: str | None = Field(
-        default=None, description="optional second folder that receives a copy of every checkpoint"
-    )
+    path: str = "data"  # folder for clips, snapshots, keys and checkpoints
+    # SQLAlchemy URL: SQLite, or PostgreSQL (postgresql://user:password@host/db, the 'postgres'
+    # extra). While it is locked or unreachable, workers keep recording; alerts and seals wait
+    # and are written, in order, once it answers again.
+    database: str = "sqlite:///data/hotspot.db"
+    # seconds a write waits for another process's SQLite lock before it is queued and retried
+    busy_timeout: Annotated[float, Gt(0), Le(600)] = 30.0
+    retention_days: Annotated[int, Ge(1), Le(3650)] = 30  # older clips go unless on legal hold
+    min_free_mb: Annotated[int, Ge(0)] = 1024  # free-space floor under the storage path, MiB
+    checkpoint_every: Annotated[int, Ge(1), Le(100000)] = 50  # a signed checkpoint every N entries
+    witness_path: str | None = None  # a second folder that receives a copy of every checkpoint
 
 
+ALIASES = {"start": "from", "end": "to"}
+"""Field names that ``cameras.yaml`` spells differently ("from" is a Python keyword)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Window(_Section):
-    days: list[Day] = Field(min_length=1, description="days the window starts on: mon..sun")
-    start: str = Field(alias="from", description="start time HH:MM (local site time)")
-    end: str = Field(alias="to", description="end time HH:MM or 24:00; earlier than 'from' crosses midnight")
+    """Written ``{days: [...], from: "HH:MM", to: "HH:MM"}``; ``to`` before ``from`` crosses midnight."""
 
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _clock(cls, value: object) -> str:
-        if isinstance(value, int):  # YAML 1.1 reads 15:30 unquoted as sexagesimal minutes
-            value = f"{value // 60:02d}:{value % 60:02d}"
-        if isinstance(value, time):
-            value = value.strftime("%H:%M")
-        if not isinstance(value, str) or not _CLOCK.match(value):
-            raise ValueError(f"{value!r} is not a time; use HH:MM from 00:00 to 24:00")
-        return value
+    __pydantic_config__: ClassVar[dict[str, Any]] = {
+        "extra": "forbid", "validate_by_name": True, "validate_by_alias": True,
+        "alias_generator": lambda name: ALIASES.get(name, name),
+    }
+    days: Annotated[list[Day], MinLen(1)]  # days the window starts on: mon..sun
+    start: Clock  # local site time
+    end: Clock  # HH:MM or 24:00
 
-    @model_validator(mode="after")
-    def _not_empty(self) -> Window:
+    def __post_init__(self) -> None:
         if minutes_of(self.start) == minutes_of(self.end) or self.start == "24:00":
             raise ValueError(f"window {self.start}-{self.end} is empty; use 00:00-24:00 for a whole day")
-        return self
 
 
+@dataclass(frozen=True, kw_only=True)
 class Schedule(_Section):
-    windows: list[Window] = Field(min_length=1, description="when the schedule is active")
-    on_holidays: Literal["all-day", "inactive", "as-scheduled"] = Field(
-        default="as-scheduled", description="all-day | inactive | as-scheduled on the site's holidays"
-    )
+    windows: Annotated[list[Window], MinLen(1)]  # when the schedule is active
+    on_holidays: Literal["all-day", "inactive", "as-scheduled"] = "as-scheduled"
 
 
+@dataclass(frozen=True, kw_only=True)
 class Zone(_Section):
     id: Identifier
-    name: str | None = Field(default=None, description="label shown on the dashboard")
+    name: str | None = None  # label shown on the dashboard
     polygon: Polygon
-    schedule: str | None = Field(default=None, description="name of a schedule; omitted = always active")
-    min_area: float = Field(
-        default=0.02, gt=0.0, le=1.0, description="fraction of the zone that must change to count as motion"
-    )
+    schedule: str | None = None  # name of a schedule; omitted = always active
+    min_area: Annotated[float, Gt(0.0), Le(1.0)] = 0.02  # fraction of the zone that must change
 
 
+@dataclass(frozen=True, kw_only=True)
 class PrivacyZone(_Section):
-    id: str | None = Field(default=None, description="optional label")
+    id: str | None = None  # optional label
     polygon: Polygon
 
 
+@dataclass(frozen=True, kw_only=True)
 class PrivacySettings(_Section):
-    mask: Literal["outside-zones", "privacy-zones-only"] = Field(
-        default="outside-zones",
-        description="outside-zones (mask all but the hotspots) or privacy-zones-only",
-    )
-    style: Literal["fill", "pixelate"] = Field(
-        default="fill", description="fill (irreversible, default) or pixelate"
-    )
-    zones: list[PrivacyZone] = Field(
-        default_factory=list, description="regions always masked, even inside a hotspot"
-    )
+    mask: Literal["outside-zones", "privacy-zones-only"] = "outside-zones"  # what is hidden
+    style: Literal["fill", "pixelate"] = "fill"  # fill is irreversible, the default
+    zones: list[PrivacyZone] = field(default_factory=list)  # always masked, even inside a hotspot
 
 
+@dataclass(frozen=True, kw_only=True)
 class RecordingSettings(_Section):
-    pre_roll: float = Field(default=5.0, ge=0.0, le=60.0, description="seconds kept before motion")
-    post_roll: float = Field(default=10.0, ge=0.0, le=600.0, description="seconds recorded after motion ends")
-    max_clip: float = Field(default=300.0, ge=5.0, le=3600.0, description="longest clip in seconds; longer events split")
-    encoder_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = Field(
-        default="veryfast",
-        description="libx264 preset: faster ones cost less CPU per recorded frame and make larger files",
-    )
+    pre_roll: Annotated[float, Ge(0.0), Le(60.0)] = 5.0  # seconds kept before motion
+    post_roll: Annotated[float, Ge(0.0), Le(600.0)] = 10.0  # seconds recorded after motion ends
+    max_clip: Annotated[float, Ge(5.0), Le(3600.0)] = 300.0  # longest clip, seconds; longer events split
+    # libx264 preset: faster ones cost less CPU per recorded frame and make larger files
+    encoder_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
 
 
+@dataclass(frozen=True, kw_only=True)
 class DetectionSettings(_Section):
-    analysis_fps: float = Field(default=5.0, gt=0.0, le=60.0, description="frames analysed per second")
-    analysis_width: int = Field(default=320, ge=64, le=1920, description="width of the analysis frame, pixels")
-    threshold: int = Field(default=25, ge=1, le=255, description="luma difference that counts as change")
-    min_frames: int = Field(default=2, ge=1, le=100, description="consecutive analysed frames of motion needed")
+    analysis_fps: Annotated[float, Gt(0.0), Le(60.0)] = 5.0  # frames analysed per second
+    analysis_width: Annotated[int, Ge(64), Le(1920)] = 320  # width of the analysis frame, pixels
+    threshold: Annotated[int, Ge(1), Le(255)] = 25  # luma difference that counts as change
+    min_frames: Annotated[int, Ge(1), Le(100)] = 2  # consecutive analysed frames of motion needed
 
 
+@dataclass(frozen=True, kw_only=True)
 class Camera(_Section):
     id: Identifier
-    name: str | None = Field(default=None, description="label shown on the dashboard")
-    source: str = Field(min_length=1, description="rtsp://, http(s)://, a file path, or a device like /dev/video0")
-    enabled: bool = Field(default=True, description="false keeps the camera configured but stopped")
-    loop: bool = Field(default=False, description="replay a file source from the start when it ends (demo)")
-    zones: list[Zone] = Field(default_factory=list, description="hotspot polygons")
-    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
-    recording: RecordingSettings = Field(default_factory=RecordingSettings)
-    detection: DetectionSettings = Field(default_factory=DetectionSettings)
+    name: str | None = None  # label shown on the dashboard
+    source: Annotated[str, MinLen(1)]  # rtsp://, http(s)://, a file path, or a device like /dev/video0
+    enabled: bool = True  # false keeps the camera configured but stopped
+    loop: bool = False  # replay a file source from the start when it ends (demo)
+    zones: list[Zone] = field(default_factory=list)  # hotspot polygons
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
+    detection: DetectionSettings = field(default_factory=DetectionSettings)
 
-    @model_validator(mode="after")
-    def _unique_zone_ids(self) -> Camera:
+    def __post_init__(self) -> None:
         seen: set[str] = set()
         for zone in self.zones:
             if zone.id in seen:
                 raise ValueError(f"zone id {zone.id!r} is used twice")
             seen.add(zone.id)
-        return self
 
     @property
     def label(self) -> str:
         return self.name or self.id
 
 
+@dataclass(frozen=True, kw_only=True)
 class Config(_Section):
     site: Site
-    storage: Storage = Field(default_factory=Storage)
-    schedules: dict[Identifier, Schedule] = Field(default_factory=dict)
-    cameras: list[Camera] = Field(default_factory=list)
+    storage: Storage = field(default_factory=Storage)
+    schedules: dict[Identifier, Schedule] = field(default_factory=dict)
+    cameras: list[Camera] = field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _references(self) -> Config:
+    def __post_init__(self) -> None:
         seen: set[str] = set()
         for camera in self.cameras:
             if camera.id in seen:
@@ -220,10 +204,23 @@ class Config(_Section):
                         f"camera {camera.id!r} zone {zone.id!r}: schedule {zone.schedule!r} "
                         f"is not defined (schedules: {known})"
                     )
-        return self
 
     def camera(self, camera_id: str) -> Camera:
         for camera in self.cameras:
             if camera.id == camera_id:
                 return camera
         raise KeyError(camera_id)
+
+
+def as_data(value: Any) -> Any:
+    """``value`` as ``cameras.yaml`` writes it, in JSON types: the form that is hashed, sealed
+    into clip metadata and sent to the dashboard."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {ALIASES.get(f.name, f.name): as_data(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [as_data(item) for item in value]
+    if isinstance(value, dict):
+        return {key: as_data(item) for key, item in value.items()}
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

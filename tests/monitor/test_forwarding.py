@@ -7,10 +7,12 @@ so a test can lose a message on purpose and check that the journal makes up for 
 from __future__ import annotations
 
 import os
+import pickle
 import queue
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from monitor.sealing import ClipSealer, alert_record
 from monitor.site import Site
 from monitor.spool import SPOOL
 from monitor.store.models import Alert, Clip
+from monitor.worker import WorkerArgs
 from tests.conftest import base_config, write_config
 from tests.reliability.stores import noise_clip
 
@@ -122,8 +125,7 @@ def test_a_record_lost_on_the_way_is_written_from_the_journal(site: Runtime) -> 
 def test_workers_ask_for_space_instead_of_deleting(site: Runtime) -> None:
     """A worker holds no database, so it cannot pick clips to delete: below the floor it says
     so, once per shortage, and recording waits."""
-    config = site.config.model_copy(update={"storage": site.config.storage.model_copy(
-        update={"min_free_mb": 10**9})})
+    config = replace(site.config, storage=replace(site.config.storage, min_free_mb=10**9))
     messages: queue.Queue[Any] = queue.Queue()
     outbox = ForwardingOutbox(Site(config, site.paths), "hall", messages, worker="w3")
     assert not outbox.make_space() and not outbox.make_space()
@@ -132,12 +134,16 @@ def test_workers_ask_for_space_instead_of_deleting(site: Runtime) -> None:
     assert roomy.make_space()
 
 
-def test_the_worker_process_loads_neither_the_database_nor_the_signing_code() -> None:
-    """The process that parses untrusted streams never opens the database or loads a key."""
-    code = ("import sys, monitor.worker; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'cryptography', 'alembic'}))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]", result.stdout
+def test_the_worker_process_loads_neither_the_database_nor_the_signing_code(site: Runtime) -> None:
+    """The process that parses untrusted streams never opens the database or loads a key; it
+    gets its config already validated, so it loads no validator or YAML parser either (pydantic
+    alone is about 11 MB a worker)."""
+    code = ("import pickle, sys, monitor.worker; args = pickle.loads(sys.stdin.buffer.read()); "
+            "print(type(args.config).__name__, sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'sqlalchemy', 'cryptography', 'alembic', 'pydantic', 'pydantic_core', 'ruamel'}))")
+    args = pickle.dumps(WorkerArgs(site.config, "hall", "w0"))
+    result = subprocess.run([sys.executable, "-c", code], input=args, capture_output=True, check=True)
+    assert result.stdout.decode().strip() == "Config []", result.stdout + result.stderr
 
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from monitor.config import Config, ConfigError
+from monitor.config import Config, ConfigError, as_data
 from monitor.service.config_edit import flow
 from monitor.service.deps import CanEditSchedules, State
 
@@ -38,8 +38,8 @@ class SchedulesIn(BaseModel):
 
 def schedules_json(config: Config) -> dict[str, Any]:
     return {
-        "schedules": {n: s.model_dump(mode="json", by_alias=True) for n, s in config.schedules.items()},
-        "holidays": [d.isoformat() for d in config.site.holidays],
+        "schedules": as_data(config.schedules),
+        "holidays": as_data(config.site.holidays),
         "timezone": config.site.timezone,
     }
 

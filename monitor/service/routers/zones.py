@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml.comments import CommentedMap
 
-from monitor.config import Camera, ConfigError
+from monitor.config import Camera, ConfigError, as_data
 from monitor.service.config_edit import flow
 from monitor.service.deps import CanEditZones, State
 from monitor.service.routers.cameras import camera_or_404
@@ -44,8 +44,8 @@ class ZonesIn(BaseModel):
 def zones_json(camera: Camera) -> dict[str, Any]:
     return {
         "camera_id": camera.id,
-        "zones": [z.model_dump(mode="json") for z in camera.zones],
-        "privacy_zones": [z.model_dump(mode="json") for z in camera.privacy.zones],
+        "zones": as_data(camera.zones),
+        "privacy_zones": as_data(camera.privacy.zones),
         "privacy_mask": camera.privacy.mask,
     }
 

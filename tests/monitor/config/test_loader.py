@@ -105,6 +105,41 @@ def test_config_hash_tracks_what_decides_recording(tmp_path: Path) -> None:
     assert config_hash(first, first.cameras[0]) == config_hash(renamed, renamed.cameras[0])
 
 
+ISSUE_EXAMPLE = """
+site: {name: Lincoln High School, timezone: America/Chicago, holidays: ["2026-12-24", 2026-12-25]}
+schedules:
+  after-hours:
+    windows:
+      - {days: [mon, tue, wed, thu, fri], from: "15:30", to: "07:00"}
+      - {days: [sat, sun], from: 00:00, to: "24:00"}
+    on_holidays: all-day
+cameras:
+  - id: east-stairwell
+    name: East stairwell
+    source: rtsp://user:pass@camera-host/stream1
+    zones:
+      - {id: landing, polygon: [[0.10, 0.20], [0.60, 0.20], [0.60, 0.95], [0.10, 0.95]], schedule: after-hours}
+      - {id: door, polygon: [[0, 0], [1, 0], [1, 1]]}
+    privacy: {style: pixelate, zones: [{polygon: [[0.7, 0.0], [1.0, 0.0], [1.0, 0.4], [0.7, 0.4]]}]}
+    recording: {pre_roll: 5, post_roll: 10, max_clip: 300}
+"""
+
+
+def test_config_hash_is_the_one_earlier_releases_sealed(tmp_path: Path) -> None:
+    """Clips from before and after an upgrade are compared by this hash, so the form it is taken
+    over (the YAML's: 'from'/'to', dates as text, numbers as validated) must not drift."""
+    path = tmp_path / "cameras.yaml"
+    path.write_text(ISSUE_EXAMPLE, encoding="utf-8")
+    config = load_config(path)
+    assert config_hash(config, config.cameras[0]) == \
+        "7f98aa32944c2acfe7dc5ecfc6ab3b05d0956f5fbf718a094a068ac677758943"
+
+
+def test_ids_say_what_is_allowed(tmp_path: Path) -> None:
+    message = _error(tmp_path, cameras=[_camera(id="East Stairwell")])
+    assert "camera 'East Stairwell': id: use lower-case letters, digits, '-' and '_'" in message
+
+
 def test_unknown_encoder_preset_names_the_field_and_the_choices(tmp_path: Path) -> None:
     message = _error(tmp_path, cameras=[_camera(recording={"encoder_preset": "placebo"})])
     assert "recording.encoder_preset" in message and "'ultrafast'" in message and "'veryfast'" in message

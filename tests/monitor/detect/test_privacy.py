@@ -119,7 +119,7 @@ def test_privacy_zones_only_hides_just_the_privacy_zones(tmp_path: Path) -> None
 
 
 def test_no_hotspot_means_the_whole_frame_is_hidden() -> None:
-    empty = Camera.model_validate({"id": "c", "source": "x.mp4"})
+    empty = Camera(id="c", source="x.mp4")
     out = PrivacyMasker(empty, *SIZE).apply(to_frame(scene()))
     assert (plane_view(out.planes[0]) == 16).all()
     assert (plane_view(out.planes[1]) == 128).all()

@@ -1,0 +1,18 @@
+"""The hash of the configuration a clip was recorded under, computed where the clip is made."""
+
+from __future__ import annotations
+
+from evidence.canonical import canonical_json
+from evidence.hashing import sha256_bytes
+from monitor.config.models import Camera, Config, as_data
+
+
+def config_hash(config: Config, camera: Camera) -> str:
+    """SHA-256 over what decides what a camera records: its zones, schedules, privacy and site clock."""
+    used = {z.schedule for z in camera.zones if z.schedule}
+    material = {
+        "camera": as_data(camera),
+        "schedules": {name: as_data(s) for name, s in config.schedules.items() if name in used},
+        "site": {"timezone": config.site.timezone, "holidays": as_data(config.site.holidays)},
+    }
+    return sha256_bytes(canonical_json(material))
