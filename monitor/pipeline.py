@@ -139,6 +139,7 @@ class CameraPipeline:
         self._preview_requests = PreviewRequests(site.paths, camera.id)
         self._active_cache: tuple[int, frozenset[str]] | None = None
         self._clip: OpenClip | None = None
+        self._masked: av.VideoFrame | None = None  # the open clip's frame buffer, masked into anew each frame
         self._decoder: PacketDecoder | None = None  # full quality: the clip's, then detection's
         self._decoders_made = 0
         self._source_decoded = True  # False while the full-quality decoder feeds detection
@@ -297,7 +298,8 @@ class CameraPipeline:
         writer = self._clip.writer
         try:
             for frame in frames:
-                writer.write(self._masker.apply(frame.frame), frame.wall_time)
+                self._masked = self._masker.apply(frame.frame, self._masked)
+                writer.write(self._masked, frame.wall_time)
         except ClipWriteError as exc:
             self._abandon_clip(str(exc))
 
@@ -335,7 +337,7 @@ class CameraPipeline:
 
     def _abandon_clip(self, error: str) -> None:
         """The disk failed mid-clip: keep and seal what was written, marked incomplete."""
-        clip, self._clip = self._clip, None
+        clip, self._clip, self._masked = self._clip, None, None
         self._stream.source.take_back_decoding()
         if clip is not None:
             log.error("camera %s: %s", self.camera.id, error)
@@ -348,7 +350,7 @@ class CameraPipeline:
         it keeps decoding for detection; what it holds lies after the clip's end anyway."""
         if drain and self._clip is not None and self._decoder is not None and self._last_wall:
             self._write(self._decoder.drain(self._last_wall))
-        clip, self._clip = self._clip, None
+        clip, self._clip, self._masked = self._clip, None, None
         if drain:
             self._decoder = None
         if clip is not None:

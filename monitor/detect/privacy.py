@@ -141,11 +141,23 @@ class PrivacyMasker:
         """Fraction of the frame's pixels that are hidden."""
         return cv2.countNonZero(self._hidden_luma()) / (self.width * self.height)
 
-    def apply(self, frame: av.VideoFrame) -> av.VideoFrame:
-        """A new yuv420p frame with the hidden pixels masked; the input frame is left untouched."""
+    def apply(self, frame: av.VideoFrame, out: av.VideoFrame | None = None) -> av.VideoFrame:
+        """``frame`` with the hidden pixels masked, in a new yuv420p frame or in ``out``; the
+        input frame is left untouched.
+
+        Every pixel of ``out`` is written, so nothing of the frame it held before survives: a
+        clip reuses one (libx264 copies each frame it is given), where a new 1080p frame per
+        frame left glibc's heap holding four of them (12 MB).
+        """
         self.check(frame)
         luma, chroma = self._kept()
-        out = av.VideoFrame(self.width, self.height, "yuv420p")
+        if out is None:
+            out = av.VideoFrame(self.width, self.height, "yuv420p")
+        elif (out.width, out.height, out.format.name) != (self.width, self.height, "yuv420p"):
+            raise ValueError(
+                f"cannot mask into a {out.width}x{out.height} {out.format.name} frame; "
+                f"this masker writes {self.width}x{self.height} yuv420p"
+            )
         fills = (FILL_LUMA, FILL_CHROMA, FILL_CHROMA)
         for source, target, visible, fill, block in zip(
             frame.planes, out.planes, (luma, chroma, chroma), fills, self._blocks

@@ -181,6 +181,27 @@ def test_the_captured_frame_is_left_untouched_and_not_shared() -> None:
     assert np.array_equal(source.to_ndarray(), before)
 
 
+@pytest.mark.parametrize("mask", ["outside-zones", "privacy-zones-only"])
+@pytest.mark.parametrize("style", ["fill", "pixelate"])
+def test_masking_into_a_used_frame_leaves_nothing_of_the_frame_before(style: str, mask: str) -> None:
+    """A clip masks every frame into the same buffer: what it held must not show through."""
+    masker = PrivacyMasker(camera(style=style, mask=mask), *SIZE)
+    used = masker.apply(to_frame(scene((0.7, 0.9))))
+    for plane in used.planes:  # worst case: a buffer of values no mask or scene writes
+        plane_view(plane)[:] = 3
+    again = masker.apply(to_frame(scene((0.3, 0.8))), used)
+    assert again is used
+    assert np.array_equal(again.to_ndarray(), masker.apply(to_frame(scene((0.3, 0.8)))).to_ndarray())
+
+
+def test_a_buffer_of_another_size_or_format_is_refused() -> None:
+    masker = PrivacyMasker(camera(), *SIZE)
+    with pytest.raises(ValueError, match="cannot mask into a 320x180 yuv420p frame"):
+        masker.apply(to_frame(scene()), av.VideoFrame(320, 180, "yuv420p"))
+    with pytest.raises(ValueError, match="yuvj420p"):
+        masker.apply(to_frame(scene()), av.VideoFrame(*SIZE, "yuvj420p"))
+
+
 def test_full_range_frames_are_accepted_and_come_out_yuv420p() -> None:
     source = to_frame(scene()).reformat(format="yuvj420p")
     out = PrivacyMasker(camera(), *SIZE).apply(source)

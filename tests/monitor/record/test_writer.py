@@ -13,6 +13,7 @@ import pytest
 
 from evidence.hashing import sha256_file
 from monitor.capture import CapturedFrame, SourceEnded, VideoSource
+from monitor.detect.planes import plane_view
 from monitor.record import ClipWriter, EmptyClipError
 from tests.monitor.record.conftest import FPS, HEIGHT, WIDTH
 
@@ -60,6 +61,26 @@ def test_clip_decodes_as_h264_yuv420p_with_right_count_duration_and_hash(
     for ours, theirs in zip(frames[::15], source[::15], strict=True):
         error = np.abs(ours.to_ndarray()[:HEIGHT].astype(int) - theirs.to_ndarray()[:HEIGHT])
         assert error.mean() < 3  # the picture survives encoding
+
+
+def test_one_reused_frame_buffer_gives_the_same_clip_as_a_new_frame_each_time(
+    tmp_path: Path, square_frames: Frames
+) -> None:
+    """libx264 copies each frame it is given, so a clip may refill one buffer: were a frame
+    still held when the next is written into it, the clips would differ."""
+    frames = square_frames(30)
+    hashes = []
+    for name in ("fresh", "reused"):
+        writer = ClipWriter(tmp_path / f"{name}.mp4", width=WIDTH, height=HEIGHT, fps=FPS, start=T0, threads=1)
+        buffer = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+        for index, frame in enumerate(frames):
+            if name == "reused":
+                for source, target in zip(frame.planes, buffer.planes):
+                    plane_view(target)[:] = plane_view(source)
+                frame = buffer
+            writer.write(frame, T0 + timedelta(seconds=index / FPS))
+        hashes.append(writer.close().sha256)
+    assert hashes[0] == hashes[1]
 
 
 def test_fragments_are_written_as_the_clip_grows(tmp_path: Path, square_frames: Frames) -> None:
