@@ -175,7 +175,7 @@ def step6_chain(entries: list[dict[str, Any]], manifest: dict[str, Any]) -> None
         raise ChainError(f"clip {clip.get('id')}: {len(seals)} seal entries, expected exactly one")
     _check_seal(seals[0], clip)
     last = entries[-1]
-    details = last.get("details") if isinstance(last.get("details"), dict) else {}
+    details = _details(last)
     wanted = {"case": export.get("case"), "reason": export.get("reason"), "by": export.get("by")}
     if last.get("action") != Action.EXPORTED.value or last["seq"] != export.get("seq") or any(
             details.get(k) != v for k, v in wanted.items()) or last.get("time") != export.get("time"):
@@ -183,7 +183,7 @@ def step6_chain(entries: list[dict[str, Any]], manifest: dict[str, Any]) -> None
 
 
 def _check_seal(seal: dict[str, Any], clip: dict[str, Any]) -> None:
-    details = seal.get("details") if isinstance(seal.get("details"), dict) else {}
+    details = _details(seal)
     claims = {"sha256": seal.get("object_sha256"), "size": details.get("size"), "sealed_seq": seal.get("seq"),
               "sealed_at": seal.get("time"), "metadata": details.get("metadata"),
               "incomplete": details.get("incomplete")}
@@ -191,6 +191,12 @@ def _check_seal(seal: dict[str, Any], clip: dict[str, Any]) -> None:
         if clip.get(field) != value:
             raise IntegrityError(f"seal entry #{seal.get('seq')}: {field} is {value!r}, the manifest says "
                                  f"{clip.get(field)!r}")
+
+
+def _details(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry's details; empty when they are not an object, so the comparisons report the mismatch."""
+    details = entry.get("details")
+    return details if isinstance(details, dict) else {}
 
 
 def step7_checkpoint(archive: SafeArchive, manifest: dict[str, Any], keys: PublicKeyring,

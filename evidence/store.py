@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 from sqlalchemy import exc as sa_exc
 
 from evidence.actions import Action
@@ -224,7 +224,7 @@ def _is_sealed(conn: Connection, clip_id: str | None) -> bool:
     return conn.execute(query).first() is not None
 
 
-def _record(row: Mapping[str, Any]) -> CustodyRecord:
+def _record(row: Mapping[str, Any] | RowMapping) -> CustodyRecord:
     """A stored row as a record; a row no append could have written means the log was altered."""
     try:
         return CustodyRecord(

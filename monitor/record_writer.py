@@ -41,7 +41,7 @@ class RecordWriter:
     def __init__(self, runtime: Runtime, *, on_alert: Callable[[AlertMessage], None]) -> None:
         self._runtime = runtime
         self.outbox = DatabaseOutbox(runtime, on_alert=on_alert)
-        self._tasks: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._tasks: queue.Queue[Callable[[], object] | None] = queue.Queue()  # results are ignored
         # camera -> (clips begun before this are orphans, why they were left open)
         self._recoveries: dict[str, tuple[datetime, str]] = {}
         self._connect_at = 0.0

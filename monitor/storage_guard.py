@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from evidence.actions import Action
 from monitor.runtime import Runtime
@@ -135,7 +135,8 @@ class StorageGuard:
 
         def write() -> bool:
             with self._runtime.sessions.begin() as session:
-                return bool(session.execute(claim).rowcount)  # type: ignore[attr-defined]
+                # an UPDATE yields a CursorResult; Session.execute() is typed as any Result
+                return bool(cast(CursorResult[Any], session.execute(claim)).rowcount)
 
         return _retry(write)
 

@@ -94,6 +94,7 @@ class CameraWorker:
         self.orphaned = False
         self.backoff = Backoff()
         self.pipeline: CameraPipeline | None = None
+        self.pipeline_size: tuple[int, int] | None = None  # the frame size the pipeline was built for
         self.stopping = False
         self._outage_reported = False
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
@@ -137,7 +138,7 @@ class WriteQueue:
                     break
                 write = self._pending[0]
             try:
-                with_retry(lambda work=write.work: self._attempt(work), attempts=attempts, delay=0.25)
+                with_retry(partial(self._attempt, write.work), attempts=attempts, delay=0.25)
             except OperationalError as exc:
                 with self._lock:
                     self._runtime.database_error = describe_unavailable(exc)

@@ -67,12 +67,14 @@ class Background:
         np.multiply(self._mean, _gain(gray, self._mean), out=self._mean)
         np.copyto(self._gray, gray)
         cv2.absdiff(self._gray, self._mean, dst=self._work)
-        cv2.compare(self._work, self.threshold, cv2.CMP_GT, dst=self._moving)
+        cv2.compare(self._work, self.threshold, cv2.CMP_GT, dst=self._moving)  # type: ignore[call-overload]  # cv2 stubs omit a scalar src2
         cv2.morphologyEx(self._moving, cv2.MORPH_OPEN, OPEN_KERNEL, dst=self._moving)
         self._learn(self._moving)
         return self._moving
 
     def _learn(self, moving: np.ndarray) -> None:
+        if self._mean is None:
+            raise RuntimeError("the background has no frame yet; call reset() first")
         still_alpha, moving_alpha = self.alpha, self.hold_alpha
         if self._settling > 0:
             self._settling -= 1

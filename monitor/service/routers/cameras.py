@@ -18,7 +18,7 @@ from monitor.store.paths import PreviewKind, StoragePaths
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 NO_CACHE = {"Cache-Control": "no-store"}
-JPEG = {200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}}
+JPEG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}}
 # Workers make previews only on request (monitor.preview_requests) and, while asked, rewrite
 # live frames twice a second and editor frames every two seconds: anything older than this
 # is left over from an earlier viewer or a stopped worker, not the camera's current picture.

@@ -11,12 +11,12 @@ import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from starlette.background import BackgroundTask
 
 from evidence.actions import Action
@@ -184,10 +184,11 @@ def _set_hold(clip_id: str, body: HoldIn, user: Principal, db: Db, state: Servic
     if clip.legal_hold == hold:
         raise HTTPException(409, f"clip {clip.id} is {'already' if hold else 'not'} on legal hold")
     # One conditional update, so a hold can never land on a clip retention is already deleting.
-    changed = db.execute(
+    # An UPDATE yields a CursorResult, but Session.execute() is typed as returning any Result.
+    changed = cast(CursorResult[Any], db.execute(
         update(Clip).where(Clip.id == clip.id, Clip.status == "sealed", Clip.legal_hold.is_(not hold))
         .values(legal_hold=hold)
-    ).rowcount
+    )).rowcount
     if not changed:
         db.rollback()
         raise HTTPException(409, f"clip {clip.id} is {clip.status}: only a sealed clip can be held or released")
