@@ -94,17 +94,18 @@ class Storage(_Section):
     witness_path: str | None = None  # a second folder that receives a copy of every checkpoint
 
 
-ALIASES = {"start": "from", "end": "to"}
-"""Field names that ``cameras.yaml`` spells differently ("from" is a Python keyword)."""
+_WINDOW_NAMES = {"start": "from", "end": "to"}  # "from" is a Python keyword
 
 
 @dataclass(frozen=True, kw_only=True)
 class Window(_Section):
     """Written ``{days: [...], from: "HH:MM", to: "HH:MM"}``; ``to`` before ``from`` crosses midnight."""
 
+    yaml_names: ClassVar[dict[str, str]] = _WINDOW_NAMES
+    """Fields that ``cameras.yaml`` spells differently."""
     __pydantic_config__: ClassVar[dict[str, Any]] = {
         "extra": "forbid", "validate_by_name": True, "validate_by_alias": True,
-        "alias_generator": lambda name: ALIASES.get(name, name),
+        "alias_generator": lambda name: _WINDOW_NAMES.get(name, name),
     }
     days: Annotated[list[Day], MinLen(1)]  # days the window starts on: mon..sun
     start: Clock  # local site time
@@ -216,7 +217,8 @@ def as_data(value: Any) -> Any:
     """``value`` as ``cameras.yaml`` writes it, in JSON types: the form that is hashed, sealed
     into clip metadata and sent to the dashboard."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {ALIASES.get(f.name, f.name): as_data(getattr(value, f.name)) for f in fields(value)}
+        names = getattr(value, "yaml_names", {})
+        return {names.get(f.name, f.name): as_data(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, (list, tuple)):
         return [as_data(item) for item in value]
     if isinstance(value, dict):
