@@ -77,6 +77,21 @@ def test_killed_worker_is_restarted_and_its_clip_recovered_and_sealed(
     _assert_store_verifies(site)
 
 
+def test_a_restarted_worker_runs_its_supervisors_config_not_the_file_as_edited_since(
+    make_site: Callable[..., Site], walk_scene: scenes.Scene
+) -> None:
+    """Hand edits take effect at the next start: a worker restarted meanwhile must neither pick
+    up half an edit nor die of a broken one (it used to re-read the file, and crash-looped)."""
+    site = make_site([camera("hall", str(walk_scene.path), walk_scene, loop=True)])
+    site.start()
+    pid = wait_for(lambda: (s := site.status("hall")).state == "online" and s.pid, 20, "the camera online")
+    site.config_path.write_text("cameras: [ {id: hall, source: ", encoding="utf-8")  # saved half-typed
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: (s := site.status("hall")).pid != pid and s.state == "online", 15,
+             "the worker restarted on the supervisor's config")
+    assert site.status("hall").restarts == 1
+
+
 def _live_since(site: Site, camera_id: str, moment: float) -> bool:
     StoragePaths(site.root).request_preview(camera_id, "live")  # workers draw previews only when asked
     live = site.root / "live" / f"{camera_id}.jpg"
