@@ -33,6 +33,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from bench.footage import CACHE, FOOTAGE
+from monitor.config import load_config
 from monitor.store.models import Alert, Clip
 from monitor.supervisor import Supervisor
 
@@ -163,7 +164,7 @@ def sample(supervisor: Supervisor, traces: dict[str, WorkerTrace], elapsed: floa
 
 
 def run_site(config: Path, seconds: float, interval: float) -> tuple[dict[str, WorkerTrace], dict[str, Any]]:
-    supervisor = Supervisor(config)
+    supervisor = Supervisor(load_config(config))
     traces: dict[str, WorkerTrace] = {}
     processes: dict[int, psutil.Process] = {}
     began = time.monotonic()

@@ -17,12 +17,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
 from monitor.capture import Backoff
-from monitor.config import Config, load_config
+from monitor.config import Config
 from monitor.messages import AlertMessage, JournalDone, SpaceWanted, StatusMessage, WriteRequest
 from monitor.record_writer import RecordWriter
 from monitor.runtime import Runtime
@@ -67,14 +66,14 @@ class _Slot:
 
 class Supervisor:
     def __init__(
-        self, config_path: Path, *, on_alert: Callable[[AlertMessage], None] | None = None,
-        config: Config | None = None, recovered: bool = False,
+        self, config: Config, *, on_alert: Callable[[AlertMessage], None] | None = None,
+        recovered: bool = False,
     ) -> None:
-        """``recovered``: the start-up recovery pass has run; otherwise (the database was down,
+        """``config`` is what every worker runs, restarts included (none reads the file).
+        ``recovered``: the start-up recovery pass has run; otherwise (the database was down,
         or nobody ran it) the supervisor recovers each camera's leftovers once it answers."""
-        self.config_path = Path(config_path)
         self._recovered = recovered
-        self.config = config or load_config(self.config_path)
+        self.config = config
         self._on_alert = on_alert or (lambda _m: None)
         self._ctx = mp.get_context("spawn")
         self._messages: mp.Queue = self._ctx.Queue(maxsize=2000)  # type: ignore[type-arg]

@@ -122,7 +122,7 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
         runtime.close()
     if stop.is_set():
         return
-    supervisor = Supervisor(config, config=cfg, recovered=recovered)
+    supervisor = Supervisor(cfg, recovered=recovered)
     supervisor.start()
     console.print(f"started {len(cfg.cameras)} camera worker(s); Ctrl-C to stop")
     try:

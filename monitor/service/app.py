@@ -60,7 +60,7 @@ def _apply(state: ServiceState, config: Config) -> None:
 def _start_workers(state: ServiceState) -> None:
     from monitor.supervisor import Supervisor  # imported here: the API alone needs no pipeline
 
-    state.supervisor = Supervisor(state.config_path, config=state.config, on_alert=lambda _m: state.feed.wake(),
+    state.supervisor = Supervisor(state.config, on_alert=lambda _m: state.feed.wake(),
                                   recovered=state.recovered)
     state.supervisor.start()
 

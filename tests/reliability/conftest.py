@@ -177,8 +177,7 @@ class Site:
 
     def start(self, *, recovered: bool = True) -> Site:
         """``recovered``: as if ``hotspot run`` had run the start-up recovery pass first."""
-        self.supervisor = Supervisor(self.config_path, on_alert=self._alert, config=self.config,
-                                     recovered=recovered)
+        self.supervisor = Supervisor(self.config, on_alert=self._alert, recovered=recovered)
         self.supervisor.start()
         return self
 

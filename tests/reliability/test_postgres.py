@@ -119,7 +119,7 @@ def test_site_started_while_postgres_is_down_records_and_seals_when_it_returns(
     config_path, root = looping_site(tmp_path, walk_scene, postgres_url)
     plant_orphan(root, walk_scene.path)
     postgres_server.stop()
-    supervisor = Supervisor(config_path)
+    supervisor = Supervisor(load_config(config_path))
     supervisor.start()
     engine = make_engine(postgres_url)
     try:
@@ -154,7 +154,7 @@ def test_postgres_lost_mid_event_queues_writes_and_saves_each_once(
     tmp_path: Path, walk_scene: scenes.Scene, postgres_server: PostgresServer, postgres_url: str,
 ) -> None:
     config_path, root = looping_site(tmp_path, walk_scene, postgres_url)
-    supervisor = Supervisor(config_path)
+    supervisor = Supervisor(load_config(config_path))
     supervisor.start()
     engine = make_engine(postgres_url)
     try:
