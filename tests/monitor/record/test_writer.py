@@ -83,6 +83,26 @@ def test_one_reused_frame_buffer_gives_the_same_clip_as_a_new_frame_each_time(
     assert hashes[0] == hashes[1]
 
 
+def x264_settings(path: Path) -> dict[str, str]:
+    """The settings libx264 writes into the stream it encoded (a user-data SEI)."""
+    data = path.read_bytes()
+    start = data.index(b"x264 - core")
+    text = data[start : data.index(b"\0", start)].decode()
+    return dict(item.split("=", 1) for item in text.split(" options: ", 1)[1].split())
+
+
+def test_clip_carries_the_encoder_settings_chosen_for_it(tmp_path: Path, square_frames: Frames) -> None:
+    """No B-frames (no reorder delay before a fragment), a keyframe a second, CRF 23, one
+    thread when asked, and no weighted prediction (its 1080p buffer cost 3 MB a worker)."""
+    writer = ClipWriter(tmp_path / "settings.mp4", width=WIDTH, height=HEIGHT, fps=FPS, start=T0, threads=1)
+    for index, frame in enumerate(square_frames(5)):
+        writer.write(frame, T0 + timedelta(seconds=index / FPS))
+    settings = x264_settings(writer.close().path)
+    assert settings["bframes"] == "0" and settings["weightp"] == "0"
+    assert settings["keyint"] == str(round(FPS)) and settings["crf"] == "23.0"
+    assert settings["threads"] == "1"
+
+
 def test_fragments_are_written_as_the_clip_grows(tmp_path: Path, square_frames: Frames) -> None:
     path = tmp_path / "growing.mp4"
     writer = new_writer(path)
