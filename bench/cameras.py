@@ -8,6 +8,7 @@ starts from a guess, steps up while trials pass and down while they fail.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,21 +47,35 @@ def trial(kind: str, path: Path, count: int, folder: Path, search: Search) -> Tr
 
 
 def held_count(kind: str, path: Path, folder: Path, search: Search, guess: int) -> tuple[int, list[Trial]]:
-    """Largest N that held, walking from ``guess`` in steps of about an eighth of it."""
-    step = max(1, guess // 8)
-    count = min(max(1, guess), search.max_count)
+    """Largest N that held, and the trials that found it."""
     trials: list[Trial] = []
-    best, worst = 0, search.max_count + 1
+
+    def holds(count: int) -> bool:
+        trials.append(trial(kind, path, count, folder / f"{kind}-{count}-{len(trials)}", search))
+        return trials[-1].held
+
+    return largest_holding(holds, guess, search.max_count), trials
+
+
+def largest_holding(holds: Callable[[int], bool], guess: int, max_count: int) -> int:
+    """Largest N in 1..``max_count`` for which ``holds(N)`` (0 if none), for a ``holds`` that is
+    true up to some N and false beyond.
+
+    Steps of about an eighth of ``guess`` until one count holds and another does not, then
+    halves the gap between them: a trial of N processes takes longer the larger N is, so the
+    search tries as few counts as it can.
+    """
+    step = max(1, guess // 8)
+    count = min(max(1, guess), max_count)
+    best, worst = 0, max_count + 1  # largest count seen to hold, smallest seen to fail
     while best + 1 < worst:
-        result = trial(kind, path, count, folder / f"{kind}-{count}-{len(trials)}", search)
-        trials.append(result)
-        if result.held:
-            best = max(best, count)
+        if holds(count):
+            best = count
         else:
-            worst = min(worst, count)
-        count = count + step if result.held else count - step
+            worst = count
+        if best and worst <= max_count:
+            count = (best + worst) // 2
+        else:
+            count = count + step if best == count else count - step
         count = min(max(count, best + 1), worst - 1)
-        if best + 1 < worst and count in {t.count for t in trials}:
-            step = 1
-            count = best + 1
-    return best, trials
+    return best

@@ -43,7 +43,7 @@ class Plan:
     profile: bool
 
 
-FULL = Plan(40.0, 3, cameras.Search(settle=3.0, window=6.0, max_count=40), 15.0, 20, 3.0, 15.0, True)
+FULL = Plan(40.0, 3, cameras.Search(settle=3.0, window=6.0, max_count=80), 15.0, 20, 3.0, 15.0, True)
 QUICK = Plan(6.0, 1, cameras.Search(settle=0.0, window=1.0, max_count=1), 1.0, 2, 0.3, 1.0, False)
 
 
