@@ -36,12 +36,13 @@ def camera_entry(
     min_area: float | None = None,
     post_roll: float | None = None,
     encoder_preset: str | None = None,
+    max_clip: float = 3600.0,
 ) -> dict[str, Any]:
     """One camera; ``mode`` picks defaults from ``MODES``, explicit keywords override them."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     defaults = MODES[mode]
-    recording: dict[str, Any] = {"pre_roll": 5.0, "max_clip": 3600.0,
+    recording: dict[str, Any] = {"pre_roll": 5.0, "max_clip": max_clip,
                                  "post_roll": defaults["post_roll"] if post_roll is None else post_roll}
     if encoder_preset is not None:
         recording["encoder_preset"] = encoder_preset

@@ -21,6 +21,7 @@ from monitor.capture import Backoff, SourceError, VideoSource
 from monitor.config import Config
 from monitor.detect.threads import one_opencv_thread
 from monitor.forwarding import ForwardingOutbox
+from monitor.heap import fix_mmap_threshold
 from monitor.messages import StatusMessage
 from monitor.pipeline import CameraPipeline, StreamInfo
 from monitor.sealing import alert_record
@@ -191,6 +192,7 @@ def worker_main(args: WorkerArgs, messages: mp.Queue, control: mp.Queue) -> None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.camera_id} %(levelname)s %(message)s")
     one_opencv_thread()
+    fix_mmap_threshold()
     worker = CameraWorker(args.config, args.camera_id, messages, control, worker=args.worker)
     signal.signal(signal.SIGTERM, lambda _signum, _frame: worker.request_stop())
     worker.run()
