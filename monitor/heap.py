@@ -1,4 +1,4 @@
-"""Large blocks go back to the system when a camera process frees them.
+"""Large blocks go back to the system when a process that records clips frees them.
 
 glibc serves an allocation above its mmap threshold with a mapping of its own and unmaps it on
 free, but it raises the threshold to the size of the largest such block freed so far (up to

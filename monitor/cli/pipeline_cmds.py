@@ -27,6 +27,7 @@ from monitor.cli.common import (
 )
 from monitor.database_writes import DatabaseOutbox
 from monitor.detect.threads import one_opencv_thread
+from monitor.heap import fix_mmap_threshold
 from monitor.pipeline import CameraPipeline, StreamInfo, describe_sealed
 from monitor.runtime import Runtime
 from monitor.store.db import describe_unavailable
@@ -53,6 +54,7 @@ def analyze(
 ) -> None:
     """Process a video file as if it were CAMERA's stream; print one JSON line per clip."""
     one_opencv_thread()
+    fix_mmap_threshold()  # records clips like a camera worker
     cfg = load_or_exit(config)
     try:
         cam = cfg.camera(camera)
