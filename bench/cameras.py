@@ -69,13 +69,14 @@ def largest_holding(holds: Callable[[int], bool], guess: int, max_count: int) ->
     count = min(max(1, guess), max_count)
     best, worst = 0, max_count + 1  # largest count seen to hold, smallest seen to fail
     while best + 1 < worst:
-        if holds(count):
+        held = holds(count)
+        if held:
             best = count
         else:
             worst = count
         if best and worst <= max_count:
             count = (best + worst) // 2
         else:
-            count = count + step if best == count else count - step
+            count = count + step if held else count - step
         count = min(max(count, best + 1), worst - 1)
     return best

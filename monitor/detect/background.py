@@ -62,26 +62,25 @@ class Background:
         specks; the array is reused by the next call. The background adopts the frame's gain at
         once, then blends the frame in: quickly where still, slowly where something moves.
         """
-        if self._mean is None:
+        mean = self._mean
+        if mean is None:
             raise RuntimeError("the background has no frame yet; call reset() first")
-        np.multiply(self._mean, _gain(gray, self._mean), out=self._mean)
+        np.multiply(mean, _gain(gray, mean), out=mean)
         np.copyto(self._gray, gray)
-        cv2.absdiff(self._gray, self._mean, dst=self._work)
+        cv2.absdiff(self._gray, mean, dst=self._work)
         cv2.compare(self._work, self.threshold, cv2.CMP_GT, dst=self._moving)  # type: ignore[call-overload]  # cv2 stubs omit a scalar src2
         cv2.morphologyEx(self._moving, cv2.MORPH_OPEN, OPEN_KERNEL, dst=self._moving)
-        self._learn(self._moving)
+        self._learn(mean, self._moving)
         return self._moving
 
-    def _learn(self, moving: np.ndarray) -> None:
-        if self._mean is None:
-            raise RuntimeError("the background has no frame yet; call reset() first")
+    def _learn(self, mean: np.ndarray, moving: np.ndarray) -> None:
         still_alpha, moving_alpha = self.alpha, self.hold_alpha
         if self._settling > 0:
             self._settling -= 1
             still_alpha, moving_alpha = self.settle_alpha, self.alpha
         cv2.bitwise_not(moving, dst=self._still)
-        cv2.accumulateWeighted(self._gray, self._mean, still_alpha, mask=self._still)
-        cv2.accumulateWeighted(self._gray, self._mean, moving_alpha, mask=moving)
+        cv2.accumulateWeighted(self._gray, mean, still_alpha, mask=self._still)
+        cv2.accumulateWeighted(self._gray, mean, moving_alpha, mask=moving)
 
 
 def _alpha(frames: float) -> float:
