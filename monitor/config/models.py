@@ -162,6 +162,14 @@ class DetectionSettings(_Section):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TamperSettings(_Section):
+    enabled: bool = True  # report a covered, turned, defocused or too dark view, whatever the schedules
+    check_fps: Annotated[float, Gt(0.0), Le(5.0)] = 2.0  # checks per second
+    hold_seconds: Annotated[float, Ge(1.0), Le(600.0)] = 5.0  # how long a condition lasts before it is reported
+    dark_level: Annotated[int, Ge(0), Le(128)] = 18  # mean luma (0-255) below which a view is too dark to see
+
+
+@dataclass(frozen=True, kw_only=True)
 class Camera(_Section):
     id: Identifier
     name: str | None = None  # label shown on the dashboard
@@ -172,6 +180,7 @@ class Camera(_Section):
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     detection: DetectionSettings = field(default_factory=DetectionSettings)
+    tamper: TamperSettings = field(default_factory=TamperSettings)
 
     def __post_init__(self) -> None:
         seen: set[str] = set()

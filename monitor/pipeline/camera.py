@@ -22,7 +22,9 @@ from monitor.capture import CapturedFrame, CapturedPacket, PacketDecoder, Packet
 from monitor.config import Camera, Config, config_hash
 from monitor.config.schedule import is_active
 from monitor.detect import MotionDetector, PrivacyMasker
+from monitor.detect.planes import plane_view
 from monitor.detect.preview import Preview
+from monitor.detect.tamper import TamperAlert, TamperDetector
 from monitor.pipeline.preview_requests import PreviewRequests
 from monitor.record import (
     ClipRolled,
@@ -35,7 +37,7 @@ from monitor.record import (
 from monitor.record.events import EventRecord
 from monitor.seal.clip_sealer import ClipSealer, OpenClip, Outbox
 from monitor.site.folders import Site
-from monitor.workers.messages import SealedMessage
+from monitor.workers.messages import AlertMessage, SealedMessage
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +152,7 @@ class CameraPipeline:
         self._apply_camera(site.config, camera)
         self._detector = MotionDetector(camera, stream.width, stream.height)
         self._tracker = EventTracker(camera.recording, camera.id)
+        self._tamper = TamperDetector(camera.tamper) if camera.tamper.enabled else None
 
     # -- configuration -------------------------------------------------------------------
 
@@ -169,6 +172,8 @@ class CameraPipeline:
     def update_config(self, config: Config) -> None:
         """Apply edited zones, schedules and privacy at the next frame; the open clip keeps going."""
         camera = config.camera(self.camera.id)
+        if camera.tamper != self.camera.tamper:  # otherwise the learned reference view stays
+            self._tamper = TamperDetector(camera.tamper) if camera.tamper.enabled else None
         self._apply_camera(config, camera)
         self._detector.update_camera(camera)
 
@@ -231,6 +236,10 @@ class CameraPipeline:
             self._zones_seen.update(observation.triggered)
             for record in self._tracker.update(now, observation.triggered, observation.score):
                 self._handle(record, captured, observation.zone_fractions)
+        if self._tamper is not None and self._tamper.due(now):
+            tampered = self._tamper.check(plane_view(captured.frame.planes[0]), now)
+            if tampered is not None:
+                self._raise_tamper_alert(tampered, captured)
         if self._live_view:
             self._update_live(captured)
 
@@ -377,6 +386,17 @@ class CameraPipeline:
         }
         self._sealer.record_alert(alert)
 
+    def _raise_tamper_alert(self, tampered: TamperAlert, captured: CapturedFrame) -> None:
+        """Whatever the zones' schedules say: a blocked or turned camera is a blind spot."""
+        stamp = tampered.time.strftime("%Y%m%dT%H%M%S%fZ")
+        snapshot = self._site.paths.snapshots / self.camera.id / f"{stamp}-tamper.jpg"
+        written = write_jpeg(snapshot, self._masker.apply(captured.frame))
+        self._sealer.record_alert({
+            "kind": "tamper", "reason": tampered.reason, "camera_id": self.camera.id,
+            "time": tampered.time, "message": f"{tampered.message} since {tampered.since:%H:%M:%S} UTC",
+            "snapshot_path": self._site.paths.relative(snapshot) if written else None,
+        })
+
     def _update_live(self, captured: CapturedFrame) -> None:
         """Reduced previews, and only while someone watches: full-size JPEGs cost a third of
         the decoder's time; reduced ones, drawn for every camera all the time, still a tenth
@@ -420,6 +440,14 @@ class CameraPipeline:
         self._decoder = None
         self._source_decoded = True
         self._preroll.clear()
+
+
+def describe_alert(message: AlertMessage) -> str | None:
+    """One JSON line per alert that is not motion (a motion alert's clip gets its own line)."""
+    if message.kind == "motion":
+        return None
+    return json.dumps({"alert": message.kind, "camera": message.camera_id,
+                       "time": message.time.isoformat(), "reason": message.reason})
 
 
 def describe_sealed(message: SealedMessage) -> str:

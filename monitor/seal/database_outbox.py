@@ -188,6 +188,7 @@ class DatabaseOutbox:
                     alert_id=alert.id, camera_id=alert.camera_id, kind=alert.kind, time=alert.time,
                     zones=tuple(alert.zones or ()), score=alert.score or 0.0,
                     snapshot_path=alert.snapshot_path, message=alert.message or "",
+                    reason=alert.reason,
                 )
             self._on_alert(message)
 

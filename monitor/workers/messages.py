@@ -18,6 +18,7 @@ class AlertMessage:
     score: float = 0.0
     snapshot_path: str | None = None
     message: str = ""
+    reason: str | None = None  # tamper alerts: covered | moved | defocused | dark
 
 
 @dataclass(frozen=True)
