@@ -21,6 +21,7 @@ from monitor.runtime import Runtime
 from monitor.service.alert_feed import AlertFeed
 from monitor.service.config_edit import ConfigEditor
 from monitor.service.deps import LoginRequired, PasswordChangeRequired
+from monitor.service.edge import EdgeMiddleware
 from monitor.service.routers import (
     account,
     alerts,
@@ -124,6 +125,7 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
         description="Alerts, live view, sealed clips and evidence export for school hotspots.",
     )
     app.state.service = state
+    app.add_middleware(EdgeMiddleware, server=state.config.server)
     app.add_exception_handler(HTTPException, _auth_errors)
     app.add_exception_handler(OperationalError, _database_unavailable)
     for module in (system, auth, account, alerts, cameras, clips, bundles, zones, schedules, users, audit, pages):

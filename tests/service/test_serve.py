@@ -54,8 +54,8 @@ def test_serve_first_start_workers_and_clean_stop(tmp_path: Path) -> None:
                                env={**os.environ, "COLUMNS": "200"}, cwd=tmp_path)
     try:
         _wait_healthy(url, process)
-        with httpx.Client(base_url=url, timeout=30) as client:
-            assert login(client, "admin", "not-the-password").status_code == 401
+        with httpx.Client(base_url=url, timeout=30, headers={"X-Forwarded-For": "203.0.113.9"}) as client:
+            assert login(client, "admin", "not-the-password").status_code == 401  # forged address
         output = ""
         while "one-time password" not in output:
             output += process.stdout.readline()  # type: ignore[union-attr]
@@ -71,6 +71,8 @@ def test_serve_first_start_workers_and_clean_stop(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, cameras
                 time.sleep(0.3)
             assert cameras[0]["fps"] >= 0
+            failed = client.get("/api/audit/logins", params={"success": "false"}).json()
+            assert [row["remote"] for row in failed] == ["127.0.0.1"]  # no trusted proxy: header ignored
         workers = psutil.Process(process.pid).children(recursive=True)
         assert workers, "no camera worker process was started"
     finally:

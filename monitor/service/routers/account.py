@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from monitor.service.accounts import AccountError, new_api_token, password_matches, set_password
 from monitor.service.deps import ActiveUser, Authenticated, Db
+from monitor.service.params import RowId
 from monitor.service.permissions import ROLE_PERMISSIONS
 from monitor.store.users import ApiToken, User
 
@@ -91,7 +92,7 @@ def create_token(body: TokenIn, principal: ActiveUser, db: Db) -> NewTokenOut:
 
 
 @router.post("/tokens/{token_id}/revoke", summary="Revoke one of my API tokens", status_code=204)
-def revoke_token(token_id: int, principal: ActiveUser, db: Db) -> None:
+def revoke_token(token_id: RowId, principal: ActiveUser, db: Db) -> None:
     token = db.get(ApiToken, token_id)
     if token is None or token.user_id != principal.user_id:
         raise HTTPException(404, f"no token {token_id} of yours")

@@ -24,6 +24,7 @@ from evidence.errors import EvidenceError
 from evidence.export import export_bundle
 from monitor.service.clip_check import check_clip
 from monitor.service.deps import CanExport, CanManageHolds, CanViewClips, Db, Principal, State
+from monitor.service.params import OptionalRowId
 from monitor.service.state import ServiceState
 from monitor.service.times import iso, utc
 from monitor.store.models import Alert, Clip
@@ -92,7 +93,7 @@ def list_clips(
     camera: Annotated[str | None, Query(max_length=64)] = None,
     zone: Annotated[str | None, Query(max_length=64)] = None,
     since: datetime | None = None, until: datetime | None = None,
-    alert_id: int | None = None, hold: bool | None = None,
+    alert_id: OptionalRowId = None, hold: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     rows = search_clips(db, camera=camera, zone=zone, since=since, until=until, alert_id=alert_id,

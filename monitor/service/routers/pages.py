@@ -30,6 +30,7 @@ from monitor.service.deps import (
     Principal,
     State,
 )
+from monitor.service.params import OptionalRowId
 from monitor.service.permissions import Permission, allowed
 from monitor.service.routers.alerts import filtered_alerts
 from monitor.service.routers.audit import custody_rows, login_rows
@@ -69,12 +70,7 @@ def render(request: Request, name: str, user: Principal | None, state: Any, **co
     response = templates.TemplateResponse(request, name, {
         "user": user, "nav": nav, "site": state.config.site.name, "path": request.url.path, **context,
     })
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' blob: data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "frame-ancestors 'none'"
-    )
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-store"  # the CSP and other headers: monitor.service.edge
     return response
 
 
@@ -120,7 +116,7 @@ def live_page(request: Request, user: CanViewLive, state: State) -> HTMLResponse
 def clips_page(
     request: Request, user: CanViewClips, db: Db, state: State,
     camera: Text = None, zone: Text = None, since: datetime | None = None, until: datetime | None = None,
-    alert_id: int | None = None, hold: Text = None,
+    alert_id: OptionalRowId = None, hold: Text = None,
 ) -> HTMLResponse:
     on_hold = {"yes": True, "no": False}.get(hold or "")
     rows = search_clips(db, camera=_blank(camera), zone=_blank(zone), since=since, until=until,
