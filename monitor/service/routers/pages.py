@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -79,11 +80,25 @@ def home(_user: ActiveUser) -> Response:
     return RedirectResponse("/alerts", status_code=303)
 
 
+def local_target(next_url: str | None, default: str = "/alerts") -> str:
+    r"""``next_url`` if it is a path on this site, else ``default``: parsed, not pattern-matched.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
+    ``/\t/evil.example`` becomes ``//evil.example``, another site; any control character,
+    whitespace or backslash therefore refuses the value outright. What remains must parse
+    with no scheme and no host, and its path must start with exactly one slash.
+    """
+    if not next_url or any(ch <= " " or ch in "\\\x7f" for ch in next_url):
+        return default
+    parts = urlsplit(next_url)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return default
+    return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+
+
 @router.get("/login")
 def login_page(request: Request, state: State, next: Text = None) -> HTMLResponse:
-    local = next is not None and next.startswith("/") and not next.startswith(("//", "/\\"))
-    target = next if local and next else "/alerts"
-    response = render(request, "login.html", None, state, next=target)
+    response = render(request, "login.html", None, state, next=local_target(next))
     issue_login_csrf(request, response)
     return response
 
