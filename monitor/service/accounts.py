@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -15,7 +14,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor.service.throttle import RateLimit
 from monitor.store.users import ROLES, ApiToken, LoginAttempt, User, WebSession
+
+__all__ = ["RateLimit"]  # re-exported: settings and tests name it with the other account rules
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 10
@@ -34,14 +36,6 @@ def _dummy_hash() -> str:
 
 class AccountError(ValueError):
     """A request about users that cannot be done; the message says why."""
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """At most ``failures`` failed logins per username, and ``4 * failures`` per address, per window."""
-
-    failures: int = 5
-    window: timedelta = timedelta(minutes=5)
 
 
 def digest(token: str) -> str:
@@ -165,17 +159,6 @@ def password_matches(user: User | None, password: str) -> bool:
         return _hasher.verify(user.password_hash if user else _dummy_hash(), password) and user is not None
     except (VerificationError, InvalidHashError):
         return False
-
-
-def recent_failures(session: Session, limit: RateLimit, *, username: str, remote: str) -> bool:
-    """True when this username or address has used up its failed attempts for the window."""
-    since = datetime.now(UTC) - limit.window
-    failed = select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.success.is_(False), LoginAttempt.time >= since
-    )
-    by_user = session.scalar(failed.where(LoginAttempt.username == username)) or 0
-    by_remote = session.scalar(failed.where(LoginAttempt.remote == remote)) or 0
-    return by_user >= limit.failures or by_remote >= 4 * limit.failures
 
 
 def log_attempt(session: Session, *, username: str, remote: str, success: bool, reason: str) -> None:
