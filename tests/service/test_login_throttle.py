@@ -26,7 +26,7 @@ def behind_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _from(server: Server, address: str) -> httpx.Client:
-    return httpx.Client(base_url=server.url, headers={"X-Forwarded-For": address})
+    return httpx.Client(base_url=server.url, headers={"X-Forwarded-For": address}, timeout=30)
 
 
 def _audit(server: Server, username: str) -> list[tuple[str, str]]:
