@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.config import Server
@@ -89,7 +89,7 @@ class EdgeMiddleware:
             return
         headers = Headers(scope=scope)
         if not self._host_allowed(headers):
-            response = PlainTextResponse("this host name is not served here (server.allowed_hosts)", 400)
+            response = JSONResponse({"detail": "this host name is not served here (server.allowed_hosts)"}, 400)
             await response(scope, receive, _with_headers(send, api=False))
             return
         scope = self._resolve_client(scope, headers)

@@ -40,6 +40,11 @@ async def _receive(request: Request, target: Path, limit: int) -> int:
     return size
 
 
+def _without_paths(message: str, bundle: Path) -> str:
+    """The verifier names the file it read: the caller sent an upload, not our temp folder."""
+    return message.replace(str(bundle), "uploaded bundle").replace(str(bundle.parent), "upload")
+
+
 @router.post("/verify", summary="Verify an evidence bundle (zip as the request body)", openapi_extra=ZIP_BODY)
 async def verify(request: Request, user: CanVerify, state: State) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="upload-"))
@@ -49,7 +54,7 @@ async def verify(request: Request, user: CanVerify, state: State) -> dict[str, A
         try:
             result = await run_in_threadpool(verify_bundle, bundle)
         except EvidenceError as exc:
-            outcome: dict[str, Any] = {"ok": False, "error": str(exc), "size_bytes": size}
+            outcome: dict[str, Any] = {"ok": False, "error": _without_paths(str(exc), bundle), "size_bytes": size}
         else:
             site_keys = set(state.runtime.evidence.keys.key_ids)
             outcome = {"ok": True, "size_bytes": size, "result": result.to_json(),
