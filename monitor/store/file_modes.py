@@ -48,8 +48,8 @@ class FileModes:
     def fix(self, path: Path, *, private: bool = False) -> None:
         """Give ``path`` its mode (and group); ``private`` keeps it to the owner whatever the group."""
         info = path.lstat()
-        if stat.S_ISLNK(info.st_mode):
-            return
+        if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid() != 0:
+            return  # another account's file (a group member running 'hotspot verify'): not ours to change
         folder = stat.S_ISDIR(info.st_mode)
         if private:
             mode = 0o700 if folder else 0o600
