@@ -7,7 +7,8 @@ from typing import Any, Protocol
 
 KINDS = (
     "modified", "missing", "unsealed", "reordered", "inserted", "deleted", "truncated",
-    "rewritten", "bad_signature", "unknown_key", "bad_checkpoint", "unanchored", "keyring",
+    "rewritten", "bad_signature", "unknown_key", "unlinked_key", "retired_key", "bad_checkpoint", "unanchored",
+    "keyring",
 )
 
 

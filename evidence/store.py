@@ -13,6 +13,7 @@ better what to do meanwhile (a camera queues the seal and keeps recording).
 
 from __future__ import annotations
 
+import base64
 import random
 import re
 import time
@@ -30,9 +31,11 @@ from evidence.canonical import canonical_json, parse_canonical
 from evidence.checkpoints import Checkpoint, append_checkpoint, make_checkpoint
 from evidence.custody import AppendLock, CustodyEntry, metadata
 from evidence.entry import CustodyRecord, encode_signature, entry_body, format_time
-from evidence.errors import ClipNotFound, EvidenceError
+from evidence.errors import ChainError, ClipNotFound, EvidenceError, KeyringError, SignatureError
 from evidence.hashing import sha256_bytes
-from evidence.keys import SigningKeyring, key_id, public_pem
+from evidence.keys import PublicKeyring, SigningKeyring, key_id, public_pem
+from evidence.trust import KeyChain, Rotation
+from evidence.verify_log import body_bytes
 
 CLIP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -121,6 +124,19 @@ class EvidenceStore:
         with self._engine.connect() as conn:
             return [_record(row) for row in conn.execute(query).mappings()]
 
+    def rotations(self, *, before: int | None = None) -> list[CustodyRecord]:
+        """The ``key_rotated`` entries in log order (those before entry ``before`` when given)."""
+        query = select(CustodyEntry).where(CustodyEntry.action == Action.KEY_ROTATED.value)
+        if before is not None:
+            query = query.where(CustodyEntry.seq < before)
+        with self._engine.connect() as conn:
+            return [_record(row) for row in conn.execute(query.order_by(CustodyEntry.seq)).mappings()]
+
+    def key_chain(self) -> KeyChain | None:
+        """The site's keys as the log links them, oldest first (None while the log is empty)."""
+        with self._engine.connect() as conn:
+            return log_key_chain(conn, self._keys)
+
     def find_seal(self, clip_id: str) -> CustodyRecord | None:
         """The SEALED entry of a clip, if it was sealed."""
         query = select(CustodyEntry).where(
@@ -203,6 +219,36 @@ def _create_tables(engine: Engine) -> None:
             if attempt == 5:
                 raise
             time.sleep(0.05 * attempt)
+
+
+def log_key_chain(conn: Connection, keys: PublicKeyring) -> KeyChain | None:
+    """The key chain the log records: the key of entry #1, then each verified ``key_rotated`` entry.
+
+    Raises KeyringError when a rotation does not verify or does not link, so nothing is signed
+    with a key whose standing cannot be shown.
+    """
+    first = conn.execute(select(CustodyEntry.key_id).order_by(CustodyEntry.seq).limit(1)).scalar()
+    if first is None:
+        return None
+    rows = conn.execute(select(CustodyEntry.__table__).where(CustodyEntry.action == Action.KEY_ROTATED.value)
+                        .order_by(CustodyEntry.seq)).mappings()
+    rotations = []
+    for row in rows:
+        data = body_bytes(dict(row))
+        try:
+            if data is None or sha256_bytes(data) != row["entry_hash"]:
+                raise SignatureError(f"entry #{row['seq']}: content does not match its recorded hash")
+            keys.verify(row["key_id"], data, base64.b64decode(row["signature"]), what=f"entry #{row['seq']}")
+            details = parse_canonical(row["details"])
+            rotations.append(Rotation(seq=row["seq"], old_key_id=details["old_key_id"],
+                                      new_key_id=details["new_key_id"]))
+        except (SignatureError, KeyError, TypeError, ValueError) as exc:
+            raise KeyringError(f"custody entry #{row['seq']} (a key rotation) does not verify ({exc}); "
+                               "run `hotspot verify` before signing anything more") from exc
+    try:
+        return KeyChain.build(first, rotations)
+    except ChainError as exc:
+        raise KeyringError(f"{exc}; run `hotspot verify`") from exc
 
 
 def _read_head(conn: Connection, clip_id: str | None) -> _Head:
