@@ -60,6 +60,7 @@ class EvidenceStore:
         self._keys = keys
         self._every = checkpoint_every
         self._witness = witness
+        self._checked_key: str | None = None  # the key last found to be the one the log rotated to
 
     @classmethod
     def open(cls, storage_root: Path, engine: Engine, *, checkpoint_every: int = 50,
@@ -70,7 +71,41 @@ class EvidenceStore:
         root = Path(storage_root)
         keys = SigningKeyring.open(root / KEYS_DIR)
         _create_tables(engine)
-        return cls(root, engine, keys, checkpoint_every=checkpoint_every, witness=witness)
+        store = cls(root, engine, keys, checkpoint_every=checkpoint_every, witness=witness)
+        with engine.connect() as conn:
+            store._finish_rotation(conn)
+            store._check_key(conn)
+        return store
+
+    def _finish_rotation(self, conn: Connection) -> None:
+        """A rotation interrupted by a crash: activate its key if the log introduced it, else drop it."""
+        pending = self._keys.pending
+        if pending is None:
+            return
+        chain = log_key_chain(conn, self._keys)
+        if chain is not None and chain.current == key_id(pending.public_key()) != self._keys.key_id:
+            self._keys.activate(pending)
+        else:
+            self._keys.discard_pending()
+
+    def _check_key(self, conn: Connection) -> None:
+        """Refuse to sign with a key the custody log did not rotate to (a swapped or restored key)."""
+        self._keys.refresh()
+        if self._checked_key == self._keys.key_id:
+            return
+        chain = log_key_chain(conn, self._keys)
+        if chain is not None and chain.current != self._keys.key_id:
+            signing = self.root / KEYS_DIR / "signing.pem"
+            how = ("was retired by a key rotation" if self._keys.key_id in chain.keys
+                   else "was never introduced by a key rotation")
+            raise KeyringError(
+                f"{signing}: key {self._keys.key_id} {how}; the custody log says the site signs with key "
+                f"{chain.current}. Nothing is signed until this is fixed. Keys change only by `hotspot keys "
+                f"rotate`: restore signing.pem from the offline backup of key {chain.current[:16]}...; if that key "
+                "is lost or stolen, keep this store as it is, run `hotspot verify`, and start a new site key only "
+                "with counsel (see the README, 'The site key')"
+            )
+        self._checked_key = self._keys.key_id
 
     @property
     def keys(self) -> SigningKeyring:
@@ -166,7 +201,8 @@ class EvidenceStore:
 
     def checkpoint_at(self, record: CustodyRecord) -> Checkpoint:
         """Sign a checkpoint ending at ``record`` and append it to every checkpoint file."""
-        self._keys.refresh()
+        with self._engine.connect() as conn:
+            self._check_key(conn)
         checkpoint = make_checkpoint(size=record.seq, head=record.entry_hash,
                                      key_id=self._keys.key_id, sign=self._keys.sign)
         for folder in self.checkpoint_folders:
@@ -175,13 +211,18 @@ class EvidenceStore:
 
     def rotate_key(self, *, actor: str) -> CustodyRecord:
         """Replace the signing key. The old key signs the entry naming the new one."""
-        self._keys.refresh()
+        with self._engine.connect() as conn:
+            self._check_key(conn)
         old = self._keys.key_id
         new = self._keys.prepare_rotation()
-        record = self.append(Action.KEY_ROTATED, actor=actor, details={
-            "old_key_id": old, "new_key_id": key_id(new.public_key()),
-            "new_public_key": public_pem(new.public_key()).decode("ascii"),
-        })
+        try:
+            record = self.append(Action.KEY_ROTATED, actor=actor, details={
+                "old_key_id": old, "new_key_id": key_id(new.public_key()),
+                "new_public_key": public_pem(new.public_key()).decode("ascii"),
+            })
+        except BaseException:
+            self._keys.discard_pending()
+            raise
         self._keys.activate(new)
         self.checkpoint_at(record)
         return record
@@ -192,7 +233,7 @@ class EvidenceStore:
         head = _read_head(conn, clip_id)
         if action == Action.SEALED and _is_sealed(conn, clip_id):
             raise EvidenceError(f"clip {clip_id} is already sealed")  # checked under the lock: one seal per clip
-        self._keys.refresh()
+        self._check_key(conn)
         values = entry_body(
             seq=head.seq + 1, time=format_time(datetime.now(UTC)), actor=actor, action=action.value,
             clip_id=clip_id, object_sha256=object_sha256, details=details, prev_hash=head.entry_hash,

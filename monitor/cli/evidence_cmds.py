@@ -25,6 +25,7 @@ from rich.table import Table
 from evidence.bundle import verify_bundle
 from evidence.errors import ClipNotFound, EvidenceError, KeyringError, VerificationError
 from evidence.export import Disclosure, export_bundle
+from evidence.keys import PASSPHRASE_ENV
 from evidence.outcome import EXIT_FAILED, EXIT_USAGE, anchors, exit_status, verdict_lines
 from evidence.report import StoreReport
 from evidence.store import EvidenceStore
@@ -215,6 +216,28 @@ def keys_rotate(
     ev = _open_store(load_or_exit(config))
     record = ev.rotate_key(actor=by)
     print(f"rotated: {record.details['old_key_id']} -> {record.details['new_key_id']} (entry #{record.seq})")
+
+
+@keys_app.command("protect")
+def keys_protect(
+    passphrase_file: Annotated[Path | None, typer.Option(
+        "--passphrase-file", help="read the new passphrase from this file's first line instead of asking")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Encrypt the private key at rest with a passphrase (or change it). The service then needs
+    it at start: from a terminal, or from the file named by $HOTSPOT_KEY_PASSPHRASE_FILE."""
+    if passphrase_file is not None:
+        lines = passphrase_file.read_bytes().splitlines() if passphrase_file.is_file() else []
+        new = lines[0] if lines else b""
+    else:
+        new = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True).encode("utf-8")
+    if len(new) < 12:
+        console.print("[red]error:[/] the passphrase must be at least 12 characters")
+        raise typer.Exit(EXIT_USAGE)
+    ev = _open_store(load_or_exit(config))
+    ev.keys.protect(new)
+    console.print(f"the signing key {ev.keys.key_id} is now encrypted; keep the passphrase apart from the key's "
+                  f"backup, and give the service {PASSPHRASE_ENV} or a terminal to start", highlight=False)
 
 
 @keys_app.command("export-public")
