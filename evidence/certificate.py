@@ -43,7 +43,7 @@ I, {BLANK} (name), declare:
        SHA-256 {seal.object_sha256}
        size    {seal.details.get("size")} bytes
    and signed that entry with the site's Ed25519 key whose fingerprint is
-       {signed_by}
+       {seal.key_id}
    The copy in this bundle has that same SHA-256 digest, which anyone can recompute with the
    standard tool `sha256sum`; VERIFY.md in this bundle lists every check. A match shows the copy
    is bit for bit identical to the file sealed at recording time.
@@ -54,6 +54,9 @@ I, {BLANK} (name), declare:
 5. This copy was exported at {export.time_text} by {one_line(str(details.get("by")))} for case {one_line(str(details.get("case")))},
    for {one_line(str(details.get("recipient")))}, whose stated interest is: {one_line(str(details.get("interest")))}.
    Reason recorded: {one_line(str(details.get("reason")))}.
+   The bundle is signed with the site's key
+       {signed_by}
+   whose fingerprint, with those of the keys before it, is on the key card the site printed and signed.
 
 6. Software: {software.get("name")} version {software.get("version")}.
 

@@ -27,7 +27,7 @@ from evidence.errors import ClipNotFound, EvidenceError, KeyringError, Verificat
 from evidence.export import Disclosure, export_bundle
 from evidence.keys import PASSPHRASE_ENV
 from evidence.outcome import EXIT_FAILED, EXIT_USAGE, anchors, exit_status, verdict_lines
-from evidence.report import StoreReport
+from evidence.report import STORE_DOES_NOT_PROVE, STORE_PROVES, StoreReport
 from evidence.store import EvidenceStore
 from evidence.verify import verify_store
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, interactive, load_or_exit
@@ -143,6 +143,8 @@ def _print_store_report(report: StoreReport) -> None:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if report.ok:
         console.print(f"[bold green]OK[/] {summary}", highlight=False)
+        console.print("\n".join(["This proves:", *(f"  - {p}" for p in STORE_PROVES), "This does not prove:",
+                                  *(f"  - {p}" for p in STORE_DOES_NOT_PROVE)]), highlight=False, soft_wrap=True)
         return
     table = Table("kind", "clip", "entry", "what failed", title=f"{len(report.failures)} failure(s)")
     for failure in report.failures:

@@ -143,8 +143,10 @@ def video(clip_id: str, user: CanViewClips, db: Db, state: State, request: Reque
 def download(clip_id: str, user: CanExport, db: Db, state: State) -> FileResponse:
     clip = clip_or_404(db, clip_id)
     path = clip_file(state, clip)
+    # A download is a disclosure to the logged-in user: the entry names them and their role.
     state.runtime.evidence.append(Action.DOWNLOADED, actor=user.username, clip_id=clip.id,
-                                  object_sha256=clip.sha256, details={"via": "dashboard"})
+                                  object_sha256=clip.sha256,
+                                  details={"via": "dashboard", "recipient": user.username, "role": user.role})
     return FileResponse(path, media_type="video/mp4", filename=f"{clip.id}.mp4")
 
 
