@@ -17,7 +17,7 @@ from monitor.cli.key_card import grouped
 from tests.evidence import bundles
 from tests.evidence.conftest import Site, disclose, open_site, seal_real_clip
 
-TOOLS = ("sh", "unzip", "sha256sum", "openssl", "grep", "sed", "cut", "awk", "tr", "cat", "head", "tail",
+TOOLS = ("sh", "bash", "unzip", "sha256sum", "openssl", "grep", "sed", "cut", "awk", "tr", "cat", "head", "tail",
          "find", "sort", "cmp", "comm", "mkdir")
 pytestmark = pytest.mark.skipif(not all(shutil.which(tool) for tool in TOOLS), reason=f"needs {', '.join(TOOLS)}")
 
@@ -38,15 +38,15 @@ def steps(bundle: Path) -> list[str]:
     return re.findall(r"^## Step \d+\..*?\n```sh\n(.*?)```", text, flags=re.DOTALL | re.MULTILINE)
 
 
-def run_verify_md(bundle: Path, fingerprint: str, path: str) -> tuple[int, str, int]:
+def run_verify_md(bundle: Path, fingerprint: str, path: str, shell: str = "sh") -> tuple[int, str, int]:
     """Run the steps in order like a reader, stopping at the first that fails.
     Returns the last exit status, all output, and how many steps ran."""
     output, ran, code = "", 0, 0
     env = {"PATH": path, "CARD_FINGERPRINT": fingerprint, "LC_ALL": "C"}
     for block in steps(bundle):
         assert block.lstrip().startswith("(") and block.rstrip().endswith(")"), "each step is a subshell"
-        result = subprocess.run(["sh", "-c", block], cwd=bundle.parent, env=env, capture_output=True, text=True,
-                                timeout=60, check=False, executable=shutil.which("sh"))
+        result = subprocess.run([shell, "-c", block], cwd=bundle.parent, env=env, capture_output=True, text=True,
+                                timeout=60, check=False, executable=shutil.which(shell))
         ran, code, output = ran + 1, result.returncode, output + result.stdout + result.stderr
         if code != 0:
             break
@@ -64,9 +64,11 @@ def first_key(site: Site) -> str:
     return next(e for e in site.ev.entries()).key_id
 
 
-def test_every_step_passes_on_a_genuine_bundle_without_python(site: Site, bundle: Path, no_python_path: str) -> None:
+@pytest.mark.parametrize("shell", ["sh", "bash"])
+def test_every_step_passes_on_a_genuine_bundle_without_python(site: Site, bundle: Path, no_python_path: str,
+                                                              shell: str) -> None:
     assert len(steps(bundle)) >= 7
-    code, output, ran = run_verify_md(bundle, grouped(first_key(site)).upper(), no_python_path)
+    code, output, ran = run_verify_md(bundle, grouped(first_key(site)).upper(), no_python_path, shell)
     assert code == 0, output
     assert ran == len(steps(bundle)) and output.count("OK:") == ran
     assert "clip/clip0.mp4: OK" in output and "rotated to" in output  # the site rotated its key once
