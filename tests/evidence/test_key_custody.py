@@ -15,7 +15,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from evidence.actions import Action
-from evidence.errors import KeyringError
+from evidence.bundle import verify_bundle
+from evidence.canonical import canonical_json
+from evidence.entry import encode_signature
+from evidence.errors import KeyringError, SignatureError
+from evidence.export import export_bundle
+from evidence.hashing import sha256_bytes
 from evidence.keys import NEXT_FILE, PASSPHRASE_ENV, PUBLIC_DIR, SIGNING_FILE, key_id, public_pem
 from evidence.store import EvidenceStore
 from evidence.verify import verify_store
@@ -24,7 +29,7 @@ from monitor.config import load_config
 from monitor.site.runtime import Runtime
 from tests.conftest import base_config, write_config
 from tests.evidence import tampering
-from tests.evidence.conftest import Site, open_site, seal_real_clip
+from tests.evidence.conftest import Site, disclose, open_site, seal_real_clip
 
 
 def write_key(path: Path, key: Ed25519PrivateKey) -> None:
@@ -171,3 +176,21 @@ def test_the_service_fails_closed_on_a_swapped_key(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert "never introduced by a key rotation" in result.stderr and "hotspot keys rotate" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_bundle_with_an_entry_signed_by_a_retired_key_fails(rotated: tuple[Site, bytes], tmp_path: Path) -> None:
+    site, retired = rotated
+    old = serialization.load_pem_private_key(retired, password=None)
+    assert isinstance(old, Ed25519PrivateKey)
+    last, clip_last = tampering.rows(site.root)[-1], site.ev.entries("clip0")[-1]
+    body = {"type": "hotspot-custody-entry", "v": 1, "seq": last["seq"] + 1, "time": last["time"],
+            "actor": "insider", "action": "viewed", "clip_id": "clip0", "object_sha256": None, "details": {},
+            "prev_hash": last["entry_hash"], "prev_clip_hash": clip_last.entry_hash,
+            "key_id": key_id(old.public_key())}
+    data = canonical_json(body)
+    row = {**{k: v for k, v in body.items() if k in tampering.COLUMNS}, "details": "{}",
+           "entry_hash": sha256_bytes(data), "signature": encode_signature(old.sign(data))}
+    tampering.insert(site.root, row, at=last["seq"] + 1)
+    bundle = export_bundle(site.ev, "clip0", tmp_path / "b.zip", disclosure=disclose())
+    with pytest.raises(SignatureError, match="retired key"):
+        verify_bundle(bundle)
