@@ -28,10 +28,10 @@ if str(REPO) not in sys.path:
 from monitor.capture import SourceEnded, VideoSource
 from monitor.capture.gate import GateStats
 from monitor.config import load_config
-from monitor.database_writes import DatabaseOutbox
-from monitor.messages import SealedMessage
-from monitor.pipeline import CameraPipeline, StreamInfo
-from monitor.runtime import Runtime
+from monitor.pipeline.camera import CameraPipeline, StreamInfo
+from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.site.runtime import Runtime
+from monitor.workers.messages import SealedMessage
 
 FOOTAGE = REPO.parent / "shared" / "footage"
 START = datetime.fromisoformat("2026-11-23T16:05:00-06:00")  # a Monday, after hours in Chicago

@@ -15,10 +15,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
-from monitor.messages import DECODE_MODES
 from monitor.service.deps import State
 from monitor.service.state import ServiceState
 from monitor.store.models import Alert, Clip
+from monitor.workers.messages import DECODE_MODES
 
 router = APIRouter(tags=["system"])
 

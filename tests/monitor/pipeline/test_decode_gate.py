@@ -15,9 +15,9 @@ import pytest
 
 from bench.gate_recall import analyze, compare, config_data
 from monitor.capture.gate import DecodeGate, DecodeMode, GateStats
-from monitor.demo_scene import Walker
-from monitor.messages import DECODE_MODES, StatusMessage
-from monitor.worker import Reporter
+from monitor.demo.scene import Walker
+from monitor.workers.camera_worker import Reporter
+from monitor.workers.messages import DECODE_MODES, StatusMessage
 from tests.fixtures import scenes
 
 INTERVAL = timedelta(seconds=0.2)  # one analysis interval at the default 5 analysed frames a second
