@@ -39,6 +39,11 @@ OPEN_LOW = (0.1, 3.0)  # three times the 10th percentile (an empty scene's P-fra
 OPEN_HIGH = (0.9, 1.5)  # ...one and a half times the 90th (sensor noise, compression)...
 OPEN_MARGIN = 64  # ...or this many bytes above the 10th percentile
 TRACKING_SHARE = 0.95  # stretches with motion whose peak must pass the threshold: sizes track
+# Before any motion was measured (a camera started on an empty hall), sizes are trusted when
+# still stretches weigh at most this share of a keyframe: tens of bytes against tens of
+# kilobytes, as a still scene's P-frames do with a variable-bitrate encoder.
+STILL_KEYFRAME_SHARE = 0.02
+MIN_KEYFRAME = 64  # bytes; smaller "keyframes" are a container's empty repeats
 MISS_PENALTY = timedelta(minutes=10)  # full decoding after a miss
 
 
@@ -88,6 +93,8 @@ class DecodeGate:
         # for stretches with motion anywhere in the picture.
         self._quiet_peaks: deque[int] = deque(maxlen=SAMPLES)
         self._moving_peaks: deque[int] = deque(maxlen=SAMPLES)
+        self._key_sizes: deque[int] = deque(maxlen=16)
+        self._measured: tuple[DecodeMode | None] | None = None  # _measure's answer until samples change
         self._window: list[int] = []  # P-frame sizes since the last analysed frame
         self._last_busy: datetime | None = None  # last analysed frame that was not quiet
         self._shadow_shut = False  # the shadow gate: would the idle gate be shut now?
@@ -102,7 +109,10 @@ class DecodeGate:
     def note_packet(self, size: int, *, keyframe: bool) -> None:
         """Every packet, decoded or not, in stream order."""
         self.packets += 1
-        if not keyframe:
+        if keyframe:
+            if size >= MIN_KEYFRAME:
+                self._key_sizes.append(size)
+        else:
             self._window.append(size)
             if self._shadow_shut and size > self.threshold:
                 self._shadow_shut = False  # the shadow gate opened in time
@@ -119,6 +129,7 @@ class DecodeGate:
         )
         moved = any(f >= self._min_area.get(z, 1.0) for z, f in fractions.items())
         peak = max(self._window, default=0)
+        self._measured = None
         if changed >= MOVING_FRAME and self._window:
             self._moving_peaks.append(peak)
         if moved and self._shadow_shut:
@@ -154,8 +165,19 @@ class DecodeGate:
             return DecodeMode.DECODING
         if self._miss_at is not None and now - self._miss_at < MISS_PENALTY:
             return DecodeMode.FALLBACK
-        if len(self._quiet_peaks) < CALIBRATION_QUIET or len(self._moving_peaks) < MOVING_WINDOWS:
+        if self._measured is None:  # worked out again once per analysed frame at most
+            self._measured = (self._measure(),)
+        return self._measured[0]
+
+    def _measure(self) -> DecodeMode | None:
+        if len(self._quiet_peaks) < CALIBRATION_QUIET:
             return DecodeMode.CALIBRATING
+        if len(self._moving_peaks) < MOVING_WINDOWS:
+            if not self._key_sizes:
+                return DecodeMode.CALIBRATING
+            keyframe = sorted(self._key_sizes)[len(self._key_sizes) // 2]
+            still = sorted(self._quiet_peaks)[int(OPEN_HIGH[0] * (len(self._quiet_peaks) - 1))]
+            return None if still <= STILL_KEYFRAME_SHARE * keyframe else DecodeMode.CALIBRATING
         threshold = self.threshold
         shown = sum(1 for peak in self._moving_peaks if peak > threshold)
         return None if shown >= TRACKING_SHARE * len(self._moving_peaks) else DecodeMode.FALLBACK
@@ -173,7 +195,7 @@ class DecodeGate:
             return None
         if not zones_active:
             mode = DecodeMode.OFF_SCHEDULE
-        elif self._trusted(now) is None and self._last_busy is not None and now - self._last_busy >= HOLD:
+        elif self._last_busy is not None and now - self._last_busy >= HOLD and self._trusted(now) is None:
             mode = DecodeMode.IDLE
         else:
             return None
