@@ -45,6 +45,7 @@ LIVE_INTERVAL = timedelta(seconds=0.5)
 EDITOR_INTERVAL = timedelta(seconds=2.0)
 LIVE_WIDTH = 640  # live tiles; JPEG encoding is the worker's largest cost after decoding
 EDITOR_WIDTH = 960  # the zone editor shows more detail, four times less often
+KEYFRAME_CHECK = timedelta(seconds=4.0)  # while idle, one keyframe checked this often at most
 STALE_BACKGROUND = timedelta(seconds=30)  # nothing learnt for this long: start a new background
 
 
@@ -264,13 +265,18 @@ class CameraPipeline:
         zones_active = bool(self._active_zones(packet.wall_time))
         reason = gate.open_reason(packet.packet.size, keyframe=packet.keyframe,
                                   zones_active=zones_active, busy=self._busy())
-        if reason is None and packet.keyframe and gate.closed_mode is DecodeMode.IDLE:
+        checked = self._last_learned
+        if (reason is None and packet.keyframe and gate.closed_mode is DecodeMode.IDLE
+                and (checked is None or packet.wall_time - checked >= KEYFRAME_CHECK)):
             reason = self._check_keyframe(packet)
         if reason is None:
             return ()
         if not packet.keyframe and self._preroll.oldest is None:
             return ()  # nothing to decode from before the next keyframe
-        return self._open_gate(packet, reason)
+        # A change a keyframe showed began after the check before it, which the pre-roll holds
+        # (as much of it as it does).
+        since = checked if reason is OpenReason.KEYFRAME and checked is not None else packet.wall_time
+        return self._open_gate(packet, reason, since)
 
     def _check_keyframe(self, packet: CapturedPacket) -> OpenReason | None:
         """Decode the keyframe alone and compare it with the background, which learns from it
@@ -289,7 +295,7 @@ class CameraPipeline:
         self._last_learned = packet.wall_time
         return self._gate.peeked(fractions)
 
-    def _open_gate(self, packet: CapturedPacket, reason: OpenReason) -> tuple[CapturedFrame, ...]:
+    def _open_gate(self, packet: CapturedPacket, reason: OpenReason, since: datetime) -> tuple[CapturedFrame, ...]:
         """Replay the pre-roll from its last keyframe into detection, then this packet; the
         source decodes again from the next keyframe."""
         log.debug("camera %s: decoding again (%s)", self.camera.id, reason)
@@ -301,10 +307,8 @@ class CameraPipeline:
         decoder = PacketDecoder(source.detection_decoder(), source=source.spec)
         self._decoder = decoder
         source.take_back_decoding()  # before the replay: a clip it opens takes decoding over
-        # A keyframe that opens the gate needs no replay, unless the change it showed began in
-        # the GOP before it, which the pre-roll holds.
         replay = not packet.keyframe or reason is OpenReason.KEYFRAME
-        for item in self._preroll.since(packet.wall_time) if replay else ():
+        for item in self._preroll.since(since) if replay else ():
             self._gate.counted()
             for captured in decoder.decode(item):
                 self._process_frame(captured)
