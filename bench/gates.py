@@ -39,12 +39,13 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.fleet import Fleet, mean_rates, watch_all
+from bench.fleet import CTX, MAX_LAG, Fleet, Report, mean_rates, watch_all
 from bench.footage import CACHE, FPS, GOP, SIZES, upscaled
 from bench.motion_peer import _child, _stop_motion, cpu_seconds, motion_conf
 from bench.sites import FULL_FRAME
 from monitor.config import Config, load_config
 from monitor.site.runtime import Runtime
+from monitor.workers.spawning import start_without_main
 
 TARGETS = {"busy": None, "still": 0.25, "off-schedule": 0.05}
 NOISE = 1.5
@@ -73,6 +74,45 @@ def still_hall(label: str, seconds: float, cache: Path = CACHE) -> Path:
         writer.mux(stream.encode(None))
     partial.replace(path)
     return path
+
+
+def paced_demux(path: str, name: str, reports: Any, stop: Any) -> None:
+    """Read ``path`` in a loop at its frame rate and decode nothing: the floor of a gate."""
+    container = av.open(path)
+    stream = container.streams.video[0]
+    period = 1.0 / float(stream.average_rate or 15)
+    reports.put(Report(name, time.monotonic(), 0.0, True))
+    began = since = time.monotonic()
+    due = count = 0
+    while not stop.is_set():
+        for _packet in container.demux(stream):
+            lag = time.monotonic() - (began + due * period)
+            if lag > MAX_LAG:
+                began += lag
+            elif lag < 0:
+                time.sleep(-lag)
+            count += 1
+            due += 1
+            if (now := time.monotonic()) - since >= 1.0:
+                reports.put(Report(name, now, count / (now - since), True))
+                since, count = now, 0
+            if stop.is_set():
+                break
+        container.seek(0)
+    container.close()
+
+
+class DemuxFleet(Fleet):
+    """One process that only demuxes the file at its pace."""
+
+    def __init__(self, path: Path, folder: Path) -> None:
+        super().__init__("decode", path, 1, folder)
+
+    def _spawn(self, index: int, path: Path) -> Any:
+        process = CTX.Process(target=paced_demux, args=(str(path), f"cam-{index}", self.reports, self._stop),
+                              daemon=True)
+        start_without_main(process)
+        return process
 
 
 class GateFleet(Fleet):
@@ -125,6 +165,7 @@ def measure(label: str, folder: Path, *, settle: float, window: float) -> dict[s
         "still": GateFleet(still, folder / "still", off_schedule=False),
         "off-schedule": GateFleet(busy, folder / "off", off_schedule=True),
         "decode": Fleet("decode", busy, 1, folder / "decode"),
+        "demux": DemuxFleet(busy, folder / "demux"),
     }
     pids: dict[str, int] = {}
     try:
@@ -132,7 +173,7 @@ def measure(label: str, folder: Path, *, settle: float, window: float) -> dict[s
             fleet.wait_online()
         pids = {f"motion-{name}": _child(timed.pid) for name, timed in motions.items()}
         time.sleep(settle)
-        pids.update({name: fleet.processes[0].pid for name, fleet in fleets.items()})
+        pids.update({name: fleet.processes[0].pid or 0 for name, fleet in fleets.items()})
         before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         started = watch_all(list(fleets.values()), window)
         spent = time.monotonic() - started
@@ -166,9 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         ours = result[state][0]
         print(f"| {state} | {ours:.2f} | {motion:.2f} | {ours / motion:.3f}x | "
               f"{'<= ' + str(target) + 'x' if target else 'decode floor'} |")
-    floor = result["decode"][0]
-    print(f"| bare paced decoder (busy clip) | {floor:.2f} | {result['motion-busy'][0]:.2f} | "
-          f"{floor / result['motion-busy'][0]:.3f}x | the floor of decoding |")
+    for name, what in (("decode", "bare paced decoder"), ("demux", "bare paced demuxer")):
+        floor, motion = result[name][0], result["motion-busy"][0]
+        print(f"| {what} (busy clip) | {floor:.2f} | {motion:.2f} | {floor / motion:.3f}x | a floor |")
     return 0
 
 
