@@ -274,6 +274,8 @@ class CameraPipeline:
         if (reason is None and packet.keyframe and gate.closed_mode is DecodeMode.IDLE
                 and (checked is None or packet.wall_time - checked >= KEYFRAME_CHECK)):
             reason = self._check_keyframe(packet)
+        elif packet.keyframe and self._tamper is not None and self._tamper.due(packet.wall_time):
+            self._check_tamper(self._decode_keyframe(packet))
         if reason is None:
             return ()
         if not packet.keyframe and self._preroll.oldest is None:
@@ -283,13 +285,17 @@ class CameraPipeline:
         since = checked if reason is OpenReason.KEYFRAME and checked is not None else packet.wall_time
         return self._open_gate(packet, reason, since)
 
-    def _check_keyframe(self, packet: CapturedPacket) -> OpenReason | None:
-        """Decode the keyframe alone and compare it with the background, which learns from it
-        what the frames nobody decoded would have taught."""
+    def _decode_keyframe(self, packet: CapturedPacket) -> tuple[CapturedFrame, ...]:
         source = self._stream.source
         decoder = PacketDecoder(source.detection_decoder(), source=source.spec)
         self._gate.counted()
-        frames = decoder.decode(packet) + decoder.drain(packet.wall_time)
+        return decoder.decode(packet) + decoder.drain(packet.wall_time)
+
+    def _check_keyframe(self, packet: CapturedPacket) -> OpenReason | None:
+        """Decode the keyframe alone and compare it with the background, which learns from it
+        what the frames nobody decoded would have taught."""
+        frames = self._decode_keyframe(packet)
+        self._check_tamper(frames)
         if not frames:
             return None
         since = self._last_learned or packet.wall_time
@@ -341,10 +347,7 @@ class CameraPipeline:
             self._zones_seen.update(observation.triggered)
             for record in self._tracker.update(now, observation.triggered, observation.score):
                 self._handle(record, captured, observation.zone_fractions)
-        if self._tamper is not None and self._tamper.due(now):
-            tampered = self._tamper.check(plane_view(captured.frame.planes[0]), now)
-            if tampered is not None:
-                self._raise_tamper_alert(tampered, captured)
+        self._check_tamper((captured,))
         if self._live_view:
             self._update_live(captured)
 
@@ -490,6 +493,16 @@ class CameraPipeline:
             "clip_id": self._clip.clip_id if self._clip else None,
         }
         self._sealer.record_alert(alert)
+
+    def _check_tamper(self, frames: tuple[CapturedFrame, ...]) -> None:
+        """A few times a second while frames are decoded; at keyframes (decoded for this alone
+        when nothing else needs them) while the decode gate is closed."""
+        if self._tamper is None or not frames or not self._tamper.due(frames[0].wall_time):
+            return
+        captured = frames[0]
+        tampered = self._tamper.check(plane_view(captured.frame.planes[0]), captured.wall_time)
+        if tampered is not None:
+            self._raise_tamper_alert(tampered, captured)
 
     def _raise_tamper_alert(self, tampered: TamperAlert, captured: CapturedFrame) -> None:
         """Whatever the zones' schedules say: a blocked or turned camera is a blind spot."""

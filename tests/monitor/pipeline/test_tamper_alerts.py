@@ -1,4 +1,5 @@
-"""A covered camera raises a ``tamper`` alert through the real pipeline, outside its schedule."""
+"""A covered camera raises a ``tamper`` alert through the real pipeline, outside its schedule:
+with the decode gate closed, the checks read keyframes decoded for them alone."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def _covered_vtest(source: Path, seconds: float) -> Iterator[np.ndarray]:
 
 def test_covered_camera_is_reported_once_by_analyze_with_a_masked_snapshot(
         footage: Path, tmp_path: Path) -> None:
-    video = write_video(tmp_path / "covered.mp4", _covered_vtest(footage / "opencv-doc/vtest.avi", 34.0), fps=10)
+    video = write_video(tmp_path / "covered.mp4", _covered_vtest(footage / "opencv-doc/vtest.avi", 34.0),
+                        fps=10, gop=10)  # a keyframe a second, as cameras send
     zone = {"id": "door", "polygon": [[0.1, 0.1], [0.4, 0.1], [0.4, 0.5], [0.1, 0.5]],
             "schedule": "after-hours", "min_area": 0.02}
     data = base_config(tmp_path / "data", cameras=[{"id": "hall", "source": str(video), "zones": [zone]}],
