@@ -18,6 +18,7 @@ class Permission(StrEnum):
     SCHEDULES_EDIT = "schedules.edit"
     USERS_MANAGE = "users.manage"
     AUDIT_VIEW = "audit.view"
+    NOTIFY_EDIT = "notify.edit"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -33,6 +34,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.SCHEDULES_EDIT: "edit the named schedules and the holidays",
     Permission.USERS_MANAGE: "add users, change roles, reset passwords, disable users",
     Permission.AUDIT_VIEW: "see logins, failed logins and every custody entry",
+    Permission.NOTIFY_EDIT: "edit which alerts go to which webhook, MQTT broker or e-mail",
 }
 
 _SECURITY = {Permission.ALERTS_VIEW, Permission.ALERTS_ACK, Permission.CAMERAS_VIEW, Permission.LIVE_VIEW}
