@@ -43,6 +43,11 @@ async def _receive(request: Request, target: Path, limit: int) -> int:
     return size
 
 
+def _without_paths(message: str, bundle: Path) -> str:
+    """The verifier names the file it read: the caller sent an upload, not our temp folder."""
+    return message.replace(str(bundle), "uploaded bundle").replace(str(bundle.parent), "upload")
+
+
 def site_key_ids(evidence: EvidenceStore) -> list[str]:
     """This site's keys, oldest first: the trust anchors of the Verify page."""
     chain = evidence.key_chain()
@@ -61,9 +66,10 @@ async def verify(request: Request, user: CanVerify, state: State) -> dict[str, A
             result = await run_in_threadpool(lambda: verify_bundle(bundle, trusted_keys=site_keys))
         except TrustError as exc:
             outcome.update(ok=False, trusted=False, signed_by_this_site=False,
-                           error=f"not signed by this site: {exc}")
+                           error=f"not signed by this site: {_without_paths(str(exc), bundle)}")
         except EvidenceError as exc:
-            outcome.update(ok=False, trusted=None, signed_by_this_site=False, error=str(exc))
+            outcome.update(ok=False, trusted=None, signed_by_this_site=False,
+                           error=_without_paths(str(exc), bundle))
         else:
             outcome.update(ok=True, trusted=True, signed_by_this_site=True, result=result.to_json())
     finally:

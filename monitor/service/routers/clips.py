@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import CursorResult, select, update
@@ -24,6 +24,7 @@ from evidence.errors import EvidenceError
 from evidence.export import Disclosure, export_bundle
 from monitor.service.clip_check import check_clip
 from monitor.service.deps import CanExport, CanManageHolds, CanViewClips, Db, Principal, State
+from monitor.service.params import OptionalRowId
 from monitor.service.state import ServiceState
 from monitor.service.times import iso, utc
 from monitor.store.models import Alert, Clip
@@ -95,7 +96,7 @@ def list_clips(
     camera: Annotated[str | None, Query(max_length=64)] = None,
     zone: Annotated[str | None, Query(max_length=64)] = None,
     since: datetime | None = None, until: datetime | None = None,
-    alert_id: int | None = None, hold: bool | None = None,
+    alert_id: OptionalRowId = None, hold: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     rows = search_clips(db, camera=camera, zone=zone, since=since, until=until, alert_id=alert_id,
@@ -126,16 +127,18 @@ def get_clip(clip_id: str, _user: CanViewClips, db: Db, state: State) -> dict[st
     return {**clip_json(clip), "custody": [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)]}
 
 
-@router.get("/{clip_id}/video", summary="Play the clip (HTTP range requests); logs a view",
+@router.get("/{clip_id}/video", summary="Play the clip (HTTP range requests); logs one view per viewing",
             response_class=FileResponse)
-def video(clip_id: str, user: CanViewClips, db: Db, state: State, request: Request) -> FileResponse:
+def video(clip_id: str, user: CanViewClips, db: Db, state: State) -> FileResponse:
     clip = clip_or_404(db, clip_id)
     path = clip_file(state, clip)
-    requested = request.headers.get("range", "")
-    starts_playback = not requested or requested.replace(" ", "").startswith("bytes=0-")
-    if starts_playback and state.views.first_view(user.username, clip.id):
-        state.runtime.evidence.append(Action.VIEWED, actor=user.username, clip_id=clip.id,
-                                      object_sha256=clip.sha256, details={"via": "dashboard"})
+    if state.views.first_view(user.username, clip.id):  # any Range: every request delivers bytes
+        try:
+            state.runtime.evidence.append(Action.VIEWED, actor=user.username, clip_id=clip.id,
+                                          object_sha256=clip.sha256, details={"via": "dashboard"})
+        except BaseException:  # no entry, no bytes; and the next request tries again
+            state.views.forget(user.username, clip.id)
+            raise
     return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private, no-store"})
 
 
