@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence.actions import Action
+from evidence.actions import SEAL_ACTIONS, Action
 from evidence.archive import SafeArchive
 from evidence.bundle_format import (
     BUNDLE_TYPE,
@@ -55,6 +55,8 @@ class BundleReport:
     key_ids: tuple[str, ...]
     checkpoint_size: int
     pinned: bool  # True when every key was checked against fingerprints the caller trusts
+    sealed_as: str = "sealed"
+    """``recovered`` when the clip was left open by a crash and sealed by the recovery pass."""
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ok": True}
@@ -75,12 +77,13 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) ->
         raise SignatureError(f"{path}: signed with key(s) {', '.join(sorted(used - set(trusted_keys)))} "
                              "that are not among the trusted fingerprints")
     export = manifest["export"]
-    seal = next(e for e in entries if e["action"] == Action.SEALED.value)
+    seal = next(e for e in entries if e["action"] in SEAL_ACTIONS)
     return BundleReport(
         clip_id=clip["id"], sha256=clip["sha256"], size=clip["size"], sealed_at=seal["time"],
         case=export["case"], reason=export["reason"], exported_by=export["by"], exported_at=export["time"],
         entries=len(entries), actions=tuple(e["action"] for e in entries), signed_by=manifest["signed_by"],
         key_ids=tuple(sorted(used)), checkpoint_size=checkpoint.size, pinned=trusted_keys is not None,
+        sealed_as=seal["action"],
     )
 
 
@@ -170,7 +173,7 @@ def step6_chain(entries: list[dict[str, Any]], manifest: dict[str, Any]) -> None
         if entry.get("prev_clip_hash") != previous_hash or entry["seq"] <= previous_seq:
             raise ChainError(f"{where}: not linked to the clip's previous entry (expected {previous_hash})")
         previous_hash, previous_seq = sha256_bytes(canonical_json(entry)), entry["seq"]
-    seals = [e for e in entries if e.get("action") == Action.SEALED.value]
+    seals = [e for e in entries if e.get("action") in SEAL_ACTIONS]
     if len(seals) != 1:
         raise ChainError(f"clip {clip.get('id')}: {len(seals)} seal entries, expected exactly one")
     _check_seal(seals[0], clip)
@@ -186,9 +189,9 @@ def _check_seal(seal: dict[str, Any], clip: dict[str, Any]) -> None:
     details = _details(seal)
     claims = {"sha256": seal.get("object_sha256"), "size": details.get("size"), "sealed_seq": seal.get("seq"),
               "sealed_at": seal.get("time"), "metadata": details.get("metadata"),
-              "incomplete": details.get("incomplete")}
+              "incomplete": details.get("incomplete"), "sealed_as": seal.get("action")}
     for field, value in claims.items():
-        if clip.get(field) != value:
+        if clip.get(field, Action.SEALED.value if field == "sealed_as" else None) != value:
             raise IntegrityError(f"seal entry #{seal.get('seq')}: {field} is {value!r}, the manifest says "
                                  f"{clip.get(field)!r}")
 

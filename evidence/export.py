@@ -99,7 +99,8 @@ def _manifest(ev: EvidenceStore, seal: CustodyRecord, record: CustodyRecord, ent
         "type": BUNDLE_TYPE, "v": 1,
         "clip": {"id": seal.clip_id, "file": clip_member, "sha256": seal.object_sha256,
                  "size": seal.details.get("size"), "sealed_seq": seal.seq, "sealed_at": seal.time_text,
-                 "metadata": seal.details.get("metadata", {}), "incomplete": seal.details.get("incomplete")},
+                 "metadata": seal.details.get("metadata", {}), "incomplete": seal.details.get("incomplete"),
+                 "sealed_as": seal.action.value},
         "export": {"case": record.details["case"], "reason": record.details["reason"],
                    "by": record.details["by"], "time": record.time_text, "seq": record.seq},
         "custody": [

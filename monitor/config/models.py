@@ -92,6 +92,9 @@ class Storage(_Section):
     min_free_mb: Annotated[int, Ge(0)] = 1024  # free-space floor under the storage path, MiB
     checkpoint_every: Annotated[int, Ge(1), Le(100000)] = 50  # a signed checkpoint every N entries
     witness_path: str | None = None  # a second folder that receives a copy of every checkpoint
+    # started as root, camera workers run as this user: they cannot read the signing key or the
+    # database (docs/ARCHITECTURE.md); null keeps them as the service's user
+    worker_user: str | None = "nobody"
 
 
 _WINDOW_NAMES = {"start": "from", "end": "to"}  # "from" is a Python keyword
