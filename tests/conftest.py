@@ -34,7 +34,7 @@ def base_config(storage: Path, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "site": {"name": "Test School", "timezone": "America/Chicago", "holidays": []},
         # workers stay root: pytest's temporary folders (0700) are closed to an unprivileged
-        # user; tests/monitor/test_worker_privileges.py runs them as one
+        # user; tests/monitor/workers/test_privileges.py runs them as one
         "storage": {"path": str(storage), "database": f"sqlite:///{storage}/hotspot.db", "worker_user": None},
         "schedules": {},
         "cameras": [],

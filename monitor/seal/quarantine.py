@@ -15,8 +15,8 @@ from pathlib import Path
 from evidence.actions import Action
 from evidence.hashing import sha256_file
 from evidence.store import CLIP_ID
-from monitor.runtime import Runtime
-from monitor.sealing import sidecar_path
+from monitor.seal.clip_sealer import sidecar_path
+from monitor.site.runtime import Runtime
 from monitor.store.models import Clip
 
 log = logging.getLogger(__name__)

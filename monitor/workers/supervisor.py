@@ -2,7 +2,7 @@
 
 A worker that dies (a decoder that aborts, a kill -9, an out-of-memory kill) is restarted
 after a capped, jittered backoff; the others never notice. Statuses and records arrive on
-one bounded queue; records are written by the supervisor's ``RecordWriter``, which tells
+one bounded queue; records are written by the supervisor's ``RecordApplier``, which tells
 whoever runs the supervisor (the service, or ``hotspot run``) of each committed alert.
 """
 
@@ -24,16 +24,22 @@ from sqlalchemy.exc import OperationalError
 
 from monitor.capture import Backoff
 from monitor.config import Config
-from monitor.forwarding import journal_prefix
-from monitor.messages import AlertMessage, JournalDone, SpaceWanted, StatusMessage, WriteRequest
-from monitor.record_writer import RecordWriter
-from monitor.runtime import Runtime
-from monitor.sealing import alert_record
-from monitor.spawning import start_without_main
-from monitor.storage_guard import StorageGuard
+from monitor.seal.clip_sealer import alert_record
+from monitor.seal.record_applier import RecordApplier
+from monitor.seal.worker_outbox import journal_prefix
+from monitor.site.runtime import Runtime
+from monitor.site.storage_guard import StorageGuard
 from monitor.store.db import describe_unavailable
-from monitor.worker import WorkerArgs, worker_main
+from monitor.workers.camera_worker import WorkerArgs, worker_main
+from monitor.workers.messages import (
+    AlertMessage,
+    JournalDone,
+    SpaceWanted,
+    StatusMessage,
+    WriteRequest,
+)
 from monitor.workers.privileges import WorkerUser, prepare_folders, worker_user
+from monitor.workers.spawning import start_without_main
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +94,7 @@ class Supervisor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._runtime: Runtime | None = None
-        self._writer: RecordWriter | None = None
+        self._applier: RecordApplier | None = None
         self._exited: list[tuple[str, str]] = []  # (camera, worker) whose journals await a redo
         self._senders: dict[str, str] = {}  # a running worker's token -> its camera
         self._run_as: WorkerUser | None = None
@@ -102,14 +108,14 @@ class Supervisor:
         self._runtime = Runtime.open(self.config, require_database=False)
         self._run_as = worker_user(self.config.storage.worker_user)
         if self._run_as is not None:
-            database = self._runtime.engine.url.database
-            sqlite = self._runtime.engine.url.get_backend_name() == "sqlite" and database
-            prepare_folders(self._runtime.paths, self._run_as, database=Path(database) if sqlite else None)
-        self._writer = RecordWriter(self._runtime, on_alert=self._on_alert)
-        self._writer.start()
+            url = self._runtime.engine.url
+            database = Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+            prepare_folders(self._runtime.paths, self._run_as, database=database)
+        self._applier = RecordApplier(self._runtime, on_alert=self._on_alert)
+        self._applier.start()
         if not self._recovered:
             for camera in self.config.cameras:
-                self._writer.recover_later(camera.id)
+                self._applier.recover_later(camera.id)
         with self._lock:
             for camera in self.config.cameras:
                 self._add(camera.id, enabled=camera.enabled)
@@ -132,16 +138,16 @@ class Supervisor:
         if self._thread is not None:
             self._thread.join(5)
         self._drain()
-        if self._writer is not None:
+        if self._applier is not None:
             with self._lock:
                 workers = self._exited + [(c, slot.worker) for c, slot in self._slots.items() if slot.worker]
-            self._writer.stop(workers)
+            self._applier.stop(workers)
         if self._runtime is not None:
             self._runtime.close()
 
     def statuses(self) -> dict[str, CameraStatus]:
         """Each camera's status; while the database is away, every recording camera says so."""
-        problem = self._writer.database_problem() if self._writer is not None else None
+        problem = self._applier.database_problem() if self._applier is not None else None
         with self._lock:
             return {cid: replace(slot.status, last_error=problem)
                     if problem and slot.status.state in ("starting", "online") else slot.status
@@ -229,9 +235,9 @@ class Supervisor:
 
     def _keep_space(self) -> None:
         """Free space before a worker finds it short: workers cannot delete clips themselves."""
-        assert self._runtime is not None and self._writer is not None
+        assert self._runtime is not None and self._applier is not None
         if self._runtime.below_floor():
-            self._writer.make_space()
+            self._applier.make_space()
 
     def _retention(self) -> None:
         """Old clips go on schedule, not only when the disk fills; a failure waits for next time."""
@@ -260,7 +266,7 @@ class Supervisor:
             camera_id, message = sender
             if isinstance(message, StatusMessage):
                 self._status(message)
-            elif self._writer is not None:
+            elif self._applier is not None:
                 self._hand_over(camera_id, message)
             deadline = time.monotonic()  # after the first message, take only what is already there
 
@@ -297,17 +303,17 @@ class Supervisor:
 
     def _hand_over(self, camera_id: str, message: object) -> None:
         """A worker's record, the end of one of its journals, or its call for space."""
-        assert self._writer is not None
+        assert self._applier is not None
         if isinstance(message, WriteRequest):
-            self._writer.submit_from_worker(camera_id, message.record)
+            self._applier.submit_from_worker(camera_id, message.record)
         elif isinstance(message, JournalDone):
             worker = self._worker_of(camera_id)
             if worker and message.name.startswith(f"{camera_id}.{journal_prefix(worker)}"):
-                self._writer.journal_done(camera_id, message.name)
+                self._applier.journal_done(camera_id, message.name)
             else:
                 log.error("camera %s: its worker named a journal not its own: %r", camera_id, message.name)
         elif isinstance(message, SpaceWanted):
-            self._writer.make_space()
+            self._applier.make_space()
 
     def _worker_of(self, camera_id: str) -> str:
         with self._lock:
@@ -316,8 +322,8 @@ class Supervisor:
 
     def _gone(self, camera_id: str, slot: _Slot, *, crashed: bool) -> None:
         """A worker exited: its journals are redone; after a crash, its clips are recovered."""
-        if self._writer is not None and slot.worker:
-            self._writer.worker_gone(camera_id, slot.worker, recover=crashed)
+        if self._applier is not None and slot.worker:
+            self._applier.worker_gone(camera_id, slot.worker, recover=crashed)
             slot.worker = ""
 
     def _check(self, camera_id: str, slot: _Slot) -> None:
@@ -344,11 +350,11 @@ class Supervisor:
             self._spawn(camera_id, slot)
 
     def _crash_alert(self, camera_id: str, error: str) -> None:
-        """Through the record writer, so an alert written while the database is down waits
+        """Through the record applier, so an alert written while the database is down waits
         for it like every other record."""
-        if self._writer is None:
+        if self._applier is None:
             return
-        self._writer.submit(alert_record({
+        self._applier.submit(alert_record({
             "kind": "camera-offline", "camera_id": camera_id, "time": datetime.now(UTC),
             "message": f"Camera {camera_id} is offline: {error}",
         }))

@@ -22,11 +22,11 @@ from evidence.export import export_bundle
 from evidence.hashing import sha256_file
 from evidence.verify import verify_store
 from monitor.config import load_config
-from monitor.database_writes import DatabaseOutbox
-from monitor.record_writer import RecordWriter
-from monitor.recovery import recover_at_start
-from monitor.runtime import Runtime
-from monitor.spool import SPOOL
+from monitor.seal.crash_recovery import recover_at_start
+from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.seal.record_applier import RecordApplier
+from monitor.seal.spool import SPOOL
+from monitor.site.runtime import Runtime
 from monitor.store.models import Clip
 from tests.conftest import FOOTAGE, base_config, write_config
 from tests.reliability.stores import noise_clip
@@ -127,12 +127,12 @@ def test_a_forged_journal_seal_with_a_fake_hash_is_never_a_normal_seal(site: Run
 
 def test_the_seal_carries_the_hash_the_supervisor_computed(site: Runtime) -> None:
     """A live worker's seal of a clip it opened is sealed with the file's own hash."""
-    writer = RecordWriter(site, on_alert=lambda _m: None)
-    writer.start()
-    writer.submit_from_worker("hall", clip_open("live"))
+    applier = RecordApplier(site, on_alert=lambda _m: None)
+    applier.start()
+    applier.submit_from_worker("hall", clip_open("live"))
     path = noise_clip(clip_file(site, "live"), seed=2, frames=5)
-    writer.submit_from_worker("hall", clip_seal("live", path))
-    writer.stop([])
+    applier.submit_from_worker("hall", clip_seal("live", path))
+    applier.stop([])
     assert seals(site, "live") == [("sealed", sha256_file(path))]
     assert row(site, "live").status == "sealed"
 
@@ -179,28 +179,28 @@ def test_a_clip_left_open_by_a_crash_is_sealed_as_recovered_from_the_supervisors
 def test_a_worker_cannot_seal_a_file_as_another_cameras_clip(site: Runtime, foreign_video: Path) -> None:
     """The hall worker is compromised: it opens a clip in the gate camera's name, or points its
     own clip at the gate camera's folder. Neither becomes a row, so nothing is sealed."""
-    writer = RecordWriter(site, on_alert=lambda _m: None)
-    writer.start()
+    applier = RecordApplier(site, on_alert=lambda _m: None)
+    applier.start()
     gate = clip_file(site, "spoof", camera="gate")
     shutil.copyfile(foreign_video, gate)
-    writer.submit_from_worker("hall", clip_open("spoof", camera="gate"))
-    writer.submit_from_worker("hall", clip_seal("spoof", gate, camera="gate"))
+    applier.submit_from_worker("hall", clip_open("spoof", camera="gate"))
+    applier.submit_from_worker("hall", clip_seal("spoof", gate, camera="gate"))
     crossed = {**clip_open("cross"), "path": "clips/gate/2026-11-23/cross.mp4"}
-    writer.submit_from_worker("hall", crossed)
-    writer.stop([])
+    applier.submit_from_worker("hall", crossed)
+    applier.stop([])
     assert row(site, "spoof") is None and row(site, "cross") is None
     assert seals(site, "spoof") == [] and seals(site, "cross") == []
 
 
 def test_a_live_seal_for_a_file_that_changed_after_closing_is_quarantined(site: Runtime) -> None:
-    writer = RecordWriter(site, on_alert=lambda _m: None)
-    writer.start()
-    writer.submit_from_worker("hall", clip_open("swapped"))
+    applier = RecordApplier(site, on_alert=lambda _m: None)
+    applier.start()
+    applier.submit_from_worker("hall", clip_open("swapped"))
     path = noise_clip(clip_file(site, "swapped"), seed=4, frames=5)
     record = clip_seal("swapped", path)
     noise_clip(path, seed=5, frames=5)  # replaced between the worker's close and the seal
-    writer.submit_from_worker("hall", record)
-    writer.stop([])
+    applier.submit_from_worker("hall", record)
+    applier.stop([])
     assert seals(site, "swapped") == []
     assert actions(site, "swapped") == ["quarantined"]
     time.sleep(0)  # nothing left running

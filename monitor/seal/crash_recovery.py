@@ -23,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from evidence.actions import SEAL_ACTIONS, Action
-from monitor.database_writes import DatabaseOutbox, opened_identity
 from monitor.record import recover_clip
-from monitor.runtime import Runtime
+from monitor.seal.clip_sealer import sidecar_path
+from monitor.seal.database_outbox import DatabaseOutbox, opened_identity
 from monitor.seal.quarantine import quarantine_file
-from monitor.sealing import sidecar_path
-from monitor.spool import SPOOL
+from monitor.seal.spool import SPOOL
+from monitor.site.runtime import Runtime
 from monitor.store.db import describe_unavailable
 from monitor.store.models import Clip
 

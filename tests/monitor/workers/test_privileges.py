@@ -24,12 +24,12 @@ from evidence.actions import Action
 from evidence.hashing import sha256_file
 from evidence.verify import verify_store
 from monitor.config import load_config
-from monitor.recovery import recover_at_start
-from monitor.runtime import Runtime
-from monitor.spawning import start_without_main
+from monitor.seal.crash_recovery import recover_at_start
+from monitor.site.runtime import Runtime
 from monitor.store.models import Clip
-from monitor.supervisor import Supervisor
 from monitor.workers.privileges import WorkerUserError, prepare_folders, worker_user
+from monitor.workers.spawning import start_without_main
+from monitor.workers.supervisor import Supervisor
 from tests.conftest import base_config, write_config
 from tests.fixtures import scenes
 from tests.fixtures.child_modules import try_storage_as
