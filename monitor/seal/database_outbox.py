@@ -139,12 +139,18 @@ class DatabaseOutbox:
         return work
 
     def _mark_empty(self, record: dict[str, Any]) -> Callable[[], None]:
-        clip_id, path = record["clip_id"], self._runtime.paths.absolute(record["path"])
+        """An empty clip's writer has removed its file; a clip whose file is there is not empty
+        (a forged line must not keep a recorded clip from its seal or its recovery)."""
+        clip_id, camera_id = record["clip_id"], record["camera_id"]
+        path = self._runtime.paths.absolute(record["path"])
 
         def work() -> None:
+            if path.is_file():
+                log.error("clip %s: 'empty' record for a clip whose file exists; ignored", clip_id)
+                return
             with self._runtime.sessions.begin() as session:
                 row = session.get(Clip, clip_id)
-                if row is not None:
+                if row is not None and row.camera_id == camera_id and row.status == "recording":
                     row.status = "empty"
             sidecar_path(path).unlink(missing_ok=True)
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from evidence.bundle import verify_bundle
 from evidence.export import export_bundle
+from evidence.hashing import sha256_file
 from tests.evidence import bundles
 from tests.evidence.conftest import Site
 
@@ -64,3 +66,21 @@ def test_free_text_cannot_smuggle_commands_into_verify_md(site: Site, tmp_path: 
     result = run_verify_md(bundle)  # asserts there are still exactly seven shell blocks
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "bundle" / "pwned").exists()
+
+
+def test_a_recovered_clip_verifies_and_says_so(site: Site, tmp_path: Path) -> None:
+    """A clip a crash left open is sealed under ``recovered``: the bundle verifies by hand and by
+    the verifier, and both say how it was sealed."""
+    path = site.clip_path("crashed")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(site.clip_path("clip0"), path)
+    site.ev.seal_clip(clip_id="crashed", path=path.relative_to(site.root).as_posix(),
+                      sha256=sha256_file(path), size=path.stat().st_size, metadata={"camera": "hall"},
+                      incomplete="the service stopped unexpectedly", recovered=True)
+    folder = tmp_path / "court"
+    folder.mkdir()
+    bundle = export_bundle(site.ev, "crashed", folder / "crashed.zip", case="2026-015", reason="hearing", by="Dr. O")
+    result = run_verify_md(bundle)
+    assert result.returncode == 0, result.stderr
+    assert "custody chain OK: 2 entries" in result.stdout and "sealed as RECOVERED" in result.stdout
+    assert verify_bundle(bundle).sealed_as == "recovered"

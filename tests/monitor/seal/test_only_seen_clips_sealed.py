@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -203,4 +202,13 @@ def test_a_live_seal_for_a_file_that_changed_after_closing_is_quarantined(site: 
     applier.stop([])
     assert seals(site, "swapped") == []
     assert actions(site, "swapped") == ["quarantined"]
-    time.sleep(0)  # nothing left running
+
+
+def test_a_forged_empty_line_does_not_keep_a_crashed_clip_from_recovery(site: Runtime) -> None:
+    """'Empty' would take the clip out of the recovery pass and leave its file unsealed."""
+    DatabaseOutbox(site).submit(clip_open("kept"))
+    path = noise_clip(clip_file(site, "kept"), seed=6, frames=5)
+    forge_journal(site, "hall", {"op": "empty", "clip_id": "kept", "camera_id": "hall",
+                                 "path": site.paths.relative(path)})
+    recover_at_start(site)
+    assert seals(site, "kept") == [("recovered", sha256_file(path))]
