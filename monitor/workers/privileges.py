@@ -2,13 +2,14 @@
 
 A worker parses untrusted stream data, so a decoder bug is a foothold. Started by root, each
 worker becomes ``storage.worker_user`` (default ``nobody``) before it opens its stream: it
-can then read neither the signing key (``keys/`` is the service's, 0700) nor the database
-file, cannot write the custody checkpoints or ``quarantine/``, and cannot signal the
-supervisor. It keeps what recording needs: the folders ``clips/``, ``snapshots/``, ``live/``
-and ``pending/`` belong to the worker user's group (setgid, so what a worker creates stays in
-that group), and ``pending/`` is sticky, so a worker cannot remove or replace the queue files
-the supervisor writes there. Started as any other user, workers run as that user: there is no
-line to draw, and docs/ARCHITECTURE.md says so.
+can then read neither the signing key (``keys/`` is 0700, ``signing.pem`` 0600, root's) nor
+the database file (0600, or 0640 for ``storage.group``), cannot write the custody checkpoints
+or ``quarantine/``, and cannot signal the supervisor. It keeps what recording needs: the
+folders ``clips/``, ``snapshots/``, ``live/`` and ``pending/`` belong to the worker user and the
+storage folder lets it pass (``monitor.store.file_modes``). Files the service writes there (its
+outage queues) stay root's: a worker can remove one but not forge one, since queue files
+another user owns are read as untrusted (``monitor.seal.admission``). Started as any other
+user, workers run as that user: there is no line to draw, and docs/ARCHITECTURE.md says so.
 """
 
 from __future__ import annotations
@@ -22,13 +23,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.store.paths import StoragePaths
-
 log = logging.getLogger(__name__)
 
 PR_SET_NO_NEW_PRIVS = 38
-SHARED = 0o2770  # rwx for owner and the worker group; new entries inherit the group
-STICKY = 0o1000  # only a file's owner may remove or rename it
 
 
 class WorkerUserError(RuntimeError):
@@ -56,22 +53,10 @@ def worker_user(name: str | None) -> WorkerUser | None:
     return WorkerUser(name, entry.pw_uid, entry.pw_gid)
 
 
-def prepare_folders(paths: StoragePaths, user: WorkerUser, *, database: Path | None = None) -> None:
-    """Give the worker user's group the folders recording writes, and nothing else; a SQLite
-    ``database`` file (users, clips, the custody log) becomes readable by its owner only."""
-    _check_reachable(paths.root, user)
-    if database is not None:
-        for path in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm", "-journal"))):
-            if path.is_file():
-                path.chmod(0o600)
-    pending = paths.root / "pending"
-    pending.mkdir(exist_ok=True)
-    for top in (paths.clips, paths.snapshots, paths.live, pending):
-        top.mkdir(exist_ok=True)
-        folders = [top, *(p for p in top.rglob("*") if p.is_dir() and not p.is_symlink())]
-        for folder in folders:
-            os.chown(folder, -1, user.gid)
-            folder.chmod(SHARED | (STICKY if top == pending else 0))
+def check_reachable(root: Path, user: WorkerUser) -> None:
+    """The folders workers write are the worker user's (``monitor.store.file_modes``); every
+    folder above them must let it pass, or each worker would die at its first clip."""
+    _check_reachable(root, user)
 
 
 def _check_reachable(root: Path, user: WorkerUser) -> None:

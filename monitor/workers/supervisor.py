@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
@@ -38,7 +37,7 @@ from monitor.workers.messages import (
     StatusMessage,
     WriteRequest,
 )
-from monitor.workers.privileges import WorkerUser, prepare_folders, worker_user
+from monitor.workers.privileges import WorkerUser, check_reachable, worker_user
 from monitor.workers.spawning import start_without_main
 
 log = logging.getLogger(__name__)
@@ -57,6 +56,8 @@ class CameraStatus:
     restarts: int = 0
     last_frame: datetime | None = None
     pid: int | None = None
+    decode_mode: str = ""
+    decoded_fraction: float = 1.0
 
 
 @dataclass
@@ -107,10 +108,8 @@ class Supervisor:
         (Whether the database answers now does not tell: it may have come back since.)"""
         self._runtime = Runtime.open(self.config, require_database=False)
         self._run_as = worker_user(self.config.storage.worker_user)
-        if self._run_as is not None:
-            url = self._runtime.engine.url
-            database = Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
-            prepare_folders(self._runtime.paths, self._run_as, database=database)
+        if self._run_as is not None:  # Runtime.open gave it the folders workers write
+            check_reachable(self._runtime.paths.root, self._run_as)
         self._applier = RecordApplier(self._runtime, on_alert=self._on_alert)
         self._applier.start()
         if not self._recovered:
@@ -277,6 +276,7 @@ class Supervisor:
                 return
             slot.status = replace(
                 slot.status, state=message.state, fps=message.fps,
+                decode_mode=message.decode_mode, decoded_fraction=message.decoded_fraction,
                 last_error=message.last_error or slot.status.last_error,
                 last_frame=message.last_frame or slot.status.last_frame,
             )

@@ -17,7 +17,7 @@ import pytest
 
 from evidence.actions import Action
 from evidence.bundle import verify_bundle
-from evidence.export import export_bundle
+from evidence.export import Disclosure, export_bundle
 from evidence.hashing import sha256_file
 from evidence.verify import verify_store
 from monitor.config import load_config
@@ -170,7 +170,8 @@ def test_a_clip_left_open_by_a_crash_is_sealed_as_recovered_from_the_supervisors
     assert seal.action == Action.RECOVERED and seal.details["metadata"]["start"] == T0.isoformat()
     report = verify_store(site.paths.root, site.engine)
     assert report.ok and report.recovered == ("crashed",)
-    bundle = export_bundle(site.evidence, "crashed", tmp_path / "crashed.zip", case="C-1", reason="test", by="t")
+    bundle = export_bundle(site.evidence, "crashed", tmp_path / "crashed.zip", disclosure=Disclosure(
+        case="C-1", reason="hearing", by="t", recipient="counsel", interest="represents the district"))
     verified = verify_bundle(bundle)
     assert verified.sealed_as == "recovered"
 

@@ -27,7 +27,7 @@ from monitor.config import load_config
 from monitor.seal.crash_recovery import recover_at_start
 from monitor.site.runtime import Runtime
 from monitor.store.models import Clip
-from monitor.workers.privileges import WorkerUserError, prepare_folders, worker_user
+from monitor.workers.privileges import WorkerUserError, check_reachable, worker_user
 from monitor.workers.spawning import start_without_main
 from monitor.workers.supervisor import Supervisor
 from tests.conftest import base_config, write_config
@@ -57,10 +57,11 @@ def test_a_worker_dropped_to_its_user_cannot_read_the_key_but_can_record(open_fo
     runtime = Runtime.open(load_config(site(open_folder)))
     user = worker_user("nobody")
     assert user is not None
-    prepare_folders(runtime.paths, user, database=runtime.paths.root / "hotspot.db")
+    check_reachable(runtime.paths.root, user)
     runtime.evidence.write_checkpoint()
     (runtime.paths.root / "checkpoints.log").touch()
-    (runtime.paths.root / "pending" / "hall.queued.jsonl").write_text("{}\n")  # the supervisor's queue
+    queued = runtime.paths.root / "pending" / "hall.queued.jsonl"
+    queued.write_text("{}\n")  # the supervisor's queue
     context = mp.get_context("spawn")
     answer = context.Queue()
     process = context.Process(target=try_storage_as, args=(user, str(runtime.paths.root), answer))
@@ -70,13 +71,15 @@ def test_a_worker_dropped_to_its_user_cannot_read_the_key_but_can_record(open_fo
     runtime.close()
     assert results == {
         "read signing key": "denied", "read database": "denied", "append checkpoints": "denied",
-        "write quarantine": "denied", "remove a queue file": "denied", "become root again": "denied",
+        "write quarantine": "denied", "read a queue file": "denied", "become root again": "denied",
         "write a clip": "allowed", "write a journal": "allowed",
     }
+    assert queued.stat().st_uid == 0, "a worker cannot replace the supervisor's queue file with its own"
 
 
 def test_the_supervisors_workers_run_unprivileged_and_their_clips_are_sealed(open_folder: Path) -> None:
     scene = scenes.walk_through(open_folder / "walk.mp4", seconds=6.0, fps=15, size=(320, 240))
+    scene.path.chmod(0o644)  # the camera's source: the service's umask keeps new files private
     config = load_config(site(open_folder, [camera("hall", str(scene.path), scene, loop=True)]))
     supervisor = Supervisor(config)
     supervisor.start()
