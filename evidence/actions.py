@@ -18,3 +18,9 @@ class Action(StrEnum):
     KEY_ROTATED = "key_rotated"
     CONFIG_CHANGED = "config_changed"
     RECOVERED = "recovered"
+    """A seal of a clip left open by a crash: the supervisor saw it opened and hashed what was
+    on disk, but nobody closed it, so it may end early and its metadata is partly recovered."""
+
+
+SEAL_ACTIONS = frozenset({Action.SEALED, Action.RECOVERED})
+"""Entries that seal a clip's bytes; a clip has exactly one of them."""
