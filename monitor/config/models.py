@@ -199,6 +199,7 @@ class DetectionSettings(_Section):
     analysis_width: Annotated[int, Ge(64), Le(1920)] = 320  # width of the analysis frame, pixels
     threshold: Annotated[int, Ge(1), Le(255)] = 25  # luma difference that counts as change
     min_frames: Annotated[int, Ge(1), Le(100)] = 2  # consecutive analysed frames of motion needed
+    idle_gate: bool = True  # while zones are still, decode only when packet sizes or a keyframe check show change
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,7 +21,7 @@ from starlette.background import BackgroundTask
 
 from evidence.actions import Action
 from evidence.errors import EvidenceError
-from evidence.export import export_bundle
+from evidence.export import Disclosure, export_bundle
 from monitor.service.clip_check import check_clip
 from monitor.service.deps import CanExport, CanManageHolds, CanViewClips, Db, Principal, State
 from monitor.service.params import OptionalRowId
@@ -35,7 +35,10 @@ router = APIRouter(prefix="/api/clips", tags=["clips"])
 class ExportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     case: str = Field(min_length=1, max_length=200, description="case or incident number")
-    reason: str = Field(min_length=1, max_length=2000, description="why the clip is disclosed, and to whom")
+    reason: str = Field(min_length=1, max_length=2000, description="why the clip is disclosed")
+    recipient: str = Field(min_length=1, max_length=2000, description="the party receiving the clip")
+    interest: str = Field(min_length=1, max_length=2000,
+                          description="the recipient's legitimate interest in the clip (FERPA 34 CFR 99.32)")
 
 
 class HoldIn(BaseModel):
@@ -143,8 +146,10 @@ def video(clip_id: str, user: CanViewClips, db: Db, state: State) -> FileRespons
 def download(clip_id: str, user: CanExport, db: Db, state: State) -> FileResponse:
     clip = clip_or_404(db, clip_id)
     path = clip_file(state, clip)
+    # A download is a disclosure to the logged-in user: the entry names them and their role.
     state.runtime.evidence.append(Action.DOWNLOADED, actor=user.username, clip_id=clip.id,
-                                  object_sha256=clip.sha256, details={"via": "dashboard"})
+                                  object_sha256=clip.sha256,
+                                  details={"via": "dashboard", "recipient": user.username, "role": user.role})
     return FileResponse(path, media_type="video/mp4", filename=f"{clip.id}.mp4")
 
 
@@ -155,16 +160,19 @@ def export(clip_id: str, body: ExportIn, user: CanExport, db: Db, state: State) 
     if clip.status != "sealed":
         raise HTTPException(409, f"clip {clip.id} is {clip.status}; only sealed clips can be exported")
     folder = Path(tempfile.mkdtemp(prefix="hotspot-export-"))
-    out = folder / f"{clip.id}.zip"
+    name = f"{clip.id}-{_slug(body.case)}.zip"
+    out = folder / name  # the name the recipient sees is the one VERIFY.md uses
+    disclosure = Disclosure(case=body.case, reason=body.reason, by=user.username, recipient=body.recipient,
+                            interest=body.interest)
     try:
-        export_bundle(state.runtime.evidence, clip.id, out, case=body.case, reason=body.reason, by=user.username)
+        export_bundle(state.runtime.evidence, clip.id, out, disclosure=disclosure)
     except EvidenceError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise HTTPException(409, f"clip {clip.id} cannot be exported: {exc}") from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return FileResponse(out, media_type="application/zip", filename=f"{clip.id}-{_slug(body.case)}.zip",
+    return FileResponse(out, media_type="application/zip", filename=name,
                         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
 

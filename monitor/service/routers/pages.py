@@ -36,6 +36,7 @@ from monitor.service.permissions import Permission, allowed
 from monitor.service.routers.alerts import filtered_alerts
 from monitor.service.routers.audit import custody_rows, login_rows
 from monitor.service.routers.auth import issue_login_csrf
+from monitor.service.routers.bundles import site_key_ids
 from monitor.service.routers.cameras import camera_or_404, camera_statuses
 from monitor.service.routers.clips import clip_json, clip_or_404, entry_json, search_clips
 from monitor.service.routers.schedules import schedules_json
@@ -153,7 +154,8 @@ def clip_page(request: Request, clip_id: str, user: CanViewClips, db: Db, state:
 
 @router.get("/verify")
 def verify_page(request: Request, user: CanVerify, state: State) -> HTMLResponse:
-    return render(request, "verify.html", user, state, limit_mb=state.settings.max_bundle_bytes // 2**20)
+    return render(request, "verify.html", user, state, limit_mb=state.settings.max_bundle_bytes // 2**20,
+                  site_keys=site_key_ids(state.runtime.evidence))
 
 
 @router.get("/zones")

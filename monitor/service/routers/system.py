@@ -22,6 +22,7 @@ from monitor.service.accounts import same_secret
 from monitor.service.deps import State
 from monitor.service.state import ServiceState
 from monitor.store.models import Alert, Clip
+from monitor.workers.messages import DECODE_MODES
 
 router = APIRouter(tags=["system"])
 
@@ -54,13 +55,21 @@ class _SiteCollector(Collector):
         online = GaugeMetricFamily("hotspot_camera_online", "1 when the camera worker is online", labels=["camera"])
         fps = GaugeMetricFamily("hotspot_camera_fps", "frames decoded per second", labels=["camera"])
         restarts = GaugeMetricFamily("hotspot_camera_restarts", "worker restarts since start", labels=["camera"])
+        decoded = GaugeMetricFamily("hotspot_camera_decoded_fraction",
+                                    "frames decoded per frame of the stream (schedule and idle gates)",
+                                    labels=["camera"])
+        modes = GaugeMetricFamily("hotspot_camera_decode_mode", "1 for the mode the camera decodes in",
+                                  labels=["camera", "mode"])
         statuses = self._state.supervisor.statuses() if self._state.supervisor else {}
         for camera in self._state.config.cameras:
             status = statuses.get(camera.id)
             online.add_metric([camera.id], 1.0 if status and status.state == "online" else 0.0)
             fps.add_metric([camera.id], status.fps if status else 0.0)
             restarts.add_metric([camera.id], float(status.restarts) if status else 0.0)
-        yield from (online, fps, restarts)
+            decoded.add_metric([camera.id], status.decoded_fraction if status else 0.0)
+            for mode in DECODE_MODES:
+                modes.add_metric([camera.id, mode], 1.0 if status and status.decode_mode == mode else 0.0)
+        yield from (online, fps, restarts, decoded, modes)
         yield from self._counts()
 
     def _counts(self) -> Iterator[GaugeMetricFamily]:
