@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -11,6 +9,7 @@ from sqlalchemy import select
 from monitor.service.accounts import AccountError, new_api_token, password_matches, set_password
 from monitor.service.deps import ActiveUser, Authenticated, Db
 from monitor.service.permissions import ROLE_PERMISSIONS
+from monitor.service.times import UtcTime
 from monitor.store.users import ApiToken, User
 
 router = APIRouter(prefix="/api/me", tags=["account"])
@@ -37,8 +36,8 @@ class TokenIn(BaseModel):
 class TokenOut(BaseModel):
     id: int
     name: str
-    created_at: datetime
-    last_used: datetime | None
+    created_at: UtcTime
+    last_used: UtcTime | None
     revoked: bool
 
 

@@ -38,6 +38,7 @@ from monitor.service.routers.cameras import camera_or_404, camera_statuses
 from monitor.service.routers.clips import clip_json, clip_or_404, entry_json, search_clips
 from monitor.service.routers.schedules import schedules_json
 from monitor.service.routers.zones import zones_json
+from monitor.service.site_clock import SiteClock
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -58,16 +59,21 @@ def _blank(value: str | None) -> str | None:
     return value or None
 
 
-def _form_values(**values: object) -> dict[str, str]:
-    """Filter values as the search form shows them again: blanks for unset, ISO for times."""
-    return {k: v.isoformat() if isinstance(v, datetime) else ("" if v is None else str(v)) for k, v in values.items()}
+def _form_values(clock: SiteClock, **values: object) -> dict[str, str]:
+    """Filter values as the search form shows them again: blanks for unset, site time for times."""
+    return {k: clock.field(v) if isinstance(v, datetime) else ("" if v is None else str(v)) for k, v in values.items()}
+
+
+def clock_of(state: Any) -> SiteClock:
+    return SiteClock(state.config.site.timezone)
 
 
 def render(request: Request, name: str, user: Principal | None, state: Any, **context: Any) -> HTMLResponse:
     nav = [(href, label) for href, label, p in NAV if user and not user.must_change_password
            and allowed(user.role, p)]
     response = templates.TemplateResponse(request, name, {
-        "user": user, "nav": nav, "site": state.config.site.name, "path": request.url.path, **context,
+        "user": user, "nav": nav, "site": state.config.site.name, "path": request.url.path,
+        "clock": clock_of(state), "timezone": state.config.site.timezone, **context,
     })
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = (
@@ -120,12 +126,14 @@ def live_page(request: Request, user: CanViewLive, state: State) -> HTMLResponse
 def clips_page(
     request: Request, user: CanViewClips, db: Db, state: State,
     camera: Text = None, zone: Text = None, since: datetime | None = None, until: datetime | None = None,
-    alert_id: int | None = None, hold: Text = None,
+    alert_id: Text = None, hold: Text = None,
 ) -> HTMLResponse:
     on_hold = {"yes": True, "no": False}.get(hold or "")
+    clock = clock_of(state)
+    since, until = clock.read(since), clock.read(until)
     rows = search_clips(db, camera=_blank(camera), zone=_blank(zone), since=since, until=until,
-                        alert_id=alert_id, hold=on_hold, limit=200)
-    filters = _form_values(camera=camera, zone=zone, since=since, until=until, alert_id=alert_id, hold=hold)
+                        alert_id=int(alert_id) if alert_id and alert_id.isdigit() else None, hold=on_hold, limit=200)
+    filters = _form_values(clock, camera=camera, zone=zone, since=since, until=until, alert_id=alert_id, hold=hold)
     return render(request, "clips.html", user, state, clips=[clip_json(c) for c in rows],
                   cameras=state.config.cameras, filters=filters)
 
@@ -170,9 +178,11 @@ def audit_page(
     username: Text = None, actor: Text = None, action: Text = None, clip_id: Text = None,
     since: datetime | None = None, until: datetime | None = None,
 ) -> HTMLResponse:
+    clock = clock_of(state)
+    since, until = clock.read(since), clock.read(until)
     logins = login_rows(db, username=_blank(username), since=since, until=until, limit=200)
     custody = custody_rows(state, actor=_blank(actor), action=_blank(action), clip_id=_blank(clip_id),
                            since=since, until=until, limit=500)
-    filters = _form_values(username=username, actor=actor, action=action, clip_id=clip_id, since=since,
+    filters = _form_values(clock, username=username, actor=actor, action=action, clip_id=clip_id, since=since,
                            until=until)
     return render(request, "audit.html", user, state, logins=logins, custody=custody, filters=filters)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException
@@ -18,6 +17,7 @@ from monitor.service.accounts import (
     set_password,
 )
 from monitor.service.deps import CanManageUsers, Db, Principal
+from monitor.service.times import UtcTime
 from monitor.store.users import User
 
 router = APIRouter(prefix="/api/users", tags=["users"])
@@ -29,8 +29,8 @@ class UserOut(BaseModel):
     role: str
     disabled: bool
     must_change_password: bool
-    created_at: datetime
-    last_login: datetime | None
+    created_at: UtcTime
+    last_login: UtcTime | None
 
 
 class NewUserIn(BaseModel):

@@ -10,7 +10,7 @@ function matches(alert) {
 
 function ackControls(alert) {
   if (alert.acknowledged_at) {
-    return el("p", { class: "acked" }, `Acknowledged by ${alert.acknowledged_by} at ${alert.acknowledged_at}`,
+    return el("p", { class: "acked" }, `Acknowledged by ${alert.acknowledged_by} at ${siteTime(alert.acknowledged_at)}`,
       alert.ack_note ? `: ${alert.ack_note}` : "");
   }
   if (!board.can_ack) return el("p", { class: "muted" }, "Not acknowledged");
@@ -28,13 +28,12 @@ function ackControls(alert) {
 }
 
 function card(alert) {
-  const when = new Date(alert.time);
   return el("article", { class: `alert kind-${alert.kind}${alert.acknowledged_at ? " acknowledged" : ""}`,
                          id: `alert-${alert.id}`, "data-alert": alert.id },
     alert.snapshot_url ? el("img", { src: alert.snapshot_url, alt: `snapshot of alert ${alert.id}`, loading: "lazy" }) : null,
     el("div", { class: "body" },
       el("h2", {}, `${alert.kind === "motion" ? "Motion" : alert.kind} · ${alert.camera_id}`),
-      el("p", { class: "meta" }, el("time", { datetime: alert.time }, when.toLocaleString()),
+      el("p", { class: "meta" }, el("time", { datetime: alert.time }, siteTime(alert.time)),
         alert.zones.length ? ` · zone ${alert.zones.join(", ")}` : "",
         alert.kind === "motion" ? ` · score ${alert.score.toFixed(2)}` : ""),
       alert.message ? el("p", {}, alert.message) : null,

@@ -8,7 +8,7 @@ async function loadUsers() {
     return el("tr", { "data-user": u.username },
       el("td", {}, u.username), el("td", {}, role),
       el("td", {}, u.disabled ? "disabled" : (u.must_change_password ? "must change password" : "active")),
-      el("td", {}, u.last_login || "never"),
+      el("td", {}, u.last_login ? siteTime(u.last_login) : "never"),
       el("td", {},
         el("button", { type: "button", onclick: () => change(u.username, { disabled: !u.disabled }) },
           u.disabled ? "Enable" : "Disable"), " ",
