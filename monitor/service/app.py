@@ -24,6 +24,7 @@ from monitor.service.deps import LoginRequired, PasswordChangeRequired
 from monitor.service.routers import (
     account,
     alerts,
+    app_shell,
     audit,
     auth,
     bundles,
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 def _build_state(config_path: Path, config: Config, settings: ServiceSettings) -> ServiceState:
     runtime = Runtime.open(config, require_database=False)  # the workers record through an outage
-    feed = AlertFeed(runtime.sessions, poll_seconds=settings.alert_poll_seconds)
+    feed = AlertFeed(runtime.sessions, lambda: runtime.config, poll_seconds=settings.alert_poll_seconds)
     editor = ConfigEditor(config_path, runtime, lambda c: _apply(state, c))
     state = ServiceState(config_path, runtime, settings, feed, editor, ViewLog())
     return state
@@ -126,7 +127,7 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     app.state.service = state
     app.add_exception_handler(HTTPException, _auth_errors)
     app.add_exception_handler(OperationalError, _database_unavailable)
-    for module in (system, auth, account, alerts, cameras, clips, bundles, zones, schedules, users, audit, pages):
+    for module in (system, app_shell, auth, account, alerts, cameras, clips, bundles, zones, schedules, users, audit, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -39,6 +39,7 @@ from monitor.service.routers.clips import clip_json, clip_or_404, entry_json, se
 from monitor.service.routers.schedules import schedules_json
 from monitor.service.routers.zones import zones_json
 from monitor.service.site_clock import SiteClock
+from monitor.service.site_names import zone_choices
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -108,8 +109,10 @@ def alerts_page(
     request: Request, user: CanViewAlerts, db: Db, state: State,
     camera: Text = None, zone: Text = None, unacknowledged: bool = False,
 ) -> HTMLResponse:
-    rows = filtered_alerts(db, camera=_blank(camera), zone=_blank(zone), unacknowledged=unacknowledged, limit=200)
-    return render(request, "alerts.html", user, state, alerts=[alert_json(a) for a in rows],
+    rows = filtered_alerts(db, state.config, camera=_blank(camera), zone=_blank(zone),
+                           unacknowledged=unacknowledged, limit=200)
+    return render(request, "alerts.html", user, state, alerts=[alert_json(a, state.config) for a in rows],
+                  zones=zone_choices(state.config),
                   cameras=state.config.cameras, camera_states=camera_statuses(state),
                   filters={"camera": camera or "", "zone": zone or "",
                                                          "unacknowledged": unacknowledged},
@@ -131,10 +134,11 @@ def clips_page(
     on_hold = {"yes": True, "no": False}.get(hold or "")
     clock = clock_of(state)
     since, until = clock.read(since), clock.read(until)
-    rows = search_clips(db, camera=_blank(camera), zone=_blank(zone), since=since, until=until,
+    rows = search_clips(db, state.config, camera=_blank(camera), zone=_blank(zone), since=since, until=until,
                         alert_id=int(alert_id) if alert_id and alert_id.isdigit() else None, hold=on_hold, limit=200)
     filters = _form_values(clock, camera=camera, zone=zone, since=since, until=until, alert_id=alert_id, hold=hold)
-    return render(request, "clips.html", user, state, clips=[clip_json(c) for c in rows],
+    return render(request, "clips.html", user, state, clips=[clip_json(c, state.config) for c in rows],
+                  zones=zone_choices(state.config),
                   cameras=state.config.cameras, filters=filters)
 
 
@@ -143,7 +147,7 @@ def clip_page(request: Request, clip_id: str, user: CanViewClips, db: Db, state:
     clip = clip_or_404(db, clip_id)
     custody = [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)]
     last_check = next((e for e in reversed(custody) if e["action"] == "verified"), None)
-    return render(request, "clip.html", user, state, clip=clip_json(clip), custody=custody, last_check=last_check,
+    return render(request, "clip.html", user, state, clip=clip_json(clip, state.config), custody=custody, last_check=last_check,
                   can_export=allowed(user.role, Permission.CLIPS_EXPORT),
                   can_hold=allowed(user.role, Permission.HOLDS_MANAGE))
 
