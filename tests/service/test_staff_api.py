@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.service.conftest import CAMERA, Server, make_site, serve
@@ -32,3 +35,37 @@ def test_alerts_and_clips_carry_names_and_are_found_by_zone_name(server: Server)
         assert found["camera_name"] == "East stairwell" and found["zone_names"] == ["Locker-room door"]
         page = admin.get("/clips", params={"zone": "Locker-room door"}).text
         assert "Locker-room door" in page and "East stairwell" in page and f"/clips/{clip.id}" in page
+
+
+@pytest.fixture(scope="module")
+def camera_down(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A supervised camera whose source file does not exist: its worker never comes online."""
+    camera = {**NAMED_CAMERA, "source": "no-such-recording.mp4"}
+    site = make_site(tmp_path_factory.mktemp("camera-down"), camera=camera, start_workers=True)
+    with serve(site.app) as url:
+        yield Server(url, site)
+
+
+def test_health_is_degraded_while_a_camera_is_down(camera_down: Server) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        response = httpx.get(f"{camera_down.url}/healthz")
+        if response.json()["cameras_down"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert response.status_code == 503, response.text
+    assert response.json()["status"] == "degraded" and response.json()["database"] == "ok"
+    assert response.json()["cameras_down"] == ["east-stairwell"]
+
+
+def test_board_says_once_why_a_camera_is_down(camera_down: Server) -> None:
+    with camera_down.client("security") as security:
+        deadline = time.monotonic() + 20
+        while not (cameras := security.get("/api/cameras").json())[0]["last_error"] and time.monotonic() < deadline:
+            time.sleep(0.3)
+        page = security.get("/alerts").text
+    assert cameras[0]["state"] == "offline"
+    chip = re.search(r'<li [^>]*data-camera="east-stairwell"[^>]*>([^<]*)</li>', page)
+    assert chip is not None, page
+    assert chip.group(1) == "East stairwell: offline: video source no-such-recording.mp4: file or device not found"
+    assert 'title="video source' not in page  # visible on a phone, not in a hover tooltip

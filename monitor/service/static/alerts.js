@@ -98,8 +98,8 @@ function connect() {
 async function refreshCameras() {
   const cameras = await (await api("GET", "/api/cameras")).json();
   document.getElementById("camera-states").replaceChildren(...cameras.map((c) => el("li",
-    { "data-camera": c.id, class: `state-${c.state}`, title: c.last_error || "" },
-    `${c.name}: ${c.state}${c.state === "online" ? ` (${c.fps} fps)` : ""}`)));
+    { "data-camera": c.id, class: `state-${c.state}` },
+    `${c.name}: ${c.state}${c.state === "online" ? ` (${c.fps} fps)` : (c.last_error ? `: ${c.last_error}` : "")}`)));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
