@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 from collections.abc import Iterator
@@ -9,6 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from monitor.config import load_config
+from tests.conftest import REPO
 from tests.service.conftest import CAMERA, Server, make_site, serve
 
 NAMED_CAMERA = {**CAMERA, "zones": [{**CAMERA["zones"][0], "name": "Locker-room door"}]}
@@ -69,3 +72,50 @@ def test_board_says_once_why_a_camera_is_down(camera_down: Server) -> None:
     assert chip is not None, page
     assert chip.group(1) == "East stairwell: offline: video source no-such-recording.mp4: file or device not found"
     assert 'title="video source' not in page  # visible on a phone, not in a hover tooltip
+
+
+@pytest.fixture(scope="module")
+def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The shipped demo configuration, comments and all, with only its storage moved."""
+    site = make_site(tmp_path_factory.mktemp("demo-config"))
+    text = (REPO / "config" / "cameras.yaml").read_text(encoding="utf-8")
+    text = text.replace("  path: data\n", f"  path: {site.storage}\n").replace(
+        '"sqlite:///data/hotspot.db"', f'"sqlite:///{site.storage}/hotspot.db"')
+    site.config_path.write_text(text, encoding="utf-8")
+    site.app.state.service.runtime.config = load_config(site.config_path)
+    with serve(site.app) as url:
+        yield Server(url, site)
+
+
+def _changed_lines(before: str, after: str) -> list[str]:
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def test_zone_and_schedule_saves_keep_the_demo_files_comments_and_format(demo_config: Server) -> None:
+    path = demo_config.site.config_path
+    original = path.read_text(encoding="utf-8")
+    assert "# glass into the locker room" in original
+    with demo_config.client("admin") as admin:
+        zones = admin.get("/api/cameras/demo-hallway/zones").json()
+        body = {"zones": zones["zones"], "privacy_zones": zones["privacy_zones"]}
+        assert admin.put("/api/cameras/demo-hallway/zones", json=body).status_code == 200
+        assert path.read_text(encoding="utf-8") == original, "saving unchanged zones rewrote the file"
+        body["zones"][0]["min_area"] = 0.05
+        body["privacy_zones"][1]["polygon"][0] = [0.78, 0.14]
+        assert admin.put("/api/cameras/demo-hallway/zones", json=body).status_code == 200
+        edited = path.read_text(encoding="utf-8")
+        assert _changed_lines(original, edited) == [
+            "-        min_area: 0.03", "+        min_area: 0.05",
+            "-        - {id: window, polygon: [[0.77, 0.14], [0.96, 0.14], [0.96, 0.46], [0.77, 0.46]]}",
+            "+        - {id: window, polygon: [[0.78, 0.14], [0.96, 0.14], [0.96, 0.46], [0.77, 0.46]]}",
+        ], _changed_lines(original, edited)
+        schedules = admin.get("/api/schedules").json()
+        body = {"schedules": schedules["schedules"], "holidays": schedules["holidays"]}
+        assert admin.put("/api/schedules", json=body).status_code == 200
+        assert path.read_text(encoding="utf-8") == edited, "saving unchanged schedules rewrote the file"
+        body["schedules"]["lunch"]["windows"][0]["to"] = "13:15"
+        assert admin.put("/api/schedules", json=body).status_code == 200
+    changed = _changed_lines(edited, path.read_text(encoding="utf-8"))
+    assert changed == ['-    windows: [{days: [mon, tue, wed, thu, fri], from: "11:30", to: "13:00"}]',
+                       '+    windows: [{days: [mon, tue, wed, thu, fri], from: "11:30", to: "13:15"}]'], changed
