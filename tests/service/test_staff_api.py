@@ -119,3 +119,26 @@ def test_zone_and_schedule_saves_keep_the_demo_files_comments_and_format(demo_co
     changed = _changed_lines(edited, path.read_text(encoding="utf-8"))
     assert changed == ['-    windows: [{days: [mon, tue, wed, thu, fri], from: "11:30", to: "13:00"}]',
                        '+    windows: [{days: [mon, tue, wed, thu, fri], from: "11:30", to: "13:15"}]'], changed
+
+
+def test_every_page_error_is_a_page_and_the_api_stays_json(server: Server) -> None:
+    with server.client("security") as security:
+        for path, status, words in (("/users", 403, "Not for your role"), ("/no-such-page", 404, "Not found"),
+                                    ("/zones?camera=east-stairwell", 403, "Not for your role")):
+            response = security.get(path)
+            assert response.status_code == status, path
+            assert response.headers["content-type"].startswith("text/html"), path
+            assert words in response.text and '<a href="/alerts"' in response.text, path
+            assert "lacks permission" not in response.text and "{" not in response.text.split("<main>")[1]
+        api = security.get("/api/users")
+        assert api.status_code == 403 and api.json()["detail"].startswith("role 'security'")
+    with server.client("investigator") as investigator:
+        missing = investigator.get("/clips/0123456789abcdef")
+        assert missing.status_code == 404 and "no clip &#39;0123456789abcdef&#39;" in missing.text
+        unreadable = investigator.get("/clips", params={"since": "yesterday"})
+        assert unreadable.status_code == 422 and "Cannot read that address" in unreadable.text
+        assert investigator.get("/api/clips", params={"since": "yesterday"}).json()["detail"][0]["loc"]
+        upload = investigator.post("/api/bundles/verify", content=b"not a zip at all",
+                                   headers={"Content-Type": "application/zip"}).json()
+    assert upload["ok"] is False and "the uploaded bundle" in upload["error"], upload
+    assert "/tmp" not in upload["error"] and "upload-" not in upload["error"], upload

@@ -56,6 +56,8 @@ async def verify(request: Request, user: CanVerify, state: State) -> dict[str, A
                        "signed_by_this_site": set(result.key_ids) <= site_keys}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    if outcome.get("error"):  # the server's temporary folder means nothing to the person, and is not theirs to know
+        outcome["error"] = outcome["error"].replace(str(bundle), "the uploaded bundle")
     # The bundle may come from another site: its clip id goes in the details, not the clip chain.
     details = {"bundle_bytes": size, "ok": outcome["ok"], "error": outcome.get("error"),
                "bundle_clip_id": (outcome.get("result") or {}).get("clip_id")}
