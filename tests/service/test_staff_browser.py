@@ -154,3 +154,19 @@ def test_board_is_installable_and_notifies(browser: Browser, server: Server) -> 
     favicon = page.request.get(f"{server.url}/favicon.ico")
     assert favicon.status == 200 and favicon.headers["content-type"] == "image/png"
     context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 1366])
+def test_zone_editor_fits_a_laptop_side_by_side(browser: Browser, server: Server, width: int) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 720})
+    page = context.new_page()
+    log_in(page, server, "admin", "/zones")
+    canvas, save = page.locator("#zone-canvas").bounding_box(), page.locator("#save-zones").bounding_box()
+    assert canvas is not None and save is not None
+    assert save["x"] >= canvas["x"] + canvas["width"], (canvas, save)
+    assert save["y"] + save["height"] <= 720 and save["x"] + save["width"] <= width, save
+    assert canvas["width"] >= 0.55 * width
+    no_sideways_scroll(page)
+    if width == 1280:
+        shoot(page, "zone-editor.png")
+    context.close()
