@@ -18,3 +18,10 @@ class Action(StrEnum):
     KEY_ROTATED = "key_rotated"
     CONFIG_CHANGED = "config_changed"
     RECOVERED = "recovered"
+    # Accounts of the dashboard (no clip): who was given access, and who changed it.
+    USER_ADDED = "user_added"
+    USER_CHANGED = "user_changed"
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGED = "password_changed"
+    TOKEN_CREATED = "token_created"
+    TOKEN_REVOKED = "token_revoked"

@@ -35,6 +35,12 @@ class SiteClock:
             return ""
         return self.local(value).strftime("%H:%M:%S %Z" if time_only else SHOWN)
 
+    def span(self, start: datetime | str, end: datetime | str | None) -> str:
+        """``2026-12-02 14:52:56-14:52:59 CST``: one date, one zone, to the second."""
+        if end is None or end == "":
+            return self.show(start)
+        return f"{self.local(start):%Y-%m-%d %H:%M:%S}-{self.show(end, time_only=True)}"
+
     def field(self, value: datetime | None) -> str:
         """The site-local value of a From/To field (what the person typed, shown again)."""
         return self.local(value).strftime(FIELD) if value is not None else ""

@@ -135,8 +135,10 @@ def test_every_page_error_is_a_page_and_the_api_stays_json(server: Server) -> No
     with server.client("investigator") as investigator:
         missing = investigator.get("/clips/0123456789abcdef")
         assert missing.status_code == 404 and "no clip &#39;0123456789abcdef&#39;" in missing.text
-        unreadable = investigator.get("/clips", params={"since": "yesterday"})
+        unreadable = investigator.get("/clips", params={"since": "yesterday", "until": ""})
         assert unreadable.status_code == 422 and "Cannot read that address" in unreadable.text
+        assert "From: &#39;yesterday&#39; is not a date and time" in unreadable.text
+        assert investigator.get("/clips", params={"since": "", "until": "", "alert_id": ""}).status_code == 200
         assert investigator.get("/api/clips", params={"since": "yesterday"}).json()["detail"][0]["loc"]
         upload = investigator.post("/api/bundles/verify", content=b"not a zip at all",
                                    headers={"Content-Type": "application/zip"}).json()

@@ -6,8 +6,9 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from evidence.actions import Action
 from monitor.service.accounts import AccountError, new_api_token, password_matches, set_password
-from monitor.service.deps import ActiveUser, Authenticated, Db
+from monitor.service.deps import ActiveUser, Authenticated, Db, State
 from monitor.service.permissions import ROLE_PERMISSIONS
 from monitor.service.times import UtcTime
 from monitor.store.users import ApiToken, User
@@ -60,7 +61,7 @@ def me(principal: Authenticated) -> MeOut:
 
 
 @router.post("/password", summary="Change my password (ends every session: log in again)", status_code=204)
-def change_password(body: PasswordIn, principal: Authenticated, db: Db) -> None:
+def change_password(body: PasswordIn, principal: Authenticated, db: Db, state: State) -> None:
     user = _user(db, principal)
     if not password_matches(user, body.current_password):
         raise HTTPException(403, "the current password is wrong")
@@ -71,6 +72,7 @@ def change_password(body: PasswordIn, principal: Authenticated, db: Db) -> None:
     except AccountError as exc:
         raise HTTPException(422, str(exc)) from None
     db.commit()
+    state.runtime.evidence.append(Action.PASSWORD_CHANGED, actor=user.username, details={"user": user.username})
 
 
 @router.get("/tokens", summary="My API tokens", response_model=list[TokenOut])
@@ -80,19 +82,23 @@ def list_tokens(principal: ActiveUser, db: Db) -> list[TokenOut]:
 
 
 @router.post("/tokens", summary="Create an API token for scripts", response_model=NewTokenOut, status_code=201)
-def create_token(body: TokenIn, principal: ActiveUser, db: Db) -> NewTokenOut:
+def create_token(body: TokenIn, principal: ActiveUser, db: Db, state: State) -> NewTokenOut:
     try:
         token, secret = new_api_token(db, _user(db, principal), body.name)
     except AccountError as exc:
         raise HTTPException(422, str(exc)) from None
     db.commit()
+    state.runtime.evidence.append(Action.TOKEN_CREATED, actor=principal.username,
+                                  details={"user": principal.username, "token": token.name, "token_id": token.id})
     return NewTokenOut(**TokenOut.model_validate(token, from_attributes=True).model_dump(), token=secret)
 
 
 @router.post("/tokens/{token_id}/revoke", summary="Revoke one of my API tokens", status_code=204)
-def revoke_token(token_id: int, principal: ActiveUser, db: Db) -> None:
+def revoke_token(token_id: int, principal: ActiveUser, db: Db, state: State) -> None:
     token = db.get(ApiToken, token_id)
     if token is None or token.user_id != principal.user_id:
         raise HTTPException(404, f"no token {token_id} of yours")
     token.revoked = True
     db.commit()
+    state.runtime.evidence.append(Action.TOKEN_REVOKED, actor=principal.username,
+                                  details={"user": principal.username, "token": token.name, "token_id": token.id})

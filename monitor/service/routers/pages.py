@@ -9,12 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 
+from evidence.actions import Action
 from monitor.service.alert_feed import alert_json
+from monitor.service.custody_text import Sentences
 from monitor.service.deps import (
     ActiveUser,
     Authenticated,
@@ -40,6 +44,7 @@ from monitor.service.routers.schedules import schedules_json
 from monitor.service.routers.zones import zones_json
 from monitor.service.site_clock import SiteClock
 from monitor.service.site_names import zone_choices
+from monitor.store.models import Clip
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -63,6 +68,16 @@ def _blank(value: str | None) -> str | None:
 def _form_values(clock: SiteClock, **values: object) -> dict[str, str]:
     """Filter values as the search form shows them again: blanks for unset, site time for times."""
     return {k: clock.field(v) if isinstance(v, datetime) else ("" if v is None else str(v)) for k, v in values.items()}
+
+
+def _when(value: str | None, label: str) -> datetime | None:
+    """A From/To field as the browser sends it: blank is no limit; anything else must be a time."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"{label}: {value!r} is not a date and time") from None
 
 
 def clock_of(state: Any) -> SiteClock:
@@ -91,10 +106,10 @@ def home(_user: ActiveUser) -> Response:
 
 
 @router.get("/login")
-def login_page(request: Request, state: State, next: Text = None) -> HTMLResponse:
+def login_page(request: Request, state: State, next: Text = None, notice: Text = None) -> HTMLResponse:
     local = next is not None and next.startswith("/") and not next.startswith(("//", "/\\"))
     target = next if local and next else "/alerts"
-    response = render(request, "login.html", None, state, next=target)
+    response = render(request, "login.html", None, state, next=target, notice=notice)
     issue_login_csrf(request, response)
     return response
 
@@ -128,13 +143,13 @@ def live_page(request: Request, user: CanViewLive, state: State) -> HTMLResponse
 @router.get("/clips")
 def clips_page(
     request: Request, user: CanViewClips, db: Db, state: State,
-    camera: Text = None, zone: Text = None, since: datetime | None = None, until: datetime | None = None,
+    camera: Text = None, zone: Text = None, since: Text = None, until: Text = None,
     alert_id: Text = None, hold: Text = None,
 ) -> HTMLResponse:
     on_hold = {"yes": True, "no": False}.get(hold or "")
     clock = clock_of(state)
-    since, until = clock.read(since), clock.read(until)
-    rows = search_clips(db, state.config, camera=_blank(camera), zone=_blank(zone), since=since, until=until,
+    since_at, until_at = clock.read(_when(since, "From")), clock.read(_when(until, "To"))
+    rows = search_clips(db, state.config, camera=_blank(camera), zone=_blank(zone), since=since_at, until=until_at,
                         alert_id=int(alert_id) if alert_id and alert_id.isdigit() else None, hold=on_hold, limit=200)
     filters = _form_values(clock, camera=camera, zone=zone, since=since, until=until, alert_id=alert_id, hold=hold)
     return render(request, "clips.html", user, state, clips=[clip_json(c, state.config) for c in rows],
@@ -145,7 +160,7 @@ def clips_page(
 @router.get("/clips/{clip_id}")
 def clip_page(request: Request, clip_id: str, user: CanViewClips, db: Db, state: State) -> HTMLResponse:
     clip = clip_or_404(db, clip_id)
-    custody = [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)]
+    custody = readable(state, db, [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)])
     last_check = next((e for e in reversed(custody) if e["action"] == "verified"), None)
     return render(request, "clip.html", user, state, clip=clip_json(clip, state.config), custody=custody, last_check=last_check,
                   can_export=allowed(user.role, Permission.CLIPS_EXPORT),
@@ -176,17 +191,47 @@ def users_page(request: Request, user: CanManageUsers, state: State) -> HTMLResp
     return render(request, "users.html", user, state)
 
 
+AUDIT_PAGE = 50
+LOGINS_PAGE = 20
+
+
+def _page_url(request: Request, key: str, number: int) -> str:
+    """This address with one page number changed (the filters stay)."""
+    params = dict(request.query_params)
+    params[key] = str(number)
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+def readable(state: Any, db: Db, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Entries with a ``sentence`` (names, site time) and the clip each one is about."""
+    ids = {e["clip_id"] for e in entries if e.get("clip_id")}
+    clips = {c.id: clip_json(c, state.config) for c in db.scalars(select(Clip).where(Clip.id.in_(ids)))} if ids else {}
+    sentence = Sentences(state.config, clock_of(state))
+    return [{**e, "raw": e, "sentence": sentence(e, clips.get(e.get("clip_id") or ""))} for e in entries]
+
+
 @router.get("/audit")
 def audit_page(
     request: Request, user: CanViewAudit, db: Db, state: State,
     username: Text = None, actor: Text = None, action: Text = None, clip_id: Text = None,
-    since: datetime | None = None, until: datetime | None = None,
+    since: Text = None, until: Text = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1, logins_page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     clock = clock_of(state)
-    since, until = clock.read(since), clock.read(until)
-    logins = login_rows(db, username=_blank(username), since=since, until=until, limit=200)
+    since_at, until_at = clock.read(_when(since, "From")), clock.read(_when(until, "To"))
+    logins = login_rows(db, username=_blank(username), since=since_at, until=until_at, limit=LOGINS_PAGE + 1,
+                        offset=(logins_page - 1) * LOGINS_PAGE)
     custody = custody_rows(state, actor=_blank(actor), action=_blank(action), clip_id=_blank(clip_id),
-                           since=since, until=until, limit=500)
+                           since=since_at, until=until_at, limit=AUDIT_PAGE + 1, offset=(page - 1) * AUDIT_PAGE)
     filters = _form_values(clock, username=username, actor=actor, action=action, clip_id=clip_id, since=since,
                            until=until)
-    return render(request, "audit.html", user, state, logins=logins, custody=custody, filters=filters)
+    pages = {
+        "custody": {"number": page, "older": _page_url(request, "page", page + 1) if len(custody) > AUDIT_PAGE else None,
+                    "newer": _page_url(request, "page", page - 1) if page > 1 else None},
+        "logins": {"number": logins_page,
+                   "older": _page_url(request, "logins_page", logins_page + 1) if len(logins) > LOGINS_PAGE else None,
+                   "newer": _page_url(request, "logins_page", logins_page - 1) if logins_page > 1 else None},
+    }
+    return render(request, "audit.html", user, state, logins=logins[:LOGINS_PAGE],
+                  custody=readable(state, db, custody[:AUDIT_PAGE]), filters=filters, pages=pages,
+                  actions=[a.value for a in Action])

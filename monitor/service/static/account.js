@@ -17,7 +17,7 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     try {
       await api("POST", "/api/me/password", formJSON(passwordForm));
-      window.location.href = "/login?next=/alerts";
+      window.location.href = "/login?next=/alerts&notice=password-changed";
     } catch (error) {
       flash(error.message, "error");
     }

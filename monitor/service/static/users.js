@@ -16,10 +16,11 @@ async function loadUsers() {
   }));
 }
 
+// Every one-time password made on this page stays listed: adding two users in a row loses neither.
 function showSecret(result) {
-  const box = document.getElementById("one-time");
-  box.textContent = `One-time password for ${result.username}: ${result.password} (they must change it at first login)`;
-  box.hidden = false;
+  document.getElementById("one-time-list").prepend(el("li", { "data-user": result.username },
+    `One-time password for ${result.username}: ${result.password} (they must change it at first login)`));
+  document.getElementById("one-time").hidden = false;
 }
 
 async function change(username, body) {
