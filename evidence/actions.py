@@ -25,3 +25,6 @@ class Action(StrEnum):
     PASSWORD_CHANGED = "password_changed"
     TOKEN_CREATED = "token_created"
     TOKEN_REVOKED = "token_revoked"
+    # The zone editor's picture: only privacy zones are masked, so people outside the hotspots
+    # are visible. Every view is logged; the picture itself is never stored.
+    EDITOR_FRAME_VIEWED = "editor_frame_viewed"

@@ -36,7 +36,7 @@ class Sentences:
             "config_changed": self._config_changed, "user_added": self._user_added,
             "user_changed": self._user_changed, "password_reset": self._password_reset,
             "password_changed": self._password_changed, "token_created": self._token_created,
-            "token_revoked": self._token_revoked,
+            "token_revoked": self._token_revoked, "editor_frame_viewed": self._editor_frame,
         }
 
     def __call__(self, entry: Entry, clip: Clip = None) -> str:
@@ -134,6 +134,10 @@ class Sentences:
 
     def _token_created(self, entry: Entry, clip: Clip) -> str:
         return f"{entry['actor']} created the API token \u201c{entry['details']['token']}\u201d"
+
+    def _editor_frame(self, entry: Entry, clip: Clip) -> str:
+        camera = camera_name(self._config, entry["details"]["camera"])
+        return f"{entry['actor']} saw the zone editor's picture of {camera} (only privacy zones masked)"
 
     def _token_revoked(self, entry: Entry, clip: Clip) -> str:
         return f"{entry['actor']} revoked the API token \u201c{entry['details']['token']}\u201d"
