@@ -18,8 +18,9 @@ async function loadUsers() {
 
 // Every one-time password made on this page stays listed: adding two users in a row loses neither.
 function showSecret(result) {
+  const revoked = result.tokens_revoked ? `; ${result.tokens_revoked} API token(s) revoked` : "";
   document.getElementById("one-time-list").prepend(el("li", { "data-user": result.username },
-    `One-time password for ${result.username}: ${result.password} (they must change it at first login)`));
+    `One-time password for ${result.username}: ${result.password} (they must change it at first login${revoked})`));
   document.getElementById("one-time").hidden = false;
 }
 
