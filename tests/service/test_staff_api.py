@@ -142,5 +142,5 @@ def test_every_page_error_is_a_page_and_the_api_stays_json(server: Server) -> No
         assert investigator.get("/api/clips", params={"since": "yesterday"}).json()["detail"][0]["loc"]
         upload = investigator.post("/api/bundles/verify", content=b"not a zip at all",
                                    headers={"Content-Type": "application/zip"}).json()
-    assert upload["ok"] is False and "the uploaded bundle" in upload["error"], upload
+    assert upload["ok"] is False and "uploaded bundle" in upload["error"], upload
     assert "/tmp" not in upload["error"] and "upload-" not in upload["error"], upload

@@ -74,8 +74,6 @@ async def verify(request: Request, user: CanVerify, state: State) -> dict[str, A
             outcome.update(ok=True, trusted=True, signed_by_this_site=True, result=result.to_json())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    if outcome.get("error"):  # the server's temporary folder means nothing to the person, and is not theirs to know
-        outcome["error"] = outcome["error"].replace(str(bundle), "the uploaded bundle")
     # The bundle may come from another site: its clip id goes in the details, not the clip chain.
     details = {"bundle_bytes": size, "ok": outcome["ok"], "trusted": outcome["trusted"], "error": outcome.get("error"),
                "bundle_clip_id": (outcome.get("result") or {}).get("clip_id")}
