@@ -84,15 +84,16 @@ class Site:
                     config_hash="0" * 64, path=relative, sha256=sha, size_bytes=len(data), status="sealed")
         with self.runtime.sessions.begin() as session:
             session.add(clip)
-        alert = self.add_alert(camera=camera, zones=zones, event_id=event_id, clip_id=clip_id) if with_alert else None
+        alert = (self.add_alert(camera=camera, zones=zones, event_id=event_id, clip_id=clip_id, time=start)
+                 if with_alert else None)
         return clip, alert
 
     def add_alert(self, *, camera: str = "east-stairwell", zones: tuple[str, ...] = ("landing",),
-                  event_id: str | None = None, clip_id: str | None = None) -> Alert:
+                  event_id: str | None = None, clip_id: str | None = None, time: datetime | None = None) -> Alert:
         snapshot = self.runtime.paths.snapshots / camera / f"{uuid.uuid4().hex}.jpg"
         snapshot.parent.mkdir(parents=True, exist_ok=True)
         snapshot.write_bytes(_jpeg())
-        alert = Alert(kind="motion", camera_id=camera, time=datetime.now(UTC), zones=list(zones),
+        alert = Alert(kind="motion", camera_id=camera, time=time or datetime.now(UTC), zones=list(zones),
                       zone_scores={z: 0.2 for z in zones}, score=0.2, message="motion in the landing",
                       snapshot_path=self.runtime.paths.relative(snapshot), event_id=event_id, clip_id=clip_id)
         with self.runtime.sessions.begin() as session:
