@@ -1,6 +1,9 @@
 """Public machine endpoints: health for load balancers and systemd, metrics for Prometheus.
 
-Both are public on purpose and carry no personal data: counts, states and rates only.
+Both carry no personal data: counts, states and rates only. ``/healthz`` is public. ``/metrics``
+is public unless ``server.metrics_token`` is set; then Prometheus sends it as a bearer token.
+Camera states tell a burglar which camera is down, so a site that serves beyond loopback
+should set the token. Both sit behind the Host check (``server.allowed_hosts``).
 """
 
 from __future__ import annotations
@@ -8,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
+from monitor.service.accounts import same_secret
 from monitor.service.deps import State
 from monitor.service.state import ServiceState
 from monitor.store.models import Alert, Clip
@@ -84,8 +88,15 @@ class _SiteCollector(Collector):
                                 value=float(self._state.feed.subscribers))
 
 
-@router.get("/metrics", summary="Prometheus metrics (public)", response_class=Response)
-def metrics(state: State) -> Response:
+@router.get("/metrics", summary="Prometheus metrics (public, or with server.metrics_token)",
+            response_class=Response)
+def metrics(state: State, request: Request) -> Response:
+    expected = state.config.server.metrics_token
+    if expected:
+        sent = request.headers.get("authorization", "")
+        if not sent.lower().startswith("bearer ") or not same_secret(sent[7:].strip(), expected):
+            raise HTTPException(401, "send server.metrics_token as 'Authorization: Bearer <token>'",
+                                headers={"WWW-Authenticate": "Bearer"})
     registry = CollectorRegistry()
     registry.register(_SiteCollector(state))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
