@@ -37,13 +37,13 @@ class RoutesIn(BaseModel):
     routes: list[RouteIn] = Field(max_length=200)
 
 
-def _status(state: ServiceState) -> dict[str, Any]:
+def notify_status_json(state: ServiceState) -> dict[str, Any]:
     notifier = state.supervisor.notifier if state.supervisor else None
     status = notifier.status().as_json() if notifier is not None else None
     return {"channels": state.config.notify.channel_names(), "status": status}
 
 
-def _routes_json(config: Config) -> dict[str, Any]:
+def routes_json(config: Config) -> dict[str, Any]:
     return {"routes": as_data(config.notify.routes), "channels": config.notify.channel_names(),
             "cameras": [{"id": c.id, "name": c.label, "zones": [{"id": z.id, "name": z.name or z.id}
                                                                  for z in c.zones]} for c in config.cameras],
@@ -63,12 +63,12 @@ def _route_map(route: RouteIn) -> CommentedMap:
 
 @router.get("/status", summary="Alert delivery: channels, messages waiting, failed and last errors")
 def notify_status(_user: CanViewAlerts, state: State) -> dict[str, Any]:
-    return _status(state)
+    return notify_status_json(state)
 
 
 @router.get("/routes", summary="Which alerts go to which channel")
 def get_routes(_user: CanEditNotify, state: State) -> dict[str, Any]:
-    return _routes_json(state.config)
+    return routes_json(state.config)
 
 
 @router.put("/routes", summary="Replace the routes (validated, saved, applied, logged)",
@@ -85,4 +85,4 @@ def put_routes(body: RoutesIn, user: CanEditNotify, state: State) -> dict[str, A
         applied = state.editor.update(mutate, actor=user.username)
     except ConfigError as exc:
         raise HTTPException(422, {"message": "the routes were not saved", "problems": exc.problems}) from None
-    return {**_routes_json(applied.config), "config_sha256": applied.sha256}
+    return {**routes_json(applied.config), "config_sha256": applied.sha256}
