@@ -8,6 +8,7 @@ from typing import Any, Protocol
 KINDS = (
     "modified", "missing", "unsealed", "reordered", "inserted", "deleted", "truncated",
     "rewritten", "bad_signature", "unknown_key", "bad_checkpoint", "unanchored", "keyring",
+    "inconsistent", "time_backwards",
 )
 
 

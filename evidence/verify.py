@@ -10,6 +10,7 @@ and every signed checkpoint (and witness copy); 4. re-hash every sealed clip sti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect, select
@@ -22,13 +23,19 @@ from evidence.report import Failure, NoProgress, ProgressSink, StoreReport
 from evidence.store import KEYS_DIR
 from evidence.verify_clips import check_clips, find_unsealed, sealed_clips
 from evidence.verify_log import check_checkpoints, check_entries
+from evidence.witness import FolderWitness, Witness
 
 __all__ = ["BundleReport", "StoreReport", "verify_bundle", "verify_store"]
 
 
 def verify_store(storage_root: Path, engine: Engine, *, witness: Path | None = None,
-                 progress: ProgressSink | None = None) -> StoreReport:
-    """Check the custody log, the checkpoints and every clip file; never raises for findings."""
+                 witnesses: Sequence[Witness] = (), progress: ProgressSink | None = None) -> StoreReport:
+    """Check the custody log, the checkpoints and every clip file; never raises for findings.
+
+    ``witness`` is a folder witness (``storage.witness_path``), ``witnesses`` any others: the
+    log is compared with every checkpoint each of them holds, so entries removed after the
+    newest witnessed checkpoint are named even when the local checkpoint file was rewritten.
+    """
     root = Path(storage_root)
     sink = progress or NoProgress()
     failures: list[Failure] = []
@@ -41,8 +48,9 @@ def verify_store(storage_root: Path, engine: Engine, *, witness: Path | None = N
     sink.stage("checking custody entries", len(rows))
     entries = check_entries(rows, keys)
     sink.advance(len(rows))
-    folders = [root] if witness is None else [root, witness]
-    checkpoints = check_checkpoints(rows, folders, keys)
+    sources = [FolderWitness(root), *([FolderWitness(witness)] if witness is not None else []), *witnesses]
+    broken = min((f.seq for f in entries.failures if f.seq is not None), default=None)
+    checkpoints = check_checkpoints(rows, sources, keys, broken_from=broken)
     clips = sealed_clips(rows)
     clip_failures, hashed = check_clips(root, clips, sink)
     unsealed, warnings = find_unsealed(root, clips)

@@ -77,7 +77,8 @@ class Runtime(Site):
             try:
                 upgrade(self.engine)
                 evidence = EvidenceStore.open(
-                    self.paths.root, self.engine, checkpoint_every=storage.checkpoint_every, witness=witness
+                    self.paths.root, self.engine, checkpoint_every=storage.checkpoint_every, witness=witness,
+                    checkpoint_interval=storage.checkpoint_interval,
                 )
             except OperationalError as exc:
                 self.database_error = describe_unavailable(exc)

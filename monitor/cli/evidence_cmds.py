@@ -62,7 +62,8 @@ def _open_store(cfg: Config) -> EvidenceStore:
     paths.ensure()
     try:
         return EvidenceStore.open(paths.root, make_engine(cfg.storage.database),
-                                  checkpoint_every=cfg.storage.checkpoint_every, witness=_witness(cfg))
+                                  checkpoint_every=cfg.storage.checkpoint_every, witness=_witness(cfg),
+                                  checkpoint_interval=cfg.storage.checkpoint_interval)
     except KeyringError as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -33,9 +34,10 @@ class Site:
         return self.root / "clips" / "cam1" / "2026-03-02" / f"{clip_id}.mp4"
 
 
-def open_site(root: Path, *, checkpoint_every: int = 3, witness: Path | None = None) -> Site:
+def open_site(root: Path, *, checkpoint_every: int = 3, witness: Path | None = None, **options: Any) -> Site:
     engine = make_engine(f"sqlite:///{root}/hotspot.db")
-    return Site(root, engine, EvidenceStore.open(root, engine, checkpoint_every=checkpoint_every, witness=witness))
+    return Site(root, engine, EvidenceStore.open(root, engine, checkpoint_every=checkpoint_every, witness=witness,
+                                                 **options))
 
 
 def clip_metadata(index: int, frames: int) -> dict[str, object]:
