@@ -21,6 +21,7 @@ from evidence.bundle_format import (
     MANIFEST_SIG,
     entry_file,
     key_file,
+    proof_file,
     signature_file,
 )
 from evidence.canonical import canonical_json
@@ -35,6 +36,7 @@ from evidence.errors import (
 )
 from evidence.hashing import sha256_bytes
 from evidence.keys import PublicKeyring, key_id, load_public_pem
+from evidence.merkle import leaf_hash, verify_inclusion
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class BundleReport:
     key_ids: tuple[str, ...]
     checkpoint_size: int
     pinned: bool  # True when every key was checked against fingerprints the caller trusts
+    merkle_root: str | None = None  # the checkpoint's tree root each entry was proven to be under
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ok": True}
@@ -70,6 +73,7 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) ->
         entries = step5_entries(archive, manifest, keys)
         step6_chain(entries, manifest)
         checkpoint = step7_checkpoint(archive, manifest, keys, entries[-1])
+        step8_inclusion(archive, manifest, checkpoint)
     used = {manifest["signed_by"], checkpoint.key_id, *(e["key_id"] for e in entries)}
     if trusted_keys is not None and not used <= set(trusted_keys):
         raise SignatureError(f"{path}: signed with key(s) {', '.join(sorted(used - set(trusted_keys)))} "
@@ -81,6 +85,7 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) ->
         case=export["case"], reason=export["reason"], exported_by=export["by"], exported_at=export["time"],
         entries=len(entries), actions=tuple(e["action"] for e in entries), signed_by=manifest["signed_by"],
         key_ids=tuple(sorted(used)), checkpoint_size=checkpoint.size, pinned=trusted_keys is not None,
+        merkle_root=checkpoint.root,
     )
 
 
@@ -151,7 +156,7 @@ def step5_entries(archive: SafeArchive, manifest: dict[str, Any], keys: PublicKe
         if signature != decode_signature(str(item.get("signature"))):
             raise SignatureError(f"{signature_file(name)}: differs from the signature in the manifest")
         keys.verify(_field(entry, "key_id", str, name), data, signature, what=name)
-        listed |= {name, signature_file(name)}
+        listed |= {name, signature_file(name), proof_file(name)}
         entries.append(entry)
     extra = {n for n in archive.names if n.startswith("custody/")} - listed
     if extra:
@@ -217,6 +222,35 @@ def step7_checkpoint(archive: SafeArchive, manifest: dict[str, Any], keys: Publi
         raise ChainError(f"{CHECKPOINT}: ends at entry #{checkpoint.size} ({checkpoint.head}), "
                          f"not at the export entry #{last['seq']}")
     return checkpoint
+
+
+def step8_inclusion(archive: SafeArchive, manifest: dict[str, Any], checkpoint: Checkpoint) -> None:
+    """Each entry is leaf ``seq - 1`` of the log's Merkle tree under the checkpoint's root.
+
+    This ties the clip's entries to the whole log's state as the site's witness and timestamp
+    authorities saw it. Bundles made before the log was a tree (version 1 checkpoints) carry
+    no proofs and no root; they stop at step 7.
+    """
+    if checkpoint.root is None:
+        if any(n.endswith(".proof") for n in archive.names):
+            raise BundleFormatError(f"{CHECKPOINT}: inclusion proofs without a Merkle root")
+        return
+    root = bytes.fromhex(checkpoint.root)
+    for item in manifest["custody"]:
+        name = entry_file(item["seq"])
+        path = item.get("inclusion")
+        if not isinstance(path, list) or not all(isinstance(h, str) for h in path):
+            raise BundleFormatError(f"custody item #{item['seq']}: no inclusion proof")
+        if archive.read(proof_file(name)) != "".join(f"{h}\n" for h in path).encode():
+            raise IntegrityError(f"{proof_file(name)}: differs from the inclusion proof in the manifest")
+        try:
+            proof = [bytes.fromhex(h) for h in path]
+        except ValueError as exc:
+            raise BundleFormatError(f"{proof_file(name)}: not hex ({exc})") from exc
+        try:
+            verify_inclusion(leaf_hash(archive.read(name)), item["seq"] - 1, checkpoint.size, proof, root)
+        except ChainError as exc:
+            raise ChainError(f"{name}: {exc}") from exc
 
 
 def _canonical(value: Any, where: str) -> bytes:

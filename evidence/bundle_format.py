@@ -15,7 +15,7 @@ SIGNATURE_BYTES = 64
 MEMBER = re.compile(
     r"^(manifest\.json|manifest\.sig|VERIFY\.md|checkpoint\.json|checkpoint\.sig"
     r"|clip/[A-Za-z0-9][A-Za-z0-9._-]{0,80}"
-    r"|custody/[0-9]{8}\.(json|sig)|keys/[0-9a-f]{64}\.pem)$"
+    r"|custody/[0-9]{8}\.(json|sig|proof)|keys/[0-9a-f]{64}\.pem)$"
 )
 MAX_MEMBERS = 50_000
 MAX_MANIFEST = 32 << 20
@@ -32,6 +32,11 @@ def signature_file(json_name: str) -> str:
     return json_name.removesuffix(".json") + ".sig"
 
 
+def proof_file(json_name: str) -> str:
+    """The entry's Merkle audit path in the bundle's checkpoint: one hex hash a line, leaf side first."""
+    return json_name.removesuffix(".json") + ".proof"
+
+
 def key_file(kid: str) -> str:
     return f"keys/{kid}.pem"
 
@@ -44,8 +49,8 @@ def limit_for(name: str) -> int:
         return MAX_MANIFEST
     if name == README:
         return MAX_README
-    if name.startswith("keys/"):
-        return 4096
+    if name.startswith("keys/") or name.endswith(".proof"):
+        return 8192
     if name.startswith("clip/"):
         return MAX_CLIP
     return MAX_ENTRY

@@ -25,6 +25,7 @@ from evidence.bundle_format import (
     README,
     entry_file,
     key_file,
+    proof_file,
     signature_file,
 )
 from evidence.canonical import canonical_json
@@ -58,7 +59,8 @@ def export_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, case: str, reas
                                details={"case": case, "reason": reason, "by": by, "file": out.name})
             checkpoint = ev.checkpoint_at(record)
             entries = [e for e in ev.entries(clip_id) if e.seq <= record.seq]
-            _write_metadata(bundle, ev, _manifest(ev, seal, record, entries, checkpoint, clip_member),
+            proofs = {e.seq: ev.inclusion_proof(e.seq, checkpoint.size) for e in entries}
+            _write_metadata(bundle, ev, _manifest(ev, seal, record, entries, checkpoint, clip_member, proofs),
                             entries, checkpoint, out.name)
         os.replace(partial, out)
     finally:
@@ -94,7 +96,7 @@ def _copy_verified(bundle: zipfile.ZipFile, source: Path, member: str, seal: Cus
 
 
 def _manifest(ev: EvidenceStore, seal: CustodyRecord, record: CustodyRecord, entries: list[CustodyRecord],
-              checkpoint: Checkpoint, clip_member: str) -> dict[str, Any]:
+              checkpoint: Checkpoint, clip_member: str, proofs: dict[int, list[str]]) -> dict[str, Any]:
     return {
         "type": BUNDLE_TYPE, "v": 1,
         "clip": {"id": seal.clip_id, "file": clip_member, "sha256": seal.object_sha256,
@@ -104,7 +106,7 @@ def _manifest(ev: EvidenceStore, seal: CustodyRecord, record: CustodyRecord, ent
                    "by": record.details["by"], "time": record.time_text, "seq": record.seq},
         "custody": [
             {"seq": e.seq, "file": entry_file(e.seq), "entry_hash": e.entry_hash, "key_id": e.key_id,
-             "signature": e.signature, "entry": e.body()} for e in entries
+             "signature": e.signature, "entry": e.body(), "inclusion": proofs[e.seq]} for e in entries
         ],
         "checkpoint": {"file": CHECKPOINT, **checkpoint.to_json()},
         "keys": {kid: key_file(kid) for kid in ev.keys.key_ids},
@@ -120,6 +122,8 @@ def _write_metadata(bundle: zipfile.ZipFile, ev: EvidenceStore, manifest: dict[s
     for entry in entries:
         bundle.writestr(entry_file(entry.seq), entry.signed_bytes())
         bundle.writestr(signature_file(entry_file(entry.seq)), entry.signature_bytes())
+        proof = manifest["custody"][entries.index(entry)]["inclusion"]
+        bundle.writestr(proof_file(entry_file(entry.seq)), "".join(f"{h}\n" for h in proof))
     bundle.writestr(CHECKPOINT, checkpoint.signed_bytes())
     bundle.writestr(CHECKPOINT_SIG, checkpoint.signature_bytes())
     for kid in ev.keys.key_ids:

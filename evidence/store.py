@@ -240,7 +240,7 @@ class EvidenceStore:
 
     def _after_append(self, record: CustodyRecord) -> None:
         with self._timer_lock:
-            due = (record.action in CHECKPOINT_AT_ONCE or record.seq - self._covered >= self._every
+            due = (record.action in CHECKPOINT_AT_ONCE or record.seq == 1 or record.seq - self._covered >= self._every
                    or time.monotonic() - self._covered_at >= self._interval)
             if not due and self._timer is None:
                 self._timer = threading.Timer(self._interval, self._on_deadline)

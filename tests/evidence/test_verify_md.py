@@ -25,7 +25,7 @@ def run_verify_md(bundle: Path) -> subprocess.CompletedProcess[str]:
     with zipfile.ZipFile(bundle) as archive:
         text = archive.read("VERIFY.md").decode()
     blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
-    assert len(blocks) == 7, "VERIFY.md lost a step"
+    assert len(blocks) == 8, "VERIFY.md lost a step"
     return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", "\n".join(blocks)], check=False, cwd=bundle.parent,
                           capture_output=True, text=True, timeout=120)
 
@@ -43,6 +43,25 @@ def test_verify_md_passes_on_a_genuine_bundle(bundle: Path) -> None:
     assert "clip/clip0.mp4: OK" in result.stdout
     assert result.stdout.count("Signature Verified Successfully") == 1 + 4 + 1  # manifest, entries, checkpoint
     assert "custody chain OK: 4 entries" in result.stdout and "checkpoint OK" in result.stdout
+    assert "OK: 4 entries are in the checkpoint's Merkle tree" in result.stdout
+
+
+def test_verify_md_refuses_an_entry_at_another_position_of_the_tree(bundle: Path) -> None:
+    """A proof for one entry does not fit another: step 8 fails even if the earlier steps were skipped."""
+    def change(items: bundles.Members) -> None:
+        first, second = "custody/00000001.proof", sorted(n for n in items if n.endswith(".proof"))[1]
+        items[first], items[second] = items[second], items[first]
+
+    tampered = bundles.rewrite(bundle, bundle.with_name("tampered.zip"), change)
+    bundle.unlink()
+    tampered.rename(bundle)
+    with zipfile.ZipFile(bundle) as archive:
+        text = archive.read("VERIFY.md").decode()
+    step8 = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+    subprocess.run(["bash", "-c", step8[0]], check=True, cwd=bundle.parent, capture_output=True)
+    result = subprocess.run(["sh", "-c", step8[-1]], check=False, cwd=bundle.parent / "bundle",
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "FAILED: custody/00000001.json is not entry 1" in result.stderr
 
 
 @pytest.mark.parametrize(("member", "offset"), [("clip/clip0.mp4", 1000), ("manifest.json", 40)])
