@@ -8,7 +8,7 @@ from typing import Any, Protocol
 KINDS = (
     "modified", "missing", "unsealed", "reordered", "inserted", "deleted", "truncated",
     "rewritten", "bad_signature", "unknown_key", "bad_checkpoint", "unanchored", "keyring",
-    "inconsistent", "time_backwards",
+    "inconsistent", "time_backwards", "bad_timestamp",
 )
 
 
@@ -37,6 +37,7 @@ class StoreReport:
     key_ids: tuple[str, ...]
     failures: tuple[Failure, ...]
     warnings: tuple[str, ...]
+    timestamps: int = 0  # authority tokens that verified
 
     @property
     def ok(self) -> bool:

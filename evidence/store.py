@@ -47,6 +47,7 @@ from evidence.errors import ClipNotFound, EvidenceError
 from evidence.hashing import sha256_bytes
 from evidence.keys import SigningKeyring, key_id, public_pem
 from evidence.log_tree import DatabaseTree
+from evidence.timestamps import TOKENS_DIR, Timestamper
 from evidence.witness import FolderWitness, Witness
 
 CLIP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -77,7 +78,7 @@ class EvidenceStore:
 
     def __init__(self, root: Path, engine: Engine, keys: SigningKeyring, *, checkpoint_every: int,
                  witnesses: Sequence[Witness], checkpoint_interval: float = CHECKPOINT_INTERVAL,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, timestamper: Timestamper | None = None) -> None:
         self.root = root
         self._engine = engine
         self._keys = keys
@@ -86,6 +87,7 @@ class EvidenceStore:
         self._clock = clock
         self._local = FolderWitness(root)
         self.witnesses = tuple(witnesses)
+        self.timestamper = timestamper
         self._covered = 0  # largest size this process knows to be checkpointed
         self._covered_at = time.monotonic()
         self._timer: threading.Timer | None = None
@@ -95,11 +97,13 @@ class EvidenceStore:
     @classmethod
     def open(cls, storage_root: Path, engine: Engine, *, checkpoint_every: int = 50,
              witness: Path | None = None, witnesses: Sequence[Witness] = (),
-             checkpoint_interval: float = CHECKPOINT_INTERVAL, clock: Clock = utc_now) -> EvidenceStore:
+             checkpoint_interval: float = CHECKPOINT_INTERVAL, clock: Clock = utc_now,
+             timestamp_authorities: Sequence[str] = (), timestamp_timeout: float = 5.0) -> EvidenceStore:
         """Load (or create on first run) the signing key and the tables. Fails closed on the key.
 
         ``witness`` is a folder witness (the ``storage.witness_path`` setting); ``witnesses``
-        any others. Entries a crash left without a checkpoint get one now.
+        any others. Each checkpoint is sent to every URL of ``timestamp_authorities`` (RFC 3161)
+        in the background. Entries a crash left without a checkpoint get one now.
         """
         if checkpoint_every < 1:
             raise EvidenceError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
@@ -110,8 +114,10 @@ class EvidenceStore:
         keys = SigningKeyring.open(root / KEYS_DIR)
         _create_tables(engine)
         every = (*([FolderWitness(witness)] if witness is not None else []), *witnesses)
+        stamper = (Timestamper(root / TOKENS_DIR, timestamp_authorities, timeout=timestamp_timeout)
+                   if timestamp_authorities else None)
         store = cls(root, engine, keys, checkpoint_every=checkpoint_every, witnesses=every,
-                    checkpoint_interval=checkpoint_interval, clock=clock)
+                    checkpoint_interval=checkpoint_interval, clock=clock, timestamper=stamper)
         store._catch_up()
         return store
 
@@ -218,6 +224,8 @@ class EvidenceStore:
             except OSError as exc:
                 log.warning("checkpoint of %d entries not copied to witness %s: %s",
                             checkpoint.size, witness.name, exc)
+        if self.timestamper is not None:
+            self.timestamper.submit(checkpoint)
         with self._timer_lock:
             if checkpoint.size >= self._covered:
                 self._covered, self._covered_at = checkpoint.size, time.monotonic()

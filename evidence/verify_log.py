@@ -8,7 +8,7 @@ their own, through the consistency proof each line carries.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from evidence.canonical import canonical_json, parse_canonical
@@ -29,6 +29,7 @@ class LogCheck:
     failures: list[Failure]
     valid: set[int]  # seqs of entries whose hash and signature verified
     checkpoints: int
+    signed: dict[bytes, Checkpoint] = field(default_factory=dict)  # checkpoints whose signature verified
 
 
 def body_bytes(row: Row, seq: int | None = None) -> bytes | None:
@@ -150,7 +151,7 @@ def check_checkpoints(rows: Sequence[Row], sources: Sequence[Witness], keys: Pub
         if checkpoint.size <= last:
             failures.extend(_check_against_log(checkpoint, where, by_seq,
                                                tree if broken_from is None or checkpoint.size < broken_from else None))
-    return LogCheck(failures, set(), len(seen))
+    return LogCheck(failures, set(), len(seen), {c.signed_bytes(): c for c, _ in seen.values()})
 
 
 def _signed_checkpoints(source: Witness, keys: PublicKeyring, failures: list[Failure]) -> list[Published]:

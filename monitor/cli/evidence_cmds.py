@@ -28,6 +28,7 @@ from evidence.store import EvidenceStore
 from evidence.verify import verify_store
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, interactive, load_or_exit
 from monitor.config import Config
+from monitor.site.evidence_options import store_options, timestamp_roots
 from monitor.store.db import make_engine
 from monitor.store.paths import StoragePaths
 
@@ -61,9 +62,7 @@ def _open_store(cfg: Config) -> EvidenceStore:
     paths = StoragePaths(Path(cfg.storage.path).resolve())
     paths.ensure()
     try:
-        return EvidenceStore.open(paths.root, make_engine(cfg.storage.database),
-                                  checkpoint_every=cfg.storage.checkpoint_every, witness=_witness(cfg),
-                                  checkpoint_interval=cfg.storage.checkpoint_interval)
+        return EvidenceStore.open(paths.root, make_engine(cfg.storage.database), **store_options(cfg))
     except KeyringError as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
@@ -86,7 +85,7 @@ def verify(
                         console=console, disable=not interactive() or as_json, transient=True)
     with progress:
         report = verify_store(root, make_engine(cfg.storage.database), witness=_witness(cfg),
-                              progress=RichProgress(progress))
+                              progress=RichProgress(progress), timestamp_roots=timestamp_roots(cfg))
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
     else:

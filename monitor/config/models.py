@@ -112,6 +112,9 @@ class Evidence(_Section):
     # tokens (they are retried), never sealing.
     timestamp_authorities: list[Annotated[str, Check(_authority_problem)]] = field(default_factory=list)
     timestamp_timeout: Annotated[float, Gt(0), Le(60)] = 5.0  # seconds to wait for one authority's reply
+    # PEM file of the authorities' root certificates, taken from each authority's own site: what
+    # `hotspot verify` checks tokens against (and what exported bundles carry for the reader)
+    timestamp_ca_file: str | None = None
 
 
 _WINDOW_NAMES = {"start": "from", "end": "to"}  # "from" is a Python keyword

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from evidence.timestamps import TOKENS_DIR, pending_backlog
 from monitor.service.alert_feed import alert_json
 from monitor.service.deps import (
     ActiveUser,
@@ -175,4 +176,6 @@ def audit_page(
                            since=since, until=until, limit=500)
     filters = _form_values(username=username, actor=actor, action=action, clip_id=clip_id, since=since,
                            until=until)
-    return render(request, "audit.html", user, state, logins=logins, custody=custody, filters=filters)
+    backlog = pending_backlog(state.runtime.paths.root / TOKENS_DIR, state.config.evidence.timestamp_authorities)
+    return render(request, "audit.html", user, state, logins=logins, custody=custody, filters=filters,
+                  timestamp_backlog=backlog)

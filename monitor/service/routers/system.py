@@ -15,6 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
+from evidence.timestamps import TOKENS_DIR, pending_backlog
 from monitor.service.deps import State
 from monitor.service.state import ServiceState
 from monitor.store.models import Alert, Clip
@@ -36,6 +37,8 @@ def healthz(state: State) -> JSONResponse:
         "database": database,
         "cameras_online": sum(1 for s in statuses.values() if s.state == "online"),
         "cameras_configured": len(state.config.cameras),
+        "timestamps_pending": sum(pending_backlog(state.runtime.paths.root / TOKENS_DIR,
+                                                  state.config.evidence.timestamp_authorities).values()),
     }
     return JSONResponse(body, status_code=200 if database == "ok" else 503)
 

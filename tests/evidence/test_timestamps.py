@@ -1,0 +1,168 @@
+"""RFC 3161 timestamps from a real OpenSSL authority on loopback, and what happens when it is down."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from evidence.actions import Action
+from evidence.errors import EvidenceError
+from evidence.timestamps import TimestampError, authority_id, load_roots, request_token, verify_token
+from evidence.verify import verify_store
+from tests.evidence.conftest import Site, open_site, seal_real_clip
+from tests.fixtures.tsa import TimestampAuthority, make_authority
+
+
+@pytest.fixture(scope="session")
+def authority_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_authority(tmp_path_factory.mktemp("tsa"))
+
+
+@pytest.fixture
+def authority(authority_folder: Path) -> Iterator[TimestampAuthority]:
+    server = TimestampAuthority(authority_folder)
+    yield server
+    server.close()
+
+
+def wait_for(condition, seconds: float = 10.0) -> None:  # noqa: ANN001 - a small polling helper
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_token_covers_exactly_its_data_and_verifies_with_openssl(authority: TimestampAuthority,
+                                                                    tmp_path: Path) -> None:
+    data = b'{"size":3,"type":"hotspot-custody-checkpoint"}'
+    token = request_token(authority.url, data, timeout=5)
+    stamp = verify_token(token, data, roots=load_roots(authority.ca_file))
+    assert "Test TSA" in stamp.authority and stamp.time.tzinfo is not None
+    with pytest.raises(TimestampError, match="does not verify"):
+        verify_token(token, data + b" ", roots=load_roots(authority.ca_file))
+    with pytest.raises(TimestampError, match="no timestamp authority root"):
+        verify_token(token, data, roots=[])
+    (tmp_path / "data").write_bytes(data)
+    (tmp_path / "token.tsr").write_bytes(token)
+    done = subprocess.run(["openssl", "ts", "-verify", "-in", "token.tsr", "-data", "data", "-CAfile",
+                           str(authority.ca_file)], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "Verification: OK" in done.stdout
+
+
+def test_a_token_from_another_authority_is_not_pinned_to_ours(authority: TimestampAuthority, tmp_path: Path) -> None:
+    other = make_authority(tmp_path / "other", name="Rogue TSA")
+    rogue = TimestampAuthority(other)
+    try:
+        token = request_token(rogue.url, b"x", timeout=5)
+    finally:
+        rogue.close()
+    with pytest.raises(TimestampError):
+        verify_token(token, b"x", roots=load_roots(authority.ca_file))
+
+
+def test_every_checkpoint_gets_a_token_beside_it(authority: TimestampAuthority, tmp_path: Path,
+                                                 mp4_library: list[Path]) -> None:
+    site = open_site(tmp_path / "data", timestamp_authorities=[authority.url])
+    seal = seal_real_clip(site, "c0", 0, source=mp4_library[0])
+    stamper = site.ev.timestamper
+    assert stamper is not None
+    checkpoint = site.ev.checkpoint_at(seal)
+    wait_for(lambda: stamper.backlog() == {authority.url: 0})
+    token = stamper.tokens(checkpoint)[authority_id(authority.url)]
+    folder = site.root / "timestamps"
+    assert (folder / f"{checkpoint.name}.json").read_bytes() == checkpoint.signed_bytes()
+    verify_token(token, checkpoint.signed_bytes(), roots=load_roots(authority.ca_file))
+
+
+def test_an_authority_that_is_down_delays_tokens_never_sealing(authority: TimestampAuthority, tmp_path: Path,
+                                                               mp4_library: list[Path]) -> None:
+    authority.down = True
+    site = open_site(tmp_path / "data", timestamp_authorities=[authority.url])
+    began = time.monotonic()
+    for index in range(3):
+        seal_real_clip(site, f"c{index}", index, source=mp4_library[index])
+    assert time.monotonic() - began < 5  # seals went through while the authority refused
+    stamper = site.ev.timestamper
+    assert stamper is not None
+    wait_for(lambda: stamper.backlog() == {authority.url: 3})
+    assert [e.action for e in site.ev.entries()] == [Action.SEALED] * 3
+    authority.down = False
+    stamper.run_once()  # what the worker does every retry_after seconds
+    wait_for(lambda: stamper.backlog() == {authority.url: 0})
+    for checkpoint_file in (site.root / "timestamps").glob("*-*.json"):
+        token = checkpoint_file.with_suffix(f".{authority_id(authority.url)}.tsr").read_bytes()
+        verify_token(token, checkpoint_file.read_bytes(), roots=load_roots(authority.ca_file))
+
+
+def test_an_unreachable_authority_is_an_evidence_error() -> None:
+    with pytest.raises(EvidenceError, match="timestamp authority"):
+        request_token("http://127.0.0.1:9/tsr", b"x", timeout=1)
+
+
+def test_site_fixture_unaffected(site: Site) -> None:
+    assert site.ev.timestamper is None
+
+
+class SettableClock:
+    """The site's clock, which an attacker with the machine can set anywhere."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+def test_entries_dated_backwards_are_reported(tmp_path: Path, mp4_library: list[Path]) -> None:
+    clock = SettableClock()
+    site = open_site(tmp_path / "data", clock=clock)
+    seal_real_clip(site, "c0", 0, source=mp4_library[0])
+    clock.offset = -timedelta(days=90)  # the clock set back months
+    late = seal_real_clip(site, "c1", 1, source=mp4_library[1])
+    report = verify_store(site.root, site.engine)
+    assert [(f.kind, f.seq) for f in report.failures] == [("time_backwards", late.seq)]
+    assert "before entry #1" in report.failures[0].message
+
+
+def test_a_token_shows_an_entry_was_backdated(authority: TimestampAuthority, tmp_path: Path,
+                                              mp4_library: list[Path]) -> None:
+    """The clock set back after a checkpoint was timestamped: the independent token dates that
+    checkpoint after an entry it does not contain, so the entry was backdated."""
+    clock = SettableClock()
+    site = open_site(tmp_path / "data", clock=clock, timestamp_authorities=[authority.url])
+    seal_real_clip(site, "c0", 0, source=mp4_library[0])
+    stamper = site.ev.timestamper
+    assert stamper is not None
+    wait_for(lambda: stamper.backlog() == {authority.url: 0})
+    roots = load_roots(authority.ca_file)
+    assert verify_store(site.root, site.engine, timestamp_roots=roots).timestamps == 1
+    clock.offset = -timedelta(hours=1)
+    (site.root / "timestamps" / "pending").rename(site.root / "timestamps" / "held")  # no newer tokens
+    late = site.ev.append(Action.VIEWED, actor="ms.garcia", clip_id="c0")
+    report = verify_store(site.root, site.engine, timestamp_roots=roots)
+    backdated = [f for f in report.failures if f.kind == "time_backwards"]
+    assert {f.seq for f in backdated} == {late.seq}
+    assert any("backdated" in f.message and "Test TSA" in f.message for f in backdated)
+
+
+def test_a_forged_token_or_checkpoint_is_reported(authority: TimestampAuthority, tmp_path: Path,
+                                                  mp4_library: list[Path]) -> None:
+    site = open_site(tmp_path / "data", timestamp_authorities=[authority.url])
+    seal_real_clip(site, "c0", 0, source=mp4_library[0])
+    stamper = site.ev.timestamper
+    assert stamper is not None
+    wait_for(lambda: stamper.backlog() == {authority.url: 0})
+    roots = load_roots(authority.ca_file)
+    assert verify_store(site.root, site.engine, timestamp_roots=roots).ok
+    [token] = (site.root / "timestamps").glob("*.tsr")
+    [data] = (site.root / "timestamps").glob("*-*.json")
+    data.write_bytes(data.read_bytes().replace(b'"size":1', b'"size":9'))
+    assert verify_store(site.root, site.engine, timestamp_roots=roots).kinds() == {"bad_timestamp"}
+    assert "not a checkpoint" in verify_store(site.root, site.engine, timestamp_roots=roots).failures[0].message
+    assert verify_store(site.root, site.engine).warnings  # tokens present, no roots: said, not hidden
+    assert token.exists()
