@@ -6,9 +6,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from evidence.bundle import verify_bundle
-from evidence.errors import VerificationError
+from evidence.errors import EvidenceError
+from evidence.timestamps import load_roots
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -19,10 +21,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.add_argument("--trust", action="append", metavar="KEY_ID",
                         help="fingerprint of a site key you trust (repeatable); others are refused")
+    verify.add_argument("--tsa-ca", metavar="PEM",
+                        help="root certificates of the timestamp authorities you trust (from the authorities)")
     args = parser.parse_args(argv)
     try:
-        report = verify_bundle(args.bundle, trusted_keys=args.trust)
-    except VerificationError as exc:
+        roots = load_roots(Path(args.tsa_ca)) if args.tsa_ca else None
+        report = verify_bundle(args.bundle, trusted_keys=args.trust, timestamp_roots=roots)
+    except EvidenceError as exc:
         if args.json:
             print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
         else:
@@ -35,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{report.sealed_at}; {report.entries} custody entries; exported {report.exported_at} "
               f"by {report.exported_by} for case {report.case}; signed by {report.signed_by}"
               + ("" if report.pinned else " (compare this fingerprint with the one the site published)"))
+        for stamp in report.timestamps:
+            print(f"timestamped by {stamp}")
+        if report.timestamps_unchecked:
+            print(f"{report.timestamps_unchecked} timestamp token(s) not checked: give --tsa-ca")
     return 0
 
 

@@ -6,10 +6,13 @@ established or raises a VerificationError saying what failed and where.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from cryptography import x509
 
 from evidence.actions import Action
 from evidence.archive import SafeArchive
@@ -37,6 +40,7 @@ from evidence.errors import (
 from evidence.hashing import sha256_bytes
 from evidence.keys import PublicKeyring, key_id, load_public_pem
 from evidence.merkle import leaf_hash, verify_inclusion
+from evidence.timestamps import TOLERANCE, TimestampError, verify_token
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,17 @@ class BundleReport:
     checkpoint_size: int
     pinned: bool  # True when every key was checked against fingerprints the caller trusts
     merkle_root: str | None = None  # the checkpoint's tree root each entry was proven to be under
+    timestamps: tuple[str, ...] = ()  # "<authority> at <time>" for each token that verified
+    timestamps_unchecked: int = 0  # tokens carried but not checked: no authority root was given
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ok": True}
 
 
-def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) -> BundleReport:
-    """Run every step; the first failure raises. ``trusted_keys`` pins the site's fingerprints."""
+def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None,
+                  timestamp_roots: Sequence[x509.Certificate] | None = None) -> BundleReport:
+    """Run every step; the first failure raises. ``trusted_keys`` pins the site's fingerprints;
+    ``timestamp_roots`` are the root certificates of the timestamp authorities the reader trusts."""
     with SafeArchive(Path(path)) as archive:
         keys = step2_keys(archive)
         manifest = step3_manifest(archive, keys)
@@ -74,6 +82,7 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) ->
         step6_chain(entries, manifest)
         checkpoint = step7_checkpoint(archive, manifest, keys, entries[-1])
         step8_inclusion(archive, manifest, checkpoint)
+        stamps = step9_timestamps(archive, manifest, checkpoint, entries, timestamp_roots)
     used = {manifest["signed_by"], checkpoint.key_id, *(e["key_id"] for e in entries)}
     if trusted_keys is not None and not used <= set(trusted_keys):
         raise SignatureError(f"{path}: signed with key(s) {', '.join(sorted(used - set(trusted_keys)))} "
@@ -85,7 +94,8 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) ->
         case=export["case"], reason=export["reason"], exported_by=export["by"], exported_at=export["time"],
         entries=len(entries), actions=tuple(e["action"] for e in entries), signed_by=manifest["signed_by"],
         key_ids=tuple(sorted(used)), checkpoint_size=checkpoint.size, pinned=trusted_keys is not None,
-        merkle_root=checkpoint.root,
+        merkle_root=checkpoint.root, timestamps=stamps,
+        timestamps_unchecked=0 if timestamp_roots else len(manifest.get("timestamps") or []),
     )
 
 
@@ -251,6 +261,44 @@ def step8_inclusion(archive: SafeArchive, manifest: dict[str, Any], checkpoint: 
             verify_inclusion(leaf_hash(archive.read(name)), item["seq"] - 1, checkpoint.size, proof, root)
         except ChainError as exc:
             raise ChainError(f"{name}: {exc}") from exc
+
+
+def step9_timestamps(archive: SafeArchive, manifest: dict[str, Any], checkpoint: Checkpoint,
+                     entries: list[dict[str, Any]], roots: Sequence[x509.Certificate] | None) -> tuple[str, ...]:
+    """Each authority's RFC 3161 token covers ``checkpoint.json``, and no entry is dated after it.
+
+    Entries of the clip must also be dated in order. Tokens are checked only against roots the
+    reader trusts (taken from each authority, never from the bundle).
+    """
+    previous = None
+    for entry in entries:
+        if previous is not None and str(entry.get("time")) < str(previous.get("time")):
+            raise ChainError(f"custody entry #{entry.get('seq')} is dated {entry.get('time')}, before entry "
+                             f"#{previous.get('seq')} ({previous.get('time')}): the site's clock went backwards")
+        previous = entry
+    listed = manifest.get("timestamps") or []
+    if not isinstance(listed, list):
+        raise BundleFormatError(f"{MANIFEST}: timestamps is not a list")
+    names = {_field(_checked_dict(item, "timestamp"), "file", str, "timestamp") for item in listed}
+    present = {n for n in archive.names if n.endswith(".tsr")}
+    if names != present:
+        raise BundleFormatError(f"{MANIFEST}: listed timestamp tokens {sorted(names)} differ from {sorted(present)}")
+    if not roots:
+        return ()
+    stamps = []
+    data = archive.read(CHECKPOINT)
+    for item in listed:
+        try:
+            stamp = verify_token(archive.read(item["file"]), data, roots=roots)
+        except TimestampError as exc:
+            raise TimestampError(f"{item['file']} ({item.get('authority')}): {exc}") from exc
+        late = [e for e in entries if datetime.fromisoformat(str(e["time"])) > stamp.time + TOLERANCE]
+        if datetime.fromisoformat(checkpoint.time) > stamp.time + TOLERANCE or late:
+            raise ChainError(f"{item['file']}: {stamp.authority} timestamped the checkpoint at "
+                             f"{stamp.time.isoformat()}, before the times the site's clock gave it"
+                             + (f" and entry #{late[0]['seq']}" if late else "") + ": the clock was fast")
+        stamps.append(f"{stamp.authority} at {stamp.time.isoformat()}")
+    return tuple(stamps)
 
 
 def _canonical(value: Any, where: str) -> bytes:

@@ -27,13 +27,15 @@ from evidence.bundle_format import (
     key_file,
     proof_file,
     signature_file,
+    token_file,
 )
 from evidence.canonical import canonical_json
 from evidence.checkpoints import Checkpoint
 from evidence.entry import CustodyRecord
 from evidence.errors import EvidenceError, IntegrityError
-from evidence.hashing import CHUNK
+from evidence.hashing import CHUNK, sha256_bytes
 from evidence.store import EvidenceStore
+from evidence.timestamps import authority_id
 
 MAX_TEXT = 2000
 
@@ -60,12 +62,28 @@ def export_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, case: str, reas
             checkpoint = ev.checkpoint_at(record)
             entries = [e for e in ev.entries(clip_id) if e.seq <= record.seq]
             proofs = {e.seq: ev.inclusion_proof(e.seq, checkpoint.size) for e in entries}
-            _write_metadata(bundle, ev, _manifest(ev, seal, record, entries, checkpoint, clip_member, proofs),
-                            entries, checkpoint, out.name)
+            tokens = _timestamp(ev, checkpoint, bundle)
+            manifest = _manifest(ev, seal, record, entries, checkpoint, clip_member, proofs)
+            manifest["timestamps"] = tokens
+            _write_metadata(bundle, ev, manifest, entries, checkpoint, out.name)
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
     return out
+
+
+def _timestamp(ev: EvidenceStore, checkpoint: Checkpoint, bundle: zipfile.ZipFile) -> list[dict[str, str]]:
+    """Each authority's token over the export checkpoint, fetched now; an authority that is down
+    is left out (the bundle still verifies, with fewer independent times)."""
+    if ev.timestamper is None:
+        return []
+    urls = {authority_id(url): url for url in ev.timestamper.authorities}
+    listed = []
+    for authority, token in sorted(ev.timestamper.fetch_now(checkpoint).items()):
+        bundle.writestr(token_file(authority), token)
+        bundle.writestr(token_file(authority).replace(".tsr", ".url"), urls[authority])
+        listed.append({"authority": urls[authority], "file": token_file(authority), "sha256": sha256_bytes(token)})
+    return listed
 
 
 def _clip_source(ev: EvidenceStore, seal: CustodyRecord) -> Path:

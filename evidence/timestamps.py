@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -47,6 +47,7 @@ TOKENS_DIR = "timestamps"
 PENDING_DIR = "pending"
 MAX_TOKEN = 64 << 10
 CONTENT_TYPE = "application/timestamp-query"
+TOLERANCE = timedelta(seconds=2)  # clock granularity and an authority's stated accuracy, when comparing times
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,11 @@ class Timestamper:
     def fetch_now(self, checkpoint: Checkpoint) -> dict[str, bytes]:
         """Queue ``checkpoint`` and try its tokens at once (an export waits for them)."""
         self.submit(checkpoint)
+        marker = self.folder / PENDING_DIR / checkpoint.name
+        deadline = time.monotonic() + self._timeout * len(self.authorities) + 1
         self._process(checkpoint.name)
+        while marker.exists() and time.monotonic() < deadline and self._held_elsewhere(marker):
+            time.sleep(0.02)  # the worker thread (or another process) is fetching this one
         return self.tokens(checkpoint)
 
     def tokens(self, checkpoint: Checkpoint) -> dict[str, bytes]:
@@ -208,6 +213,11 @@ class Timestamper:
                 self.run_once()
             except Exception:  # a worker thread has nobody to raise to; the next round retries
                 log.exception("timestamp round failed")
+
+    @staticmethod
+    def _held_elsewhere(marker: Path) -> bool:
+        with _locked(marker) as held:
+            return not held and marker.exists()
 
     def _process(self, name: str) -> None:
         marker = self.folder / PENDING_DIR / name

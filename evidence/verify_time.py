@@ -13,7 +13,7 @@ import bisect
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,9 @@ from cryptography import x509
 from evidence.checkpoints import Checkpoint
 from evidence.errors import ChainError
 from evidence.report import Failure
-from evidence.timestamps import PENDING_DIR, TimestampError, verify_token
+from evidence.timestamps import PENDING_DIR, TOLERANCE, TimestampError, verify_token
 
 Row = Mapping[str, Any]
-TOLERANCE = timedelta(seconds=2)  # clock granularity and the authority's stated accuracy
 
 
 @dataclass

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography import x509
 from rich.progress import (
     BarColumn,
     Progress,
@@ -25,6 +26,7 @@ from evidence.errors import ClipNotFound, EvidenceError, KeyringError, Verificat
 from evidence.export import export_bundle
 from evidence.report import StoreReport
 from evidence.store import EvidenceStore
+from evidence.timestamps import load_roots
 from evidence.verify import verify_store
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, interactive, load_or_exit
 from monitor.config import Config
@@ -74,10 +76,12 @@ def verify(
     config: ConfigOption = DEFAULT_CONFIG,
     trust: Annotated[list[str] | None, typer.Option(
         "--trust", help="bundle: fingerprint of a site key you trust (repeatable)")] = None,
+    tsa_ca: Annotated[Path | None, typer.Option(
+        "--tsa-ca", help="bundle: root certificates (PEM) of the timestamp authorities you trust")] = None,
 ) -> None:
     """Verify an export bundle offline, or the whole store: custody log, checkpoints and clips."""
     if bundle is not None:
-        _verify_bundle(bundle, as_json, trust)
+        _verify_bundle(bundle, as_json, trust, load_roots(tsa_ca) if tsa_ca else None)
         return
     cfg = load_or_exit(config)
     root = Path(cfg.storage.path).resolve()
@@ -93,12 +97,13 @@ def verify(
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None) -> None:
+def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None,
+                   roots: list[x509.Certificate] | None = None) -> None:
     if not bundle.is_file():
         console.print(f"[red]error:[/] {bundle}: no such file")
         raise typer.Exit(2)
     try:
-        report = verify_bundle(bundle, trusted_keys=trust)
+        report = verify_bundle(bundle, trusted_keys=trust, timestamp_roots=roots)
     except VerificationError as exc:
         if as_json:
             print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
@@ -112,6 +117,7 @@ def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None) -> None
     for label, value in (("clip", report.clip_id), ("sha256", report.sha256), ("sealed", report.sealed_at),
                          ("case", report.case), ("reason", report.reason), ("exported by", report.exported_by),
                          ("exported", report.exported_at), ("custody", ", ".join(report.actions)),
+                         *(("timestamped", stamp) for stamp in report.timestamps),
                          ("signed by", report.signed_by + ("" if report.pinned else "  (compare with the "
                                                            "published fingerprint)"))):
         table.add_row(label, value)

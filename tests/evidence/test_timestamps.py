@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,10 +14,13 @@ from pathlib import Path
 import pytest
 
 from evidence.actions import Action
+from evidence.bundle import verify_bundle
 from evidence.errors import EvidenceError
+from evidence.export import export_bundle
 from evidence.timestamps import TimestampError, authority_id, load_roots, request_token, verify_token
 from evidence.verify import verify_store
 from tests.evidence.conftest import Site, open_site, seal_real_clip
+from tests.evidence.test_verify_md import run_verify_md
 from tests.fixtures.tsa import TimestampAuthority, make_authority
 
 
@@ -92,8 +98,7 @@ def test_an_authority_that_is_down_delays_tokens_never_sealing(authority: Timest
     wait_for(lambda: stamper.backlog() == {authority.url: 3})
     assert [e.action for e in site.ev.entries()] == [Action.SEALED] * 3
     authority.down = False
-    stamper.run_once()  # what the worker does every retry_after seconds
-    wait_for(lambda: stamper.backlog() == {authority.url: 0})
+    wait_for(lambda: stamper.run_once() == 0)  # what the worker does every retry_after seconds
     for checkpoint_file in (site.root / "timestamps").glob("*-*.json"):
         token = checkpoint_file.with_suffix(f".{authority_id(authority.url)}.tsr").read_bytes()
         verify_token(token, checkpoint_file.read_bytes(), roots=load_roots(authority.ca_file))
@@ -166,3 +171,38 @@ def test_a_forged_token_or_checkpoint_is_reported(authority: TimestampAuthority,
     assert "not a checkpoint" in verify_store(site.root, site.engine, timestamp_roots=roots).failures[0].message
     assert verify_store(site.root, site.engine).warnings  # tokens present, no roots: said, not hidden
     assert token.exists()
+
+
+def test_a_bundle_carries_the_tokens_and_every_verifier_checks_them(authority: TimestampAuthority, tmp_path: Path,
+                                                                    mp4_library: list[Path]) -> None:
+    site = open_site(tmp_path / "data", timestamp_authorities=[authority.url])
+    seal_real_clip(site, "c0", 0, source=mp4_library[0])
+    (tmp_path / "court").mkdir()
+    bundle = export_bundle(site.ev, "c0", tmp_path / "court" / "c0.zip", case="2026-014", reason="hearing",
+                           by="Dr. Okafor")
+    roots = load_roots(authority.ca_file)
+    report = verify_bundle(bundle, timestamp_roots=roots)
+    assert len(report.timestamps) == 1 and "Test TSA" in report.timestamps[0]
+    assert verify_bundle(bundle).timestamps_unchecked == 1
+    rogue = make_authority(tmp_path / "rogue", name="Rogue TSA")
+    with pytest.raises(TimestampError):
+        verify_bundle(bundle, timestamp_roots=load_roots(rogue / "ca.crt"))
+    done = subprocess.run([sys.executable, "-m", "evidence", "verify", str(bundle), "--tsa-ca",
+                           str(authority.ca_file)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "timestamped by CN=Test TSA" in done.stdout, done.stderr
+    result = run_verify_md(bundle, env={**os.environ, "TSA_CA": str(authority.ca_file)})
+    assert result.returncode == 0, result.stderr
+    assert "OK: 1 timestamp token(s) verified" in result.stdout and "Time stamp:" in result.stdout
+    shutil.rmtree(bundle.parent / "bundle")
+    result = run_verify_md(bundle, env={**os.environ, "TSA_CA": str(rogue / "ca.crt")})
+    assert result.returncode != 0 and "does not verify over checkpoint.json" in result.stderr
+
+
+def test_an_export_while_the_authority_is_down_still_verifies(authority: TimestampAuthority, tmp_path: Path,
+                                                              mp4_library: list[Path]) -> None:
+    authority.down = True
+    site = open_site(tmp_path / "data", timestamp_authorities=[authority.url], timestamp_timeout=1)
+    seal_real_clip(site, "c0", 0, source=mp4_library[0])
+    bundle = export_bundle(site.ev, "c0", tmp_path / "c0.zip", case="c", reason="r", by="b")
+    report = verify_bundle(bundle, timestamp_roots=load_roots(authority.ca_file))
+    assert report.timestamps == () and report.timestamps_unchecked == 0

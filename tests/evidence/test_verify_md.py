@@ -20,14 +20,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def run_verify_md(bundle: Path) -> subprocess.CompletedProcess[str]:
+def run_verify_md(bundle: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run every shell block of the bundle's own VERIFY.md, in order, stopping at the first failure."""
     with zipfile.ZipFile(bundle) as archive:
         text = archive.read("VERIFY.md").decode()
     blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
-    assert len(blocks) == 8, "VERIFY.md lost a step"
+    assert len(blocks) == 9, "VERIFY.md lost a step"
     return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", "\n".join(blocks)], check=False, cwd=bundle.parent,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env)
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_verify_md_refuses_an_entry_at_another_position_of_the_tree(bundle: Path
         text = archive.read("VERIFY.md").decode()
     step8 = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
     subprocess.run(["bash", "-c", step8[0]], check=True, cwd=bundle.parent, capture_output=True)
-    result = subprocess.run(["sh", "-c", step8[-1]], check=False, cwd=bundle.parent / "bundle",
+    result = subprocess.run(["sh", "-c", step8[7]], check=False, cwd=bundle.parent / "bundle",
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "FAILED: custody/00000001.json is not entry 1" in result.stderr
 
