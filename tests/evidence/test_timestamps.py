@@ -17,7 +17,13 @@ from evidence.actions import Action
 from evidence.bundle import verify_bundle
 from evidence.errors import EvidenceError
 from evidence.export import export_bundle
-from evidence.timestamps import TimestampError, authority_id, load_roots, request_token, verify_token
+from evidence.timestamps import (
+    TimestampError,
+    authority_id,
+    load_roots,
+    request_token,
+    verify_token,
+)
 from evidence.verify import verify_store
 from tests.evidence.conftest import Site, open_site, seal_real_clip
 from tests.evidence.test_verify_md import run_verify_md
@@ -36,7 +42,7 @@ def authority(authority_folder: Path) -> Iterator[TimestampAuthority]:
     server.close()
 
 
-def wait_for(condition, seconds: float = 10.0) -> None:  # noqa: ANN001 - a small polling helper
+def wait_for(condition, seconds: float = 10.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out"

@@ -69,3 +69,17 @@ def test_a_rewritten_tail_fails_the_witness_consistency_and_root(witnessed: tupl
     reopened.ev.flush_checkpoint()
     report = verify_store(site.root, site.engine, witness=witness)
     assert "rewritten" in report.kinds()
+
+
+def test_a_witness_line_whose_consistency_proof_was_edited_is_named(witnessed: tuple[Site, Path]) -> None:
+    site, witness = witnessed
+    path = witness / "checkpoints.log"
+    lines = path.read_text().splitlines()
+    number, record = next((n, json.loads(line)) for n, line in enumerate(lines)
+                          if json.loads(line).get("consistency", {}).get("proof"))
+    record["consistency"]["proof"][0] = "00" * 32
+    lines[number] = json.dumps(record)
+    path.write_text("".join(f"{line}\n" for line in lines))
+    report = verify_store(site.root, site.engine, witness=witness)
+    assert report.kinds() == {"inconsistent"}
+    assert f"checkpoints.log:{number + 1}" in report.failures[0].message
