@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
 from evidence.actions import Action
 from evidence.bundle import verify_bundle
@@ -25,6 +28,8 @@ from evidence.timestamps import (
     verify_token,
 )
 from evidence.verify import verify_store
+from monitor.cli import evidence_cmds
+from tests.conftest import base_config, write_config
 from tests.evidence.conftest import Site, open_site, seal_real_clip
 from tests.evidence.test_verify_md import run_verify_md
 from tests.fixtures.tsa import TimestampAuthority, make_authority
@@ -212,3 +217,23 @@ def test_an_export_while_the_authority_is_down_still_verifies(authority: Timesta
     bundle = export_bundle(site.ev, "c0", tmp_path / "c0.zip", case="c", reason="r", by="b")
     report = verify_bundle(bundle, timestamp_roots=load_roots(authority.ca_file))
     assert report.timestamps == () and report.timestamps_unchecked == 0
+
+
+def test_hotspot_verify_checks_tokens_against_the_configured_roots(authority: TimestampAuthority, tmp_path: Path,
+                                                                  mp4_library: list[Path]) -> None:
+    site = open_site(tmp_path / "data", timestamp_authorities=[authority.url])
+    seal_real_clip(site, "c0", 0, source=mp4_library[0])
+    stamper = site.ev.timestamper
+    assert stamper is not None
+    wait_for(lambda: stamper.backlog() == {authority.url: 0})
+    evidence = {"timestamp_authorities": [authority.url], "timestamp_ca_file": str(authority.ca_file)}
+    config = write_config(tmp_path, base_config(site.root, evidence=evidence))
+    app = typer.Typer()
+    evidence_cmds.register(app)
+    result = CliRunner().invoke(app, ["verify", "--json", "--config", str(config)])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0 and report["timestamps"] >= 1, result.stdout
+    [token] = (site.root / "timestamps").glob("*.tsr")
+    token.write_bytes(token.read_bytes()[:-1] + bytes([token.read_bytes()[-1] ^ 1]))
+    result = CliRunner().invoke(app, ["verify", "--json", "--config", str(config)])
+    assert result.exit_code == 1 and [f["kind"] for f in json.loads(result.stdout)["failures"]] == ["bad_timestamp"]
