@@ -31,7 +31,7 @@ from bench.table import Row, Spread, markdown
 from bench.verify_bench import MIB, frames, timed
 from evidence.actions import Action
 from evidence.bundle import verify_bundle
-from evidence.export import export_bundle
+from evidence.export import Disclosure, export_bundle
 from evidence.hashing import sha256_file
 from evidence.store import EvidenceStore
 from evidence.timestamps import load_roots
@@ -107,7 +107,8 @@ def bundle_rows(root: Path, plan: Plan, authority: TimestampAuthority) -> list[R
                  size=path.stat().st_size, metadata={"camera": "bench"})
     for index in range(plan.backlog_entries):
         ev.append(Action.VIEWED if index % 7 else Action.DOWNLOADED, actor="bench", clip_id="big")
-    bundle = export_bundle(ev, "big", root / "big.zip", case="bench", reason="benchmark", by="bench")
+    bundle = export_bundle(ev, "big", root / "big.zip", disclosure=Disclosure(
+        case="bench", reason="benchmark", by="bench", recipient="bench", interest="measuring verification"))
     roots = load_roots(authority.ca_file)
     report = verify_bundle(bundle, timestamp_roots=roots)
     if not report.timestamps or report.merkle_root is None:

@@ -1,7 +1,8 @@
 """Verify a whole evidence store, in the order an examiner would.
 
-1. load the public keyring; 2. recompute every entry's hash and signature; 3. check every link
-and every signed checkpoint (and witness copy); 4. re-hash every sealed clip still on disk;
+1. load the public keyring; 2. recompute every entry's hash and signature, and check that each
+was signed by the key then active (the key chain of ``key_rotated`` entries); 3. check every
+link and every signed checkpoint (and witness copy); 4. re-hash every sealed clip still on disk;
 5. list files nobody sealed; 6. check that entry times never go backwards, and every timestamp
 authority's token. All findings are collected, so one report says everything wrong.
 
@@ -25,7 +26,7 @@ from evidence.report import Failure, NoProgress, ProgressSink, StoreReport
 from evidence.store import KEYS_DIR
 from evidence.timestamps import TOKENS_DIR
 from evidence.verify_clips import check_clips, find_unsealed, sealed_clips
-from evidence.verify_log import check_checkpoints, check_entries
+from evidence.verify_log import check_checkpoints, check_entries, check_key_chain
 from evidence.verify_time import check_entry_times, check_timestamps
 from evidence.witness import FolderWitness, Witness
 
@@ -54,14 +55,15 @@ def verify_store(storage_root: Path, engine: Engine, *, witness: Path | None = N
     sink.stage("checking custody entries", len(rows))
     entries = check_entries(rows, keys)
     sink.advance(len(rows))
+    chain, key_failures = check_key_chain(rows, entries.valid)
     sources = [FolderWitness(root), *([FolderWitness(witness)] if witness is not None else []), *witnesses]
     broken = min((f.seq for f in entries.failures if f.seq is not None), default=None)
-    checkpoints = check_checkpoints(rows, sources, keys, broken_from=broken)
+    checkpoints = check_checkpoints(rows, sources, keys, broken_from=broken, chain=chain)
     clips = sealed_clips(rows)
     clip_failures, hashed = check_clips(root, clips, sink)
     unsealed, warnings = find_unsealed(root, clips)
     times = check_timestamps(root / TOKENS_DIR, rows, checkpoints.signed, timestamp_roots)
-    failures += entries.failures + checkpoints.failures + clip_failures + unsealed
+    failures += entries.failures + key_failures + checkpoints.failures + clip_failures + unsealed
     failures += check_entry_times(rows) + times.failures
     warnings += times.warnings
     return StoreReport(

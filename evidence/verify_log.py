@@ -19,6 +19,7 @@ from evidence.hashing import sha256_bytes
 from evidence.keys import PublicKeyring
 from evidence.merkle import MemoryTree, verify_consistency
 from evidence.report import Failure
+from evidence.trust import KeyChain, Rotation
 from evidence.witness import Witness
 
 Row = Mapping[str, Any]
@@ -61,6 +62,30 @@ def check_entries(rows: Sequence[Row], keys: PublicKeyring) -> LogCheck:
             failures.append(problem)
     failures.extend(_check_links(rows, valid))
     return LogCheck(failures, valid, 0)
+
+
+def check_key_chain(rows: Sequence[Row], valid: set[int]) -> tuple[KeyChain | None, list[Failure]]:
+    """Step 2b: the key of entry #1 signs until a ``key_rotated`` entry it signed names the next
+    key, and so on. An entry signed by any other key (swapped in, or retired and restored) is
+    reported even though its signature verifies."""
+    good = [row for row in rows if row["seq"] in valid]
+    if not good:
+        return None, []
+    failures: list[Failure] = []
+    chain = KeyChain.build(good[0]["key_id"], [])
+    for row in good:
+        problem = chain.entry_problem(row["seq"], row["key_id"])
+        if problem is not None:
+            failures.append(Failure(problem[0], problem[1], row["clip_id"], row["seq"]))
+        elif row["action"] == "key_rotated":
+            details = parse_canonical(row["details"])
+            rotation = Rotation(seq=row["seq"], old_key_id=str(details.get("old_key_id")),
+                                new_key_id=str(details.get("new_key_id")))
+            try:
+                chain = KeyChain.build(chain.keys[0], [*chain.rotations, rotation])
+            except ChainError as exc:
+                failures.append(Failure("unlinked_key", str(exc), seq=row["seq"]))
+    return chain, failures
 
 
 def _check_row(row: Row, keys: PublicKeyring, original: int | None) -> Failure | None:
@@ -122,8 +147,9 @@ def _check_links(rows: Sequence[Row], valid: set[int]) -> list[Failure]:
 
 
 def check_checkpoints(rows: Sequence[Row], sources: Sequence[Witness], keys: PublicKeyring, *,
-                      broken_from: int | None = None) -> LogCheck:
-    """Step 3: every signed checkpoint (local, then each witness's) must still match the log.
+                      broken_from: int | None = None, chain: KeyChain | None = None) -> LogCheck:
+    """Step 3: every signed checkpoint (local, then each witness's) must still match the log,
+    and be signed by the key the log had rotated to at its size (``chain``).
 
     ``broken_from`` is the first entry steps 1-2 already reported: the Merkle roots of larger
     checkpoints cannot match after it, and saying so again would only bury the finding.
@@ -148,9 +174,10 @@ def check_checkpoints(rows: Sequence[Row], sources: Sequence[Witness], keys: Pub
                                              f"the log ends at entry #{last}: entries {missing} were removed",
                                 seq=last + 1))
     for checkpoint, where in seen.values():
-        if checkpoint.size <= last:
-            failures.extend(_check_against_log(checkpoint, where, by_seq,
-                                               tree if broken_from is None or checkpoint.size < broken_from else None))
+        found = _check_against_log(checkpoint, where, by_seq, tree if broken_from is None
+                                   or checkpoint.size < broken_from else None) if checkpoint.size <= last else []
+        problem = chain.checkpoint_problem(checkpoint.size, checkpoint.key_id) if chain else None
+        failures.extend(found or ([Failure(problem[0], problem[1], seq=checkpoint.size)] if problem else []))
     return LogCheck(failures, set(), len(seen), {c.signed_bytes(): c for c, _ in seen.values()})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,12 +15,19 @@ from sqlalchemy import Engine
 
 from evidence.actions import Action
 from evidence.entry import CustodyRecord
+from evidence.export import Disclosure
 from evidence.hashing import sha256_file
 from evidence.store import EvidenceStore
 from monitor.store.db import make_engine
 from tests.fixtures.media import make_h264_mp4
 
 START = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
+
+
+def disclose(*, case: str = "2026-014", reason: str = "discipline hearing", by: str = "Dr. Okafor",
+             recipient: str = "District counsel", interest: str = "represents the district at the hearing") -> Disclosure:
+    """A complete disclosure record; tests override the fields they look at."""
+    return Disclosure(case=case, reason=reason, by=by, recipient=recipient, interest=interest)
 
 
 @dataclass
@@ -101,3 +109,18 @@ def site(tmp_path: Path, site_template: Path) -> Iterator[Site]:
     copy = open_site(tmp_path / "data")
     yield copy
     copy.engine.dispose()
+
+
+# What VERIFY.md may use: unzip, sha256sum, openssl and POSIX shell tools, no Python.
+TOOLS = ("sh", "bash", "unzip", "sha256sum", "openssl", "grep", "sed", "cut", "awk", "tr", "cat", "head", "tail",
+         "find", "sort", "cmp", "comm", "mkdir")
+
+
+@pytest.fixture(scope="module")
+def no_python_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PATH of one folder with links to the allowed tools and nothing else."""
+    folder = tmp_path_factory.mktemp("bin")
+    for tool in TOOLS:
+        os.symlink(shutil.which(tool), folder / tool)  # type: ignore[arg-type]
+    assert not any(shutil.which(name, path=str(folder)) for name in ("python3", "python", "perl"))
+    return str(folder)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from evidence.timestamps import (
 from evidence.verify import verify_store
 from monitor.cli import evidence_cmds
 from tests.conftest import base_config, write_config
-from tests.evidence.conftest import Site, open_site, seal_real_clip
+from tests.evidence.conftest import Site, disclose, open_site, seal_real_clip
 from tests.evidence.test_verify_md import run_verify_md
 from tests.fixtures.tsa import TimestampAuthority, make_authority
 
@@ -185,12 +184,11 @@ def test_a_forged_token_or_checkpoint_is_reported(authority: TimestampAuthority,
 
 
 def test_a_bundle_carries_the_tokens_and_every_verifier_checks_them(authority: TimestampAuthority, tmp_path: Path,
-                                                                    mp4_library: list[Path]) -> None:
+                                                                    mp4_library: list[Path], no_python_path: str) -> None:
     site = open_site(tmp_path / "data", timestamp_authorities=[authority.url])
     seal_real_clip(site, "c0", 0, source=mp4_library[0])
     (tmp_path / "court").mkdir()
-    bundle = export_bundle(site.ev, "c0", tmp_path / "court" / "c0.zip", case="2026-014", reason="hearing",
-                           by="Dr. Okafor")
+    bundle = export_bundle(site.ev, "c0", tmp_path / "court" / "c0.zip", disclosure=disclose())
     roots = load_roots(authority.ca_file)
     report = verify_bundle(bundle, timestamp_roots=roots)
     assert len(report.timestamps) == 1 and "Test TSA" in report.timestamps[0]
@@ -198,15 +196,17 @@ def test_a_bundle_carries_the_tokens_and_every_verifier_checks_them(authority: T
     rogue = make_authority(tmp_path / "rogue", name="Rogue TSA")
     with pytest.raises(TimestampError):
         verify_bundle(bundle, timestamp_roots=load_roots(rogue / "ca.crt"))
-    done = subprocess.run([sys.executable, "-m", "evidence", "verify", str(bundle), "--tsa-ca",
-                           str(authority.ca_file)], capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-m", "evidence", "verify", str(bundle), "--trust", site.ev.keys.key_id,
+                           "--tsa-ca", str(authority.ca_file)], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "timestamped by CN=Test TSA" in done.stdout, done.stderr
-    result = run_verify_md(bundle, env={**os.environ, "TSA_CA": str(authority.ca_file)})
-    assert result.returncode == 0, result.stderr
-    assert "OK: 1 timestamp token(s) verified" in result.stdout and "Time stamp:" in result.stdout
-    shutil.rmtree(bundle.parent / "bundle")
-    result = run_verify_md(bundle, env={**os.environ, "TSA_CA": str(rogue / "ca.crt")})
-    assert result.returncode != 0 and "does not verify over checkpoint.json" in result.stderr
+    key = site.ev.entries()[0].key_id
+    code, output, _ = run_verify_md(bundle, key, no_python_path, extra_env={"TSA_CA": str(authority.ca_file)})
+    assert code == 0, output
+    assert "OK: 1 timestamp token(s) verified" in output and "Time stamp:" in output
+    for unpacked in bundle.parent.glob("*.check"):
+        shutil.rmtree(unpacked)
+    code, output, _ = run_verify_md(bundle, key, no_python_path, extra_env={"TSA_CA": str(rogue / "ca.crt")})
+    assert code != 0 and "does not verify over checkpoint.json" in output
 
 
 def test_an_export_while_the_authority_is_down_still_verifies(authority: TimestampAuthority, tmp_path: Path,
@@ -214,7 +214,7 @@ def test_an_export_while_the_authority_is_down_still_verifies(authority: Timesta
     authority.down = True
     site = open_site(tmp_path / "data", timestamp_authorities=[authority.url], timestamp_timeout=1)
     seal_real_clip(site, "c0", 0, source=mp4_library[0])
-    bundle = export_bundle(site.ev, "c0", tmp_path / "c0.zip", case="c", reason="r", by="b")
+    bundle = export_bundle(site.ev, "c0", tmp_path / "c0.zip", disclosure=disclose())
     report = verify_bundle(bundle, timestamp_roots=load_roots(authority.ca_file))
     assert report.timestamps == () and report.timestamps_unchecked == 0
 
