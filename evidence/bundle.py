@@ -58,12 +58,17 @@ PROVES = (
     "chain, and signed by the key that was the site's signing key at the time"),
     PINNED_ONLY := "the signing keys descend, rotation by rotation, from the key whose fingerprint you trusted",
     ("the site's custody log held these entries when the clip was exported (a signed checkpoint ends at "
-    "the export entry)"),
+    "the export entry), at the positions of its Merkle tree that the inclusion proofs show"),
 )
+STAMPED = ("that checkpoint, and so every entry in it, existed no later than the time each timestamp "
+           "authority attests (the times listed above)")
+CLOCK_ONLY = "that the times are true: they come from the site's own clock"
+CLOCK_STAMPED = ("that the entries' own times are exact: they come from the site's clock; a timestamp "
+                 "authority attests only that the checkpoint existed by its time")
 DOES_NOT_PROVE = (
     ("who signed it, unless you gave the fingerprint from the site's printed card (--trust): a bundle "
     "signed by any other key passes every other check"),
-    "that the times are true: they come from the site's own clock",
+    CLOCK_ONLY,
     ("that the recording shows everything that happened: only hotspot zones on schedule are recorded, "
     "and masked areas are blacked out before recording"),
     "anything about a clip sealed as incomplete beyond what was written before recording stopped",
@@ -101,11 +106,13 @@ class BundleReport:
 
     @property
     def proves(self) -> tuple[str, ...]:
-        return PROVES if self.pinned else tuple(p for p in PROVES if p != PINNED_ONLY)
+        proves = PROVES if self.pinned else tuple(p for p in PROVES if p != PINNED_ONLY)
+        return (*proves, STAMPED) if self.timestamps else proves
 
     @property
     def does_not_prove(self) -> tuple[str, ...]:
-        return DOES_NOT_PROVE[1:] if self.pinned else DOES_NOT_PROVE
+        items = DOES_NOT_PROVE[1:] if self.pinned else DOES_NOT_PROVE
+        return tuple(CLOCK_STAMPED if i == CLOCK_ONLY and self.timestamps else i for i in items)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ok": True, "trust": "pinned" if self.pinned else "UNPINNED",

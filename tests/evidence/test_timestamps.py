@@ -192,7 +192,10 @@ def test_a_bundle_carries_the_tokens_and_every_verifier_checks_them(authority: T
     roots = load_roots(authority.ca_file)
     report = verify_bundle(bundle, timestamp_roots=roots)
     assert len(report.timestamps) == 1 and "Test TSA" in report.timestamps[0]
-    assert verify_bundle(bundle).timestamps_unchecked == 1
+    assert any("timestamp authority attests" in line for line in report.proves)
+    unchecked = verify_bundle(bundle)
+    assert unchecked.timestamps_unchecked == 1 and not any("authority" in line for line in unchecked.proves)
+    assert any("the site's own clock" in line for line in unchecked.does_not_prove)
     rogue = make_authority(tmp_path / "rogue", name="Rogue TSA")
     with pytest.raises(TimestampError):
         verify_bundle(bundle, timestamp_roots=load_roots(rogue / "ca.crt"))
