@@ -103,6 +103,9 @@ class Storage(_Section):
     # a folder outside the storage folder that receives a copy of every checkpoint; `hotspot
     # verify` compares the log with it, which is what catches newest entries deleted with their files
     witness_path: str | None = None
+    # started as root, camera workers run as this user: they cannot read the signing key or the
+    # database (docs/ARCHITECTURE.md); null keeps them as the service's user
+    worker_user: str | None = "nobody"
     # Unix group that may read the storage folder and the config (files 0640, folders 2750,
     # the signing key stays 0600); unset = private to the service's user (0600 and 0700)
     group: Annotated[str | None, Check(_group_problem)] = None
