@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from evidence.errors import KeyringError
 from monitor.seal.admission import RecordRefused, worker_origin
 from monitor.seal.crash_recovery import SERVICE_DIED, recover_camera
 from monitor.seal.database_outbox import DatabaseOutbox
@@ -134,7 +135,11 @@ class RecordApplier:
         self.outbox.retry()
         if not self._runtime.connected and time.monotonic() >= self._connect_at:
             self._connect_at = time.monotonic() + CONNECT_EVERY
-            self._runtime.try_connect()
+            try:
+                self._runtime.try_connect()
+            except KeyringError as exc:  # the database came back, the key is refused: nothing is signed
+                self._runtime.database_error = f"signing key refused: {exc}"
+                log.error("%s", self._runtime.database_error)
         if self._recoveries and self._runtime.connected and not self.outbox.pending:
             for camera_id, (cutoff, reason) in list(self._recoveries.items()):
                 if self._recover(camera_id, cutoff, reason):
