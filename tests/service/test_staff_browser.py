@@ -217,3 +217,19 @@ def test_audit_reads_as_sentences_with_paging_and_user_changes(staff_page: Page,
     assert set(staff_page.locator("#custody tbody tr").evaluate_all("rs => rs.map(r => r.dataset.action)")) == {
         "user_added"}
     shoot(staff_page, f"audit-{device}.png")
+
+
+def test_security_plays_the_alerts_clip_on_the_board(staff_page: Page, server: Server, device: str) -> None:
+    clip, alert = server.site.add_clip()
+    assert alert is not None
+    log_in(staff_page, server, "security")
+    card = staff_page.locator(f"#alert-{alert.id}")
+    card.locator("button.play").click()
+    video = card.locator("video.alert-clip")
+    expect(video).to_be_visible()
+    video.evaluate("v => new Promise((ok) => v.readyState >= 2 ? ok() : v.addEventListener('loadeddata', ok))")
+    box = video.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= VIEWPORTS[device]["viewport"]["width"]
+    actors = [(e.actor, e.details.get("via")) for e in server.site.runtime.evidence.entries(clip_id=clip.id)
+              if str(e.action) == "viewed"]
+    assert actors == [("security", "alert board")]
