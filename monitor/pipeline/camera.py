@@ -23,7 +23,9 @@ from monitor.capture.gate import DecodeGate, DecodeMode, GateStats, OpenReason
 from monitor.config import Camera, Config, config_hash
 from monitor.config.schedule import is_active
 from monitor.detect import MotionDetector, PrivacyMasker
+from monitor.detect.planes import plane_view
 from monitor.detect.preview import Preview
+from monitor.detect.privacy import Rect
 from monitor.pipeline.preview_requests import PreviewRequests
 from monitor.record import (
     ClipRolled,
@@ -148,6 +150,7 @@ class CameraPipeline:
         self._active_cache: tuple[int, frozenset[str]] | None = None
         self._clip: OpenClip | None = None
         self._masked: av.VideoFrame | None = None  # the open clip's frame buffer, masked into anew each frame
+        self._clip_rect: Rect | None = None  # the part of the frame the open clip encodes
         self._decoder: PacketDecoder | None = None  # full quality: the clip's, then detection's
         self._decoders_made = 0
         self._source_decoded = True  # False while the full-quality decoder feeds detection
@@ -369,13 +372,18 @@ class CameraPipeline:
         paths = self._site.paths
         path = paths.clip_file(self.camera.id, start, clip_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = ClipWriter(path, width=self._stream.width, height=self._stream.height,
+        # Only the rectangle that holds visible pixels is encoded: with the default mask the
+        # rest is black, and encoding it cost most of a recording camera's CPU.
+        rect = self._clip_rect = self._masker.visible_rect
+        writer = ClipWriter(path, width=rect.width, height=rect.height,
                             fps=self._stream.fps, start=start, preset=self.camera.recording.encoder_preset,
                             threads=self._encoder_threads)
         self._clip = self._sealer.open(
             writer=writer, clip_id=clip_id, event_id=event_id, part=part, camera=self.camera,
             config=self._config, config_hash=self._config_hash, start=start,
-            stream=(self._stream.width, self._stream.height, self._stream.fps),
+            stream=(rect.width, rect.height, self._stream.fps),
+            placement={"x": rect.x, "y": rect.y, "frame_width": self._stream.width,
+                       "frame_height": self._stream.height},
         )
         return True
 
@@ -402,13 +410,31 @@ class CameraPipeline:
         """Mask and encode; a disk failure abandons (salvages) the clip instead of crashing."""
         if self._clip is None:
             return
-        writer = self._clip.writer
+        writer, rect = self._clip.writer, self._clip_rect
+        assert rect is not None
         try:
             for frame in frames:
-                self._masked = self._masker.apply(frame.frame, self._masked)
+                self._masked = self._mask_for_clip(frame.frame, rect)
                 writer.write(self._masked, frame.wall_time)
         except ClipWriteError as exc:
             self._abandon_clip(str(exc))
+
+    def _mask_for_clip(self, frame: av.VideoFrame, rect: Rect) -> av.VideoFrame:
+        """The masked part of ``frame`` the clip encodes, into the clip's reused buffer. The
+        rectangle is the clip's own: privacy edited mid-clip masks the rest of it at once."""
+        masker = self._masker
+        if masker.style == "fill":
+            return masker.apply_within(frame, rect, self._masked)
+        if (rect.width, rect.height) == (masker.width, masker.height):
+            return masker.apply(frame, self._masked)
+        masked = masker.apply(frame)  # pixelate at an odd size, or privacy edited mid-clip
+        out = self._masked or av.VideoFrame(rect.width, rect.height, "yuv420p")
+        for plane, (source, target) in enumerate(zip(masked.planes, out.planes)):
+            scale = 1 if plane == 0 else 2
+            dst = plane_view(target)
+            top, left = rect.y // scale, rect.x // scale
+            np.copyto(dst, plane_view(source)[top:top + dst.shape[0], left:left + dst.shape[1]])
+        return out
 
     def _resume_recording(self, now: datetime) -> None:
         """An event open while recording was paused for space: start its clip once space is

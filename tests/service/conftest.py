@@ -64,8 +64,11 @@ class Site:
         return runtime
 
     def add_clip(self, *, camera: str = "east-stairwell", zones: tuple[str, ...] = ("landing",),
-                 start: datetime | None = None, with_alert: bool = True) -> tuple[Clip, Alert | None]:
-        """A real sealed clip file plus its row and seal, and optionally its motion alert."""
+                 start: datetime | None = None, with_alert: bool = True,
+                 recovered: bool = False, placement: dict[str, int] | None = None,
+                 ) -> tuple[Clip, Alert | None]:
+        """A real sealed clip file plus its row and seal, and optionally its motion alert;
+        ``placement``: where its 320x240 picture lies in a larger camera frame."""
         start = start or datetime.now(UTC) - timedelta(minutes=5)
         clip_id, event_id = uuid.uuid4().hex, uuid.uuid4().hex
         path = self.runtime.paths.clip_file(camera, start, clip_id)
@@ -75,7 +78,10 @@ class Site:
         sha = hashlib.sha256(data).hexdigest()
         relative = self.runtime.paths.relative(path)
         self.runtime.evidence.seal_clip(clip_id=clip_id, path=relative, sha256=sha, size=len(data),
-                                        metadata={"camera": camera, "zones": list(zones)}, incomplete=None)
+                                        metadata={"camera": camera, "zones": list(zones), "width": 320, "height": 240,
+                                                  **({"placement": placement} if placement else {})},
+                                        incomplete="the service stopped unexpectedly" if recovered else None,
+                                        recovered=recovered)
         clip = Clip(id=clip_id, event_id=event_id, camera_id=camera, zones=list(zones), start=start,
                     end=start + timedelta(seconds=2), frame_count=20, width=320, height=240, fps=10.0,
                     config_hash="0" * 64, path=relative, sha256=sha, size_bytes=len(data), status="sealed")

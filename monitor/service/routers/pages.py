@@ -168,12 +168,31 @@ def clips_page(
                   cameras=state.config.cameras, filters=filters)
 
 
+def sealed_placement(custody: list[dict[str, Any]]) -> dict[str, float] | None:
+    """Where the clip's encoded rectangle lies in the camera's frame, as percentages, from
+    its seal; None when it is the whole frame (or the clip is not sealed yet)."""
+    for entry in custody:
+        details = entry["details"] if isinstance(entry["details"], dict) else {}
+        placement = (details.get("metadata") or {}).get("placement") if entry["action"] == "sealed" else None
+        if not placement:
+            continue
+        frame_width, frame_height = placement["frame_width"], placement["frame_height"]
+        width, height = details["metadata"]["width"], details["metadata"]["height"]
+        if (width, height) == (frame_width, frame_height):
+            return None
+        return {"aspect": frame_width / frame_height, "frame_width": frame_width,
+                "left": 100 * placement["x"] / frame_width, "top": 100 * placement["y"] / frame_height,
+                "width": 100 * width / frame_width, "height": 100 * height / frame_height}
+    return None
+
+
 @router.get("/clips/{clip_id}")
 def clip_page(request: Request, clip_id: str, user: CanViewClips, db: Db, state: State) -> HTMLResponse:
     clip = clip_or_404(db, clip_id)
     custody = readable(state, db, [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)])
     last_check = next((e for e in reversed(custody) if e["action"] == "verified"), None)
     return render(request, "clip.html", user, state, clip=clip_json(clip, state.config), custody=custody, last_check=last_check,
+                  placement=sealed_placement(custody),
                   can_export=allowed(user.role, Permission.CLIPS_EXPORT),
                   can_hold=allowed(user.role, Permission.HOLDS_MANAGE))
 
