@@ -169,7 +169,7 @@ def test_zone_editor_fits_a_laptop_side_by_side(browser: Browser, server: Server
     assert canvas["width"] >= 0.55 * width
     no_sideways_scroll(page)
     if width == 1280:
-        shoot(page, "zone-editor.png")
+        shoot(page, "zone-editor-laptop.png")
     context.close()
 
 
@@ -190,7 +190,7 @@ def test_audit_reads_as_sentences_with_paging_and_user_changes(staff_page: Page,
     expect(staff_page.locator("#one-time")).to_contain_text(f"One-time password for {first}")
     with staff_page.expect_response(lambda r: r.request.method == "PATCH" and r.ok):
         staff_page.locator(f'#users tr[data-user="{second}"] select').select_option("investigator")
-    assert not [e for e in errors if "pattern" in e], errors
+    assert not [e for e in errors if "pattern" in e.lower()], errors
 
     staff_page.goto(f"{server.url}/audit")
     rows = staff_page.locator("#custody tbody tr")
@@ -233,3 +233,15 @@ def test_security_plays_the_alerts_clip_on_the_board(staff_page: Page, server: S
     actors = [(e.actor, e.details.get("via")) for e in server.site.runtime.evidence.entries(clip_id=clip.id)
               if str(e.action) == "viewed"]
     assert actors == [("security", "alert board")]
+
+
+def test_schedule_problems_name_the_schedule_and_count_windows_from_one(staff_page: Page, server: Server) -> None:
+    log_in(staff_page, server, "admin", "/schedules")
+    before = server.site.config_path.read_bytes()
+    card = staff_page.locator('fieldset.schedule[data-name="after-hours"]')
+    card.locator("input.to").first.fill("25:00")
+    staff_page.click("#save-schedules")
+    expect(staff_page.locator("#problems li")).to_have_text(
+        ["Schedule \u201cafter-hours\u201d, window 1 (end): '25:00' is not a time; use HH:MM from 00:00 to 24:00 "
+         "(found '25:00')"])
+    assert server.site.config_path.read_bytes() == before
