@@ -13,9 +13,8 @@ import pytest
 
 from monitor.config import load_config
 from tests.conftest import REPO
-from tests.service.conftest import CAMERA, Server, make_site, serve
-
-NAMED_CAMERA = {**CAMERA, "zones": [{**CAMERA["zones"][0], "name": "Locker-room door"}]}
+from tests.service.conftest import Server, make_site, serve
+from tests.service.test_staff_browser import NAMED_CAMERA
 
 
 @pytest.fixture(scope="module")
