@@ -112,7 +112,7 @@ def token(
     """Create an API token acting as USERNAME and print it (once)."""
     with _session(config) as session:
         row, secret = new_api_token(session, find_user(session, username), name)
-        made = {"user": username, "token": row.name, "token_id": row.id}
+        made = {"user": username, "token": row.name, "token_id": str(row.id)}
     _record(config, Action.TOKEN_CREATED, made)
     typer.echo(secret)
 

@@ -165,5 +165,5 @@ def test_security_plays_only_a_recent_alerts_own_clip_and_it_is_logged(server: S
         late = security.get(f"/api/alerts/{old_alert.id}/clips/{old_clip.id}/video")
         assert late.status_code == 403 and "more than 12 hours old" in late.json()["detail"]
     views = [e for e in server.site.runtime.evidence.entries(clip_id=clip.id) if str(e.action) == "viewed"]
-    assert [(e.actor, e.details) for e in views] == [("security", {"via": "alert board", "alert_id": alert.id})]
+    assert [(e.actor, e.details) for e in views] == [("security", {"via": "alert board", "alert_id": str(alert.id)})]
     assert not [e for e in server.site.runtime.evidence.entries(clip_id=old_clip.id) if str(e.action) == "viewed"]

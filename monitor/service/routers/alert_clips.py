@@ -65,7 +65,7 @@ def play_alert_clip(alert_id: RowId, clip_id: str, user: CanPlayAlertClip, db: D
         try:
             state.runtime.evidence.append(Action.VIEWED, actor=user.username, clip_id=clip.id,
                                           object_sha256=clip.sha256,
-                                          details={"via": "alert board", "alert_id": alert.id})
+                                          details={"via": "alert board", "alert_id": str(alert.id)})
         except BaseException:  # no entry, no bytes
             state.views.forget(user.username, clip.id)
             raise
