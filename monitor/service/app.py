@@ -114,8 +114,11 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     return await asyncio.to_thread(error_page, request, 503, message, who=False)
 
 
+MACHINE_PATHS = ("/api/", "/static/", "/metrics", "/healthz")  # answered for programs, never as pages
+
+
 def _is_page(request: Request) -> bool:
-    return request.method in ("GET", "HEAD") and not request.url.path.startswith(("/api/", "/static/"))
+    return request.method in ("GET", "HEAD") and not request.url.path.startswith(MACHINE_PATHS)
 
 
 async def _auth_errors(request: Request, exc: Exception) -> Response:
