@@ -144,7 +144,8 @@ def alerts_page(
                   filters={"camera": camera or "", "zone": zone or "",
                                                          "unacknowledged": unacknowledged},
                   can_ack=allowed(user.role, Permission.ALERTS_ACK),
-                  can_clips=allowed(user.role, Permission.CLIPS_VIEW))
+                  can_clips=allowed(user.role, Permission.CLIPS_VIEW),
+                  can_play=allowed(user.role, Permission.ALERTS_CLIP))
 
 
 @router.get("/live")
