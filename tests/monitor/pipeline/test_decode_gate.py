@@ -11,6 +11,7 @@ import queue
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from ruamel.yaml import YAML
@@ -23,9 +24,11 @@ from monitor.demo.scene import Walker
 from monitor.pipeline import preview_requests
 from monitor.pipeline.camera import CameraPipeline, StreamInfo
 from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.service.routers.cameras import camera_statuses
 from monitor.site.runtime import Runtime
 from monitor.workers.camera_worker import Reporter
 from monitor.workers.messages import DECODE_MODES, StatusMessage
+from monitor.workers.supervisor import CameraStatus
 from tests.fixtures import scenes
 
 INTERVAL = timedelta(seconds=0.2)  # one analysis interval at the default 5 analysed frames a second
@@ -130,9 +133,7 @@ def test_a_preview_request_opens_a_gate_closed_by_schedule(tmp_path: Path, hall:
     schedules = {"never": {"windows": [{"days": ["sun"], "from": "03:00", "to": "03:30"}]}}
     zones = [{"id": "door", "polygon": ZONE, "min_area": 0.02, "schedule": "never"}]
     data = config_data(tmp_path / "data", hall, idle_gate=True, zones=zones, schedules=schedules)
-    with (tmp_path / "cameras.yaml").open("w", encoding="utf-8") as handle:
-        YAML().dump(data, handle)
-    config = load_config(tmp_path / "cameras.yaml")
+    config = load_config(_written(tmp_path, data))
     runtime = Runtime.open(config)
     paths = runtime.paths
     try:
@@ -151,3 +152,18 @@ def test_a_preview_request_opens_a_gate_closed_by_schedule(tmp_path: Path, hall:
             assert paths.preview_file("cam", "live").stat().st_size > 0
     finally:
         runtime.close()
+
+
+def test_camera_status_rows_carry_the_mode_and_the_share_decoded(tmp_path: Path, hall: Path) -> None:
+    config = load_config(_written(tmp_path, config_data(tmp_path / "data", hall, idle_gate=True, **camera())))
+    status = CameraStatus("cam", "online", fps=15.0, decode_mode="idle", decoded_fraction=0.07)
+    state = SimpleNamespace(config=config, supervisor=SimpleNamespace(statuses=lambda: {"cam": status}))
+    (row,) = camera_statuses(state)  # type: ignore[arg-type]  # reads only these two attributes
+    assert (row["decode_mode"], row["decoded_fraction"]) == ("idle", 0.07)
+
+
+def _written(folder: Path, data: dict[str, object]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "cameras.yaml").open("w", encoding="utf-8") as handle:
+        YAML().dump(data, handle)
+    return folder / "cameras.yaml"
