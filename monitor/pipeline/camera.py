@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -127,6 +127,7 @@ class CameraPipeline:
         outbox: Outbox,
         live_view: bool = True,
         encoder_threads: int = 0,
+        on_editor_frame: Callable[[bytes], None] | None = None,
     ) -> None:
         """``encoder_threads``: 0 lets libx264 choose, which suits ``analyze`` (one file, as fast
         as it goes). A camera worker passes 1: a box runs many cameras at 15 fps, so slice
@@ -136,6 +137,7 @@ class CameraPipeline:
         self._encoder_threads = encoder_threads
         self._stream = stream
         self._live_view = live_view
+        self._on_editor_frame = on_editor_frame
         self._outbox = outbox
         self._sealer = ClipSealer(site, outbox)
         self.recording_paused = False
@@ -522,10 +524,12 @@ class CameraPipeline:
             image = self._live_preview.bgr(captured.frame)
             write_image(paths.preview_file(self.camera.id, "live"), image, 70)
         last = self._last_editor
-        if "editor" in wanted and (last is None or now - last >= EDITOR_INTERVAL or now < last):
+        send = self._on_editor_frame
+        if send and "editor" in wanted and (last is None or now - last >= EDITOR_INTERVAL or now < last):
             self._last_editor = now
-            image = self._editor_preview.bgr(captured.frame)
-            write_image(paths.preview_file(self.camera.id, "editor"), image, 80)
+            ok, data = cv2.imencode(".jpg", self._editor_preview.bgr(captured.frame), [cv2.IMWRITE_JPEG_QUALITY, 80])
+            if ok:  # handed over in memory, never written: people outside the hotspots are visible in it
+                send(data.tobytes())
 
     # -- shutdown ------------------------------------------------------------------------
 

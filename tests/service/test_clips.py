@@ -85,6 +85,17 @@ def test_clip_page_shows_custody_and_verification(server: Server) -> None:
     assert "hearing on 2026-12-01" in page.text
 
 
+def test_a_clip_sealed_after_a_crash_says_so_on_its_page(server: Server) -> None:
+    clip, _ = server.site.add_clip(recovered=True)
+    ordinary, _ = server.site.add_clip()
+    with server.client("investigator") as client:
+        assert client.post(f"/api/clips/{clip.id}/verify").json()["status"] == "intact"
+        page = client.get(f"/clips/{clip.id}").text
+        plain = client.get(f"/clips/{ordinary.id}").text
+    assert 'id="recovered"' in page and "RECOVERED" in page and "left open by a crash" in page
+    assert 'id="recovered"' not in plain
+
+
 def test_clip_page_places_a_clip_that_encodes_part_of_the_frame(server: Server) -> None:
     """The seal says the 320x240 picture lies at (640, 480) in a 1280x960 frame: the player
     sits in a black frame of that shape, at a quarter of its width and half its height."""
