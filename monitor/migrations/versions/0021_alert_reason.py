@@ -1,7 +1,7 @@
 """alerts say why a camera's view was lost (tamper: covered, moved, defocused, dark)
 
 Revision ID: 0021_alert_reason
-Revises: 0001
+Revises: 0015_custody_tree
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021_alert_reason"
-down_revision = "0001"
+down_revision = "0015_custody_tree"
 branch_labels = None
 depends_on = None
 
