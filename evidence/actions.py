@@ -17,6 +17,9 @@ class Action(StrEnum):
     QUARANTINED = "quarantined"
     KEY_ROTATED = "key_rotated"
     CONFIG_CHANGED = "config_changed"
+    STORED = "stored"
+    """The clip's bytes are in the site's object store under Object Lock: the entry names the
+    bucket, object key, version id and the date until which nobody can delete that version."""
     RECOVERED = "recovered"
     """A seal of a clip left open by a crash: the supervisor saw it opened and hashed what was
     on disk, but nobody closed it, so it may end early and its metadata is partly recovered."""

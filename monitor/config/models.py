@@ -85,6 +85,35 @@ class Site(_Section):
         return ZoneInfo(self.timezone)
 
 
+def _bucket_problem(value: str) -> str | None:
+    if re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", value):
+        return None
+    return f"{value!r} is not an S3 bucket name (3-63 of a-z 0-9 . -)"
+
+
+def _endpoint_problem(value: str) -> str | None:
+    if re.match(r"^https?://[^\s/]+/?$", value):
+        return None
+    return f"{value!r} is not an http(s) URL of an S3 endpoint (like https://s3.example.org)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Objects(_Section):
+    """S3-compatible object storage with Object Lock (docs/object-storage.md). Credentials come
+    from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or ``credentials_file``, never from here."""
+
+    endpoint: Annotated[str, Check(_endpoint_problem)]  # the S3 endpoint URL, like https://s3.example.org
+    bucket: Annotated[str, Check(_bucket_problem)]  # created by the operator with Object Lock enabled
+    region: str = "us-east-1"  # the bucket's region
+    prefix: str = ""  # key prefix inside the bucket, like "school-12/"; keys go on with clips/...
+    # a file with AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=... lines (or an AWS
+    # shared-credentials [default] section); unset = the two environment variables
+    credentials_file: str | None = None
+    # keep the local copy after its upload is confirmed (retention removes it later); false
+    # removes it as soon as the store has confirmed the upload and its checksum
+    keep_local: bool = True
+
+
 @dataclass(frozen=True, kw_only=True)
 class Storage(_Section):
     path: str = "data"  # folder for clips, snapshots, keys and checkpoints
@@ -109,6 +138,8 @@ class Storage(_Section):
     # Unix group that may read the storage folder and the config (files 0640, folders 2750,
     # the signing key stays 0600); unset = private to the service's user (0600 and 0700)
     group: Annotated[str | None, Check(_group_problem)] = None
+    # S3 object storage with Object Lock beside the local folder; unset = the local folder only
+    objects: Objects | None = None
 
 
 def _group_problem(value: str | None) -> str | None:

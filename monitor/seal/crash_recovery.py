@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from evidence.actions import SEAL_ACTIONS, Action
+from monitor.objects.uploads import queue_upload
 from monitor.record import recover_clip
 from monitor.seal.clip_sealer import sidecar_path
 from monitor.seal.database_outbox import DatabaseOutbox, opened_identity
@@ -73,6 +74,7 @@ def _recover_file(runtime: Runtime, row: Clip, path: Path, reason: str) -> Recov
                 "trimmed_bytes": recovered.trimmed_bytes}
     seal = runtime.evidence.seal_clip(clip_id=row.id, path=row.path, sha256=recovered.sha256,
                                       size=recovered.size, metadata=metadata, incomplete=reason, recovered=True)
+    queue_upload(runtime, clip_id=row.id, path=row.path, sha256=recovered.sha256, start=row.start)
     with runtime.sessions.begin() as session:
         current = session.get(Clip, row.id)
         if current is not None:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from evidence.hashing import sha256_file
+from monitor.objects.uploads import queue_upload
 from monitor.seal.admission import SERVICE, Origin, admit, replayed_origin, written_by_this_service
 from monitor.seal.clip_sealer import alert_record, sidecar_path
 from monitor.seal.outage_queue import Outage, OutageQueue, Write
@@ -196,6 +197,8 @@ class DatabaseOutbox:
             incomplete = seal.details.get("incomplete")  # the custody log wins over a redo
             sealed_meta = seal.details.get("metadata", {})
             start = datetime.fromisoformat(str(sealed_meta.get("start")))
+            queue_upload(self._runtime, clip_id=clip_id, path=str(seal.details["path"]),
+                         sha256=str(seal.object_sha256), start=start)
             with self._runtime.sessions.begin() as session:
                 row = session.get(Clip, clip_id)
                 if row is None or row.status != "recording":

@@ -26,7 +26,7 @@ from monitor.seal.database_outbox import DatabaseOutbox
 from monitor.seal.worker_outbox import journal_prefix
 from monitor.site.runtime import Runtime
 from monitor.store.db import describe_unavailable
-from monitor.workers.messages import AlertMessage
+from monitor.workers.messages import AlertMessage, SealedMessage
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,10 @@ def _idle() -> None:
 
 
 class RecordApplier:
-    def __init__(self, runtime: Runtime, *, on_alert: Callable[[AlertMessage], None]) -> None:
+    def __init__(self, runtime: Runtime, *, on_alert: Callable[[AlertMessage], None],
+                 on_sealed: Callable[[SealedMessage], None] | None = None) -> None:
         self._runtime = runtime
-        self.outbox = DatabaseOutbox(runtime, on_alert=on_alert)
+        self.outbox = DatabaseOutbox(runtime, on_alert=on_alert, on_sealed=on_sealed)
         self._tasks: queue.Queue[Callable[[], object] | None] = queue.Queue()  # results are ignored
         # camera -> (clips begun before this are orphans, why they were left open)
         self._recoveries: dict[str, tuple[datetime, str]] = {}

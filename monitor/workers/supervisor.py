@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from monitor.capture import Backoff
 from monitor.config import Config
 from monitor.notify.notifier import Notifier
+from monitor.objects.uploads import Uploader
 from monitor.seal.clip_sealer import alert_record
 from monitor.seal.record_applier import RecordApplier
 from monitor.seal.worker_outbox import journal_prefix
@@ -35,6 +36,7 @@ from monitor.workers.messages import (
     AlertMessage,
     EditorFrame,
     JournalDone,
+    SealedMessage,
     SpaceWanted,
     StatusMessage,
     WriteRequest,
@@ -103,6 +105,7 @@ class Supervisor:
         self._senders: dict[str, str] = {}  # a running worker's token -> its camera
         self._run_as: WorkerUser | None = None
         self.notifier: Notifier | None = None
+        self.uploader: Uploader | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -114,9 +117,11 @@ class Supervisor:
         self._run_as = worker_user(self.config.storage.worker_user)
         if self._run_as is not None:  # Runtime.open gave it the folders workers write
             check_reachable(self._runtime.paths.root, self._run_as)
+        self.uploader = self._open_uploader(self._runtime)
         self.notifier = Notifier(self.config, self._runtime.paths.root)
         self.notifier.start()
-        self._applier = RecordApplier(self._runtime, on_alert=self._committed_alert)
+        self._applier = RecordApplier(self._runtime, on_alert=self._committed_alert,
+                                      on_sealed=self._sealed)
         self._applier.start()
         if not self._recovered:
             for camera in self.config.cameras:
@@ -126,6 +131,17 @@ class Supervisor:
                 self._add(camera.id, enabled=camera.enabled)
         self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
         self._thread.start()
+
+    @staticmethod
+    def _open_uploader(runtime: Runtime) -> Uploader | None:
+        """With ``storage.objects``: refuse a bucket without Object Lock now, upload in the
+        background (a store that is down only delays uploads)."""
+        if runtime.config.storage.objects is None:
+            return None
+        uploader = Uploader(runtime)
+        uploader.check_at_start()
+        uploader.start()
+        return uploader
 
     def stop(self, timeout: float = 15.0) -> None:
         """Ask every worker to close its clip and exit; kill those that do not."""
@@ -149,6 +165,8 @@ class Supervisor:
             self._applier.stop(workers)
         if self.notifier is not None:
             self.notifier.stop()
+        if self.uploader is not None:
+            self.uploader.stop()
         if self._runtime is not None:
             self._runtime.close()
 
@@ -166,6 +184,10 @@ class Supervisor:
             return {cid: replace(slot.status, last_error=problem)
                     if problem and slot.status.state in ("starting", "online") else slot.status
                     for cid, slot in self._slots.items()}
+
+    def _sealed(self, _message: SealedMessage) -> None:
+        if self.uploader is not None:
+            self.uploader.wake()
 
     def _committed_alert(self, message: AlertMessage) -> None:
         """Staff hear of an alert once it is committed: on the board and on their channels."""

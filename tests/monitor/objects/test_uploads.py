@@ -1,0 +1,144 @@
+"""Sealed clips go to a real S3 store (SeaweedFS) under Object Lock, and wait on disk while it is down."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from evidence.actions import Action
+from monitor.cli import app
+from monitor.config import load_config
+from monitor.objects.bucket import Bucket, ObjectLockMissing, ObjectStoreError
+from monitor.objects.uploads import Uploader, uploads_folder
+from monitor.site.runtime import Runtime
+from monitor.workers.supervisor import Supervisor
+from tests.fixtures.seaweedfs import SeaweedServer
+from tests.monitor.objects.conftest import START, bucket_name, objects_config
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("credentials")]
+
+
+def analyze(config_path: Path, scene_path: Path) -> list[dict[str, object]]:
+    """Record and seal the scene in-process (the real record path); the sealed clips' events."""
+    result = CliRunner().invoke(app, ["analyze", str(scene_path), "--camera", "hall",
+                                      "--config", str(config_path), "--start", START])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def drained(uploader: Uploader, timeout: float = 30.0) -> bool:
+    """Drain as the uploader's thread would: a new bucket's first write may find its volume
+    still growing, which the store reports as an internal error to retry."""
+    deadline = time.monotonic() + timeout
+    while not uploader.drain():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1.0)
+    return True
+
+
+def test_bucket_without_object_lock_is_refused_at_start(tmp_path: Path, seaweed: SeaweedServer, walk_scene) -> None:
+    plain = seaweed.make_bucket(bucket_name(), object_lock=False)
+    config = load_config(objects_config(tmp_path, walk_scene, seaweed.endpoint, plain))
+    supervisor = Supervisor(config)
+    with pytest.raises(ObjectLockMissing) as refused:
+        supervisor.start()
+    message = str(refused.value)
+    assert plain in message and "Object Lock" in message and "storage.objects.bucket" in message
+
+
+def test_sealed_clip_is_stored_locked_with_its_checksum(tmp_path: Path, seaweed: SeaweedServer, walk_scene) -> None:
+    bucket = seaweed.make_bucket(bucket_name())
+    config = load_config(objects_config(tmp_path, walk_scene, seaweed.endpoint, bucket, keep_local=False))
+    [event] = analyze(tmp_path / "cameras.yaml", walk_scene.path)
+    runtime = Runtime.open(config)
+    assert [p.stem for p in uploads_folder(runtime).glob("*.json")] == [event["clip_id"]]
+    uploader = Uploader(runtime)
+    uploader.check_at_start()
+    assert drained(uploader), uploader.last_error
+    assert uploader.backlog().waiting == 0
+
+    [stored] = [e for e in runtime.evidence.entries(str(event["clip_id"])) if e.action == Action.STORED]
+    details = stored.details
+    seal = runtime.evidence.sealed(str(event["clip_id"]))
+    assert details["key"] == f"school-12/{seal.details['path']}" and details["mode"] == "COMPLIANCE"
+    clip_start = datetime.fromisoformat(seal.details["metadata"]["start"])
+    assert datetime.fromisoformat(details["retain_until"]) == clip_start + timedelta(days=30)
+
+    head = seaweed.client().head_object(Bucket=bucket, Key=details["key"], VersionId=details["version_id"],
+                                        ChecksumMode="ENABLED")
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert abs(head["ObjectLockRetainUntilDate"] - clip_start - timedelta(days=30)) < timedelta(seconds=1)
+    assert head["ChecksumSHA256"] == base64.b64encode(bytes.fromhex(str(event["sha256"]))).decode()
+    body = seaweed.client().get_object(Bucket=bucket, Key=details["key"], VersionId=details["version_id"])
+    assert hashlib.sha256(body["Body"].read()).hexdigest() == event["sha256"]
+    # keep_local: false -> the local copy went, but only after the confirmed upload
+    assert not runtime.paths.absolute(str(seal.details["path"])).exists()
+
+    # The attacker with the store's credentials: the locked version cannot be deleted or shortened.
+    client = seaweed.client()
+    with pytest.raises(Exception, match="AccessDenied"):
+        client.delete_object(Bucket=bucket, Key=details["key"], VersionId=details["version_id"])
+    with pytest.raises(Exception, match="AccessDenied|InvalidRequest"):
+        client.put_object_retention(Bucket=bucket, Key=details["key"], VersionId=details["version_id"],
+                                    Retention={"Mode": "COMPLIANCE",
+                                               "RetainUntilDate": datetime.now(UTC) + timedelta(days=1)})
+    assert client.head_object(Bucket=bucket, Key=details["key"], VersionId=details["version_id"])
+    runtime.close()
+
+
+def test_store_checks_the_checksum(tmp_path: Path, seaweed: SeaweedServer, walk_scene) -> None:
+    """A file that changed after sealing (or on the way) is refused by the store, not stored."""
+    bucket = seaweed.make_bucket(bucket_name())
+    config = load_config(objects_config(tmp_path, walk_scene, seaweed.endpoint, bucket))
+    target = Bucket(config.storage.objects)  # type: ignore[arg-type]
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"sealed bytes")
+    wrong = hashlib.sha256(b"other bytes").hexdigest()
+    with pytest.raises(ObjectStoreError, match="upload of school-12/clips/x.mp4 failed"):
+        target.put_locked("clips/x.mp4", path, sha256=wrong, retain_until=datetime.now(UTC) + timedelta(days=1))
+    listed = seaweed.client().list_object_versions(Bucket=bucket).get("Versions", [])
+    assert listed == []
+
+
+def test_store_down_delays_uploads_not_sealing(tmp_path: Path, walk_scene) -> None:
+    """Nothing listens on the store's port: the clip is recorded and sealed, waits on disk with
+    its local copy, and goes up once the store answers."""
+    store = SeaweedServer(tmp_path / "seaweed")  # ports chosen, not started: the store is down
+    bucket = "district-clips"
+    config_path = objects_config(tmp_path, walk_scene, store.endpoint, bucket, keep_local=False)
+    config = load_config(config_path)
+    supervisor = Supervisor(config)
+    supervisor.start()  # starts although the store cannot be reached
+    try:
+        assert supervisor.uploader is not None and "cannot read its Object Lock" in str(supervisor.uploader.last_error)
+    finally:
+        supervisor.stop()
+    [event] = analyze(config_path, walk_scene.path)
+    runtime = Runtime.open(config)
+    seal = runtime.evidence.sealed(str(event["clip_id"]))
+    local = runtime.paths.absolute(str(seal.details["path"]))
+    uploader = Uploader(runtime)
+    assert not uploader.drain()
+    backlog = uploader.backlog()
+    assert backlog.waiting == 1 and "Could not connect" in str(backlog.last_error)
+    assert local.is_file(), "nothing is deleted locally before its upload is confirmed"
+    store.start()
+    try:
+        store.make_bucket(bucket)
+        assert drained(uploader), uploader.last_error
+        assert uploader.backlog().waiting == 0 and not local.exists()
+        [stored] = [e for e in runtime.evidence.entries(str(event["clip_id"])) if e.action == Action.STORED]
+        head = store.client().head_object(Bucket=bucket, Key=stored.details["key"],
+                                          VersionId=stored.details["version_id"])
+        assert head["ObjectLockMode"] == "COMPLIANCE"
+    finally:
+        store.stop()
+        runtime.close()
