@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from evidence.hashing import sha256_file
-from monitor.seal.admission import SERVICE, Origin, admit, replayed_origin, written_by_this_service
+from monitor.seal.admission import SERVICE, Origin, admit, replayed_origin
 from monitor.seal.clip_sealer import alert_record, sidecar_path
 from monitor.seal.outage_queue import Outage, OutageQueue, Write
 from monitor.seal.quarantine import quarantine_file
@@ -81,8 +81,9 @@ class DatabaseOutbox:
         are the normal path of a worker's records and most were written already.
         """
         done = queued = 0
-        for path, records in spooled(self._runtime.paths.root / SPOOL, camera_id, prefix=prefix):
-            trusted = not is_journal(path) and written_by_this_service(path)
+        for spool in spooled(self._runtime.paths.root / SPOOL, camera_id, prefix=prefix):
+            path, records = spool.path, spool.records
+            trusted = not is_journal(path) and spool.private
             origin = SERVICE if trusted else replayed_origin(camera_id)
             for record in records:
                 try:
