@@ -185,7 +185,7 @@ def sealed_placement(custody: list[dict[str, Any]]) -> dict[str, float] | None:
     its seal; None when it is the whole frame (or the clip is not sealed yet)."""
     for entry in custody:
         details = entry["details"] if isinstance(entry["details"], dict) else {}
-        placement = (details.get("metadata") or {}).get("placement") if entry["action"] == "sealed" else None
+        placement = (details.get("metadata") or {}).get("placement") if entry["action"] in ("sealed", "recovered") else None
         if not placement:
             continue
         frame_width, frame_height = placement["frame_width"], placement["frame_height"]
