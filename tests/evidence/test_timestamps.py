@@ -20,6 +20,7 @@ from evidence.bundle import verify_bundle
 from evidence.errors import EvidenceError
 from evidence.export import export_bundle
 from evidence.timestamps import (
+    Timestamper,
     TimestampError,
     authority_id,
     load_roots,
@@ -240,3 +241,12 @@ def test_hotspot_verify_checks_tokens_against_the_configured_roots(authority: Ti
     token.write_bytes(token.read_bytes()[:-1] + bytes([token.read_bytes()[-1] ^ 1]))
     result = CliRunner().invoke(app, ["verify", "--json", "--config", str(config)])
     assert result.exit_code == 1 and [f["kind"] for f in json.loads(result.stdout)["failures"]] == ["bad_timestamp"]
+
+
+def test_a_stray_marker_or_a_cleared_folder_does_not_stop_the_retries(authority: TimestampAuthority,
+                                                                      tmp_path: Path) -> None:
+    stamper = Timestamper(tmp_path / "timestamps", [authority.url])
+    (tmp_path / "timestamps" / "pending" / "0000000009-00000000deadbeef").touch()
+    assert stamper.run_once() == 0 and stamper.backlog() == {authority.url: 0}
+    shutil.rmtree(tmp_path / "timestamps" / "pending")
+    assert stamper.run_once() == 0
