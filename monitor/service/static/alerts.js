@@ -111,12 +111,17 @@ function connect() {
   source.addEventListener("error", () => { state.textContent = "reconnecting…"; state.className = "badge"; });
 }
 
+// What a camera decodes (decode gates): ", idle, 7% decoded", or nothing before it says.
+function decoding(c) {
+  return c.decode_mode ? `, ${c.decode_mode}, ${Math.round(100 * c.decoded_fraction)}% decoded` : "";
+}
+
 // Camera health under the title: online/offline, fps and the last error, every five seconds.
 async function refreshCameras() {
   const cameras = await (await api("GET", "/api/cameras")).json();
   document.getElementById("camera-states").replaceChildren(...cameras.map((c) => el("li",
     { "data-camera": c.id, class: `state-${c.state}` },
-    `${c.name}: ${c.state}${c.state === "online" ? ` (${c.fps} fps)` : (c.last_error ? `: ${c.last_error}` : "")}`)));
+    `${c.name}: ${c.state}${c.state === "online" ? ` (${c.fps} fps${decoding(c)})` : (c.last_error ? `: ${c.last_error}` : "")}`)));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
