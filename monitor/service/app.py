@@ -35,6 +35,7 @@ from monitor.service.routers import (
     bundles,
     cameras,
     clips,
+    notify,
     pages,
     schedules,
     system,
@@ -156,7 +157,8 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     app.add_exception_handler(StarletteHTTPException, _auth_errors)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OperationalError, _database_unavailable)
-    for module in (system, app_shell, auth, account, alert_clips, alerts, cameras, clips, bundles, zones, schedules, users, audit,
+    for module in (system, app_shell, auth, account, alert_clips, alerts, cameras, clips, bundles, zones, schedules,
+                   notify, users, audit,
                    pages):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
