@@ -18,3 +18,7 @@ class Action(StrEnum):
     KEY_ROTATED = "key_rotated"
     CONFIG_CHANGED = "config_changed"
     RECOVERED = "recovered"
+    CUSTODIANS_SET = "custodians_set"
+    UNMASK_REQUESTED = "unmask_requested"
+    UNMASK_APPROVED = "unmask_approved"
+    UNMASK_DISCLOSED = "unmask_disclosed"

@@ -55,6 +55,7 @@ class BundleReport:
     key_ids: tuple[str, ...]
     checkpoint_size: int
     pinned: bool  # True when every key was checked against fingerprints the caller trusts
+    original_sha256: str | None = None  # an unmasked original's plaintext hash, as sealed
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ok": True}
@@ -67,6 +68,7 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) ->
         manifest = step3_manifest(archive, keys)
         clip = _field(manifest, "clip", dict, "manifest")
         step4_clip(archive, clip)
+        original = step4_original(archive, manifest)
         entries = step5_entries(archive, manifest, keys)
         step6_chain(entries, manifest)
         checkpoint = step7_checkpoint(archive, manifest, keys, entries[-1])
@@ -81,6 +83,7 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) ->
         case=export["case"], reason=export["reason"], exported_by=export["by"], exported_at=export["time"],
         entries=len(entries), actions=tuple(e["action"] for e in entries), signed_by=manifest["signed_by"],
         key_ids=tuple(sorted(used)), checkpoint_size=checkpoint.size, pinned=trusted_keys is not None,
+        original_sha256=None if original is None else original["sha256"],
     )
 
 
@@ -126,6 +129,26 @@ def step4_clip(archive: SafeArchive, clip: dict[str, Any]) -> None:
     if digest != _field(clip, "sha256", str, "manifest clip") or size != _field(clip, "size", int, "manifest clip"):
         raise IntegrityError(f"{name}: hashes to {digest} ({size} bytes), manifest says "
                              f"{clip['sha256']} ({clip['size']} bytes)")
+
+
+def step4_original(archive: SafeArchive, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """An unmask bundle's native original hashes to the plaintext hash the manifest (and, in
+    step 6, the seal) names; any other bundle holds no original."""
+    originals = [n for n in archive.names if n.startswith("original/")]
+    if "original" not in manifest:
+        if originals:
+            raise BundleFormatError(f"bundle holds {originals} but its manifest lists no original")
+        return None
+    original = _field(manifest, "original", dict, MANIFEST)
+    name = _field(original, "file", str, "manifest original")
+    if originals != [name]:
+        raise BundleFormatError(f"bundle must hold exactly the original {name}; found {originals}")
+    digest, size = archive.sha256(name)
+    if digest != _field(original, "sha256", str, "manifest original") or size != _field(
+            original, "size", int, "manifest original"):
+        raise IntegrityError(f"{name}: hashes to {digest} ({size} bytes), the sealed original is "
+                             f"{original['sha256']} ({original['size']} bytes)")
+    return original
 
 
 def step5_entries(archive: SafeArchive, manifest: dict[str, Any], keys: PublicKeyring) -> list[dict[str, Any]]:
@@ -174,10 +197,14 @@ def step6_chain(entries: list[dict[str, Any]], manifest: dict[str, Any]) -> None
     if len(seals) != 1:
         raise ChainError(f"clip {clip.get('id')}: {len(seals)} seal entries, expected exactly one")
     _check_seal(seals[0], clip)
+    disclosure = Action.EXPORTED.value
+    if "original" in manifest:
+        _check_sealed_original(seals[0], manifest["original"])
+        disclosure = Action.UNMASK_DISCLOSED.value
     last = entries[-1]
     details = _details(last)
     wanted = {"case": export.get("case"), "reason": export.get("reason"), "by": export.get("by")}
-    if last.get("action") != Action.EXPORTED.value or last["seq"] != export.get("seq") or any(
+    if last.get("action") != disclosure or last["seq"] != export.get("seq") or any(
             details.get(k) != v for k, v in wanted.items()) or last.get("time") != export.get("time"):
         raise ChainError(f"custody entry #{last['seq']}: the last entry is not this bundle's export")
 
@@ -191,6 +218,15 @@ def _check_seal(seal: dict[str, Any], clip: dict[str, Any]) -> None:
         if clip.get(field) != value:
             raise IntegrityError(f"seal entry #{seal.get('seq')}: {field} is {value!r}, the manifest says "
                                  f"{clip.get(field)!r}")
+
+
+def _check_sealed_original(seal: dict[str, Any], original: dict[str, Any]) -> None:
+    sealed = _details(seal).get("original")
+    sealed = sealed if isinstance(sealed, dict) else {}
+    for field in ("sha256", "size", "ciphertext_sha256", "complete"):
+        if sealed.get(field) != original.get(field):
+            raise IntegrityError(f"seal entry #{seal.get('seq')}: original {field} is {sealed.get(field)!r}, "
+                                 f"the manifest says {original.get(field)!r}")
 
 
 def _details(entry: dict[str, Any]) -> dict[str, Any]:

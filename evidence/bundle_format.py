@@ -14,7 +14,7 @@ SIGNATURE_BYTES = 64
 
 MEMBER = re.compile(
     r"^(manifest\.json|manifest\.sig|VERIFY\.md|checkpoint\.json|checkpoint\.sig"
-    r"|clip/[A-Za-z0-9][A-Za-z0-9._-]{0,80}"
+    r"|clip/[A-Za-z0-9][A-Za-z0-9._-]{0,80}|original/[A-Za-z0-9][A-Za-z0-9._-]{0,80}"
     r"|custody/[0-9]{8}\.(json|sig)|keys/[0-9a-f]{64}\.pem)$"
 )
 MAX_MEMBERS = 50_000
@@ -46,6 +46,6 @@ def limit_for(name: str) -> int:
         return MAX_README
     if name.startswith("keys/"):
         return 4096
-    if name.startswith("clip/"):
+    if name.startswith(("clip/", "original/")):
         return MAX_CLIP
     return MAX_ENTRY

@@ -67,12 +67,17 @@ def export_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, case: str, reas
 
 
 def _clip_source(ev: EvidenceStore, seal: CustodyRecord) -> Path:
-    relative = PurePosixPath(str(seal.details.get("path", "")))
+    return stored_file(ev, seal.clip_id, str(seal.details.get("path", "")))
+
+
+def stored_file(ev: EvidenceStore, clip_id: str | None, sealed_path: str) -> Path:
+    """A sealed file under the storage folder; a path that escapes it or is gone is refused."""
+    relative = PurePosixPath(sealed_path)
     path = (ev.root / relative).resolve()
     if relative.is_absolute() or ".." in relative.parts or not path.is_relative_to(ev.root.resolve()):
-        raise EvidenceError(f"clip {seal.clip_id}: sealed path {str(relative)!r} escapes the storage folder")
+        raise EvidenceError(f"clip {clip_id}: sealed path {str(relative)!r} escapes the storage folder")
     if not path.is_file():
-        raise EvidenceError(f"clip {seal.clip_id}: file {relative} is missing (deleted or moved?)")
+        raise EvidenceError(f"clip {clip_id}: file {relative} is missing (deleted or moved?)")
     return path
 
 
@@ -94,8 +99,9 @@ def _copy_verified(bundle: zipfile.ZipFile, source: Path, member: str, seal: Cus
 
 
 def _manifest(ev: EvidenceStore, seal: CustodyRecord, record: CustodyRecord, entries: list[CustodyRecord],
-              checkpoint: Checkpoint, clip_member: str) -> dict[str, Any]:
-    return {
+              checkpoint: Checkpoint, clip_member: str, *, original: dict[str, Any] | None = None
+              ) -> dict[str, Any]:
+    return ({"original": original} if original is not None else {}) | {
         "type": BUNDLE_TYPE, "v": 1,
         "clip": {"id": seal.clip_id, "file": clip_member, "sha256": seal.object_sha256,
                  "size": seal.details.get("size"), "sealed_seq": seal.seq, "sealed_at": seal.time_text,
@@ -113,7 +119,8 @@ def _manifest(ev: EvidenceStore, seal: CustodyRecord, record: CustodyRecord, ent
 
 
 def _write_metadata(bundle: zipfile.ZipFile, ev: EvidenceStore, manifest: dict[str, Any],
-                    entries: list[CustodyRecord], checkpoint: Checkpoint, bundle_name: str) -> None:
+                    entries: list[CustodyRecord], checkpoint: Checkpoint, bundle_name: str,
+                    *, guide: str | None = None) -> None:
     manifest_bytes = canonical_json(manifest)
     bundle.writestr(MANIFEST, manifest_bytes)
     bundle.writestr(MANIFEST_SIG, ev.keys.sign(manifest_bytes))
@@ -124,15 +131,16 @@ def _write_metadata(bundle: zipfile.ZipFile, ev: EvidenceStore, manifest: dict[s
     bundle.writestr(CHECKPOINT_SIG, checkpoint.signature_bytes())
     for kid in ev.keys.key_ids:
         bundle.writestr(key_file(kid), ev.keys.public_pem(kid))
-    bundle.writestr(README, readme(clip_id=manifest["clip"]["id"], case=manifest["export"]["case"],
-                                   signed_by=manifest["signed_by"], bundle_name=bundle_name))
+    bundle.writestr(README, guide or readme(clip_id=manifest["clip"]["id"], case=manifest["export"]["case"],
+                                            signed_by=manifest["signed_by"], bundle_name=bundle_name))
 
 
-def readme(*, clip_id: str, case: str, signed_by: str, bundle_name: str) -> str:
+def readme(*, clip_id: str, case: str, signed_by: str, bundle_name: str,
+           last_action: str = Action.EXPORTED.value) -> str:
     """VERIFY.md for this bundle: the packaged template with its names filled in."""
     template = Template(files("evidence").joinpath("VERIFY.md").read_text(encoding="utf-8"))
     return template.substitute(clip_id=clip_id, case=_inline(case), signed_by=signed_by,
-                               bundle_name=_shell_word(bundle_name))
+                               bundle_name=_shell_word(bundle_name), last_action=last_action)
 
 
 def _inline(text: str) -> str:

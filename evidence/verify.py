@@ -48,7 +48,8 @@ def verify_store(storage_root: Path, engine: Engine, *, witness: Path | None = N
     unsealed, warnings = find_unsealed(root, clips)
     failures += entries.failures + checkpoints.failures + clip_failures + unsealed
     return StoreReport(
-        entries=len(rows), checkpoints=checkpoints.checkpoints, clips=len(clips), bytes_hashed=hashed,
+        entries=len(rows), checkpoints=checkpoints.checkpoints, clips=len({c.clip_id for c in clips.values()}),
+        bytes_hashed=hashed,
         key_ids=tuple(keys.key_ids), failures=tuple(failures), warnings=tuple(warnings),
     )
 

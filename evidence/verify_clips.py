@@ -14,6 +14,8 @@ from evidence.hashing import sha256_file
 from evidence.report import Failure, ProgressSink
 
 CLIPS_DIR = "clips"
+ORIGINALS_DIR = "originals"
+ORIGINAL = "#original"  # key of a clip's original among the sealed files
 HASH_THREADS = 2
 GONE = {Action.DELETED_BY_RETENTION.value: "deleted by retention", Action.QUARANTINED.value: "quarantined"}
 
@@ -40,8 +42,15 @@ def sealed_clips(rows: Sequence[Mapping[str, Any]]) -> dict[str, SealedClip]:
             details = _details(row["details"])
             clips[clip_id] = SealedClip(clip_id, row["seq"], str(details.get("path", "")),
                                         row["object_sha256"], _int(details.get("size")))
+            original = details.get("original")
+            if isinstance(original, dict):  # sealed with the clip: checked by its ciphertext, no key needed
+                clips[clip_id + ORIGINAL] = SealedClip(
+                    clip_id, row["seq"], str(original.get("path", "")), _text(original.get("ciphertext_sha256")),
+                    _int(original.get("ciphertext_size")))
         elif row["action"] in GONE and clip_id in clips:
-            clips[clip_id].gone = f"{GONE[row['action']]} (entry #{row['seq']})"
+            for key in (clip_id, clip_id + ORIGINAL):
+                if key in clips:
+                    clips[key].gone = f"{GONE[row['action']]} (entry #{row['seq']})"
     return clips
 
 
@@ -84,18 +93,16 @@ def find_unsealed(root: Path, clips: Mapping[str, SealedClip]) -> tuple[list[Fai
     sealed = {clip.path for clip in clips.values()}
     failures: list[Failure] = []
     warnings: list[str] = []
-    folder = root / CLIPS_DIR
-    if not folder.is_dir():
-        return failures, warnings
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    files = [p for name in (CLIPS_DIR, ORIGINALS_DIR) if (root / name).is_dir() for p in (root / name).rglob("*")]
+    for path in sorted(p for p in files if p.is_file()):
         relative = path.relative_to(root).as_posix()
-        if relative in sealed or _is_sidecar(path):
+        if relative in sealed or _is_sidecar(path) or path.suffix == ".progress":
             continue
-        if path.with_suffix(".json").is_file():
+        if path.with_suffix(".json").is_file() or path.with_name(path.name + ".progress").is_file():
             warnings.append(f"{relative}: not sealed yet (recording, or awaiting recovery)")
         else:
             failures.append(Failure("unsealed", f"{relative}: file has no seal in the custody log",
-                                    clip_id=path.stem))
+                                    clip_id=path.name.split(".")[0]))
     return failures, warnings
 
 
@@ -118,6 +125,10 @@ def _details(text: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _int(value: Any) -> int | None:

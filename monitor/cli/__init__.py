@@ -8,6 +8,7 @@ import typer
 
 COMMAND_MODULES: tuple[str, ...] = (
     "pipeline_cmds", "serve_cmds", "demo_cmds", "users_cmds", "evidence_cmds", "maintenance_cmds",
+    "unmask_cmds",
 )
 
 app = typer.Typer(

@@ -1,0 +1,184 @@
+"""Disclose a clip's native original: decrypt in memory, prove, log, bundle.
+
+The identity comes from ``evidence.custodians.rebuild_identity`` and lives only in this
+process. Everything that can fail is checked before the custody log is touched: the stored
+ciphertext must hash to its seal, and the decrypted bytes (streamed straight into the bundle,
+never to the storage folder) to the sealed plaintext hash. Only then are the request, each
+custodian's approval and the disclosure appended, and the bundle renamed into place; a refusal
+leaves no entry and no file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+from string import Template
+from typing import IO, Any
+
+import pyrage
+
+from evidence.actions import Action
+from evidence.errors import EvidenceError, IntegrityError
+from evidence.export import (
+    MAX_TEXT,
+    _clip_source,
+    _copy_verified,
+    _manifest,
+    _write_metadata,
+    readme,
+    stored_file,
+)
+from evidence.hashing import CHUNK, sha256_file
+from evidence.store import EvidenceStore
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A custodian whose share was among those that rebuilt the key."""
+
+    custodian: str
+    share: int
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    case: str
+    reason: str
+    recipient: str  # who receives the original
+    interest: str  # the recipient's interest in it (a court, the police, the family's counsel)
+    by: str  # who performs the disclosure
+
+    def check(self, clip_id: str) -> None:
+        for name, value in (("case", self.case), ("reason", self.reason), ("recipient", self.recipient),
+                            ("interest", self.interest), ("by", self.by)):
+            if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+                raise EvidenceError(f"unmask of {clip_id}: --{name} must be non-empty text of at most "
+                                    f"{MAX_TEXT} characters")
+
+
+def sealed_original(ev: EvidenceStore, clip_id: str) -> dict[str, Any]:
+    """What the seal says about a clip's original; refused when it kept none."""
+    original = ev.sealed(clip_id).details.get("original")
+    if not isinstance(original, dict):
+        raise EvidenceError(f"clip {clip_id}: no native original was kept")
+    return original
+
+
+def unmask_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, identity: str | None,
+                  approvals: Sequence[Approval], disclosure: Disclosure) -> Path:
+    """Write the original's bundle to ``out`` (outside the storage folder, never overwritten)."""
+    disclosure.check(clip_id)
+    out = Path(out)
+    if out.exists():
+        raise EvidenceError(f"{out} already exists; choose another file name")
+    if out.resolve().is_relative_to(ev.root.resolve()):
+        raise EvidenceError(f"{out} is inside the storage folder; a plaintext original never goes there")
+    seal = ev.sealed(clip_id)
+    original = sealed_original(ev, clip_id)
+    stored = stored_file(ev, clip_id, str(original.get("path", "")))
+    found = sha256_file(stored)
+    if found != original.get("ciphertext_sha256"):
+        raise IntegrityError(f"clip {clip_id}: stored original {original.get('path')} hashes to {found}, sealed "
+                             f"as {original.get('ciphertext_sha256')}; refusing to unmask")
+    clip_source = _clip_source(ev, seal)
+    clip_member = f"clip/{clip_id}{clip_source.suffix or '.bin'}"
+    member = f"original/{clip_id}.mp4"
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        with zipfile.ZipFile(partial, "x", compression=zipfile.ZIP_STORED, allowZip64=True) as bundle:
+            _copy_verified(bundle, clip_source, clip_member, seal)
+            _write_original(bundle, stored, member, original, identity, clip_id)
+            record = _log(ev, clip_id, original, approvals, disclosure, out.name)
+            checkpoint = ev.checkpoint_at(record)
+            entries = [e for e in ev.entries(clip_id) if e.seq <= record.seq]
+            listed = {k: original[k] for k in ("sha256", "size", "ciphertext_sha256", "complete")}
+            manifest = _manifest(ev, seal, record, entries, checkpoint, clip_member,
+                                 original={"file": member, **listed})
+            _write_metadata(bundle, ev, manifest, entries, checkpoint, out.name,
+                            guide=_guide(manifest, original, out.name))
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return out
+
+
+class _Hashing:
+    """Where decrypted bytes go: hashed on their way into the bundle member."""
+
+    def __init__(self, target: IO[bytes]) -> None:
+        self._target = target
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._target.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        """The zip member flushes on close."""
+
+    def writable(self) -> bool:
+        return True
+
+
+def _write_original(bundle: zipfile.ZipFile, stored: Path, member: str, original: dict[str, Any],
+                    identity: str | None, clip_id: str) -> None:
+    info = zipfile.ZipInfo(member, date_time=datetime.now(UTC).timetuple()[:6])
+    info.compress_type = zipfile.ZIP_STORED
+    with stored.open("rb") as source, bundle.open(info, "w", force_zip64=True) as target:
+        sink = _Hashing(target)
+        if original.get("recipient") is None:
+            while chunk := source.read(CHUNK):
+                sink.write(chunk)
+        else:
+            if identity is None:
+                raise EvidenceError(f"clip {clip_id}: the original is encrypted; custodians' shares are needed")
+            try:
+                pyrage.decrypt_io(source, sink, [pyrage.x25519.Identity.from_str(identity)])
+            except (pyrage.DecryptError, pyrage.IdentityError, OSError) as exc:
+                # A recovered original ends without age's last chunk: what was proved must be all that
+                # was sealed. Anything else that stops decryption is a refusal.
+                if original.get("complete") is not False:
+                    raise IntegrityError(f"clip {clip_id}: the original does not decrypt ({exc})") from exc
+    if sink.digest.hexdigest() != original.get("sha256") or sink.size != original.get("size"):
+        raise IntegrityError(f"clip {clip_id}: the decrypted original hashes to {sink.digest.hexdigest()} "
+                             f"({sink.size} bytes), sealed as {original.get('sha256')} ({original.get('size')} "
+                             "bytes); refusing to disclose it")
+
+
+def _log(ev: EvidenceStore, clip_id: str, original: dict[str, Any], approvals: Sequence[Approval],
+         disclosure: Disclosure, file_name: str) -> Any:
+    common = {"case": disclosure.case, "reason": disclosure.reason, "recipient": disclosure.recipient,
+              "interest": disclosure.interest, "by": disclosure.by}
+    request = ev.append(Action.UNMASK_REQUESTED, actor=disclosure.by, clip_id=clip_id,
+                        object_sha256=original["ciphertext_sha256"], details=common)
+    for approval in approvals:
+        ev.append(Action.UNMASK_APPROVED, actor=approval.custodian, clip_id=clip_id,
+                  object_sha256=original["ciphertext_sha256"],
+                  details={"request_seq": request.seq, "custodian": approval.custodian, "share": approval.share})
+    return ev.append(Action.UNMASK_DISCLOSED, actor=disclosure.by, clip_id=clip_id,
+                     object_sha256=original["sha256"],
+                     details={**common, "request_seq": request.seq, "file": file_name,
+                              "custodians": [a.custodian for a in approvals]})
+
+
+def _guide(manifest: dict[str, Any], original: dict[str, Any], bundle_name: str) -> str:
+    """VERIFY.md, with the original's step after the masked bundle's seven."""
+    base = readme(clip_id=manifest["clip"]["id"], case=manifest["export"]["case"], signed_by=manifest["signed_by"],
+                  bundle_name=bundle_name, last_action=Action.UNMASK_DISCLOSED.value)
+    template = Template(files("evidence").joinpath("VERIFY-ORIGINAL.md").read_text(encoding="utf-8"))
+    complete = ("complete" if original.get("complete") is not False
+                else "what a crash left: every whole chunk written before it")
+    return base + template.substitute(
+        original_file=manifest["original"]["file"], original_complete=complete,
+        age_recipient=original.get("recipient") or "(not encrypted)",
+        ciphertext_sha256=original.get("ciphertext_sha256"),
+    )
