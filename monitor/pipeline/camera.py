@@ -20,6 +20,7 @@ import numpy as np
 
 from monitor.capture import CapturedFrame, CapturedPacket, PacketDecoder, PacketPreroll, VideoSource
 from monitor.config import Camera, Config, config_hash
+from monitor.config.models import Originals
 from monitor.config.schedule import is_active
 from monitor.detect import MotionDetector, PrivacyMasker
 from monitor.detect.preview import Preview
@@ -33,6 +34,7 @@ from monitor.record import (
     EventTracker,
 )
 from monitor.record.events import EventRecord
+from monitor.record.original import OriginalWriter
 from monitor.seal.clip_sealer import ClipSealer, OpenClip, Outbox
 from monitor.site.folders import Site
 from monitor.workers.messages import SealedMessage
@@ -59,6 +61,10 @@ class Decoding(Protocol):
 
     def take_back_decoding(self) -> None:
         """Decode again (and cheaply) from the next keyframe on."""
+
+    @property
+    def video_stream(self) -> av.VideoStream | None:
+        """The stream whose packets the native original copies (None: keep no original)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,25 @@ def write_image(path: Path, bgr: np.ndarray, quality: int) -> bool:
         tmp.unlink(missing_ok=True)
         return False
     return True
+
+
+def masks_anything(camera: Camera) -> bool:
+    """False only for a camera recorded with no privacy masking at all."""
+    return camera.privacy.mask == "outside-zones" or bool(camera.privacy.zones)
+
+
+def original_policy(originals: Originals, camera: Camera) -> tuple[bool, str | None]:
+    """Whether this camera keeps native originals, and the recipient they are encrypted to.
+
+    A masked camera's original is what the masking hides: it is kept only encrypted, so with
+    no unmask key configured it is not kept. A camera with no masking keeps it in the clear
+    unless ``encrypt_unmasked`` asks otherwise.
+    """
+    if not originals.keep:
+        return False, None
+    if masks_anything(camera) or originals.encrypt_unmasked:
+        return originals.recipient is not None, originals.recipient
+    return True, None
 
 
 class CameraPipeline:
@@ -213,6 +238,8 @@ class CameraPipeline:
         self._last_wall = packet.wall_time
         self._resume_recording(packet.wall_time)
         self._preroll.push(packet)  # after any replay, which therefore ends before this packet
+        if self._clip is not None and self._clip.original is not None:
+            self._write_original((packet,))
         if self._clip is not None and self._decoder is not None:
             # A decoder made for a clip opened by this packet's frames has not seen it yet.
             fresh = packet.decoded or self._decoders_made != decoders_before
@@ -269,8 +296,31 @@ class CameraPipeline:
             writer=writer, clip_id=clip_id, event_id=event_id, part=part, camera=self.camera,
             config=self._config, config_hash=self._config_hash, start=start,
             stream=(self._stream.width, self._stream.height, self._stream.fps),
+            original=self._open_original(clip_id, start),
         )
+        # The original starts at the keyframe at or before the clip's start: the packets the
+        # pre-roll holds from there (this packet follows once the pre-roll has it).
+        self._write_original(self._preroll.since(start))
         return True
+
+    def _open_original(self, clip_id: str, start: datetime) -> OriginalWriter | None:
+        template = self._stream.source.video_stream
+        keep, recipient = original_policy(self._config.originals, self.camera)
+        if not keep or template is None:
+            return None
+        path = self._site.paths.original_file(self.camera.id, start, clip_id, encrypted=recipient is not None)
+        return OriginalWriter(path, template, recipient=recipient)
+
+    def _write_original(self, packets: Iterable[CapturedPacket]) -> None:
+        """The camera's packets, copied; a disk failure abandons (salvages) the clip."""
+        original = self._clip.original if self._clip is not None else None
+        if original is None:
+            return
+        try:
+            for item in packets:
+                original.write(item.packet)
+        except ClipWriteError as exc:
+            self._abandon_clip(str(exc))
 
     def _replay_preroll(self, start: datetime) -> None:
         """A new full-quality decoder replays the pre-roll from the keyframe before ``start``

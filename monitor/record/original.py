@@ -38,6 +38,9 @@ class OriginalWriter:
             self._sink = HashingWriter(create_durably(self.path))
         self._synced = 0
         self.packets = 0
+        self.discontinuities = 0
+        self._shift = 0
+        self._last_dts: int | None = None
         try:
             self._container = av.open(self._sink, "w", format="mp4",
                                       options={"movflags": MOVFLAGS, "flush_packets": "1"})
@@ -56,6 +59,7 @@ class OriginalWriter:
             packet.stream = self._stream
             if packet.dts is None:
                 packet.dts = packet.pts
+            self._keep_rising(packet)
             self._container.mux(packet)
         except av.error.FFmpegError as exc:
             raise ClipWriteError(f"original {self.path}: packet refused by the muxer ({exc})") from exc
@@ -65,6 +69,20 @@ class OriginalWriter:
             packet.stream, packet.pts, packet.dts, packet.duration, packet.time_base = saved
         self.packets += 1
         self._sync_if_grown()
+
+    def _keep_rising(self, packet: av.Packet) -> None:
+        """A file source that loops, or a camera whose clock restarts, sends timestamps that go
+        back; MP4 cannot hold them, so from there on they are shifted forward (and counted)."""
+        assert packet.dts is not None
+        dts = packet.dts + self._shift
+        if self._last_dts is not None and dts <= self._last_dts:
+            self._shift += self._last_dts + max(packet.duration or 0, 1) - dts
+            self.discontinuities += 1
+            dts = packet.dts + self._shift
+        if self._shift:
+            packet.dts = dts
+            packet.pts = None if packet.pts is None else packet.pts + self._shift
+        self._last_dts = dts
 
     def _sync_if_grown(self) -> None:
         if self._sink.size > self._synced:
@@ -83,8 +101,8 @@ class OriginalWriter:
             self._sink.sync()
             digest = self._sink.hexdigest()
             return OriginalDigest(digest, self._sink.size, digest, self._sink.size)
-        except OSError as exc:
-            raise ClipWriteError(f"original {self.path}: finishing failed ({exc.strerror or exc})") from exc
+        except (OSError, av.error.FFmpegError) as exc:
+            raise ClipWriteError(f"original {self.path}: finishing failed ({exc})") from exc
         finally:
             if isinstance(self._sink, HashingWriter):
                 with contextlib.suppress(OSError):

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from evidence.hashing import sha256_file
 from monitor.seal.clip_sealer import alert_record, sidecar_path
 from monitor.seal.outage_queue import Outage, OutageQueue, Write
 from monitor.seal.spool import SPOOL, is_journal, spooled
@@ -147,7 +148,8 @@ class DatabaseOutbox:
             seal = evidence.find_seal(clip_id)
             if seal is None:
                 seal = evidence.seal_clip(clip_id=clip_id, path=relative, sha256=record["sha256"], size=size,
-                                          metadata=meta, incomplete=record["incomplete"])
+                                          metadata=meta, incomplete=record["incomplete"],
+                                          original=self._stored_original(record.get("original")))
             incomplete = seal.details.get("incomplete")  # the custody log wins over a redo
             with self._runtime.sessions.begin() as session:
                 row = session.get(Clip, clip_id)
@@ -172,6 +174,25 @@ class DatabaseOutbox:
             ))
 
         return work
+
+    def _stored_original(self, original: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The original as it is on disk now: its ciphertext is re-hashed here, where the key
+        to sign is, rather than taken from the worker. Its plaintext hash cannot be: for a
+        masked camera nobody here can decrypt it (unmasking checks it against this seal)."""
+        if original is None:
+            return None
+        path = self._runtime.paths.absolute(str(original["path"]))
+        if not path.is_file():
+            log.error("original %s is missing at seal time; the clip is sealed without it", original["path"])
+            return None
+        stored = {**original, "ciphertext_sha256": sha256_file(path), "ciphertext_size": path.stat().st_size}
+        if stored["ciphertext_sha256"] != original.get("ciphertext_sha256"):
+            log.error("original %s: the worker reported %s, the file hashes to %s; sealed as found",
+                      original["path"], original.get("ciphertext_sha256"), stored["ciphertext_sha256"])
+            stored["reported_ciphertext_sha256"] = original.get("ciphertext_sha256")
+        if stored.get("recipient") is None:  # kept in the clear: the plaintext hash is checked too
+            stored["sha256"], stored["size"] = stored["ciphertext_sha256"], stored["ciphertext_size"]
+        return stored
 
     def _insert_alert(self, fields: dict[str, Any]) -> Callable[[], None]:
         values = {**fields, "time": datetime.fromisoformat(fields["time"])}
