@@ -23,8 +23,9 @@ from sqlalchemy.exc import OperationalError
 
 from evidence.actions import Action
 from evidence.hashing import sha256_file
+from evidence.original import progress_path
 from monitor.record import recover_clip
-from monitor.seal.clip_sealer import ClipSealer, sidecar_path
+from monitor.seal.clip_sealer import ClipSealer, recovered_original, sidecar_path
 from monitor.seal.database_outbox import DatabaseOutbox
 from monitor.seal.spool import SPOOL
 from monitor.site.runtime import Runtime
@@ -58,6 +59,10 @@ def _quarantine(runtime: Runtime, clip_id: str, path: Path, why: str) -> Recover
     source = runtime.paths.relative(path)
     shutil.move(str(path), target)
     (target.with_suffix(".reason.txt")).write_text(why + "\n", encoding="utf-8")
+    original = _original_of(runtime, _sidecar(path) or {}) if sidecar_path(path).is_file() else None
+    if original is not None and original[1].is_file():  # the pair goes together (ciphertext only)
+        shutil.move(str(original[1]), runtime.paths.quarantine / original[1].name)
+        progress_path(original[1]).unlink(missing_ok=True)
     runtime.evidence.append(
         Action.QUARANTINED, actor="system", clip_id=clip_id, object_sha256=digest,
         details={"from": source, "to": runtime.paths.relative(target), "reason": why},
@@ -69,6 +74,22 @@ def _quarantine(runtime: Runtime, clip_id: str, path: Path, why: str) -> Recover
             row.path = runtime.paths.relative(target)
     sidecar_path(path).unlink(missing_ok=True)
     return RecoveryAction(clip_id, "quarantined", why)
+
+
+def _original_of(runtime: Runtime, side: dict[str, object]) -> tuple[str, Path, str | None] | None:
+    """The original the sidecar says was being written beside the clip, if any."""
+    original = side.get("original")
+    if not isinstance(original, dict):
+        return None
+    relative = str(original.get("path", ""))
+    recipient = original.get("recipient")
+    return relative, runtime.paths.absolute(relative), recipient if isinstance(recipient, str) else None
+
+
+def _recover_original(runtime: Runtime, side: dict[str, object]) -> dict[str, object] | None:
+    """Cut the original back to what was synced; sealed with the clip as one piece of evidence."""
+    found = _original_of(runtime, side)
+    return None if found is None else recovered_original(*found)
 
 
 def _recover_file(runtime: Runtime, row: Clip | None, clip_id: str, path: Path, reason: str) -> RecoveryAction:
@@ -99,7 +120,7 @@ def _recover_file(runtime: Runtime, row: Clip | None, clip_id: str, path: Path, 
     ClipSealer(runtime, DatabaseOutbox(runtime)).seal(
         clip_id, str(metadata.get("event_id") or clip_id), str(metadata["camera"]), path,
         written_meta=metadata, sha256=recovered.sha256, size=recovered.size, start=start, end=end,
-        frame_count=recovered.frame_count, incomplete=reason,
+        frame_count=recovered.frame_count, incomplete=reason, original=_recover_original(runtime, side),
     )
     return RecoveryAction(clip_id, "sealed-incomplete", f"{recovered.frame_count} frames recovered")
 

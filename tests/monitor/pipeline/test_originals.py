@@ -7,6 +7,7 @@ masked camera so that not one run of its bytes is found anywhere in the storage 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import subprocess
 import sys
@@ -86,7 +87,7 @@ def assert_camera_span(original: bytes, source: Path, event: dict[str, object]) 
     frame = 0.1  # one frame of slack
     assert seconds(whole[first]) <= start.total_seconds() + frame
     assert max(seconds(p) for p in whole[first:first + len(kept)]) >= end.total_seconds() - frame
-    steps = [b.pts - a.pts for a, b in zip(kept, kept[1:], strict=False)]
+    steps = [b.pts - a.pts for a, b in itertools.pairwise(kept)]
     source_steps = [b.pts - a.pts for a, b in zip(whole[first:], whole[first + 1:first + len(kept)], strict=False)]
     assert [s * kept[0].time_base for s in steps] == [s * whole[0].time_base for s in source_steps]
 
