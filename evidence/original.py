@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 import pyrage
 
 from evidence.errors import EvidenceError
-from evidence.hashing import sha256_file
+from evidence.hashing import create_durably, sha256_file
 
 CHUNK = 64 * 1024  # age STREAM plaintext chunk
 SEALED_CHUNK = CHUNK + 16  # with its Poly1305 tag
@@ -271,15 +271,3 @@ def _progress_lines(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             break
     return lines
-
-
-def create_durably(path: Path) -> BinaryIO:
-    """Create the file exclusively (never overwrite) and fsync its folder entry."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "xb")  # noqa: SIM115 - closed by the caller
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-    return handle

@@ -16,8 +16,8 @@ from pathlib import Path
 import av
 import av.container
 
-from evidence.hashing import HashingWriter
-from evidence.original import EncryptedOriginal, OriginalDigest, create_durably
+from evidence.hashing import HashingWriter, create_durably
+from evidence.original import EncryptedOriginal, OriginalDigest
 from monitor.record.errors import ClipWriteError
 
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"

@@ -32,8 +32,9 @@ def open_runtime(storage: Path, **fields: object) -> Runtime:
     return Runtime.open(load_config(write_config(storage.parent, data)))
 
 
-def seal_copy(runtime: Runtime, source: Path, clip_id: str, start: datetime) -> Path:
-    """Copy a clip into the store and seal it the way the pipeline does."""
+def seal_copy(runtime: Runtime, source: Path, clip_id: str, start: datetime,
+              original: dict[str, object] | None = None) -> Path:
+    """Copy a clip into the store and seal it the way the pipeline does (with its original)."""
     path = runtime.paths.clip_file("hall", start, clip_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, path)
@@ -41,7 +42,7 @@ def seal_copy(runtime: Runtime, source: Path, clip_id: str, start: datetime) -> 
     ClipSealer(runtime, DatabaseOutbox(runtime)).seal(
         clip_id, f"event-{clip_id}", "hall", path, written_meta=meta, sha256=sha256_file(path),
         size=path.stat().st_size, start=start, end=start + timedelta(seconds=2), frame_count=20,
-        incomplete=None,
+        incomplete=None, original=original,
     )
     return path
 
