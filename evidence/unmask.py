@@ -24,6 +24,7 @@ from typing import IO, Any
 import pyrage
 
 from evidence.actions import Action
+from evidence.entry import CustodyRecord
 from evidence.errors import EvidenceError, IntegrityError
 from evidence.export import (
     MAX_TEXT,
@@ -54,12 +55,24 @@ class Disclosure:
     interest: str  # the recipient's interest in it (a court, the police, the family's counsel)
     by: str  # who performs the disclosure
 
+    def details(self) -> dict[str, str]:
+        return {"case": self.case, "reason": self.reason, "recipient": self.recipient,
+                "interest": self.interest, "by": self.by}
+
     def check(self, clip_id: str) -> None:
         for name, value in (("case", self.case), ("reason", self.reason), ("recipient", self.recipient),
                             ("interest", self.interest), ("by", self.by)):
             if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
                 raise EvidenceError(f"unmask of {clip_id}: --{name} must be non-empty text of at most "
                                     f"{MAX_TEXT} characters")
+
+
+def custodians_of(ev: EvidenceStore, recipient: str) -> tuple[str, ...] | None:
+    """Who holds which share of ``recipient``, from the signed entry that set it (None: no entry)."""
+    for entry in reversed(ev.entries()):
+        if entry.action == Action.CUSTODIANS_SET and entry.details.get("recipient") == recipient:
+            return tuple(str(n) for n in entry.details.get("custodians", []))
+    return None
 
 
 def sealed_original(ev: EvidenceStore, clip_id: str) -> dict[str, Any]:
@@ -71,8 +84,12 @@ def sealed_original(ev: EvidenceStore, clip_id: str) -> dict[str, Any]:
 
 
 def unmask_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, identity: str | None,
-                  approvals: Sequence[Approval], disclosure: Disclosure) -> Path:
-    """Write the original's bundle to ``out`` (outside the storage folder, never overwritten)."""
+                  approvals: Sequence[Approval], disclosure: Disclosure, request_seq: int | None = None) -> Path:
+    """Write the original's bundle to ``out`` (outside the storage folder, never overwritten).
+
+    ``request_seq``: the request and its approvals were logged as they happened (the dashboard);
+    only the disclosure is appended here.
+    """
     disclosure.check(clip_id)
     out = Path(out)
     if out.exists():
@@ -94,7 +111,7 @@ def unmask_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, identity: str |
         with zipfile.ZipFile(partial, "x", compression=zipfile.ZIP_STORED, allowZip64=True) as bundle:
             _copy_verified(bundle, clip_source, clip_member, seal)
             _write_original(bundle, stored, member, original, identity, clip_id)
-            record = _log(ev, clip_id, original, approvals, disclosure, out.name)
+            record = _log(ev, clip_id, original, approvals, disclosure, out.name, request_seq)
             checkpoint = ev.checkpoint_at(record)
             entries = [e for e in ev.entries(clip_id) if e.seq <= record.seq]
             listed = {k: original[k] for k in ("sha256", "size", "ciphertext_sha256", "complete")}
@@ -154,19 +171,30 @@ def _write_original(bundle: zipfile.ZipFile, stored: Path, member: str, original
                              "bytes); refusing to disclose it")
 
 
+def log_request(ev: EvidenceStore, clip_id: str, disclosure: Disclosure, **extra: Any) -> CustodyRecord:
+    original = sealed_original(ev, clip_id)
+    return ev.append(Action.UNMASK_REQUESTED, actor=disclosure.by, clip_id=clip_id,
+                     object_sha256=original["ciphertext_sha256"], details={**disclosure.details(), **extra})
+
+
+def log_approval(ev: EvidenceStore, clip_id: str, approval: Approval, request_seq: int,
+                 **extra: Any) -> CustodyRecord:
+    original = sealed_original(ev, clip_id)
+    return ev.append(Action.UNMASK_APPROVED, actor=approval.custodian, clip_id=clip_id,
+                     object_sha256=original["ciphertext_sha256"],
+                     details={"request_seq": request_seq, "custodian": approval.custodian, "share": approval.share,
+                              **extra})
+
+
 def _log(ev: EvidenceStore, clip_id: str, original: dict[str, Any], approvals: Sequence[Approval],
-         disclosure: Disclosure, file_name: str) -> Any:
-    common = {"case": disclosure.case, "reason": disclosure.reason, "recipient": disclosure.recipient,
-              "interest": disclosure.interest, "by": disclosure.by}
-    request = ev.append(Action.UNMASK_REQUESTED, actor=disclosure.by, clip_id=clip_id,
-                        object_sha256=original["ciphertext_sha256"], details=common)
-    for approval in approvals:
-        ev.append(Action.UNMASK_APPROVED, actor=approval.custodian, clip_id=clip_id,
-                  object_sha256=original["ciphertext_sha256"],
-                  details={"request_seq": request.seq, "custodian": approval.custodian, "share": approval.share})
+         disclosure: Disclosure, file_name: str, request_seq: int | None) -> CustodyRecord:
+    if request_seq is None:
+        request_seq = log_request(ev, clip_id, disclosure).seq
+        for approval in approvals:
+            log_approval(ev, clip_id, approval, request_seq)
     return ev.append(Action.UNMASK_DISCLOSED, actor=disclosure.by, clip_id=clip_id,
                      object_sha256=original["sha256"],
-                     details={**common, "request_seq": request.seq, "file": file_name,
+                     details={**disclosure.details(), "request_seq": request_seq, "file": file_name,
                               "custodians": [a.custodian for a in approvals]})
 
 

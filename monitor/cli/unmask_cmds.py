@@ -26,7 +26,7 @@ from evidence.custodians import (
 )
 from evidence.errors import ClipNotFound, EvidenceError, VerificationError
 from evidence.store import EvidenceStore
-from evidence.unmask import Approval, Disclosure, sealed_original, unmask_bundle
+from evidence.unmask import Approval, Disclosure, custodians_of, sealed_original, unmask_bundle
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, load_or_exit
 from monitor.config import Config, ConfigError, parse_config
 
@@ -126,9 +126,9 @@ def unmask(
 
 def _custodians_of(ev: EvidenceStore, cfg: Config, recipient: str) -> list[str]:
     """Who holds which share of ``recipient``: the signed entry that set it, else the config."""
-    for entry in reversed(ev.entries()):
-        if entry.action == Action.CUSTODIANS_SET and entry.details.get("recipient") == recipient:
-            return [str(n) for n in entry.details.get("custodians", [])]
+    logged = custodians_of(ev, recipient)
+    if logged is not None:
+        return list(logged)
     return list(cfg.originals.custodians) if cfg.originals.recipient == recipient else []
 
 

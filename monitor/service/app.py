@@ -31,6 +31,7 @@ from monitor.service.routers import (
     pages,
     schedules,
     system,
+    unmask,
     users,
     zones,
 )
@@ -128,7 +129,8 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     app.state.service = state
     app.add_exception_handler(HTTPException, _auth_errors)
     app.add_exception_handler(OperationalError, _database_unavailable)
-    for module in (system, auth, account, alerts, cameras, clips, bundles, zones, schedules, users, audit, pages):
+    for module in (system, auth, account, alerts, cameras, clips, unmask, bundles, zones, schedules, users, audit,
+                   pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -10,6 +10,7 @@ from monitor.config import Config
 from monitor.service.accounts import RateLimit
 from monitor.service.alert_feed import AlertFeed
 from monitor.service.config_edit import ConfigEditor
+from monitor.service.unmask_requests import UnmaskRequests
 from monitor.service.views import ViewLog
 from monitor.site.runtime import Runtime
 
@@ -36,6 +37,8 @@ class ServiceState:
     editor: ConfigEditor
     views: ViewLog
     supervisor: Supervisor | None = None
+    unmask: UnmaskRequests = field(default_factory=UnmaskRequests)
+    """Open unmask requests, in memory only (shares and rebuilt keys never reach the disk)."""
     recovered: bool = False
     """The start-up recovery pass has run (``hotspot serve`` runs it before workers start)."""
 
