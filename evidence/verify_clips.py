@@ -88,8 +88,8 @@ def _compare(clip: SealedClip, path: Path, digest: str, by_hash: Mapping[str, st
 
 
 def find_unsealed(root: Path, clips: Mapping[str, SealedClip]) -> tuple[list[Failure], list[str]]:
-    """Step 5: files under clips/ with no seal. One with a sidecar is still being written or
-    awaits recovery: a warning, not a failure."""
+    """Step 5: files under clips/ and originals/ with no seal. One with a sidecar (an original:
+    its clip's, or its progress file) is still being written or awaits recovery: a warning."""
     sealed = {clip.path for clip in clips.values()}
     failures: list[Failure] = []
     warnings: list[str] = []
@@ -98,12 +98,22 @@ def find_unsealed(root: Path, clips: Mapping[str, SealedClip]) -> tuple[list[Fai
         relative = path.relative_to(root).as_posix()
         if relative in sealed or _is_sidecar(path) or path.suffix == ".progress":
             continue
-        if path.with_suffix(".json").is_file() or path.with_name(path.name + ".progress").is_file():
+        if path.with_suffix(".json").is_file() or _original_in_progress(root, path):
             warnings.append(f"{relative}: not sealed yet (recording, or awaiting recovery)")
         else:
             failures.append(Failure("unsealed", f"{relative}: file has no seal in the custody log",
                                     clip_id=path.name.split(".")[0]))
     return failures, warnings
+
+
+def _original_in_progress(root: Path, path: Path) -> bool:
+    if path.with_name(path.name + ".progress").is_file():
+        return True
+    try:
+        folder = path.parent.relative_to(root / ORIGINALS_DIR)
+    except ValueError:
+        return False
+    return (root / CLIPS_DIR / folder / f"{path.name.split('.')[0]}.json").is_file()
 
 
 def _is_sidecar(path: Path) -> bool:

@@ -29,6 +29,7 @@ from evidence.custodians import read_share, rebuild_identity
 from evidence.errors import IntegrityError
 from evidence.hashing import sha256_file
 from evidence.original import progress_path, recover_encrypted
+from evidence.verify import verify_store
 from monitor.cli import evidence_cmds, unmask_cmds
 from monitor.config import load_config
 from monitor.record.original import OriginalWriter
@@ -334,3 +335,16 @@ def demuxed_prefix(data: bytes) -> list[bytes]:
     except av.error.FFmpegError:
         pass
     return packets
+
+
+def test_verify_names_an_original_nobody_sealed(sealed: Sealed) -> None:
+    root = sealed.site.root
+    stray = root / "originals" / "cam1" / "2026-03-02" / "clip9.mp4"
+    stray.write_bytes((root / sealed.site.ev.sealed("clip1").details["original"]["path"]).read_bytes())
+    sidecar = sealed.site.clip_path("clip9").with_suffix(".json")
+    sidecar.write_text("{}")  # its clip is still recording: not yet a finding
+    report = verify_store(root, sealed.site.engine)
+    assert report.ok and any("originals/cam1/2026-03-02/clip9.mp4: not sealed yet" in w for w in report.warnings)
+    sidecar.unlink()
+    report = verify_store(root, sealed.site.engine)
+    assert [(f.kind, f.clip_id) for f in report.failures] == [("unsealed", "clip9")]
