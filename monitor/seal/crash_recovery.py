@@ -59,14 +59,16 @@ def _quarantine(runtime: Runtime, clip_id: str, path: Path, why: str) -> Recover
     source = runtime.paths.relative(path)
     shutil.move(str(path), target)
     (target.with_suffix(".reason.txt")).write_text(why + "\n", encoding="utf-8")
+    details = {"from": source, "to": runtime.paths.relative(target), "reason": why}
     original = _original_of(runtime, _sidecar(path) or {}) if sidecar_path(path).is_file() else None
     if original is not None and original[1].is_file():  # the pair goes together (ciphertext only)
-        shutil.move(str(original[1]), runtime.paths.quarantine / original[1].name)
+        moved = runtime.paths.quarantine / original[1].name
+        shutil.move(str(original[1]), moved)
         progress_path(original[1]).unlink(missing_ok=True)
-    runtime.evidence.append(
-        Action.QUARANTINED, actor="system", clip_id=clip_id, object_sha256=digest,
-        details={"from": source, "to": runtime.paths.relative(target), "reason": why},
-    )
+        details.update(original_from=original[0], original_to=runtime.paths.relative(moved),
+                       original_ciphertext_sha256=sha256_file(moved))
+    runtime.evidence.append(Action.QUARANTINED, actor="system", clip_id=clip_id, object_sha256=digest,
+                            details=details)
     with runtime.sessions.begin() as session:  # else the next start finds it "recording" again
         row = session.get(Clip, clip_id)
         if row is not None:

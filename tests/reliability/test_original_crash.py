@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import av
@@ -21,11 +22,15 @@ import pytest
 
 from evidence.custodians import rebuild_identity, split_new_key
 from evidence.hashing import sha256_file
+from evidence.original import progress_path
 from evidence.store import EvidenceStore
+from evidence.verify import verify_store
 from monitor.config import load_config
+from monitor.record.original import OriginalWriter
 from monitor.seal.crash_recovery import recover_at_start
 from monitor.site.runtime import Runtime
 from monitor.store.db import make_engine
+from monitor.store.models import Clip
 from tests.conftest import base_config, write_config
 from tests.reliability.conftest import wait_for
 
@@ -102,3 +107,35 @@ def test_power_cut_leaves_an_original_that_decrypts_to_its_last_synced_part(tmp_
     verify = subprocess.run([HOTSPOT, "verify", "--config", str(config)], check=False, capture_output=True,
                             text=True, timeout=120)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_a_quarantined_clip_takes_its_original_along(tmp_path: Path, footage: Path) -> None:
+    key = split_new_key(["principal", "counsel"], threshold=2, site="Test School")
+    config = load_config(write_config(tmp_path, base_config(tmp_path / "data", originals={
+        "recipient": key.recipient, "custodians": ["principal", "counsel"]})))
+    runtime = Runtime.open(config)
+    start = datetime(2026, 11, 23, 22, 5, tzinfo=UTC)
+    clip = runtime.paths.clip_file("hall", start, "torn")
+    clip.parent.mkdir(parents=True)
+    clip.write_bytes(b"\0\0\0\x18ftypiso5" + b"\0" * 100)  # not one playable frame
+    original = runtime.paths.original_file("hall", start, "torn", encrypted=True)
+    with av.open(str(footage / CAMERA_FILE)) as source:
+        writer = OriginalWriter(original, source.streams.video[0], recipient=key.recipient)
+        for packet in source.demux(source.streams.video[0]):
+            writer.write(packet)
+        writer.abandon()
+    clip.with_suffix(".json").write_text(json.dumps({"clip_id": "torn", "metadata": {"camera": "hall"}, "original": {
+        "path": runtime.paths.relative(original), "recipient": key.recipient}}))
+    with runtime.sessions.begin() as session:
+        session.add(Clip(id="torn", event_id="e", camera_id="hall", start=start, width=768, height=432, fps=12.5,
+                         config_hash="0" * 64, path=runtime.paths.relative(clip), zones=[], status="recording"))
+    actions = recover_at_start(runtime)
+    assert [(a.clip_id, a.outcome) for a in actions or []] == [("torn", "quarantined")]
+    assert not original.exists() and not progress_path(original).exists()
+    moved = runtime.paths.quarantine / original.name
+    entry = runtime.evidence.entries("torn")[-1].details
+    assert entry["original_to"] == runtime.paths.relative(moved)
+    assert entry["original_ciphertext_sha256"] == sha256_file(moved)
+    report = verify_store(runtime.paths.root, runtime.engine)
+    assert report.ok, [f.message for f in report.failures]
+    runtime.close()
