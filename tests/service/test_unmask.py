@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import av
 import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from evidence.actions import Action
 from evidence.bundle import verify_bundle
@@ -24,7 +26,7 @@ from monitor.service.state import ServiceSettings
 from monitor.store.models import Clip
 from tests.conftest import base_config, write_config
 from tests.fixtures.media import make_h264_mp4
-from tests.service.conftest import CAMERA, PASSWORDS, SCHEDULES, Server, Site, serve
+from tests.service.conftest import CAMERA, PASSWORDS, SCHEDULES, Server, Site, log_in, serve
 
 NAMES = ["principal", "counsel", "director"]
 
@@ -134,3 +136,46 @@ def test_an_expired_request_takes_no_approval(server: Server, key: NewKey, tmp_p
         assert late.status_code == 410 and "expired" in late.text
     assert [e.action for e in server.site.runtime.evidence.entries(clip_id)] == [Action.SEALED,
                                                                                  Action.UNMASK_REQUESTED]
+
+
+def test_pages_offer_the_request_and_the_share_form(server: Server, key: NewKey, tmp_path: Path) -> None:
+    clip_id, _ = add_clip_with_original(server, key, tmp_path)
+    with server.client("investigator") as investigator, server.client("security") as custodian:
+        assert "Request the original" in investigator.get(f"/clips/{clip_id}").text
+        request_id = investigator.post(f"/api/unmask/clips/{clip_id}", json=REQUEST).json()["id"]
+        page = custodian.get(f"/unmask/{request_id}").text
+        assert 'id="share-form"' in page and "nobody yet (0 of 2)" in page and "download-original" not in page
+        for share in (key.shares[0], key.shares[1]):
+            assert custodian.post(f"/api/unmask/{request_id}/approve", json={"share": share.text()}).status_code == 200
+        assert "download-original" not in custodian.get(f"/unmask/{request_id}").text
+        assert "download-original" in investigator.get(f"/unmask/{request_id}").text
+        assert "unknown, expired" in custodian.get("/unmask/no-such-request").text
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_in_the_browser_two_custodians_approve_and_the_investigator_downloads(
+    page: Page, browser: Browser, server: Server, key: NewKey, tmp_path: Path
+) -> None:
+    clip_id, camera = add_clip_with_original(server, key, tmp_path)
+    log_in(page, server, "investigator", f"/clips/{clip_id}")
+    for field, value in REQUEST.items():
+        page.fill(f"#unmask-form input[name={field}]", value)
+    page.click("#unmask-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/unmask/[0-9a-f]{32}$"))
+    target = page.url.removeprefix(server.url)
+    for role, share in (("admin", key.shares[2]), ("security", key.shares[1])):
+        custodian = browser.new_context().new_page()
+        log_in(custodian, server, role, target)
+        custodian.fill("#share-form textarea", share.text())
+        custodian.click("#share-form button[type=submit]")
+        expect(custodian.locator("#unmask")).to_contain_text(share.custodian)
+        custodian.context.close()
+    page.reload()
+    with page.expect_download() as download_info:
+        page.click("#download-original")
+    saved = tmp_path / "original.zip"
+    download_info.value.save_as(saved)
+    assert verify_bundle(saved).original_sha256
+    with zipfile.ZipFile(saved) as archive:
+        assert packets(archive.read(f"original/{clip_id}.mp4")) == packets(camera)

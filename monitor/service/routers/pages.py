@@ -38,6 +38,7 @@ from monitor.service.routers.cameras import camera_or_404, camera_statuses
 from monitor.service.routers.clips import clip_json, clip_or_404, entry_json, search_clips
 from monitor.service.routers.schedules import schedules_json
 from monitor.service.routers.zones import zones_json
+from monitor.service.unmask_requests import RequestGone
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -135,9 +136,23 @@ def clip_page(request: Request, clip_id: str, user: CanViewClips, db: Db, state:
     clip = clip_or_404(db, clip_id)
     custody = [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)]
     last_check = next((e for e in reversed(custody) if e["action"] == "verified"), None)
+    seal = state.runtime.evidence.find_seal(clip.id)
+    original = seal.details.get("original") if seal is not None else None
     return render(request, "clip.html", user, state, clip=clip_json(clip), custody=custody, last_check=last_check,
                   can_export=allowed(user.role, Permission.CLIPS_EXPORT),
-                  can_hold=allowed(user.role, Permission.HOLDS_MANAGE))
+                  can_hold=allowed(user.role, Permission.HOLDS_MANAGE),
+                  encrypted_original=isinstance(original, dict) and original.get("recipient") is not None)
+
+
+@router.get("/unmask/{request_id}")
+def unmask_page(request: Request, request_id: str, user: ActiveUser, state: State) -> HTMLResponse:
+    """Where custodians enter their share and the requester downloads the original."""
+    try:
+        status = state.unmask.get(request_id).status()
+    except RequestGone:
+        status = None
+    return render(request, "unmask.html", user, state, status=status, request_id=request_id,
+                  minutes=state.config.originals.approval_minutes)
 
 
 @router.get("/verify")
