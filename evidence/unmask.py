@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from string import Template
 from typing import IO, Any
 
@@ -30,7 +30,9 @@ from evidence.export import (
     MAX_TEXT,
     _clip_source,
     _copy_verified,
+    _inline,
     _manifest,
+    _shell_word,
     _write_metadata,
     readme,
     stored_file,
@@ -208,5 +210,6 @@ def _guide(manifest: dict[str, Any], original: dict[str, Any], bundle_name: str)
     return base + template.substitute(
         original_file=manifest["original"]["file"], original_complete=complete,
         age_recipient=original.get("recipient") or "(not encrypted)",
-        ciphertext_sha256=original.get("ciphertext_sha256"),
+        ciphertext_sha256=original.get("ciphertext_sha256"), stored_path=_inline(str(original.get("path", ""))),
+        stored_name=_shell_word(PurePosixPath(str(original.get("path", ""))).name),
     )

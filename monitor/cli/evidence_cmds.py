@@ -115,6 +115,8 @@ def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None) -> None
                          ("signed by", report.signed_by + ("" if report.pinned else "  (compare with the "
                                                            "published fingerprint)"))):
         table.add_row(label, value)
+    if report.original_sha256:
+        table.add_row("original sha256", report.original_sha256 + "  (the native original, as sealed)")
     console.print(table)
 
 
