@@ -309,18 +309,24 @@ class CameraPipeline:
         if not keep or template is None:
             return None
         path = self._site.paths.original_file(self.camera.id, start, clip_id, encrypted=recipient is not None)
-        return OriginalWriter(path, template, recipient=recipient)
+        try:
+            return OriginalWriter(path, template, recipient=recipient)
+        except (av.error.FFmpegError, ValueError, OSError) as exc:  # e.g. a codec MP4 cannot hold
+            log.error("camera %s: clip %s keeps no original: %s", self.camera.id, clip_id, exc)
+            return None
 
     def _write_original(self, packets: Iterable[CapturedPacket]) -> None:
-        """The camera's packets, copied; a disk failure abandons (salvages) the clip."""
+        """The camera's packets, copied. A failure stops the original (sealed as far as it was
+        synced, with the reason) but never the clip: the masked recording goes on."""
         original = self._clip.original if self._clip is not None else None
-        if original is None:
+        if original is None or original.stopped is not None:
             return
         try:
             for item in packets:
                 original.write(item.packet)
         except ClipWriteError as exc:
-            self._abandon_clip(str(exc))
+            log.error("camera %s: %s", self.camera.id, exc)
+            original.abandon(str(exc))
 
     def _replay_preroll(self, start: datetime) -> None:
         """A new full-quality decoder replays the pre-roll from the keyframe before ``start``

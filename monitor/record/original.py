@@ -39,6 +39,7 @@ class OriginalWriter:
         self._synced = 0
         self.packets = 0
         self.discontinuities = 0
+        self.stopped: str | None = None  # why the original stopped before its clip did
         self._shift = 0
         self._last_dts: int | None = None
         try:
@@ -52,7 +53,7 @@ class OriginalWriter:
     def write(self, packet: av.Packet) -> None:
         """Mux a copy of the packet's place in time; the packet itself is left as it was, since
         the same object is replayed to the clip's decoder and kept in the pre-roll."""
-        if packet.size == 0 or packet.dts is None and packet.pts is None:
+        if self.stopped is not None or packet.size == 0 or packet.dts is None and packet.pts is None:
             return
         saved = (packet.stream, packet.pts, packet.dts, packet.duration, packet.time_base)
         try:
@@ -108,8 +109,11 @@ class OriginalWriter:
                 with contextlib.suppress(OSError):
                     self._sink.close()
 
-    def abandon(self) -> None:
-        """The disk failed: stop; what was synced stays for recovery."""
+    def abandon(self, reason: str = "abandoned") -> None:
+        """Stop (the disk failed, or the muxer refused a packet); what was synced stays for recovery."""
+        if self.stopped is not None:
+            return
+        self.stopped = reason
         with contextlib.suppress(Exception):
             self._container.close()
         self._discard()

@@ -205,6 +205,9 @@ class ClipSealer:
         if writer is None:
             return None
         relative = self._site.paths.relative(writer.path)
+        if writer.stopped is not None:  # stopped early: sealed as far as it was synced
+            recovered = recovered_original(relative, writer.path, writer.recipient)
+            return None if recovered is None else {**recovered, "stopped": writer.stopped}
         try:
             digest = writer.close()
         except ClipWriteError as exc:
