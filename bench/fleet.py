@@ -112,6 +112,8 @@ class Fleet:
         except queue.Empty:
             return
         now = time.monotonic()
+        if isinstance(item, tuple):  # a camera worker's (token, message)
+            item = item[1]
         if isinstance(item, StatusMessage):
             item = Report(item.camera_id, now, item.fps, item.state == "online")
         if isinstance(item, Report):

@@ -18,7 +18,13 @@ class Action(StrEnum):
     KEY_ROTATED = "key_rotated"
     CONFIG_CHANGED = "config_changed"
     RECOVERED = "recovered"
+    """A seal of a clip left open by a crash: the supervisor saw it opened and hashed what was
+    on disk, but nobody closed it, so it may end early and its metadata is partly recovered."""
     CUSTODIANS_SET = "custodians_set"
     UNMASK_REQUESTED = "unmask_requested"
     UNMASK_APPROVED = "unmask_approved"
     UNMASK_DISCLOSED = "unmask_disclosed"
+
+
+SEAL_ACTIONS = frozenset({Action.SEALED, Action.RECOVERED})
+"""Entries that seal a clip's bytes; a clip has exactly one of them."""

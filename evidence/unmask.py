@@ -14,24 +14,22 @@ import hashlib
 import os
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from importlib.resources import files
 from pathlib import Path, PurePosixPath
-from string import Template
 from typing import IO, Any
 
 import pyrage
 
 from evidence.actions import Action
+from evidence.certificate import one_line
 from evidence.entry import CustodyRecord
 from evidence.errors import EvidenceError, IntegrityError
 from evidence.export import (
-    MAX_TEXT,
+    Disclosure,
     _clip_source,
     _copy_verified,
-    _inline,
-    _manifest,
+    _Parts,
     _shell_word,
     _write_metadata,
     readme,
@@ -47,26 +45,6 @@ class Approval:
 
     custodian: str
     share: int
-
-
-@dataclass(frozen=True)
-class Disclosure:
-    case: str
-    reason: str
-    recipient: str  # who receives the original
-    interest: str  # the recipient's interest in it (a court, the police, the family's counsel)
-    by: str  # who performs the disclosure
-
-    def details(self) -> dict[str, str]:
-        return {"case": self.case, "reason": self.reason, "recipient": self.recipient,
-                "interest": self.interest, "by": self.by}
-
-    def check(self, clip_id: str) -> None:
-        for name, value in (("case", self.case), ("reason", self.reason), ("recipient", self.recipient),
-                            ("interest", self.interest), ("by", self.by)):
-            if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
-                raise EvidenceError(f"unmask of {clip_id}: --{name} must be non-empty text of at most "
-                                    f"{MAX_TEXT} characters")
 
 
 def custodians_of(ev: EvidenceStore, recipient: str) -> tuple[str, ...] | None:
@@ -92,7 +70,7 @@ def unmask_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, identity: str |
     ``request_seq``: the request and its approvals were logged as they happened (the dashboard);
     only the disclosure is appended here.
     """
-    disclosure.check(clip_id)
+    disclosure = disclosure.checked(clip_id)
     out = Path(out)
     if out.exists():
         raise EvidenceError(f"{out} already exists; choose another file name")
@@ -115,12 +93,12 @@ def unmask_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, identity: str |
             _write_original(bundle, stored, member, original, identity, clip_id)
             record = _log(ev, clip_id, original, approvals, disclosure, out.name, request_seq)
             checkpoint = ev.checkpoint_at(record)
-            entries = [e for e in ev.entries(clip_id) if e.seq <= record.seq]
             listed = {k: original[k] for k in ("sha256", "size", "ciphertext_sha256", "complete")}
-            manifest = _manifest(ev, seal, record, entries, checkpoint, clip_member,
-                                 original={"file": member, **listed})
-            _write_metadata(bundle, ev, manifest, entries, checkpoint, out.name,
-                            guide=_guide(manifest, original, out.name))
+            parts = _Parts(seal=seal, record=record, checkpoint=checkpoint, clip_member=clip_member,
+                           entries=[e for e in ev.entries(clip_id) if e.seq <= record.seq],
+                           rotations=ev.rotations(before=record.seq), signed_by=checkpoint.key_id,
+                           original={"file": member, **listed})
+            _write_metadata(bundle, ev, parts, out.name, guide=_guide(clip_id, disclosure, original, out.name))
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
@@ -176,7 +154,7 @@ def _write_original(bundle: zipfile.ZipFile, stored: Path, member: str, original
 def log_request(ev: EvidenceStore, clip_id: str, disclosure: Disclosure, **extra: Any) -> CustodyRecord:
     original = sealed_original(ev, clip_id)
     return ev.append(Action.UNMASK_REQUESTED, actor=disclosure.by, clip_id=clip_id,
-                     object_sha256=original["ciphertext_sha256"], details={**disclosure.details(), **extra})
+                     object_sha256=original["ciphertext_sha256"], details={**asdict(disclosure), **extra})
 
 
 def log_approval(ev: EvidenceStore, clip_id: str, approval: Approval, request_seq: int,
@@ -196,20 +174,20 @@ def _log(ev: EvidenceStore, clip_id: str, original: dict[str, Any], approvals: S
             log_approval(ev, clip_id, approval, request_seq)
     return ev.append(Action.UNMASK_DISCLOSED, actor=disclosure.by, clip_id=clip_id,
                      object_sha256=original["sha256"],
-                     details={**disclosure.details(), "request_seq": request_seq, "file": file_name,
+                     details={**asdict(disclosure), "request_seq": request_seq, "file": file_name,
                               "custodians": [a.custodian for a in approvals]})
 
 
-def _guide(manifest: dict[str, Any], original: dict[str, Any], bundle_name: str) -> str:
+def _guide(clip_id: str, disclosure: Disclosure, original: dict[str, Any], bundle_name: str) -> str:
     """VERIFY.md, with the original's step after the masked bundle's seven."""
-    base = readme(clip_id=manifest["clip"]["id"], case=manifest["export"]["case"], signed_by=manifest["signed_by"],
-                  bundle_name=bundle_name, last_action=Action.UNMASK_DISCLOSED.value)
-    template = Template(files("evidence").joinpath("VERIFY-ORIGINAL.md").read_text(encoding="utf-8"))
+    base = readme(clip_id=clip_id, case=disclosure.case, bundle_name=bundle_name)
     complete = ("complete" if original.get("complete") is not False
                 else "what a crash left: every whole chunk written before it")
-    return base + template.substitute(
-        original_file=manifest["original"]["file"], original_complete=complete,
-        age_recipient=original.get("recipient") or "(not encrypted)",
-        ciphertext_sha256=original.get("ciphertext_sha256"), stored_path=_inline(str(original.get("path", ""))),
-        stored_name=_shell_word(PurePosixPath(str(original.get("path", ""))).name),
-    )
+    step = readme(clip_id=clip_id, case=disclosure.case, bundle_name=bundle_name, template="VERIFY-ORIGINAL.md",
+                  names=(("original_complete", complete),
+                         ("age_recipient", str(original.get("recipient") or "(not encrypted)")),
+                         ("ciphertext_sha256", str(original.get("ciphertext_sha256"))),
+                         ("stored_path", one_line(str(original.get("path", "")))),
+                         ("stored_name", _shell_word(PurePosixPath(str(original.get("path", ""))).name))))
+    marker = "<!-- Further steps go here"
+    return base.replace(marker, step.lstrip("\n") + "\n" + marker, 1) if marker in base else base + step

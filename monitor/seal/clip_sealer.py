@@ -24,6 +24,7 @@ from monitor.record import ClipWriteError, ClipWriter, EmptyClipError, recover_c
 from monitor.record.original import OriginalWriter
 from monitor.record.torn_tail import trim_torn_tail
 from monitor.site.folders import Site
+from monitor.store.paths import StoragePaths
 
 log = logging.getLogger(__name__)
 
@@ -254,3 +255,15 @@ def recovered_original(relative: str, path: Path, recipient: str | None) -> dict
         digest = OriginalDigest(plain, size, plain, size, complete=False)
     progress_path(path).unlink(missing_ok=True)
     return original_record(relative, recipient, digest)
+
+
+def original_beside(paths: StoragePaths, clip_path: Path) -> tuple[str, Path, str | None] | None:
+    """The original the clip's sidecar says is written beside it: relative path, file, recipient."""
+    try:
+        side = json.loads(sidecar_path(clip_path).read_text(encoding="utf-8"))
+        original = side.get("original")
+        relative = str(original["path"])
+        recipient = original.get("recipient")
+        return relative, paths.absolute(relative), recipient if isinstance(recipient, str) else None
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return None

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from monitor.capture import Backoff, SourceError, VideoSource
+from monitor.capture.gate import GateStats
 from monitor.config import Config
 from monitor.detect.threads import one_opencv_thread
 from monitor.pipeline.camera import CameraPipeline, StreamInfo
@@ -26,6 +27,7 @@ from monitor.seal.worker_outbox import WorkerOutbox
 from monitor.site.folders import Site
 from monitor.workers.heap import fix_mmap_threshold
 from monitor.workers.messages import StatusMessage
+from monitor.workers.privileges import WorkerUser, drop_privileges
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,28 @@ class WorkerArgs:
     camera_id: str
     worker: str | None = None
     """Names this process's journals, so the supervisor can redo them once it has died."""
+    token: str = ""
+    """Goes with every message: the supervisor knows the sender by it, never by what a
+    message says (``SenderQueue``). Other workers never see it."""
+    run_as: WorkerUser | None = None
+    """Started by root: the unprivileged user this process becomes before anything else."""
+
+
+class SenderQueue:
+    """The supervisor's message queue, each message sent as ``(token, message)``."""
+
+    def __init__(self, messages: mp.Queue, token: str) -> None:  # type: ignore[type-arg]
+        self._messages = messages
+        self._token = token
+
+    def put(self, message: object, timeout: float | None = None) -> None:
+        self._messages.put((self._token, message), timeout=timeout)
+
+    def put_nowait(self, message: object) -> None:
+        self._messages.put_nowait((self._token, message))
+
+    def cancel_join_thread(self) -> None:
+        self._messages.cancel_join_thread()
 
 
 class Reporter:
@@ -52,6 +76,8 @@ class Reporter:
         self._frames = 0
         self._since = time.monotonic()
         self._last_frame: datetime | None = None
+        self._gate: GateStats | None = None
+        self._gate_before: GateStats | None = None
         self.state = "starting"
         self.error: str | None = None
 
@@ -65,17 +91,26 @@ class Reporter:
         self.state, self.error = state, error
         self._emit(0.0)
 
-    def frames(self, count: int, wall_time: datetime) -> None:
+    def frames(self, count: int, wall_time: datetime, gate: GateStats | None = None) -> None:
+        """``count`` frames of the stream went by (decoded or not, see ``gate``)."""
         self._frames += count
         self._last_frame = wall_time
+        self._gate = gate or self._gate
         elapsed = time.monotonic() - self._since
         if elapsed >= STATUS_INTERVAL:
             self._emit(self._frames / elapsed)
             self._frames, self._since = 0, time.monotonic()
 
     def _emit(self, fps: float) -> None:
+        mode, fraction = "", 1.0
+        if (gate := self._gate) is not None:
+            before = self._gate_before
+            packets = gate.packets - (before.packets if before else 0)
+            decoded = gate.decoded - (before.decoded if before else 0)
+            mode, fraction = str(gate.mode), round(decoded / packets, 3) if packets else 1.0
+            self._gate_before = gate
         self.send(StatusMessage(self.camera_id, self.state, round(fps, 2), self.error,
-                                self._last_frame, self.dropped))
+                                self._last_frame, self.dropped, mode, fraction))
 
 
 class CameraWorker:
@@ -123,9 +158,11 @@ class CameraWorker:
             self.reporter.status("online")
             self._recovered()
             for packet in source:
-                if frames := self.pipeline.process(packet):
-                    self.reporter.frames(len(frames), frames[-1].wall_time)
+                # Counted per packet: while the gate is closed nothing is decoded, and the
+                # stream is as healthy as when everything is.
+                if self.pipeline.process(packet) or self.pipeline.gate_closed:
                     self.backoff.reset()
+                self.reporter.frames(1, packet.wall_time, self.pipeline.gate_stats(packet.wall_time))
                 if self._check_control():
                     return
 
@@ -189,11 +226,14 @@ def worker_main(args: WorkerArgs, messages: mp.Queue, control: mp.Queue) -> None
     incomplete. So SIGINT is left to the supervisor, which stops workers in order, and SIGTERM
     makes the worker close and seal its clip before it exits.
     """
+    if args.run_as is not None:
+        drop_privileges(args.run_as)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.camera_id} %(levelname)s %(message)s")
     one_opencv_thread()
     fix_mmap_threshold()
-    worker = CameraWorker(args.config, args.camera_id, messages, control, worker=args.worker)
+    worker = CameraWorker(args.config, args.camera_id, SenderQueue(messages, args.token), control,  # type: ignore[arg-type]
+                          worker=args.worker)
     signal.signal(signal.SIGTERM, lambda _signum, _frame: worker.request_stop())
     worker.run()
     if worker.orphaned:  # nobody reads the queue: exit without flushing it (records are journaled)

@@ -31,6 +31,7 @@ from playwright.sync_api import Page, expect
 
 from monitor.service.accounts import RateLimit, add_user
 from monitor.service.app import create_app
+from monitor.service.edge import server_config
 from monitor.service.state import ServiceSettings
 from monitor.site.runtime import Runtime
 from monitor.store.models import Alert, Clip
@@ -63,7 +64,8 @@ class Site:
         return runtime
 
     def add_clip(self, *, camera: str = "east-stairwell", zones: tuple[str, ...] = ("landing",),
-                 start: datetime | None = None, with_alert: bool = True) -> tuple[Clip, Alert | None]:
+                 start: datetime | None = None, with_alert: bool = True,
+                 recovered: bool = False) -> tuple[Clip, Alert | None]:
         """A real sealed clip file plus its row and seal, and optionally its motion alert."""
         start = start or datetime.now(UTC) - timedelta(minutes=5)
         clip_id, event_id = uuid.uuid4().hex, uuid.uuid4().hex
@@ -74,7 +76,9 @@ class Site:
         sha = hashlib.sha256(data).hexdigest()
         relative = self.runtime.paths.relative(path)
         self.runtime.evidence.seal_clip(clip_id=clip_id, path=relative, sha256=sha, size=len(data),
-                                        metadata={"camera": camera, "zones": list(zones)}, incomplete=None)
+                                        metadata={"camera": camera, "zones": list(zones)},
+                                        incomplete="the service stopped unexpectedly" if recovered else None,
+                                        recovered=recovered)
         clip = Clip(id=clip_id, event_id=event_id, camera_id=camera, zones=list(zones), start=start,
                     end=start + timedelta(seconds=2), frame_count=20, width=320, height=240, fps=10.0,
                     config_hash="0" * 64, path=relative, sha256=sha, size_bytes=len(data), status="sealed")
@@ -104,11 +108,14 @@ def _jpeg() -> bytes:
     return b"".join(bytes(p) for p in packets)
 
 
-def make_site(folder: Path, *, camera: dict[str, Any] | None = None, users: bool = True, **settings: Any) -> Site:
+def make_site(folder: Path, *, camera: dict[str, Any] | None = None, users: bool = True,
+              config: dict[str, Any] | None = None, **settings: Any) -> Site:
+    """A site in ``folder``; ``config`` adds or replaces sections of its cameras.yaml."""
     storage = folder / "data"
-    config = write_config(folder, base_config(storage, schedules=SCHEDULES, cameras=[camera or CAMERA]))
-    app = create_app(config, settings=ServiceSettings(**{"start_workers": False, **settings}))
-    site = Site(config, storage, app)
+    data = {**base_config(storage, schedules=SCHEDULES, cameras=[camera or CAMERA]), **(config or {})}
+    config_path = write_config(folder, data)
+    app = create_app(config_path, settings=ServiceSettings(**{"start_workers": False, **settings}))
+    site = Site(config_path, storage, app)
     if users:
         with site.runtime.sessions.begin() as session:
             for role, password in PASSWORDS.items():
@@ -146,8 +153,7 @@ def serve(app: FastAPI) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1,
-                                           lifespan="on"))
+    server = uvicorn.Server(server_config(app, log_level="warning", timeout_graceful_shutdown=1, lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -85,6 +85,17 @@ def test_clip_page_shows_custody_and_verification(server: Server) -> None:
     assert "hearing on 2026-12-01" in page.text
 
 
+def test_a_clip_sealed_after_a_crash_says_so_on_its_page(server: Server) -> None:
+    clip, _ = server.site.add_clip(recovered=True)
+    ordinary, _ = server.site.add_clip()
+    with server.client("investigator") as client:
+        assert client.post(f"/api/clips/{clip.id}/verify").json()["status"] == "intact"
+        page = client.get(f"/clips/{clip.id}").text
+        plain = client.get(f"/clips/{ordinary.id}").text
+    assert 'id="recovered"' in page and "RECOVERED" in page and "left open by a crash" in page
+    assert 'id="recovered"' not in plain
+
+
 def test_verification_detects_a_modified_file(server: Server) -> None:
     clip, _ = server.site.add_clip()
     path = server.site.runtime.paths.absolute(clip.path)
@@ -128,11 +139,19 @@ def test_hold_set_and_release(server: Server) -> None:
 def test_export_then_verify_the_bundle(server: Server) -> None:
     clip, _ = server.site.add_clip()
     with server.client("investigator") as client:
-        export = client.post(f"/api/clips/{clip.id}/export", json={"case": "2026-114", "reason": "police request"})
+        body = {"case": "2026-114", "reason": "police request", "recipient": "Officer Diaz, city police",
+                "interest": "investigating the March 2 incident"}
+        for missing in ("recipient", "interest"):
+            refused = client.post(f"/api/clips/{clip.id}/export", json={k: v for k, v in body.items() if k != missing})
+            assert refused.status_code == 422 and missing in refused.text
+        export = client.post(f"/api/clips/{clip.id}/export", json=body)
         assert export.status_code == 200, export.text
         assert export.headers["content-type"] == "application/zip"
+        name = f"{clip.id}-2026-114.zip"
+        assert name in export.headers["content-disposition"]
         with zipfile.ZipFile(io.BytesIO(export.content)) as bundle:
             assert any(name.endswith(".mp4") for name in bundle.namelist())
+            assert f"unzip -q {name} " in bundle.read("VERIFY.md").decode()
         verified = client.post("/api/bundles/verify", content=export.content,
                                headers={"Content-Type": "application/zip"}).json()
         assert verified["ok"] is True, verified
@@ -140,12 +159,12 @@ def test_export_then_verify_the_bundle(server: Server) -> None:
         assert verified["result"]["clip_id"] == clip.id and verified["result"]["case"] == "2026-114"
         assert verified["result"]["sha256"] == clip.sha256
         tampered = bytearray(export.content)
-        tampered[len(tampered) // 3] ^= 0x01
+        tampered[export.content.index(b"ftyp") + 400] ^= 0x01  # inside the stored clip
         refused = client.post("/api/bundles/verify", content=bytes(tampered)).json()
         assert refused["ok"] is False and refused["error"]
     exported = [e for e in server.site.runtime.evidence.entries(clip_id=clip.id) if str(e.action) == "exported"]
     assert len(exported) == 1 and exported[0].actor == "investigator"
-    assert "2026-114" in str(exported[0].details) and "police request" in str(exported[0].details)
+    assert exported[0].details == {**body, "by": "investigator", "file": f"{clip.id}-2026-114.zip"}
 
 
 def test_bundle_upload_is_size_limited_and_hostile_input_is_refused(server: Server) -> None:
