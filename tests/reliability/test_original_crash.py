@@ -20,6 +20,7 @@ from pathlib import Path
 import av
 import pytest
 
+from evidence.actions import Action
 from evidence.custodians import rebuild_identity, split_new_key
 from evidence.hashing import sha256_file
 from evidence.original import progress_path
@@ -77,9 +78,10 @@ def test_power_cut_leaves_an_original_that_decrypts_to_its_last_synced_part(tmp_
 
     runtime = Runtime.open(load_config(config))
     actions = recover_at_start(runtime)
-    assert actions and actions[0].outcome == "sealed-incomplete", actions
+    assert actions and actions[0].outcome == "recovered", actions
     store = EvidenceStore.open(root, make_engine(load_config(config).storage.database))
     seal = store.sealed(actions[0].clip_id)
+    assert seal.action == Action.RECOVERED  # sealed as found after the crash
     original = seal.details["original"]
     assert original["complete"] is False and original["size"] > 0 and seal.details["incomplete"]
     stored = root / original["path"]
