@@ -26,8 +26,8 @@ def noise_clip(path: Path, seed: int, frames: int = 20) -> Path:
     return write_video(path, images, fps=10, options={"preset": "ultrafast"})
 
 
-def open_runtime(storage: Path, **fields: object) -> Runtime:
-    data = base_config(storage)
+def open_runtime(storage: Path, *, originals: dict[str, object] | None = None, **fields: object) -> Runtime:
+    data = base_config(storage, **({"originals": originals} if originals else {}))
     data["storage"].update(fields)
     return Runtime.open(load_config(write_config(storage.parent, data)))
 

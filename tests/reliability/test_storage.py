@@ -80,8 +80,9 @@ def test_retention_deletes_old_unheld_clips_with_signed_entries(tmp_path: Path, 
 
 
 def test_retention_and_hold_treat_a_clip_and_its_original_as_one(tmp_path: Path, noise_clips: list[Path]) -> None:
-    runtime = open_runtime(tmp_path / "data", retention_days=30)
     recipient = str(pyrage.x25519.Identity.generate().to_public())
+    runtime = open_runtime(tmp_path / "data", retention_days=30,
+                           originals={"recipient": recipient, "custodians": ["a", "b"]})
     originals = {}
     for index, (clip_id, days) in enumerate({"old": 40, "old-held": 35}.items()):
         start = NOW - timedelta(days=days)
