@@ -20,6 +20,16 @@ class Action(StrEnum):
     RECOVERED = "recovered"
     """A seal of a clip left open by a crash: the supervisor saw it opened and hashed what was
     on disk, but nobody closed it, so it may end early and its metadata is partly recovered."""
+    # Accounts of the dashboard (no clip): who was given access, and who changed it.
+    USER_ADDED = "user_added"
+    USER_CHANGED = "user_changed"
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGED = "password_changed"
+    TOKEN_CREATED = "token_created"
+    TOKEN_REVOKED = "token_revoked"
+    # The zone editor's picture: only privacy zones are masked, so people outside the hotspots
+    # are visible. Every view is logged; the picture itself is never stored.
+    EDITOR_FRAME_VIEWED = "editor_frame_viewed"
     CUSTODIANS_SET = "custodians_set"
     UNMASK_REQUESTED = "unmask_requested"
     UNMASK_APPROVED = "unmask_approved"

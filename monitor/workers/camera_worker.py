@@ -26,7 +26,7 @@ from monitor.seal.clip_sealer import alert_record
 from monitor.seal.worker_outbox import WorkerOutbox
 from monitor.site.folders import Site
 from monitor.workers.heap import fix_mmap_threshold
-from monitor.workers.messages import StatusMessage
+from monitor.workers.messages import EditorFrame, StatusMessage
 from monitor.workers.privileges import WorkerUser, drop_privileges
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,9 @@ class CameraWorker:
             if self.pipeline is None or (self.pipeline_size != (source.width, source.height)):
                 if self.pipeline is not None:
                     self.pipeline.close(datetime.now(UTC), reason="stream changed size")
-                self.pipeline = CameraPipeline(self.site, camera, stream, outbox=self.outbox, encoder_threads=1)
+                self.pipeline = CameraPipeline(
+                    self.site, camera, stream, outbox=self.outbox, encoder_threads=1,
+                    on_editor_frame=lambda jpeg: self.reporter.send(EditorFrame(camera.id, jpeg)))
                 self.pipeline_size = (source.width, source.height)
             else:
                 self.pipeline.stream_restarted(stream)

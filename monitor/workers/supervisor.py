@@ -32,6 +32,7 @@ from monitor.store.db import describe_unavailable
 from monitor.workers.camera_worker import WorkerArgs, worker_main
 from monitor.workers.messages import (
     AlertMessage,
+    EditorFrame,
     JournalDone,
     SpaceWanted,
     StatusMessage,
@@ -91,6 +92,7 @@ class Supervisor:
         self._ctx = mp.get_context("spawn")
         self._messages: mp.Queue = self._ctx.Queue(maxsize=2000)  # type: ignore[type-arg]
         self._slots: dict[str, _Slot] = {}
+        self._editor_frames: dict[str, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -143,6 +145,13 @@ class Supervisor:
             self._applier.stop(workers)
         if self._runtime is not None:
             self._runtime.close()
+
+    def editor_frame(self, camera_id: str, max_age: float) -> bytes | None:
+        """The zone editor's latest picture of the camera, if one arrived within ``max_age`` s.
+        Kept in this process's memory only (see ``EditorFrame``)."""
+        with self._lock:
+            found = self._editor_frames.get(camera_id)
+        return found[1] if found and time.monotonic() - found[0] <= max_age else None
 
     def statuses(self) -> dict[str, CameraStatus]:
         """Each camera's status; while the database is away, every recording camera says so."""
@@ -265,6 +274,9 @@ class Supervisor:
             camera_id, message = sender
             if isinstance(message, StatusMessage):
                 self._status(message)
+            elif isinstance(message, EditorFrame):
+                with self._lock:
+                    self._editor_frames[message.camera_id] = (time.monotonic(), message.jpeg)
             elif self._applier is not None:
                 self._hand_over(camera_id, message)
             deadline = time.monotonic()  # after the first message, take only what is already there
