@@ -29,6 +29,7 @@ from evidence.export import (
     Disclosure,
     _clip_source,
     _copy_verified,
+    _fetch_tokens,
     _Parts,
     _shell_word,
     _write_metadata,
@@ -97,7 +98,8 @@ def unmask_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, identity: str |
             parts = _Parts(seal=seal, record=record, checkpoint=checkpoint, clip_member=clip_member,
                            entries=[e for e in ev.entries(clip_id) if e.seq <= record.seq],
                            rotations=ev.rotations(before=record.seq), signed_by=checkpoint.key_id,
-                           original={"file": member, **listed})
+                           tokens=_fetch_tokens(ev, checkpoint), original={"file": member, **listed})
+            parts.proofs.update({e.seq: ev.inclusion_proof(e.seq, checkpoint.size) for e in parts.entries})
             _write_metadata(bundle, ev, parts, out.name, guide=_guide(clip_id, disclosure, original, out.name))
         os.replace(partial, out)
     finally:
