@@ -116,6 +116,7 @@ CanVerify = Annotated[Principal, Depends(_Require(Permission.BUNDLES_VERIFY))]
 CanManageHolds = Annotated[Principal, Depends(_Require(Permission.HOLDS_MANAGE))]
 CanEditZones = Annotated[Principal, Depends(_Require(Permission.ZONES_EDIT))]
 CanEditSchedules = Annotated[Principal, Depends(_Require(Permission.SCHEDULES_EDIT))]
+CanEditNotify = Annotated[Principal, Depends(_Require(Permission.NOTIFY_EDIT))]
 CanManageUsers = Annotated[Principal, Depends(_Require(Permission.USERS_MANAGE))]
 CanViewAudit = Annotated[Principal, Depends(_Require(Permission.AUDIT_VIEW))]
 

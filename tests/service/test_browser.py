@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 NAV = {
     "security": {"Alerts", "Live"},
     "investigator": {"Alerts", "Clips", "Verify bundle"},
-    "admin": {"Alerts", "Live", "Clips", "Verify bundle", "Zones", "Schedules", "Users", "Audit"},
+    "admin": {"Alerts", "Live", "Clips", "Verify bundle", "Zones", "Schedules", "Notifications", "Users", "Audit"},
 }
 
 
