@@ -2,9 +2,7 @@
 # Install everything Hotspot Monitor needs into ./.venv (and, with --test, what the tests need).
 # System packages come from Debian: Chromium (browser tests), GStreamer's RTSP server (stream
 # tests), PostgreSQL (database outage tests), Motion (benchmark peer), Mosquitto (MQTT tests) and
-# age (opening encrypted
-# originals with the standard tool). Python packages come
-# from PyPI.
+# age (opening encrypted originals with the standard tool). Python packages come from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
