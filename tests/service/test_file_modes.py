@@ -54,8 +54,11 @@ def test_storage_and_rewritten_config_are_private(tmp_path: Path) -> None:
 def test_a_configured_group_may_read_but_never_the_key(tmp_path: Path) -> None:
     group = "daemon"
     gid = grp.getgrnam(group).gr_gid
+    # camera workers as the service's user: with a worker user the storage folder also lets it
+    # pass (o+x), which tests/monitor/workers/test_privileges.py checks
     site = make_site(tmp_path, config={"storage": {"path": str(tmp_path / "data"), "group": group,
-                                                   "database": f"sqlite:///{tmp_path}/data/hotspot.db"}})
+                                                   "database": f"sqlite:///{tmp_path}/data/hotspot.db",
+                                                   "worker_user": None}})
     with serve(site.app) as url:
         server = Server(url, site)
         site.add_clip()

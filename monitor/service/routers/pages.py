@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from evidence.actions import Action
+from evidence.timestamps import TOKENS_DIR, pending_backlog
 from monitor.service.alert_feed import alert_json
 from monitor.service.custody_text import Sentences
 from monitor.service.deps import (
@@ -143,7 +144,8 @@ def alerts_page(
                   filters={"camera": camera or "", "zone": zone or "",
                                                          "unacknowledged": unacknowledged},
                   can_ack=allowed(user.role, Permission.ALERTS_ACK),
-                  can_clips=allowed(user.role, Permission.CLIPS_VIEW))
+                  can_clips=allowed(user.role, Permission.CLIPS_VIEW),
+                  can_play=allowed(user.role, Permission.ALERTS_CLIP))
 
 
 @router.get("/live")
@@ -275,4 +277,6 @@ def audit_page(
     }
     return render(request, "audit.html", user, state, logins=logins[:LOGINS_PAGE],
                   custody=readable(state, db, custody[:AUDIT_PAGE]), filters=filters, pages=pages,
-                  actions=[a.value for a in Action])
+                  actions=[a.value for a in Action],
+                  timestamp_backlog=pending_backlog(state.runtime.paths.root / TOKENS_DIR,
+                                                    state.config.evidence.timestamp_authorities))
