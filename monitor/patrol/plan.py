@@ -1,0 +1,129 @@
+"""Drawing a patrol plan: systematic in coverage, unsystematic in timing.
+
+Every point gets ``min_visits`` visits; the rest of the plan's visits go to (point, minute)
+pairs drawn in proportion to the heat map's activity for that point at that hour of the week.
+A small floor keeps quiet places and hours possible, so an observer learns nothing certain
+from a quiet hour either. Draws come from the operating system's CSPRNG
+(``secrets.SystemRandom``): a plan cannot be predicted from earlier plans or from the time
+it was drawn.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from random import Random
+from zoneinfo import ZoneInfo
+
+from monitor.config.models import minutes_of
+from monitor.patrol.heatmap import HeatMap, hour_of_week
+from monitor.patrol.points import Point
+
+QUIET_SHARE = 0.1
+"""Weight of a minute with no activity, as a share of the average minute's weight."""
+MAX_GAP_MINUTES = 5
+_SHIFT = re.compile(r"^(\d\d:\d\d)-(\d\d:\d\d)$")
+
+
+class PlanError(ValueError):
+    """A shift or a request that no plan can satisfy (said in words an officer understands)."""
+
+
+@dataclass(frozen=True)
+class Shift:
+    start: datetime  # aware UTC; the first minute of the shift
+    end: datetime  # aware UTC; after the last minute
+    tz: ZoneInfo
+
+    @classmethod
+    def parse(cls, day: date, text: str, tz: ZoneInfo) -> Shift:
+        """``HH:MM-HH:MM`` on local day ``day``; an end at or before the start is the next day."""
+        found = _SHIFT.match(text.strip())
+        if not found:
+            raise PlanError(f"shift {text!r}: write HH:MM-HH:MM, for example 22:00-06:00")
+        try:
+            first, last = (minutes_of(_clock(part)) for part in found.groups())
+        except ValueError as exc:
+            raise PlanError(f"shift {text!r}: {exc}") from None
+        midnight = datetime.combine(day, datetime.min.time())
+        start = (midnight + timedelta(minutes=first)).replace(tzinfo=tz)
+        end = (midnight + timedelta(minutes=last + (1440 if last <= first else 0))).replace(tzinfo=tz)
+        return cls(start=start.astimezone(UTC), end=end.astimezone(UTC), tz=tz)
+
+    @property
+    def minutes(self) -> int:
+        """Real minutes on duty: a night shift across a DST change is an hour shorter or longer."""
+        return int((self.end - self.start).total_seconds() // 60)
+
+    def label(self) -> str:
+        start, end = self.start.astimezone(self.tz), self.end.astimezone(self.tz)
+        return f"{start:%Y-%m-%d} {start:%H:%M}-{end:%H:%M}"
+
+
+def _clock(text: str) -> str:
+    hours, minutes = int(text[:2]), int(text[3:])
+    if hours > 24 or minutes > 59 or (hours == 24 and minutes):
+        raise ValueError(f"{text} is not a time of day")
+    return text
+
+
+@dataclass(frozen=True)
+class Visit:
+    time: datetime  # aware UTC, on a whole minute
+    point: str
+
+
+def minute_weights(shift: Shift, point: Point, heatmap: HeatMap) -> list[float]:
+    """Activity of ``point`` in the hour of the week each minute of the shift falls in."""
+    start = shift.start
+    hours = [hour_of_week(start + timedelta(minutes=m), shift.tz) for m in range(shift.minutes)]
+    zones = [heatmap.activity(z) for z in point.zones]
+    return [sum(a.weight(h) for a in zones) for h in hours]
+
+
+def draw_plan(shift: Shift, points: list[Point], heatmap: HeatMap, *, min_visits: int,
+              visits_per_hour: float, rng: Random | None = None) -> list[Visit]:
+    """A fresh plan for ``shift``: at least ``min_visits`` per point, visits in time order."""
+    rng = rng or secrets.SystemRandom()
+    if not points:
+        raise PlanError("there are no patrol points: configure zones or patrol.points")
+    total = max(min_visits * len(points), math.ceil(visits_per_hour * shift.minutes / 60))
+    if total > shift.minutes:
+        raise PlanError(f"{total} visits do not fit in a {shift.minutes}-minute shift; lower min_visits "
+                        "or visits_per_hour, or use fewer points")
+    weights = [minute_weights(shift, p, heatmap) for p in points]
+    busy = sum(map(sum, weights))
+    floor = QUIET_SHARE * busy / (len(points) * shift.minutes) if busy else 1.0
+    weights = [[w + floor for w in row] for row in weights]
+    gap = max(0, min(MAX_GAP_MINUTES, shift.minutes // (2 * total)))
+    taken: list[int] = []
+    chosen: list[tuple[int, int]] = []
+    order = [i for i in range(len(points)) for _ in range(min_visits)]
+    rng.shuffle(order)
+    for index in order:
+        minute = _draw_minute(rng, [weights[index]], taken, gap)[1]
+        taken.append(minute)
+        chosen.append((index, minute))
+    for _ in range(total - len(chosen)):
+        index, minute = _draw_minute(rng, weights, taken, gap)
+        taken.append(minute)
+        chosen.append((index, minute))
+    start = shift.start
+    visits = [Visit(start + timedelta(minutes=m), points[i].name) for i, m in chosen]
+    return sorted(visits, key=lambda v: (v.time, v.point))
+
+
+def _draw_minute(rng: Random, rows: list[list[float]], taken: list[int], gap: int) -> tuple[int, int]:
+    """(row, minute) drawn in proportion to the weights, away from the minutes already taken:
+    at least ``gap`` minutes from each when possible, else only not the same minute."""
+    length = len(rows[0])
+    for spacing in (gap, 0):
+        blocked = {m + d for m in taken for d in range(-spacing, spacing + 1)}
+        cells = [(r, m) for r in range(len(rows)) for m in range(length) if m not in blocked]
+        if cells:
+            (row, minute), = rng.choices(cells, weights=[rows[r][m] for r, m in cells])
+            return row, minute
+    raise PlanError("no free minute left in the shift")  # draw_plan's size check prevents this
