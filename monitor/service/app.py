@@ -31,6 +31,7 @@ from monitor.service.routers import (
     cameras,
     clips,
     pages,
+    patrol,
     schedules,
     system,
     users,
@@ -131,7 +132,8 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     app.add_middleware(EdgeMiddleware, server=state.config.server)
     app.add_exception_handler(HTTPException, _auth_errors)
     app.add_exception_handler(OperationalError, _database_unavailable)
-    for module in (system, auth, account, alerts, cameras, clips, bundles, zones, schedules, users, audit, pages):
+    for module in (system, auth, account, alerts, cameras, clips, bundles, zones, schedules, users, audit, patrol,
+                   pages):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -117,6 +117,7 @@ CanEditZones = Annotated[Principal, Depends(_Require(Permission.ZONES_EDIT))]
 CanEditSchedules = Annotated[Principal, Depends(_Require(Permission.SCHEDULES_EDIT))]
 CanManageUsers = Annotated[Principal, Depends(_Require(Permission.USERS_MANAGE))]
 CanViewAudit = Annotated[Principal, Depends(_Require(Permission.AUDIT_VIEW))]
+CanPlanPatrols = Annotated[Principal, Depends(_Require(Permission.PATROL_PLAN))]
 
 
 def route_permission(dependant_calls: list[object]) -> str:

@@ -18,6 +18,7 @@ class Permission(StrEnum):
     SCHEDULES_EDIT = "schedules.edit"
     USERS_MANAGE = "users.manage"
     AUDIT_VIEW = "audit.view"
+    PATROL_PLAN = "patrol.plan"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -33,9 +34,13 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.SCHEDULES_EDIT: "edit the named schedules and the holidays",
     Permission.USERS_MANAGE: "add users, change roles, reset passwords, disable users",
     Permission.AUDIT_VIEW: "see logins, failed logins and every custody entry",
+    Permission.PATROL_PLAN: "see the hotspot heat map, draw and print patrol plans, check past plans' predictability",
 }
 
-_SECURITY = {Permission.ALERTS_VIEW, Permission.ALERTS_ACK, Permission.CAMERAS_VIEW, Permission.LIVE_VIEW}
+_SECURITY = {
+    Permission.ALERTS_VIEW, Permission.ALERTS_ACK, Permission.CAMERAS_VIEW, Permission.LIVE_VIEW,
+    Permission.PATROL_PLAN,
+}
 _INVESTIGATOR = {
     Permission.ALERTS_VIEW, Permission.CAMERAS_VIEW, Permission.CLIPS_VIEW, Permission.CLIPS_EXPORT,
     Permission.BUNDLES_VERIFY, Permission.HOLDS_MANAGE,

@@ -6,7 +6,7 @@ the server would refuse.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from monitor.patrol.planner import site_heatmap, site_predictability
 from monitor.service.alert_feed import alert_json
 from monitor.service.deps import (
     ActiveUser,
@@ -22,6 +23,7 @@ from monitor.service.deps import (
     CanEditSchedules,
     CanEditZones,
     CanManageUsers,
+    CanPlanPatrols,
     CanVerify,
     CanViewAlerts,
     CanViewAudit,
@@ -39,6 +41,7 @@ from monitor.service.routers.auth import issue_login_csrf
 from monitor.service.routers.bundles import site_key_ids
 from monitor.service.routers.cameras import camera_or_404, camera_statuses
 from monitor.service.routers.clips import clip_json, clip_or_404, entry_json, search_clips
+from monitor.service.routers.patrol import heatmap_view
 from monitor.service.routers.schedules import schedules_json
 from monitor.service.routers.zones import zones_json
 
@@ -54,6 +57,8 @@ NAV = (
     ("/schedules", "Schedules", Permission.SCHEDULES_EDIT),
     ("/users", "Users", Permission.USERS_MANAGE),
     ("/audit", "Audit", Permission.AUDIT_VIEW),
+    ("/heatmap", "Heat map", Permission.PATROL_PLAN),
+    ("/patrol", "Patrol", Permission.PATROL_PLAN),
 )
 
 
@@ -189,3 +194,25 @@ def audit_page(
     filters = _form_values(username=username, actor=actor, action=action, clip_id=clip_id, since=since,
                            until=until)
     return render(request, "audit.html", user, state, logins=logins, custody=custody, filters=filters)
+
+
+@router.get("/heatmap")
+def heatmap_page(
+    request: Request, user: CanPlanPatrols, db: Db, state: State,
+    since: date | None = None, metric: Annotated[str, Query(pattern="^(events|seconds)$")] = "events",
+) -> HTMLResponse:
+    config = state.config
+    heatmap = site_heatmap(db, config, since=since)
+    data = heatmap.as_json()
+    labels = {f"{c.id}/{z.id}": f"{c.label} · {z.name or z.id}" for c in config.cameras for z in c.zones}
+    return render(request, "heatmap.html", user, state, view=heatmap_view(data, metric, labels), data=data,
+                  metric=metric, since=(since or heatmap.since.date()).isoformat())
+
+
+@router.get("/patrol")
+def patrol_page(request: Request, user: CanPlanPatrols, db: Db, state: State) -> HTMLResponse:
+    config = state.config
+    today = datetime.now(config.site.tz).date().isoformat()
+    report = site_predictability(db, config).as_json()
+    return render(request, "patrol.html", user, state, today=today, settings=config.patrol,
+                  timezone=config.site.timezone, report=report)
