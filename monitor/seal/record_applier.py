@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from evidence.errors import KeyringError
+from monitor.seal.admission import RecordRefused, worker_origin
 from monitor.seal.crash_recovery import SERVICE_DIED, recover_camera
 from monitor.seal.database_outbox import DatabaseOutbox
 from monitor.seal.worker_outbox import journal_prefix
@@ -54,7 +55,19 @@ class RecordApplier:
     # -- called from the supervisor's threads ----------------------------------------------
 
     def submit(self, record: dict[str, Any]) -> None:
+        """A record of the supervisor's own."""
         self._tasks.put(lambda: self.outbox.submit(record))
+
+    def submit_from_worker(self, camera_id: str, record: dict[str, Any]) -> None:
+        """A record from the worker of ``camera_id`` (as the supervisor knows it, not as the
+        record says): it may only concern that camera (``monitor.seal.admission``)."""
+        self._tasks.put(lambda: self._from_worker(camera_id, record))
+
+    def _from_worker(self, camera_id: str, record: dict[str, Any]) -> None:
+        try:
+            self.outbox.submit(record, origin=worker_origin(camera_id))
+        except RecordRefused as exc:
+            log.error("camera %s: refused a record from its worker: %s", camera_id, exc)
 
     def journal_done(self, camera_id: str, name: str) -> None:
         """Everything before this in the queue came from that journal: redo what a full pipe
