@@ -1,7 +1,7 @@
 """patrol plans
 
 Revision ID: 0021b_patrol_plans
-Revises: 0001
+Revises: 0015_custody_tree
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from alembic import op
 import monitor.store.models
 
 revision = "0021b_patrol_plans"
-down_revision = "0001"
+down_revision = "0015_custody_tree"
 branch_labels = None
 depends_on = None
 
