@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from random import Random
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from monitor.config.models import minutes_of
 from monitor.patrol.heatmap import HeatMap, hour_of_week
 from monitor.patrol.points import Point
@@ -76,10 +78,13 @@ class Visit:
     point: str
 
 
-def minute_weights(shift: Shift, point: Point, heatmap: HeatMap) -> list[float]:
-    """Activity of ``point`` in the hour of the week each minute of the shift falls in."""
-    start = shift.start
-    hours = [hour_of_week(start + timedelta(minutes=m), shift.tz) for m in range(shift.minutes)]
+def shift_hours(shift: Shift) -> list[int]:
+    """The hour of the week (site time) each minute of the shift falls in."""
+    return [hour_of_week(shift.start + timedelta(minutes=m), shift.tz) for m in range(shift.minutes)]
+
+
+def minute_weights(hours: list[int], point: Point, heatmap: HeatMap) -> list[float]:
+    """Activity of ``point`` in each of ``hours``."""
     zones = [heatmap.activity(z) for z in point.zones]
     return [sum(a.weight(h) for a in zones) for h in hours]
 
@@ -94,36 +99,41 @@ def draw_plan(shift: Shift, points: list[Point], heatmap: HeatMap, *, min_visits
     if total > shift.minutes:
         raise PlanError(f"{total} visits do not fit in a {shift.minutes}-minute shift; lower min_visits "
                         "or visits_per_hour, or use fewer points")
-    weights = [minute_weights(shift, p, heatmap) for p in points]
-    busy = sum(map(sum, weights))
-    floor = QUIET_SHARE * busy / (len(points) * shift.minutes) if busy else 1.0
-    weights = [[w + floor for w in row] for row in weights]
+    hours = shift_hours(shift)
+    weights = np.array([minute_weights(hours, p, heatmap) for p in points], dtype=np.float64)
+    busy = float(weights.sum())
+    weights += QUIET_SHARE * busy / weights.size if busy else 1.0
     gap = max(0, min(MAX_GAP_MINUTES, shift.minutes // (2 * total)))
-    taken: list[int] = []
+    free = _FreeMinutes(shift.minutes, gap)
     chosen: list[tuple[int, int]] = []
     order = [i for i in range(len(points)) for _ in range(min_visits)]
     rng.shuffle(order)
     for index in order:
-        minute = _draw_minute(rng, [weights[index]], taken, gap)[1]
-        taken.append(minute)
-        chosen.append((index, minute))
+        chosen.append((index, free.draw(rng, weights[index:index + 1])[1]))
     for _ in range(total - len(chosen)):
-        index, minute = _draw_minute(rng, weights, taken, gap)
-        taken.append(minute)
-        chosen.append((index, minute))
+        chosen.append(free.draw(rng, weights))
     start = shift.start
     visits = [Visit(start + timedelta(minutes=m), points[i].name) for i, m in chosen]
     return sorted(visits, key=lambda v: (v.time, v.point))
 
 
-def _draw_minute(rng: Random, rows: list[list[float]], taken: list[int], gap: int) -> tuple[int, int]:
-    """(row, minute) drawn in proportion to the weights, away from the minutes already taken:
-    at least ``gap`` minutes from each when possible, else only not the same minute."""
-    length = len(rows[0])
-    for spacing in (gap, 0):
-        blocked = {m + d for m in taken for d in range(-spacing, spacing + 1)}
-        cells = [(r, m) for r in range(len(rows)) for m in range(length) if m not in blocked]
-        if cells:
-            (row, minute), = rng.choices(cells, weights=[rows[r][m] for r, m in cells])
-            return row, minute
-    raise PlanError("no free minute left in the shift")  # draw_plan's size check prevents this
+class _FreeMinutes:
+    """The minutes of the shift still free: at least ``gap`` minutes from every visit drawn when
+    possible, else only not the same minute."""
+
+    def __init__(self, minutes: int, gap: int) -> None:
+        self.spaced = np.ones(minutes, dtype=bool)
+        self.unused = np.ones(minutes, dtype=bool)
+        self.gap = gap
+
+    def draw(self, rng: Random, rows: np.ndarray) -> tuple[int, int]:
+        """(row, minute) drawn in proportion to ``rows``' weights among the free minutes; taken."""
+        for free in (self.spaced, self.unused):
+            cumulative = np.cumsum((rows * free).ravel())
+            if cumulative.size and cumulative[-1] > 0:
+                index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+                row, minute = divmod(min(index, cumulative.size - 1), rows.shape[1])
+                self.unused[minute] = False
+                self.spaced[max(0, minute - self.gap):minute + self.gap + 1] = False
+                return row, minute
+        raise PlanError("no free minute left in the shift")  # draw_plan's size check prevents this

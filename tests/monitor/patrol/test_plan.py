@@ -208,3 +208,20 @@ def _routine(day: int) -> list[Visit]:
 
 def test_default_points_are_the_zones(site: PatrolSite) -> None:
     assert [p.name for p in site_points(site.config)] == ["east/landing", "east/door", "lot/gate"]
+
+
+def test_named_points_in_the_config_are_checked_and_used(tmp_path: Path) -> None:
+    from monitor.config import ConfigError
+    from tests.monitor.patrol.conftest import make_patrol_site
+
+    good = {"points": [{"name": "Stairs", "zones": ["east/landing", "east/door"]}], "min_visits": 4}
+    (tmp_path / "good").mkdir()
+    for site in make_patrol_site(tmp_path / "good", patrol=good):
+        assert [(p.name, p.zones) for p in site_points(site.config)] == [("Stairs", ("east/landing", "east/door"))]
+        with site.runtime.sessions.begin() as db:
+            plan = draw_and_record(db, site.config, day=date(2026, 3, 3), shift="22:00-23:00", created_by="test")
+        assert plan.min_visits == 4 and [v["point"] for v in plan.visits] == ["Stairs"] * 4
+    for bad, message in ((["east/landing", "gym/floor"], "no zone gym/floor"), (["landing"], "camera-id/zone-id")):
+        (tmp_path / "bad").mkdir(exist_ok=True)
+        with pytest.raises(ConfigError, match=message):
+            next(make_patrol_site(tmp_path / "bad", patrol={"points": [{"name": "X", "zones": bad}]}))
