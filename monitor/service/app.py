@@ -35,6 +35,7 @@ from monitor.service.routers import (
     bundles,
     cameras,
     clips,
+    notify,
     pages,
     patrol,
     schedules,
@@ -158,7 +159,7 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OperationalError, _database_unavailable)
     for module in (system, app_shell, auth, account, alert_clips, alerts, cameras, clips, bundles, zones, schedules,
-                   users, audit, patrol, pages):
+                   notify, users, audit, patrol, pages):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -19,6 +19,7 @@ class Permission(StrEnum):
     SCHEDULES_EDIT = "schedules.edit"
     USERS_MANAGE = "users.manage"
     AUDIT_VIEW = "audit.view"
+    NOTIFY_EDIT = "notify.edit"
     PATROL_PLAN = "patrol.plan"
 
 
@@ -37,6 +38,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.SCHEDULES_EDIT: "edit the named schedules and the holidays",
     Permission.USERS_MANAGE: "add users, change roles, reset passwords, disable users",
     Permission.AUDIT_VIEW: "see logins, failed logins and every custody entry",
+    Permission.NOTIFY_EDIT: "edit which alerts go to which webhook, MQTT broker or e-mail",
     Permission.PATROL_PLAN: "see the hotspot heat map, draw and print patrol plans, check past plans' predictability",
 }
 

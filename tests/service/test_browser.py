@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 NAV = {
     "security": {"Alerts", "Live", "Heat map", "Patrol"},
     "investigator": {"Alerts", "Clips", "Verify bundle"},
-    "admin": {"Alerts", "Live", "Clips", "Verify bundle", "Zones", "Schedules", "Users", "Audit", "Heat map", "Patrol"},
+    "admin": {"Alerts", "Live", "Clips", "Verify bundle", "Zones", "Schedules", "Notifications", "Users", "Audit",
+              "Heat map", "Patrol"},
 }
 
 
