@@ -27,6 +27,7 @@ from monitor.patrol.points import Point
 QUIET_SHARE = 0.1
 """Weight of a minute with no activity, as a share of the average minute's weight."""
 MAX_GAP_MINUTES = 5
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(2999, 12, 31)  # far from datetime's limits
 _SHIFT = re.compile(r"^(\d\d:\d\d)-(\d\d:\d\d)$")
 
 
@@ -43,6 +44,8 @@ class Shift:
     @classmethod
     def parse(cls, day: date, text: str, tz: ZoneInfo) -> Shift:
         """``HH:MM-HH:MM`` on local day ``day``; an end at or before the start is the next day."""
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise PlanError(f"date {day.isoformat()}: plans are for {EARLIEST_DAY.year} to {LATEST_DAY.year}")
         found = _SHIFT.match(text.strip())
         if not found:
             raise PlanError(f"shift {text!r}: write HH:MM-HH:MM, for example 22:00-06:00")

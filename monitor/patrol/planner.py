@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from monitor.config import Config
 from monitor.patrol.heatmap import HeatMap, build_heatmap, local_midnight, zone_key
-from monitor.patrol.plan import Shift, draw_plan
+from monitor.patrol.plan import EARLIEST_DAY, LATEST_DAY, Shift, draw_plan
 from monitor.patrol.points import Point, site_points
 from monitor.patrol.records import (
     PredictabilityReport,
@@ -27,6 +27,7 @@ def site_heatmap(db: Session, config: Config, *, since: date | None = None, unti
     tz = config.site.tz
     now = now or datetime.now(UTC)
     since = since or (now.astimezone(tz) - timedelta(days=config.patrol.history_days)).date()
+    since = min(max(since, EARLIEST_DAY), LATEST_DAY)  # nothing happened before; no overflow either
     zones = [zone_key(c.id, z.id) for c in config.cameras for z in c.zones]
     return build_heatmap(db, since=local_midnight(since, tz), until=until or now, tz=tz, zones=zones)
 

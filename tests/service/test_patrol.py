@@ -39,6 +39,8 @@ def test_heatmap_api_counts_and_permissions(server: Server, busy_tuesday: dateti
         assert data["timezone"] == "America/Chicago"
         assert data["zones"]["east-stairwell/landing"]["events"][1][23] == 3
         assert client.get("/api/heatmap", params={"since": "last week"}).status_code == 422
+        for far in ("0001-01-01", "9999-12-31"):  # no date-overflow 500s
+            assert client.get("/api/heatmap", params={"since": far}).status_code == 200
     with server.client("investigator") as client:
         assert client.get("/api/heatmap").status_code == 403
         assert client.post("/api/patrol/plans", json={"date": "2026-03-03", "shift": "22:00-06:00"}).status_code == 403
@@ -60,6 +62,7 @@ def test_plans_over_http_are_fresh_recorded_and_checked(server: Server, busy_tue
         assert report["plans"] >= 1 and report["slot_minutes"] == 15
         for bad in ({"date": day, "shift": "23:00"}, {"date": day, "shift": "<script>"},
                     {"date": day, "shift": "10:00-10:05", "min_visits": 50}, {"date": "tomorrow", "shift": "22:00-06:00"},
+                    {"date": "9999-12-31", "shift": "22:00-06:00"}, {"date": "0001-01-01", "shift": "00:00-06:00"},
                     {"date": day, "shift": "22:00-06:00", "points": ["elsewhere"]}):
             assert client.post("/api/patrol/plans", json=bad).status_code == 422, bad
 
