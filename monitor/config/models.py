@@ -311,6 +311,7 @@ class Email(_Section):
     starttls: bool = True  # upgrade the connection with STARTTLS before logging in
     username_env: EnvName | None = None
     password_env: EnvName | None = None
+    ca_file: str | None = None  # CA bundle for a server with a private CA; default: the system's
     sender: Annotated[str, Check(lambda v: None if "@" in v else "use an e-mail address")]
     to: Annotated[list[Annotated[str, Check(lambda v: None if "@" in v else "use an e-mail address")]],
                   MinLen(1)]  # default recipients; a route may name others
