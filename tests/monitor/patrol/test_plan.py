@@ -145,6 +145,15 @@ def test_bad_points_files_are_refused(site: PatrolSite, tmp_path: Path, content:
     assert message in " ".join(result.output.split())
 
 
+def test_a_json_points_file_is_read(site: PatrolSite, tmp_path: Path) -> None:
+    points = tmp_path / "points.json"
+    points.write_text(json.dumps([{"name": "Gate", "zones": ["lot/gate"]}]), encoding="utf-8")
+    result = CliRunner().invoke(app, ["patrol", "--date", "2026-03-03", "--shift", "07:00-08:00", "--points",
+                                      str(points), "--json", "--config", str(site.config_path)])
+    assert result.exit_code == 0, result.output
+    assert {v["point"] for v in json.loads(result.output)["visits"]} == {"Gate"}
+
+
 def test_a_bad_shift_on_the_command_line_exits_2(site: PatrolSite) -> None:
     result = CliRunner().invoke(app, ["patrol", "--date", "2026-03-03", "--shift", "late",
                                       "--config", str(site.config_path)])
