@@ -37,6 +37,7 @@ from monitor.service.routers import (
     clips,
     notify,
     pages,
+    patrol,
     schedules,
     system,
     unmask,
@@ -159,7 +160,7 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OperationalError, _database_unavailable)
     for module in (system, app_shell, auth, account, alert_clips, alerts, cameras, clips, unmask, bundles, zones,
-                   schedules, notify, users, audit, pages):
+                   schedules, notify, users, audit, patrol, pages):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
