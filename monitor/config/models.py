@@ -179,6 +179,37 @@ class Server(_Section):
                                                "use at least 16 characters")] = None
 
 
+_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
+
+
+def _recipient_problem(value: str | None) -> str | None:
+    if value is None or _RECIPIENT.match(value):
+        return None
+    return "expected an age X25519 recipient (age1 followed by 58 bech32 characters)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Originals(_Section):
+    """The camera's own packets kept beside each masked clip, and who may unmask them."""
+
+    keep: bool = True  # keep each clip's native original (the camera's packets, not re-encoded)
+    # age X25519 recipient the originals of masked cameras are encrypted to; written by
+    # `hotspot custodians init`, whose private key exists only as custodians' shares. Without
+    # it, masked cameras keep no original (a plaintext one would undo the masking).
+    recipient: Annotated[str | None, Check(_recipient_problem)] = None
+    threshold: Annotated[int, Ge(2), Le(16)] = 2  # shares from this many custodians unmask a clip
+    custodians: list[Identifier] = field(default_factory=list)  # share holders, in share order
+    encrypt_unmasked: bool = False  # also encrypt originals of cameras recorded without masking
+    approval_minutes: Annotated[int, Ge(1), Le(10080)] = 60  # dashboard: approvals expire after
+
+    def __post_init__(self) -> None:
+        if len(set(self.custodians)) != len(self.custodians):
+            raise ValueError("custodians: each name may appear once")
+        if self.recipient is not None and len(self.custodians) < self.threshold:
+            raise ValueError(f"custodians: {len(self.custodians)} named, fewer than the threshold "
+                             f"{self.threshold}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Evidence(_Section):
     # RFC 3161 timestamp authorities: each checkpoint gets a token (SHA-256) from every one of
@@ -342,6 +373,7 @@ class Email(_Section):
     starttls: bool = True  # upgrade the connection with STARTTLS before logging in
     username_env: EnvName | None = None
     password_env: EnvName | None = None
+    ca_file: str | None = None  # CA bundle for a server with a private CA; default: the system's
     sender: Annotated[str, Check(lambda v: None if "@" in v else "use an e-mail address")]
     to: Annotated[list[Annotated[str, Check(lambda v: None if "@" in v else "use an e-mail address")]],
                   MinLen(1)]  # default recipients; a route may name others
@@ -400,17 +432,64 @@ class Notify(_Section):
                                      f"(channels: {', '.join(known + (['webhook'] if self.webhooks else [])) or 'none'})")
 
 
+def _zone_ref_problem(value: str) -> str | None:
+    camera, _, zone = value.partition("/")
+    if _IDENTIFIER.match(camera) and _IDENTIFIER.match(zone):
+        return None
+    return f"{value!r} is not a zone; write camera-id/zone-id"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatrolPoint(_Section):
+    name: Annotated[str, MinLen(1)]  # the place as officers know it ("Parking lot B")
+    # the zones whose activity this place stands for, each as camera-id/zone-id
+    zones: Annotated[list[Annotated[str, Check(_zone_ref_problem)]], MinLen(1)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatrolSettings(_Section):
+    # visits every patrol point gets in every plan, whatever its activity
+    min_visits: Annotated[int, Ge(1), Le(50)] = 2
+    # visits a plan holds per hour of shift in all (at least min_visits x points); the visits
+    # beyond the minimum go where and when the heat map shows most activity
+    visits_per_hour: Annotated[float, Gt(0), Le(30)] = 2.0
+    # days of alert and clip history behind the heat map a plan is weighted by
+    history_days: Annotated[int, Ge(1), Le(366)] = 28
+    # width of the time slot in which two shifts' visits to a point count as "the same time"
+    slot_minutes: Annotated[int, Ge(1), Le(120)] = 15
+    # named places grouping zones; empty = every zone is its own patrol point
+    points: list[PatrolPoint] = field(default_factory=list)
+
+
+def patrol_point_problems(points: list[PatrolPoint], cameras: list[Camera]) -> list[str]:
+    """What is wrong with a list of patrol points: names used twice, zones no camera has."""
+    zones = {f"{c.id}/{z.id}" for c in cameras for z in c.zones}
+    problems, names = [], set()
+    for point in points:
+        if point.name in names:
+            problems.append(f"patrol point {point.name!r} is named twice")
+        names.add(point.name)
+        unknown = [z for z in point.zones if z not in zones]
+        if unknown:
+            problems.append(f"patrol point {point.name!r}: no zone {', '.join(unknown)} "
+                            f"(zones: {', '.join(sorted(zones)) or 'none defined'})")
+    return problems
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config(_Section):
     site: Site
     storage: Storage = field(default_factory=Storage)
     evidence: Evidence = field(default_factory=Evidence)
     server: Server = field(default_factory=Server)  # the dashboard's network-facing settings
+    originals: Originals = field(default_factory=Originals)
     schedules: dict[Identifier, Schedule] = field(default_factory=dict)
     cameras: list[Camera] = field(default_factory=list)
     notify: Notify = field(default_factory=Notify)  # alerts sent to webhooks, MQTT and e-mail
+    patrol: PatrolSettings = field(default_factory=PatrolSettings)  # heat map and patrol plans
 
     def __post_init__(self) -> None:
+        self._check_patrol_points()
         seen: set[str] = set()
         for camera in self.cameras:
             if camera.id in seen:
@@ -423,6 +502,11 @@ class Config(_Section):
                         f"camera {camera.id!r} zone {zone.id!r}: schedule {zone.schedule!r} "
                         f"is not defined (schedules: {known})"
                     )
+
+    def _check_patrol_points(self) -> None:
+        problems = patrol_point_problems(self.patrol.points, self.cameras)
+        if problems:
+            raise ValueError("; ".join(problems))
 
     def camera(self, camera_id: str) -> Camera:
         for camera in self.cameras:

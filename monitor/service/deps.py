@@ -119,6 +119,7 @@ CanEditSchedules = Annotated[Principal, Depends(_Require(Permission.SCHEDULES_ED
 CanEditNotify = Annotated[Principal, Depends(_Require(Permission.NOTIFY_EDIT))]
 CanManageUsers = Annotated[Principal, Depends(_Require(Permission.USERS_MANAGE))]
 CanViewAudit = Annotated[Principal, Depends(_Require(Permission.AUDIT_VIEW))]
+CanPlanPatrols = Annotated[Principal, Depends(_Require(Permission.PATROL_PLAN))]
 
 
 def route_permission(dependant_calls: list[object]) -> str:

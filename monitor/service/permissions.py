@@ -20,6 +20,7 @@ class Permission(StrEnum):
     USERS_MANAGE = "users.manage"
     AUDIT_VIEW = "audit.view"
     NOTIFY_EDIT = "notify.edit"
+    PATROL_PLAN = "patrol.plan"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -38,10 +39,13 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.USERS_MANAGE: "add users, change roles, reset passwords, disable users",
     Permission.AUDIT_VIEW: "see logins, failed logins and every custody entry",
     Permission.NOTIFY_EDIT: "edit which alerts go to which webhook, MQTT broker or e-mail",
+    Permission.PATROL_PLAN: "see the hotspot heat map, draw and print patrol plans, check past plans' predictability",
 }
 
-_SECURITY = {Permission.ALERTS_VIEW, Permission.ALERTS_ACK, Permission.ALERTS_CLIP, Permission.CAMERAS_VIEW,
-             Permission.LIVE_VIEW}
+_SECURITY = {
+    Permission.ALERTS_VIEW, Permission.ALERTS_ACK, Permission.ALERTS_CLIP, Permission.CAMERAS_VIEW,
+    Permission.LIVE_VIEW, Permission.PATROL_PLAN,
+}
 _INVESTIGATOR = {
     Permission.ALERTS_VIEW, Permission.ALERTS_CLIP, Permission.CAMERAS_VIEW, Permission.CLIPS_VIEW, Permission.CLIPS_EXPORT,
     Permission.BUNDLES_VERIFY, Permission.HOLDS_MANAGE,

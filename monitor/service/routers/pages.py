@@ -6,7 +6,7 @@ the server would refuse.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from evidence.actions import Action
 from evidence.timestamps import TOKENS_DIR, pending_backlog
+from monitor.patrol.planner import site_heatmap, site_predictability
 from monitor.service.alert_feed import alert_json
 from monitor.service.custody_text import Sentences
 from monitor.service.deps import (
@@ -27,6 +28,7 @@ from monitor.service.deps import (
     CanEditSchedules,
     CanEditZones,
     CanManageUsers,
+    CanPlanPatrols,
     CanVerify,
     CanViewAlerts,
     CanViewAudit,
@@ -45,10 +47,12 @@ from monitor.service.routers.bundles import site_key_ids
 from monitor.service.routers.cameras import camera_or_404, camera_statuses
 from monitor.service.routers.clips import clip_json, clip_or_404, entry_json, search_clips
 from monitor.service.routers.notify import notify_status_json, routes_json
+from monitor.service.routers.patrol import heatmap_view
 from monitor.service.routers.schedules import schedules_json
 from monitor.service.routers.zones import zones_json
 from monitor.service.site_clock import SiteClock
 from monitor.service.site_names import zone_choices
+from monitor.service.unmask_requests import RequestGone
 from monitor.store.models import Clip
 
 router = APIRouter(include_in_schema=False)
@@ -64,6 +68,8 @@ NAV = (
     ("/notify", "Notifications", Permission.NOTIFY_EDIT),
     ("/users", "Users", Permission.USERS_MANAGE),
     ("/audit", "Audit", Permission.AUDIT_VIEW),
+    ("/heatmap", "Heat map", Permission.PATROL_PLAN),
+    ("/patrol", "Patrol", Permission.PATROL_PLAN),
 )
 
 
@@ -188,7 +194,7 @@ def sealed_placement(custody: list[dict[str, Any]]) -> dict[str, float] | None:
     its seal; None when it is the whole frame (or the clip is not sealed yet)."""
     for entry in custody:
         details = entry["details"] if isinstance(entry["details"], dict) else {}
-        placement = (details.get("metadata") or {}).get("placement") if entry["action"] == "sealed" else None
+        placement = (details.get("metadata") or {}).get("placement") if entry["action"] in ("sealed", "recovered") else None
         if not placement:
             continue
         frame_width, frame_height = placement["frame_width"], placement["frame_height"]
@@ -206,10 +212,24 @@ def clip_page(request: Request, clip_id: str, user: CanViewClips, db: Db, state:
     clip = clip_or_404(db, clip_id)
     custody = readable(state, db, [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)])
     last_check = next((e for e in reversed(custody) if e["action"] == "verified"), None)
-    return render(request, "clip.html", user, state, clip=clip_json(clip, state.config), custody=custody, last_check=last_check,
-                  placement=sealed_placement(custody),
+    seal = state.runtime.evidence.find_seal(clip.id)
+    original = seal.details.get("original") if seal is not None else None
+    return render(request, "clip.html", user, state, clip=clip_json(clip, state.config), custody=custody,
+                  last_check=last_check, placement=sealed_placement(custody),
                   can_export=allowed(user.role, Permission.CLIPS_EXPORT),
-                  can_hold=allowed(user.role, Permission.HOLDS_MANAGE))
+                  can_hold=allowed(user.role, Permission.HOLDS_MANAGE),
+                  encrypted_original=isinstance(original, dict) and original.get("recipient") is not None)
+
+
+@router.get("/unmask/{request_id}")
+def unmask_page(request: Request, request_id: str, user: ActiveUser, state: State) -> HTMLResponse:
+    """Where custodians enter their share and the requester downloads the original."""
+    try:
+        status = state.unmask.get(request_id).status()
+    except RequestGone:
+        status = None
+    return render(request, "unmask.html", user, state, status=status, request_id=request_id,
+                  minutes=state.config.originals.approval_minutes)
 
 
 @router.get("/verify")
@@ -289,3 +309,24 @@ def audit_page(
                   actions=[a.value for a in Action],
                   timestamp_backlog=pending_backlog(state.runtime.paths.root / TOKENS_DIR,
                                                     state.config.evidence.timestamp_authorities))
+
+
+@router.get("/heatmap")
+def heatmap_page(
+    request: Request, user: CanPlanPatrols, db: Db, state: State,
+    since: date | None = None, metric: Annotated[str, Query(pattern="^(events|seconds)$")] = "events",
+) -> HTMLResponse:
+    config = state.config
+    heatmap = site_heatmap(db, config, since=since)
+    data = heatmap.as_json()
+    labels = {f"{c.id}/{z.id}": f"{c.label} · {z.name or z.id}" for c in config.cameras for z in c.zones}
+    return render(request, "heatmap.html", user, state, view=heatmap_view(data, metric, labels), data=data,
+                  metric=metric, since=(since or heatmap.since.date()).isoformat())
+
+
+@router.get("/patrol")
+def patrol_page(request: Request, user: CanPlanPatrols, db: Db, state: State) -> HTMLResponse:
+    config = state.config
+    today = datetime.now(config.site.tz).date().isoformat()
+    report = site_predictability(db, config).as_json()
+    return render(request, "patrol.html", user, state, today=today, settings=config.patrol, report=report)
