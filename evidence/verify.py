@@ -25,7 +25,7 @@ from evidence.keys import PublicKeyring
 from evidence.report import Failure, NoProgress, ProgressSink, StoreReport
 from evidence.store import KEYS_DIR
 from evidence.timestamps import TOKENS_DIR
-from evidence.verify_clips import check_clips, find_unsealed, sealed_clips
+from evidence.verify_clips import ObjectReader, check_clips, find_unsealed, sealed_clips
 from evidence.verify_log import check_checkpoints, check_entries, check_key_chain
 from evidence.verify_time import check_entry_times, check_timestamps
 from evidence.witness import FolderWitness, Witness
@@ -35,13 +35,15 @@ __all__ = ["BundleReport", "StoreReport", "verify_bundle", "verify_store"]
 
 def verify_store(storage_root: Path, engine: Engine, *, witness: Path | None = None,
                  witnesses: Sequence[Witness] = (), progress: ProgressSink | None = None,
-                 timestamp_roots: Sequence[x509.Certificate] | None = None) -> StoreReport:
+                 timestamp_roots: Sequence[x509.Certificate] | None = None,
+                 objects: ObjectReader | None = None) -> StoreReport:
     """Check the custody log, the checkpoints and every clip file; never raises for findings.
 
     ``witness`` is a folder witness (``storage.witness_path``), ``witnesses`` any others: the
     log is compared with every checkpoint each of them holds, so entries removed after the
     newest witnessed checkpoint are named even when the local checkpoint file was rewritten.
     Timestamp tokens are checked against ``timestamp_roots`` (the authorities' root certificates).
+    ``objects`` streams a clip's object-store copy when its local copy went after upload.
     """
     root = Path(storage_root)
     sink = progress or NoProgress()
@@ -60,7 +62,7 @@ def verify_store(storage_root: Path, engine: Engine, *, witness: Path | None = N
     broken = min((f.seq for f in entries.failures if f.seq is not None), default=None)
     checkpoints = check_checkpoints(rows, sources, keys, broken_from=broken, chain=chain)
     clips = sealed_clips(rows)
-    clip_failures, hashed = check_clips(root, clips, sink)
+    clip_failures, hashed = check_clips(root, clips, sink, reader=objects)
     unsealed, warnings = find_unsealed(root, clips)
     times = check_timestamps(root / TOKENS_DIR, rows, checkpoints.signed, timestamp_roots)
     failures += entries.failures + key_failures + checkpoints.failures + clip_failures + unsealed

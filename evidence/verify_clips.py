@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -17,6 +18,9 @@ CLIPS_DIR = "clips"
 ORIGINALS_DIR = "originals"
 ORIGINAL = "#original"  # key of a clip's original among the sealed files
 HASH_THREADS = 2
+ObjectReader = Callable[[str, str], Iterable[bytes]]
+"""Streams one version (key, version id) of an object from the site's object store; raises
+OSError when it cannot. Given to verification by the caller, so ``evidence`` needs no S3 client."""
 GONE = {Action.DELETED_BY_RETENTION.value: "deleted by retention", Action.QUARANTINED.value: "quarantined"}
 
 
@@ -29,6 +33,7 @@ class SealedClip:
     size: int | None
     recovered: bool = False  # sealed by the recovery pass after a crash, not closed by its camera
     gone: str | None = None  # why the file is legitimately absent
+    stored: tuple[str, str, int] | None = None  # (object key, version id, entry seq) in the object store
     problems: list[Failure] = field(default_factory=list)
 
 
@@ -49,6 +54,11 @@ def sealed_clips(rows: Sequence[Mapping[str, Any]]) -> dict[str, SealedClip]:
                 clips[clip_id + ORIGINAL] = SealedClip(
                     clip_id, row["seq"], str(original.get("path", "")), _text(original.get("ciphertext_sha256")),
                     _int(original.get("ciphertext_size")))
+        elif row["action"] == Action.STORED.value and clip_id in clips:
+            details = _details(row["details"])
+            key, version = details.get("key"), details.get("version_id")
+            if isinstance(key, str) and isinstance(version, str):
+                clips[clip_id].stored = (key, version, row["seq"])
         elif row["action"] in GONE and clip_id in clips:
             for key in (clip_id, clip_id + ORIGINAL):
                 if key in clips:
@@ -56,16 +66,23 @@ def sealed_clips(rows: Sequence[Mapping[str, Any]]) -> dict[str, SealedClip]:
     return clips
 
 
-def check_clips(root: Path, clips: Mapping[str, SealedClip], progress: ProgressSink) -> tuple[list[Failure], int]:
+def check_clips(root: Path, clips: Mapping[str, SealedClip], progress: ProgressSink, *,
+                reader: ObjectReader | None = None) -> tuple[list[Failure], int]:
     """Step 4: every sealed clip still on disk hashes to its seal. Files are hashed in parallel
-    (hashlib releases the GIL), which is what keeps up with ``sha256sum`` on many clips."""
+    (hashlib releases the GIL), which is what keeps up with ``sha256sum`` on many clips.
+
+    A clip whose local copy went after a confirmed upload (a ``stored`` entry) is hashed as
+    ``reader`` streams it from the object store; without a reader it is only listed."""
     present: list[tuple[SealedClip, Path]] = []
     failures: list[Failure] = []
+    remote: list[SealedClip] = []
     for clip in clips.values():
         path = _resolve(root, clip.path)
         if path is None:
             failures.append(Failure("modified", f"clip {clip.clip_id}: sealed path {clip.path!r} escapes "
                                                 "the storage folder", clip.clip_id, clip.seq))
+        elif clip.gone is None and not path.is_file() and clip.stored is not None:
+            remote.append(clip)
         elif clip.gone is None and not path.is_file():
             failures.append(Failure("missing", f"clip {clip.clip_id}: {clip.path} is missing and no entry "
                                                 "records its deletion", clip.clip_id, clip.seq))
@@ -77,7 +94,40 @@ def check_clips(root: Path, clips: Mapping[str, SealedClip], progress: ProgressS
         digests = pool.map(lambda item: sha256_file(item[1], on_chunk=progress.advance), present)
         for (clip, path), digest in zip(present, digests, strict=True):
             failures.extend(_compare(clip, path, digest, by_hash))
-    return failures, sum(path.stat().st_size for _, path in present)
+    hashed = sum(path.stat().st_size for _, path in present)
+    for clip in remote:
+        found, size = _check_stored(clip, reader, by_hash)
+        failures.extend(found)
+        hashed += size
+    return failures, hashed
+
+
+def _check_stored(clip: SealedClip, reader: ObjectReader | None,
+                  by_hash: Mapping[str, str]) -> tuple[list[Failure], int]:
+    """Hash the store's copy of a clip as it streams; the store's own checksum is not trusted."""
+    assert clip.stored is not None
+    key, version, seq = clip.stored
+    if reader is None:
+        return [Failure("missing", f"clip {clip.clip_id}: {clip.path} is only in the object store "
+                                   f"({key}, version {version}, entry #{seq}); verify with the store's "
+                                   "credentials (storage.objects) to check it", clip.clip_id, clip.seq)], 0
+    digest, size = hashlib.sha256(), 0
+    try:
+        for chunk in reader(key, version):
+            digest.update(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        return [Failure("missing", f"clip {clip.clip_id}: local copy gone and the object store's copy "
+                                   f"{key} (version {version}, entry #{seq}) cannot be read: {exc}",
+                        clip.clip_id, clip.seq)], size
+    found = digest.hexdigest()
+    if found == clip.sha256 and size == clip.size:
+        return [], size
+    other = by_hash.get(found)
+    how = f"; it holds the bytes of clip {other}" if other and other != clip.clip_id else ""
+    return [Failure("modified", f"clip {clip.clip_id}: the object store's copy {key} (version {version}) "
+                                f"hashes to {found} ({size} bytes), sealed as {clip.sha256} "
+                                f"({clip.size} bytes){how}", clip.clip_id, clip.seq)], size
 
 
 def _compare(clip: SealedClip, path: Path, digest: str, by_hash: Mapping[str, str]) -> list[Failure]:

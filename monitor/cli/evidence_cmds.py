@@ -31,6 +31,7 @@ from evidence.report import STORE_DOES_NOT_PROVE, STORE_PROVES, StoreReport
 from evidence.store import EvidenceStore
 from evidence.timestamps import load_roots
 from evidence.verify import verify_store
+from evidence.verify_clips import ObjectReader
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, interactive, load_or_exit
 from monitor.cli.key_card import card_lines, write_card
 from monitor.config import Config
@@ -57,6 +58,19 @@ class RichProgress:
     def advance(self, amount: int) -> None:
         if self._task is not None:
             self._progress.advance(self._task, amount)
+
+
+def _object_reader(cfg: Config) -> ObjectReader | None:
+    """Clips whose local copy went after upload are read from the store, streamed."""
+    if cfg.storage.objects is None:
+        return None
+    from monitor.objects.bucket import Bucket, ObjectStoreError
+
+    try:
+        return Bucket(cfg.storage.objects).read_version
+    except ObjectStoreError as exc:
+        console.print(f"[yellow]object store not used: {exc}[/yellow]")
+        return None
 
 
 def _witness(cfg: Config) -> Path | None:
@@ -95,7 +109,8 @@ def verify(
                         console=console, disable=not interactive() or as_json, transient=True)
     with progress:
         report = verify_store(root, make_engine(cfg.storage.database), witness=_witness(cfg),
-                              progress=RichProgress(progress), timestamp_roots=timestamp_roots(cfg))
+                              progress=RichProgress(progress), timestamp_roots=timestamp_roots(cfg),
+                              objects=_object_reader(cfg))
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
     else:

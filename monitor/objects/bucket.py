@@ -164,6 +164,13 @@ class Bucket:
         finally:
             body.close()
 
+    def read_version(self, key: str, version_id: str) -> Iterator[bytes]:
+        """``evidence``'s ``ObjectReader``: one version streamed, failures as OSError."""
+        try:
+            yield from self.stream(key, version_id)
+        except ObjectStoreError as exc:
+            raise OSError(str(exc)) from exc
+
     def put_small(self, key: str, data: bytes, *, retain_until: datetime) -> str:
         """A small locked object (a checkpoint); returns its version id."""
         import hashlib

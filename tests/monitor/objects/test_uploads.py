@@ -142,3 +142,36 @@ def test_store_down_delays_uploads_not_sealing(tmp_path: Path, walk_scene) -> No
     finally:
         store.stop()
         runtime.close()
+
+
+def test_verify_reads_and_checks_clips_from_the_store(tmp_path: Path, seaweed: SeaweedServer, walk_scene) -> None:
+    """`hotspot verify` hashes the store's copy of a clip whose local copy went after upload,
+    and names an object-store copy that does not match its seal."""
+    bucket = seaweed.make_bucket(bucket_name())
+    config_path = objects_config(tmp_path, walk_scene, seaweed.endpoint, bucket, keep_local=False)
+    [event] = analyze(config_path, walk_scene.path)
+    runtime = Runtime.open(load_config(config_path))
+    assert drained(Uploader(runtime))
+    seal = runtime.evidence.sealed(str(event["clip_id"]))
+    assert not runtime.paths.absolute(str(seal.details["path"])).exists()
+
+    result = CliRunner().invoke(app, ["verify", "--config", str(config_path), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout[result.stdout.index("{"):])
+    assert report["ok"] and report["bytes_hashed"] == seal.details["size"]
+
+    # A newer version under the same key (the store allows it) is not the sealed version.
+    key = f"school-12/{seal.details['path']}"
+    seaweed.client().put_object(Bucket=bucket, Key=key, Body=b"forged", ObjectLockMode="COMPLIANCE",
+                                ObjectLockRetainUntilDate=datetime.now(UTC) + timedelta(days=1))
+    assert CliRunner().invoke(app, ["verify", "--config", str(config_path)]).exit_code == 0
+
+    # Without the store's credentials the clip cannot be checked: verification says so and fails.
+    monkey = pytest.MonkeyPatch()
+    monkey.delenv("AWS_ACCESS_KEY_ID")
+    try:
+        result = CliRunner().invoke(app, ["verify", "--config", str(config_path)])
+    finally:
+        monkey.undo()
+    assert result.exit_code == 1 and "only in the object store" in result.output
+    runtime.close()
