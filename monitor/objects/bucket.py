@@ -110,14 +110,16 @@ class Bucket:
             "--object-lock-enabled-for-bucket, or your store's equivalent) and name it in "
             "storage.objects.bucket; Object Lock cannot be added to an existing bucket everywhere")
 
-    def put_locked(self, relative: str, path: Path, *, sha256: str, retain_until: datetime) -> StoredObject:
-        """Upload ``path`` under COMPLIANCE retention; the store checks ``sha256``."""
+    def put_locked(self, relative: str, path: Path, *, sha256: str, retain_until: datetime,
+                   legal_hold: bool = False) -> StoredObject:
+        """Upload ``path`` under COMPLIANCE retention (and legal hold); the store checks ``sha256``."""
         key = self.key_for(relative)
         try:
             with path.open("rb") as body:
                 reply = self._client.put_object(
                     Bucket=self.name, Key=key, Body=body, ChecksumSHA256=sha256_base64(sha256),
                     ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=retain_until,
+                    ObjectLockLegalHoldStatus="ON" if legal_hold else "OFF",
                     ContentType="video/mp4" if key.endswith(".mp4") else "application/octet-stream",
                 )
         except OSError:

@@ -27,6 +27,7 @@ from monitor.objects.bucket import Bucket, ObjectStoreError
 from monitor.seal.spool import SPOOL
 from monitor.site.folders import Site
 from monitor.site.runtime import Runtime
+from monitor.store.models import Clip
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,44 @@ def stored_entry(runtime: Runtime, clip_id: str) -> dict[str, Any] | None:
     for entry in runtime.evidence.entries(clip_id):
         if entry.action == Action.STORED:
             return dict(entry.details)
+    return None
+
+
+def is_queued(site: Site, clip_id: str) -> bool:
+    """The clip waits for the store: its local copy is the only one and must stay."""
+    return (uploads_folder(site) / f"{clip_id}.json").is_file()
+
+
+def set_object_hold(runtime: Runtime, clip_id: str, *, on: bool) -> str | None:
+    """Mirror a legal hold onto the clip's stored version; None when done (or nothing is
+    stored yet: the upload then carries the hold), else why it failed."""
+    objects = runtime.config.storage.objects
+    stored = stored_entry(runtime, clip_id) if objects is not None else None
+    if objects is None or stored is None:
+        return None
+    try:
+        Bucket(objects).set_legal_hold(str(stored["key"]), str(stored["version_id"]), on=on)
+    except ObjectStoreError as exc:
+        log.error("clip %s: %s", clip_id, exc)
+        return str(exc)
+    return None
+
+
+def delete_expired_object(runtime: Runtime, clip_id: str, now: datetime) -> str | None:
+    """Retention: remove the clip's stored version once its lock has expired. Returns why it
+    stays (still locked, or the store refused), None when deleted or never stored."""
+    objects = runtime.config.storage.objects
+    stored = stored_entry(runtime, clip_id) if objects is not None else None
+    if objects is None or stored is None:
+        return None
+    until = datetime.fromisoformat(str(stored["retain_until"]))
+    if until > now:
+        return f"locked until {until.isoformat()}"
+    try:
+        Bucket(objects).delete_version(str(stored["key"]), str(stored["version_id"]))
+    except ObjectStoreError as exc:
+        log.error("clip %s: %s", clip_id, exc)
+        return str(exc)
     return None
 
 
@@ -192,7 +231,8 @@ class Uploader:
             return
         self._check_lock()
         retain_until = max(datetime.fromisoformat(record["retain_until"]), datetime.now(UTC) + MIN_LOCK)
-        stored = self.bucket.put_locked(relative, local, sha256=sha256, retain_until=retain_until)
+        stored = self.bucket.put_locked(relative, local, sha256=sha256, retain_until=retain_until,
+                                        legal_hold=self._held(clip_id))
         self._runtime.evidence.append(Action.STORED, actor="system", clip_id=clip_id, object_sha256=sha256,
                                       details={"bucket": self.bucket.url, "key": stored.key,
                                                "version_id": stored.version_id,
@@ -202,6 +242,11 @@ class Uploader:
         self._let_go(local)
         log.info("clip %s stored as %s (%s), locked until %s", clip_id, stored.key, stored.version_id,
                  stored.retain_until.isoformat())
+
+    def _held(self, clip_id: str) -> bool:
+        with self._runtime.sessions() as session:
+            row = session.get(Clip, clip_id)
+            return bool(row is not None and row.legal_hold)
 
     def _let_go(self, local: Path) -> None:
         if not self._keep_local:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import CursorResult, select, update
 
 from evidence.actions import Action
+from monitor.objects.uploads import delete_expired_object, is_queued
 from monitor.site.runtime import Runtime
 from monitor.store.db import with_retry
 from monitor.store.models import Clip
@@ -104,7 +105,8 @@ class StorageGuard:
             with self._runtime.sessions() as session:
                 return [_Candidate(*row) for row in session.execute(query)]
 
-        return _retry(read)
+        # a clip still waiting for the object store has no other copy: it stays until uploaded
+        return [c for c in _retry(read) if not is_queued(self._runtime, c.clip_id)]
 
     def _delete(self, candidate: _Candidate, now: datetime, *, reason: str) -> bool:
         """Claim, entry, file, row. False when another process claimed the clip first or it
@@ -129,6 +131,9 @@ class StorageGuard:
         self._runtime.paths.absolute(candidate.path).unlink(missing_ok=True)
         if original is not None:  # clip and original are one piece of evidence: they go together
             self._runtime.paths.absolute(original).unlink(missing_ok=True)
+        kept = delete_expired_object(self._runtime, candidate.clip_id, now)
+        if kept:
+            log.warning("storage: clip %s: its object-store copy stays: %s", candidate.clip_id, kept)
         self._set_status(candidate.clip_id, "deleted")
         log.info("storage: deleted clip %s (%s)", candidate.clip_id, reason)
 

@@ -180,10 +180,19 @@ class Supervisor:
     def statuses(self) -> dict[str, CameraStatus]:
         """Each camera's status; while the database is away, every recording camera says so."""
         problem = self._applier.database_problem() if self._applier is not None else None
+        problem = problem or self._store_problem()
         with self._lock:
             return {cid: replace(slot.status, last_error=problem)
                     if problem and slot.status.state in ("starting", "online") else slot.status
                     for cid, slot in self._slots.items()}
+
+    def _store_problem(self) -> str | None:
+        """The object store's backlog, shown like the database's: on every recording camera."""
+        backlog = self.uploader.backlog() if self.uploader is not None else None
+        if backlog is None or not backlog.waiting or not backlog.last_error:
+            return None
+        return (f"object store unavailable ({backlog.last_error}): recording continues, "
+                f"{backlog.waiting} clip upload(s) waiting")
 
     def _sealed(self, _message: SealedMessage) -> None:
         if self.uploader is not None:

@@ -23,6 +23,7 @@ from evidence.actions import Action
 from evidence.errors import EvidenceError
 from evidence.export import Disclosure, export_bundle
 from monitor.config import Config
+from monitor.objects.uploads import set_object_hold
 from monitor.service.clip_check import check_clip
 from monitor.service.deps import CanExport, CanManageHolds, CanViewClips, Db, Principal, State
 from monitor.service.params import MAX_ID, OptionalRowId
@@ -216,8 +217,9 @@ def _set_hold(clip_id: str, body: HoldIn, user: Principal, db: Db, state: Servic
         db.execute(update(Clip).where(Clip.id == clip.id).values(legal_hold=not hold))
         db.commit()
         raise
+    problem = set_object_hold(state.runtime, clip.id, on=hold)  # the store's copy follows the hold
     db.refresh(clip)
-    return clip_json(clip, state.config)
+    return {**clip_json(clip, state.config), **({"object_hold_error": problem} if problem else {})}
 
 
 @router.post("/{clip_id}/hold", summary="Set a legal hold (retention will not delete the clip)")

@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
 from evidence.timestamps import TOKENS_DIR, pending_backlog
+from monitor.objects.uploads import uploads_folder
 from monitor.service.accounts import same_secret
 from monitor.service.deps import State
 from monitor.service.state import ServiceState
@@ -52,6 +53,7 @@ def healthz(state: State) -> JSONResponse:
         "cameras_down": down,
         "timestamps_pending": sum(pending_backlog(state.runtime.paths.root / TOKENS_DIR,
                                                   state.config.evidence.timestamp_authorities).values()),
+        "uploads_pending": sum(1 for _ in uploads_folder(state.runtime).glob("*.json")),
     }
     return JSONResponse(body, status_code=200 if status == "ok" else 503)
 

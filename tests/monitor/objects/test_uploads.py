@@ -10,14 +10,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from evidence.actions import Action
 from monitor.cli import app
 from monitor.config import load_config
+from monitor.objects import uploads
 from monitor.objects.bucket import Bucket, ObjectLockMissing, ObjectStoreError
 from monitor.objects.uploads import Uploader, uploads_folder
 from monitor.site.runtime import Runtime
+from monitor.site.storage_guard import StorageGuard
+from monitor.store.models import Clip
 from monitor.workers.supervisor import Supervisor
 from tests.fixtures.seaweedfs import SeaweedServer
 from tests.monitor.objects.conftest import START, bucket_name, objects_config
@@ -174,4 +178,38 @@ def test_verify_reads_and_checks_clips_from_the_store(tmp_path: Path, seaweed: S
     finally:
         monkey.undo()
     assert result.exit_code == 1 and "only in the object store" in result.output
+    runtime.close()
+
+
+def test_legal_hold_and_retention_follow_the_stored_version(tmp_path: Path, seaweed: SeaweedServer, walk_scene,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hold is set and released on the stored version; retention deletes the version only
+    once its lock has expired (the store itself refuses earlier)."""
+    monkeypatch.setattr(uploads, "MIN_LOCK", timedelta(seconds=4))  # a clip from October: lock ends in 4 s
+    bucket = seaweed.make_bucket(bucket_name())
+    config_path = objects_config(tmp_path, walk_scene, seaweed.endpoint, bucket)
+    result = CliRunner().invoke(app, ["analyze", str(walk_scene.path), "--camera", "hall",
+                                      "--config", str(config_path), "--start", "2026-10-05T16:05:00-05:00"])
+    assert result.exit_code == 0, result.output
+    runtime = Runtime.open(load_config(config_path))
+    assert drained(Uploader(runtime))
+    with runtime.sessions() as session:
+        clip_id = session.scalars(select(Clip.id)).one()
+    stored = uploads.stored_entry(runtime, clip_id)
+    assert stored is not None
+    key, version = stored["key"], stored["version_id"]
+    client = seaweed.client()
+
+    assert uploads.set_object_hold(runtime, clip_id, on=True) is None
+    assert client.get_object_legal_hold(Bucket=bucket, Key=key, VersionId=version)["LegalHold"]["Status"] == "ON"
+    assert uploads.set_object_hold(runtime, clip_id, on=False) is None
+    assert client.get_object_legal_hold(Bucket=bucket, Key=key, VersionId=version)["LegalHold"]["Status"] == "OFF"
+
+    assert "locked until" in str(uploads.delete_expired_object(runtime, clip_id, datetime.now(UTC)))
+    with pytest.raises(Exception, match="AccessDenied"):
+        client.delete_object(Bucket=bucket, Key=key, VersionId=version)
+    time.sleep(max(0.0, (datetime.fromisoformat(stored["retain_until"]) - datetime.now(UTC)).total_seconds()) + 1)
+    assert StorageGuard(runtime).enforce_retention(datetime.now(UTC)) == [clip_id]
+    versions = client.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+    assert version not in [v["VersionId"] for v in versions]
     runtime.close()
