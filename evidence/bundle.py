@@ -19,6 +19,7 @@ from evidence.bundle_format import (
     CHECKPOINT_SIG,
     MANIFEST,
     MANIFEST_SIG,
+    REPORT_DIR,
     entry_file,
     key_file,
     signature_file,
@@ -101,12 +102,12 @@ def step2_keys(archive: SafeArchive) -> PublicKeyring:
     return PublicKeyring(found)
 
 
-def step3_manifest(archive: SafeArchive, keys: PublicKeyring) -> dict[str, Any]:
+def step3_manifest(archive: SafeArchive, keys: PublicKeyring, kind: str = BUNDLE_TYPE) -> dict[str, Any]:
     """The manifest's signature, by the key it names, over its exact bytes."""
     data = archive.read(MANIFEST)
     manifest = _checked_dict(archive.read_json(MANIFEST), MANIFEST)
-    if manifest.get("type") != BUNDLE_TYPE or manifest.get("v") != 1:
-        raise BundleFormatError(f"{MANIFEST}: not a version 1 {BUNDLE_TYPE} manifest")
+    if manifest.get("type") != kind or manifest.get("v") != 1:
+        raise BundleFormatError(f"{MANIFEST}: not a version 1 {kind} manifest")
     signer = _field(manifest, "signed_by", str, MANIFEST)
     keys.verify(signer, data, archive.read(MANIFEST_SIG), what=MANIFEST)
     listed = _field(manifest, "keys", dict, MANIFEST)
@@ -119,7 +120,7 @@ def step3_manifest(archive: SafeArchive, keys: PublicKeyring) -> dict[str, Any]:
 def step4_clip(archive: SafeArchive, clip: dict[str, Any]) -> None:
     """The clip's bytes hash to what the manifest (and, in step 6, the seal) says."""
     name = _field(clip, "file", str, "manifest clip")
-    clips = [n for n in archive.names if n.startswith("clip/")]
+    clips = [n for n in archive.names if n.startswith(("clip/", REPORT_DIR))]
     if clips != [name]:
         raise BundleFormatError(f"bundle must hold exactly the clip {name}; found {clips}")
     digest, size = archive.sha256(name)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 BUNDLE_TYPE = "hotspot-evidence-bundle"
+CASE_BUNDLE_TYPE = "hotspot-case-bundle"
+REPORT_DIR = "report/"
 MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"
 CHECKPOINT = "checkpoint.json"
@@ -14,7 +16,7 @@ SIGNATURE_BYTES = 64
 
 MEMBER = re.compile(
     r"^(manifest\.json|manifest\.sig|VERIFY\.md|checkpoint\.json|checkpoint\.sig"
-    r"|clip/[A-Za-z0-9][A-Za-z0-9._-]{0,80}"
+    r"|clip/[A-Za-z0-9][A-Za-z0-9._-]{0,80}|report/[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.pdf"
     r"|custody/[0-9]{8}\.(json|sig)|keys/[0-9a-f]{64}\.pem)$"
 )
 MAX_MEMBERS = 50_000
@@ -22,6 +24,7 @@ MAX_MANIFEST = 32 << 20
 MAX_ENTRY = 1 << 20
 MAX_README = 1 << 20
 MAX_CLIP = 64 << 30
+MAX_REPORT = 256 << 20
 
 
 def entry_file(seq: int) -> str:
@@ -48,4 +51,6 @@ def limit_for(name: str) -> int:
         return 4096
     if name.startswith("clip/"):
         return MAX_CLIP
+    if name.startswith(REPORT_DIR):
+        return MAX_REPORT
     return MAX_ENTRY

@@ -114,6 +114,14 @@ def _manifest(ev: EvidenceStore, seal: CustodyRecord, record: CustodyRecord, ent
 
 def _write_metadata(bundle: zipfile.ZipFile, ev: EvidenceStore, manifest: dict[str, Any],
                     entries: list[CustodyRecord], checkpoint: Checkpoint, bundle_name: str) -> None:
+    write_signed_members(bundle, ev, manifest, entries, checkpoint)
+    bundle.writestr(README, readme(clip_id=manifest["clip"]["id"], case=manifest["export"]["case"],
+                                   signed_by=manifest["signed_by"], bundle_name=bundle_name))
+
+
+def write_signed_members(bundle: zipfile.ZipFile, ev: EvidenceStore, manifest: dict[str, Any],
+                         entries: list[CustodyRecord], checkpoint: Checkpoint) -> None:
+    """The manifest and its signature, each entry, the checkpoint and the public keys."""
     manifest_bytes = canonical_json(manifest)
     bundle.writestr(MANIFEST, manifest_bytes)
     bundle.writestr(MANIFEST_SIG, ev.keys.sign(manifest_bytes))
@@ -124,8 +132,6 @@ def _write_metadata(bundle: zipfile.ZipFile, ev: EvidenceStore, manifest: dict[s
     bundle.writestr(CHECKPOINT_SIG, checkpoint.signature_bytes())
     for kid in ev.keys.key_ids:
         bundle.writestr(key_file(kid), ev.keys.public_pem(kid))
-    bundle.writestr(README, readme(clip_id=manifest["clip"]["id"], case=manifest["export"]["case"],
-                                   signed_by=manifest["signed_by"], bundle_name=bundle_name))
 
 
 def readme(*, clip_id: str, case: str, signed_by: str, bundle_name: str) -> str:

@@ -7,7 +7,8 @@ import importlib
 import typer
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "pipeline_cmds", "serve_cmds", "demo_cmds", "users_cmds", "evidence_cmds", "maintenance_cmds",
+    "pipeline_cmds", "serve_cmds", "demo_cmds", "users_cmds", "evidence_cmds", "case_cmds",
+    "maintenance_cmds",
 )
 
 app = typer.Typer(

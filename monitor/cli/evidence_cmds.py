@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.progress import (
@@ -21,6 +21,8 @@ from rich.progress import (
 from rich.table import Table
 
 from evidence.bundle import verify_bundle
+from evidence.bundle_format import CASE_BUNDLE_TYPE
+from evidence.case_bundle import bundle_kind, verify_case_bundle
 from evidence.errors import ClipNotFound, EvidenceError, KeyringError, VerificationError
 from evidence.export import export_bundle
 from evidence.report import StoreReport
@@ -97,14 +99,13 @@ def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None) -> None
     if not bundle.is_file():
         console.print(f"[red]error:[/] {bundle}: no such file")
         raise typer.Exit(2)
+    if bundle_kind(bundle) == CASE_BUNDLE_TYPE:
+        _verify_case_bundle(bundle, as_json, trust)
+        return
     try:
         report = verify_bundle(bundle, trusted_keys=trust)
     except VerificationError as exc:
-        if as_json:
-            print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
-        else:
-            console.print(f"[bold red]FAILED[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        _failed(exc, as_json)
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
         return
@@ -116,6 +117,26 @@ def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None) -> None
                                                            "published fingerprint)"))):
         table.add_row(label, value)
     console.print(table)
+
+
+def _failed(exc: VerificationError, as_json: bool) -> NoReturn:
+    if as_json:
+        print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
+    else:
+        console.print(f"[bold red]FAILED[/] {exc}", highlight=False)
+    raise typer.Exit(1) from None
+
+
+def _verify_case_bundle(bundle: Path, as_json: bool, trust: list[str] | None) -> None:
+    try:
+        report = verify_case_bundle(bundle, trusted_keys=trust)
+    except VerificationError as exc:
+        _failed(exc, as_json)
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        console.print(f"{bundle.name}: verified", highlight=False)
+        print(report.summary())
 
 
 def _print_store_report(report: StoreReport) -> None:

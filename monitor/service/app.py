@@ -28,10 +28,12 @@ from monitor.service.routers import (
     auth,
     bundles,
     cameras,
+    cases,
     clips,
     pages,
     schedules,
     system,
+    timeline,
     users,
     zones,
 )
@@ -126,7 +128,8 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     app.state.service = state
     app.add_exception_handler(HTTPException, _auth_errors)
     app.add_exception_handler(OperationalError, _database_unavailable)
-    for module in (system, auth, account, alerts, cameras, clips, bundles, zones, schedules, users, audit, pages):
+    for module in (system, auth, account, alerts, cameras, clips, bundles, cases, timeline, zones, schedules, users,
+                   audit, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -117,6 +117,8 @@ CanEditZones = Annotated[Principal, Depends(_Require(Permission.ZONES_EDIT))]
 CanEditSchedules = Annotated[Principal, Depends(_Require(Permission.SCHEDULES_EDIT))]
 CanManageUsers = Annotated[Principal, Depends(_Require(Permission.USERS_MANAGE))]
 CanViewAudit = Annotated[Principal, Depends(_Require(Permission.AUDIT_VIEW))]
+CanOpenCases = Annotated[Principal, Depends(_Require(Permission.CASES_OPEN))]
+CanManageCases = Annotated[Principal, Depends(_Require(Permission.CASES_MANAGE))]
 
 
 def route_permission(dependant_calls: list[object]) -> str:

@@ -18,6 +18,8 @@ class Permission(StrEnum):
     SCHEDULES_EDIT = "schedules.edit"
     USERS_MANAGE = "users.manage"
     AUDIT_VIEW = "audit.view"
+    CASES_OPEN = "cases.open"
+    CASES_MANAGE = "cases.manage"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -33,12 +35,15 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.SCHEDULES_EDIT: "edit the named schedules and the holidays",
     Permission.USERS_MANAGE: "add users, change roles, reset passwords, disable users",
     Permission.AUDIT_VIEW: "see logins, failed logins and every custody entry",
+    Permission.CASES_OPEN: "open a case from an alert and see the cases one opened",
+    Permission.CASES_MANAGE: "see and work on every case: clips, notes, photographs, report, case bundle, close",
 }
 
-_SECURITY = {Permission.ALERTS_VIEW, Permission.ALERTS_ACK, Permission.CAMERAS_VIEW, Permission.LIVE_VIEW}
+_SECURITY = {Permission.ALERTS_VIEW, Permission.ALERTS_ACK, Permission.CAMERAS_VIEW, Permission.LIVE_VIEW,
+             Permission.CASES_OPEN}
 _INVESTIGATOR = {
     Permission.ALERTS_VIEW, Permission.CAMERAS_VIEW, Permission.CLIPS_VIEW, Permission.CLIPS_EXPORT,
-    Permission.BUNDLES_VERIFY, Permission.HOLDS_MANAGE,
+    Permission.BUNDLES_VERIFY, Permission.HOLDS_MANAGE, Permission.CASES_OPEN, Permission.CASES_MANAGE,
 }
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "security": frozenset(_SECURITY),

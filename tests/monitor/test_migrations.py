@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
+import monitor.store.cases  # (the case tables)
 import monitor.store.users  # noqa: F401  (the service's tables)
 from evidence.custody import metadata as custody_metadata
 from monitor.store.migrate import HEAD, alembic_config, current_revision, upgrade
@@ -29,7 +30,8 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
 
 def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path}/old.db")
-    Base.metadata.create_all(engine)
+    later = {"cases", "case_clips", "case_photos"}  # tables that came with later migrations
+    Base.metadata.create_all(engine, tables=[t for t in Base.metadata.sorted_tables if t.name not in later])
     custody_metadata.create_all(engine)
     upgrade(engine)
     assert "alembic_version" in inspect(engine).get_table_names()
