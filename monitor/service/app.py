@@ -28,6 +28,7 @@ from monitor.service.routers import (
     auth,
     bundles,
     cameras,
+    case_pages,
     cases,
     clips,
     pages,
@@ -129,7 +130,7 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     app.add_exception_handler(HTTPException, _auth_errors)
     app.add_exception_handler(OperationalError, _database_unavailable)
     for module in (system, auth, account, alerts, cameras, clips, bundles, cases, timeline, zones, schedules, users,
-                   audit, pages):
+                   audit, case_pages, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -17,9 +17,9 @@ from tests.service.conftest import Server, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 NAV = {
-    "security": {"Alerts", "Live"},
-    "investigator": {"Alerts", "Clips", "Verify bundle"},
-    "admin": {"Alerts", "Live", "Clips", "Verify bundle", "Zones", "Schedules", "Users", "Audit"},
+    "security": {"Alerts", "Live", "Cases"},
+    "investigator": {"Alerts", "Clips", "Cases", "Timeline", "Verify bundle"},
+    "admin": {"Alerts", "Live", "Clips", "Cases", "Timeline", "Verify bundle", "Zones", "Schedules", "Users", "Audit"},
 }
 
 

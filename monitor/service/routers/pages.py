@@ -46,6 +46,8 @@ NAV = (
     ("/alerts", "Alerts", Permission.ALERTS_VIEW),
     ("/live", "Live", Permission.LIVE_VIEW),
     ("/clips", "Clips", Permission.CLIPS_VIEW),
+    ("/cases", "Cases", Permission.CASES_OPEN),
+    ("/timeline", "Timeline", Permission.CLIPS_VIEW),
     ("/verify", "Verify bundle", Permission.BUNDLES_VERIFY),
     ("/zones", "Zones", Permission.ZONES_EDIT),
     ("/schedules", "Schedules", Permission.SCHEDULES_EDIT),
@@ -108,7 +110,8 @@ def alerts_page(
                   filters={"camera": camera or "", "zone": zone or "",
                                                          "unacknowledged": unacknowledged},
                   can_ack=allowed(user.role, Permission.ALERTS_ACK),
-                  can_clips=allowed(user.role, Permission.CLIPS_VIEW))
+                  can_clips=allowed(user.role, Permission.CLIPS_VIEW),
+                  can_cases=allowed(user.role, Permission.CASES_OPEN))
 
 
 @router.get("/live")

@@ -40,6 +40,9 @@ function card(alert) {
       alert.message ? el("p", {}, alert.message) : null,
       board.can_clips && (alert.event_id || alert.clip_id)
         ? el("p", {}, el("a", { href: `/clips?alert_id=${alert.id}` }, "Clips of this alert")) : null,
+      board.can_cases && alert.clip_id
+        ? el("p", {}, el("a", { href: `/cases?alert=${alert.id}`, class: "open-case" }, "Open a case from this alert"))
+        : null,
       ackControls(alert)));
 }
 
