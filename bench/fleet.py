@@ -1,6 +1,6 @@
 """N processes at once, each playing a file in real time: our camera workers or bare decoders.
 
-Ours are the real ``monitor.worker.worker_main`` processes, spawned as the supervisor spawns
+Ours are the real ``monitor.workers.camera_worker.worker_main`` processes, spawned as the supervisor spawns
 them, reading a looping file source paced at its frame rate. The reference is a process that
 only demuxes and decodes the same file at the same pace. Both report the frames they handled
 about once a second; a process holds real time when its frame rate over the measuring window
@@ -20,10 +20,10 @@ import psutil
 
 from bench.sites import camera_entry, write_site
 from monitor.config import Config, load_config
-from monitor.messages import StatusMessage
-from monitor.runtime import Runtime
-from monitor.spawning import start_without_main
-from monitor.worker import WorkerArgs, worker_main
+from monitor.site.runtime import Runtime
+from monitor.workers.camera_worker import WorkerArgs, worker_main
+from monitor.workers.messages import StatusMessage
+from monitor.workers.spawning import start_without_main
 
 CTX = mp.get_context("spawn")
 MAX_LAG = 1.0  # seconds behind before a paced decoder gives up catching up (as capture does)

@@ -16,7 +16,7 @@ import av
 import cv2
 import numpy as np
 
-from monitor.demo_scene import SceneStyle, Walker, figure_mask, render_scene
+from monitor.demo.scene import SceneStyle, Walker, figure_mask, render_scene
 from monitor.detect.zones import polygon_mask
 
 REPO = Path(__file__).resolve().parent.parent

@@ -29,11 +29,11 @@ from bench.footage import LATENCY_MIN_AREA, LATENCY_ZONE, OnsetScene
 from bench.sites import camera_entry, site_config, write_site
 from bench.table import Row, Spread
 from monitor.capture import SourceEnded, VideoSource
-from monitor.database_writes import DatabaseOutbox
-from monitor.messages import AlertMessage
-from monitor.pipeline import CameraPipeline, StreamInfo
-from monitor.runtime import Runtime
+from monitor.pipeline.camera import CameraPipeline, StreamInfo
+from monitor.seal.database_outbox import DatabaseOutbox
 from monitor.service.accounts import add_user
+from monitor.site.runtime import Runtime
+from monitor.workers.messages import AlertMessage
 
 START = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
 USER, PASSWORD = "bench", "bench-password-1"

@@ -2,7 +2,7 @@
 
 The event never ends and is split into a clip every ``MAX_CLIP`` seconds (the shortest a site
 may set), so the peak covers clip boundaries too: there one encoder is freed and the next
-allocated, which is where glibc's heap used to hold on to memory (see ``monitor.heap``).
+allocated, which is where glibc's heap used to hold on to memory (see ``monitor.workers.heap``).
 
 Measured with the default encoder preset and with ``ultrafast``, which a site short of memory
 can set per camera (``recording.encoder_preset``): libx264 then keeps no sub-pixel planes, for
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.fleet import Fleet, mean_rates
 from bench.table import Row, Spread
-from monitor.record.writer import DEFAULT_PRESET
+from monitor.record.clip_writer import DEFAULT_PRESET
 
 LIMIT_MB = 150.0
 MAX_CLIP = 5.0

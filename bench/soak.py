@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from bench.footage import CACHE, FOOTAGE
 from monitor.config import load_config
 from monitor.store.models import Alert, Clip
-from monitor.supervisor import Supervisor
+from monitor.workers.supervisor import Supervisor
 
 REPO = Path(__file__).resolve().parent.parent
 RTSP_SERVER = REPO / "tests" / "fixtures" / "rtsp_server.py"

@@ -22,10 +22,10 @@ import av
 from bench.sites import camera_entry, site_config
 from bench.table import Row, Spread
 from monitor.capture import SourceEnded, VideoSource
-from monitor.database_writes import DatabaseOutbox
 from monitor.detect.threads import one_opencv_thread
-from monitor.pipeline import CameraPipeline, StreamInfo
-from monitor.runtime import Runtime
+from monitor.pipeline.camera import CameraPipeline, StreamInfo
+from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.site.runtime import Runtime
 
 START = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
 

@@ -11,8 +11,8 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from monitor.config import Config, ConfigError, load_config
-from monitor.recovery import recover_at_start
-from monitor.runtime import Runtime
+from monitor.seal.crash_recovery import recover_at_start
+from monitor.site.runtime import Runtime
 
 DEFAULT_CONFIG = Path("config/cameras.yaml")
 ConfigOption = Annotated[
@@ -20,7 +20,9 @@ ConfigOption = Annotated[
 ]
 HostOption = Annotated[str, typer.Option("--host", help="address to bind; loopback by default")]
 PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port")]
-console = Console(stderr=True)
+# Full width on a file or a pipe: a saved report must name clips, paths and hashes whole, not cut
+# at 80 columns.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 100_000)
 
 
 def load_or_exit(path: Path) -> Config:

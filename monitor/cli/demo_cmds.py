@@ -15,7 +15,7 @@ from monitor.cli.common import (
     load_or_exit,
 )
 from monitor.cli.serve_cmds import serve
-from monitor.demo_scene import render_demo
+from monitor.demo.scene import render_demo
 
 DEMO_VIDEO = Path("data/demo/hallway.mp4")
 

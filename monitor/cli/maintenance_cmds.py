@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, load_or_exit
-from monitor.runtime import Runtime
-from monitor.storage_guard import StorageGuard
+from monitor.site.runtime import Runtime
+from monitor.site.storage_guard import StorageGuard
 
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="list what would be deleted; delete nothing")]
 

@@ -25,13 +25,13 @@ from monitor.cli.common import (
     load_or_exit,
     recover_or_warn,
 )
-from monitor.database_writes import DatabaseOutbox
 from monitor.detect.threads import one_opencv_thread
-from monitor.heap import fix_mmap_threshold
-from monitor.pipeline import CameraPipeline, StreamInfo, describe_sealed
-from monitor.runtime import Runtime
+from monitor.pipeline.camera import CameraPipeline, StreamInfo, describe_sealed
+from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.site.runtime import Runtime
 from monitor.store.db import describe_unavailable
-from monitor.supervisor import CameraStatus, Supervisor
+from monitor.workers.heap import fix_mmap_threshold
+from monitor.workers.supervisor import CameraStatus, Supervisor
 
 
 def _parse_start(value: str | None) -> datetime:

@@ -18,8 +18,8 @@ from monitor.cli.common import (
     load_or_exit,
     recover_or_warn,
 )
-from monitor.runtime import Runtime
 from monitor.service.accounts import ensure_first_admin
+from monitor.site.runtime import Runtime
 
 log = logging.getLogger(__name__)
 RECONNECT_EVERY = 2.0  # seconds between attempts to reach a database that was down at start

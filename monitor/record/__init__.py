@@ -1,5 +1,6 @@
 """Record: the event state machine and the fragmented-MP4 H.264 clip writer."""
 
+from monitor.record.clip_writer import ClipWriter, WrittenClip
 from monitor.record.errors import ClipWriteError, EmptyClipError, RecordError
 from monitor.record.events import (
     ClipRolled,
@@ -8,8 +9,7 @@ from monitor.record.events import (
     EventRecord,
     EventTracker,
 )
-from monitor.record.recovery import RecoveredClip, recover_clip
-from monitor.record.writer import ClipWriter, WrittenClip
+from monitor.record.torn_tail import RecoveredClip, recover_clip
 
 __all__ = [
     "ClipRolled",

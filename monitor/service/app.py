@@ -17,7 +17,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 import monitor.store.users  # noqa: F401  (registers the user tables before create_all)
 from monitor.config import Config, load_config
-from monitor.runtime import Runtime
 from monitor.service.alert_feed import AlertFeed
 from monitor.service.config_edit import ConfigEditor
 from monitor.service.deps import LoginRequired, PasswordChangeRequired
@@ -40,6 +39,7 @@ from monitor.service.routers import (
 )
 from monitor.service.state import ServiceSettings, ServiceState
 from monitor.service.views import ViewLog
+from monitor.site.runtime import Runtime
 from monitor.store.db import describe_unavailable
 
 STATIC = Path(__file__).parent / "static"
@@ -61,7 +61,9 @@ def _apply(state: ServiceState, config: Config) -> None:
 
 
 def _start_workers(state: ServiceState) -> None:
-    from monitor.supervisor import Supervisor  # imported here: the API alone needs no pipeline
+    from monitor.workers.supervisor import (
+        Supervisor,  # imported here: the API alone needs no pipeline
+    )
 
     state.supervisor = Supervisor(state.config, on_alert=lambda _m: state.feed.wake(),
                                   recovered=state.recovered)

@@ -17,7 +17,7 @@ from evidence.entry import CustodyRecord
 from evidence.errors import EvidenceError
 from evidence.hashing import sha256_bytes, sha256_file
 from evidence.keys import PublicKeyring
-from monitor.runtime import Runtime
+from monitor.site.runtime import Runtime
 from monitor.store.models import Clip
 
 

@@ -21,7 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from evidence.actions import Action
 from monitor.config import Config, ConfigError, parse_config
-from monitor.runtime import Runtime
+from monitor.site.runtime import Runtime
 
 Mutation = Callable[[CommentedMap], dict[str, Any]]
 

@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.config import Config
-from monitor.runtime import Runtime
 from monitor.service.accounts import RateLimit
 from monitor.service.alert_feed import AlertFeed
 from monitor.service.config_edit import ConfigEditor
 from monitor.service.views import ViewLog
+from monitor.site.runtime import Runtime
 
 if TYPE_CHECKING:
-    from monitor.supervisor import Supervisor
+    from monitor.workers.supervisor import Supervisor
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,9 @@ from typer.testing import CliRunner
 from monitor.cli import evidence_cmds
 from tests.conftest import base_config, write_config
 from tests.evidence import bundles
-from tests.evidence.conftest import Site
+from tests.evidence.conftest import Site, seal_real_clip
+
+HOTSPOT = Path(sys.executable).with_name("hotspot")
 
 
 @pytest.fixture
@@ -89,3 +93,20 @@ def test_keys_show_rotate_and_export_public(cli: typer.Typer, config: Path, tmp_
     assert len(pems) == 3 and all(load_pem_public_key((p + "-----END PUBLIC KEY-----").encode()) for p in pems)
     _, single, _ = run(cli, "keys", "export-public", "--config", str(config))
     assert single.count("BEGIN PUBLIC KEY") == 1 and "PRIVATE" not in target.read_text() + single
+
+
+def test_verify_report_saved_to_a_file_names_everything_in_full(
+        config: Path, site: Site, tmp_path: Path, mp4_library: list[Path]) -> None:
+    """Rich used to cut cells at 80 columns on a pipe, so a saved report could not name the clip."""
+    clip_id = "129654cbb14e479ab6e0953302" + "f" * 38
+    seal_real_clip(site, clip_id, 3, source=mp4_library[3])
+    path = site.clip_path(clip_id)
+    path.write_bytes(bundles.flip_byte(path.read_bytes(), 10))
+    report = tmp_path / "report.txt"
+    with report.open("w") as handle:
+        code = subprocess.run([HOTSPOT, "verify", "--config", str(config)], stdout=handle,
+                              stderr=subprocess.STDOUT, check=False, timeout=120).returncode
+    text = report.read_text()
+    assert code == 1 and "FAILED" in text
+    assert clip_id in text, text
+    assert "…" not in text, text

@@ -21,9 +21,9 @@ from sqlalchemy import Select, create_engine, inspect, select
 from sqlalchemy.orm import Session
 
 from monitor.config import load_config
-from monitor.messages import AlertMessage
 from monitor.store.models import Alert, Clip
-from monitor.supervisor import CameraStatus, Supervisor
+from monitor.workers.messages import AlertMessage
+from monitor.workers.supervisor import CameraStatus, Supervisor
 from tests.conftest import REPO, base_config, write_config
 from tests.fixtures import scenes
 from tests.reliability.stores import noise_clip

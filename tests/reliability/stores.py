@@ -10,10 +10,10 @@ import numpy as np
 
 from evidence.hashing import sha256_file
 from monitor.config import load_config
-from monitor.database_writes import DatabaseOutbox
-from monitor.runtime import Runtime
-from monitor.sealing import ClipSealer
-from monitor.site import MIB
+from monitor.seal.clip_sealer import ClipSealer
+from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.site.folders import MIB
+from monitor.site.runtime import Runtime
 from monitor.store.models import Clip
 from tests.conftest import base_config, write_config
 from tests.fixtures.media import write_video

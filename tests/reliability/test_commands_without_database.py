@@ -23,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.spool import is_journal
+from monitor.seal.spool import is_journal
 from monitor.store.db import make_engine
 from tests.fixtures import scenes
 from tests.fixtures.postgres_server import PostgresServer, free_port, postgres_server, postgres_url

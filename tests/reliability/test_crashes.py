@@ -18,8 +18,8 @@ from evidence.actions import Action
 from evidence.store import EvidenceStore
 from evidence.verify import verify_store
 from monitor.config import load_config
-from monitor.recovery import recover_at_start
-from monitor.runtime import Runtime
+from monitor.seal.crash_recovery import recover_at_start
+from monitor.site.runtime import Runtime
 from monitor.store.models import Clip
 from monitor.store.paths import StoragePaths
 from tests.fixtures import scenes

@@ -1,6 +1,6 @@
 """The custody log meets another process's SQLite write lock: one busy timeout, then a clear error.
 
-A seal that fails here is queued by the camera's write queue, so the append must give up after
+A seal that fails here is queued by the camera's outage queue, so the append must give up after
 the driver's own wait instead of retrying the lock many times over; once the lock is gone the
 same entry is appended as the next link of an intact chain.
 """

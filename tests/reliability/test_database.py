@@ -21,12 +21,12 @@ from evidence.verify import verify_store
 from monitor.capture import SourceEnded, VideoSource
 from monitor.cli import app
 from monitor.config import ConfigError, load_config
-from monitor.database_writes import DatabaseOutbox
-from monitor.messages import AlertMessage, SealedMessage
-from monitor.pipeline import CameraPipeline, StreamInfo
-from monitor.runtime import Runtime
-from monitor.sealing import alert_record
-from monitor.spool import SPOOL
+from monitor.pipeline.camera import CameraPipeline, StreamInfo
+from monitor.seal.clip_sealer import alert_record
+from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.seal.spool import SPOOL
+from monitor.site.runtime import Runtime
+from monitor.workers.messages import AlertMessage, SealedMessage
 from tests.fixtures import scenes
 from tests.reliability.conftest import Site, camera, site_config
 

@@ -26,12 +26,12 @@ from evidence.store import EvidenceStore
 from evidence.verify import verify_store
 from monitor.cli import app
 from monitor.config import load_config
-from monitor.sealing import sidecar_path
-from monitor.spool import SPOOL
+from monitor.seal.clip_sealer import sidecar_path
+from monitor.seal.spool import SPOOL
 from monitor.store.db import make_engine
 from monitor.store.models import Alert, Clip
 from monitor.store.paths import StoragePaths
-from monitor.supervisor import CameraStatus, Supervisor
+from monitor.workers.supervisor import CameraStatus, Supervisor
 from tests.fixtures import scenes
 from tests.fixtures.postgres_server import (
     OWNER,

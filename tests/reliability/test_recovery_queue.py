@@ -17,12 +17,12 @@ from evidence.hashing import sha256_file
 from evidence.verify import verify_store
 from monitor.capture import SourceEnded, VideoSource
 from monitor.config import load_config
-from monitor.database_writes import DatabaseOutbox
-from monitor.pipeline import CameraPipeline, StreamInfo
-from monitor.recovery import recover_at_start
-from monitor.runtime import Runtime
-from monitor.sealing import sidecar_path
-from monitor.spool import SPOOL
+from monitor.pipeline.camera import CameraPipeline, StreamInfo
+from monitor.seal.clip_sealer import sidecar_path
+from monitor.seal.crash_recovery import recover_at_start
+from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.seal.spool import SPOOL
+from monitor.site.runtime import Runtime
 from tests.fixtures import scenes
 from tests.reliability.conftest import Site, camera, site_config
 from tests.reliability.test_database import SHORT_TIMEOUT, START, hold_write_lock

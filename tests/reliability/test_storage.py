@@ -19,11 +19,11 @@ from evidence.verify import verify_store
 from monitor.capture import SourceEnded, VideoSource
 from monitor.cli import app
 from monitor.config import load_config
-from monitor.database_writes import DatabaseOutbox
-from monitor.pipeline import CameraPipeline, StreamInfo
-from monitor.recovery import recover_camera
-from monitor.runtime import Runtime
-from monitor.storage_guard import StorageGuard
+from monitor.pipeline.camera import CameraPipeline, StreamInfo
+from monitor.seal.crash_recovery import recover_camera
+from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.site.runtime import Runtime
+from monitor.site.storage_guard import StorageGuard
 from monitor.store.models import Alert, Clip
 from tests.conftest import write_config
 from tests.fixtures import scenes

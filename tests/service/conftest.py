@@ -29,10 +29,10 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Page, expect
 
-from monitor.runtime import Runtime
 from monitor.service.accounts import RateLimit, add_user
 from monitor.service.app import create_app
 from monitor.service.state import ServiceSettings
+from monitor.site.runtime import Runtime
 from monitor.store.models import Alert, Clip
 from tests.conftest import REPO, base_config, write_config
 from tests.fixtures.media import make_h264_mp4

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from ruamel.yaml import YAML
 
 from monitor.config import load_config
-from monitor.demo_scene import render_demo
+from monitor.demo.scene import render_demo
 from tests.conftest import REPO
 from tests.service.conftest import Server, log_in, make_site, serve, shoot
 

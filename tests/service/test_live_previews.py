@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
-from monitor.demo_scene import render_demo
+from monitor.demo.scene import render_demo
 from monitor.service.routers.cameras import WAIT_FOR
 from tests.service.conftest import Server, make_site, serve
 

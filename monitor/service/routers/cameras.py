@@ -19,7 +19,7 @@ from monitor.store.paths import PreviewKind, StoragePaths
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 NO_CACHE = {"Cache-Control": "no-store"}
 JPEG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}}
-# Workers make previews only on request (monitor.preview_requests) and, while asked, rewrite
+# Workers make previews only on request (monitor.pipeline.preview_requests) and, while asked, rewrite
 # live frames twice a second and editor frames every two seconds: anything older than this
 # is left over from an earlier viewer or a stopped worker, not the camera's current picture.
 FRESH_FOR: dict[PreviewKind, float] = {"live": 2.0, "editor": 5.0}

@@ -8,7 +8,7 @@ from datetime import timedelta
 import av
 import numpy as np
 
-from monitor.demo_scene import draw_figure, hallway, i420_planes
+from monitor.demo.scene import draw_figure, hallway, i420_planes
 from tests.fixtures.scenes import START
 
 SIZE = (640, 360)

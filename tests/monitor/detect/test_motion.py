@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from monitor.config import Camera
-from monitor.demo_scene import Walker
+from monitor.demo.scene import Walker
 from monitor.detect import MotionDetector
 from tests.fixtures import scenes
 from tests.monitor.detect.frames import SIZE, scene, times, to_frame

@@ -19,11 +19,11 @@ import pytest
 
 from monitor.capture import CapturedPacket, SourceEnded, SourceUnavailable, VideoSource
 from monitor.config import Config, load_config
-from monitor.database_writes import DatabaseOutbox
-from monitor.demo_scene import Walker
-from monitor.messages import AlertMessage, SealedMessage
-from monitor.pipeline import CameraPipeline, StreamInfo
-from monitor.runtime import Runtime
+from monitor.demo.scene import Walker
+from monitor.pipeline.camera import CameraPipeline, StreamInfo
+from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.site.runtime import Runtime
+from monitor.workers.messages import AlertMessage, SealedMessage
 from tests.conftest import base_config, write_config
 from tests.fixtures import media, scenes
 

@@ -10,12 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from monitor import preview_requests
 from monitor.capture import VideoSource
 from monitor.config import load_config
-from monitor.database_writes import DatabaseOutbox
-from monitor.pipeline import CameraPipeline, StreamInfo
-from monitor.runtime import Runtime
+from monitor.pipeline import preview_requests
+from monitor.pipeline.camera import CameraPipeline, StreamInfo
+from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.site.runtime import Runtime
 from tests.conftest import base_config, write_config
 from tests.fixtures import scenes
 

@@ -23,11 +23,11 @@ from sqlalchemy.exc import OperationalError
 
 from evidence.actions import Action
 from evidence.hashing import sha256_file
-from monitor.database_writes import DatabaseOutbox
 from monitor.record import recover_clip
-from monitor.runtime import Runtime
-from monitor.sealing import ClipSealer, sidecar_path
-from monitor.spool import SPOOL
+from monitor.seal.clip_sealer import ClipSealer, sidecar_path
+from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.seal.spool import SPOOL
+from monitor.site.runtime import Runtime
 from monitor.store.db import describe_unavailable
 from monitor.store.models import Clip
 

@@ -1,6 +1,6 @@
 """Database writes that survive a locked or unreachable database, in order, off the capture path.
 
-The first attempt of a write runs in the caller's thread (the supervisor's record writer, or
+The first attempt of a write runs in the caller's thread (the supervisor's record applier, or
 the pipeline itself in ``hotspot analyze``), so a healthy database sees it at once. What fails
 is queued; once anything waits, later writes queue behind it without touching the database (a
 clip row must land before its alert and its seal), and a background thread retries the oldest
@@ -26,8 +26,8 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from monitor.runtime import Runtime
-from monitor.spool import SPOOL, Spool
+from monitor.seal.spool import SPOOL, Spool
+from monitor.site.runtime import Runtime
 from monitor.store.db import describe_unavailable, with_retry
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Outage:
     queued: int = 0
 
 
-class WriteQueue:
+class OutageQueue:
     """One process's database writes, in order; what fails waits here and is retried."""
 
     def __init__(self, runtime: Runtime, *, on_drained: Callable[[Outage], None]) -> None:

@@ -1,4 +1,4 @@
-"""A camera worker's records reach the database through the supervisor's record writer.
+"""A camera worker's records reach the database through the supervisor's record applier.
 
 Real SQLite file, real journal files; the pipe between the processes is a plain queue here,
 so a test can lose a message on purpose and check that the journal makes up for it.
@@ -21,17 +21,17 @@ import pytest
 from sqlalchemy import select
 
 from evidence.hashing import sha256_file
-from monitor import forwarding
 from monitor.config import load_config
-from monitor.forwarding import ForwardingOutbox
-from monitor.messages import AlertMessage, JournalDone, SpaceWanted, WriteRequest
-from monitor.record_writer import RecordWriter
-from monitor.runtime import Runtime
-from monitor.sealing import ClipSealer, alert_record
-from monitor.site import Site
-from monitor.spool import SPOOL
+from monitor.seal import worker_outbox
+from monitor.seal.clip_sealer import ClipSealer, alert_record
+from monitor.seal.record_applier import RecordApplier
+from monitor.seal.spool import SPOOL
+from monitor.seal.worker_outbox import WorkerOutbox
+from monitor.site.folders import Site
+from monitor.site.runtime import Runtime
 from monitor.store.models import Alert, Clip
-from monitor.worker import WorkerArgs
+from monitor.workers.camera_worker import WorkerArgs
+from monitor.workers.messages import AlertMessage, JournalDone, SpaceWanted, WriteRequest
 from tests.conftest import base_config, write_config
 from tests.reliability.stores import noise_clip
 
@@ -43,7 +43,7 @@ def alert(n: int) -> dict[str, Any]:
                          "message": f"Motion {n}"})
 
 
-def hand_over(messages: queue.Queue[Any], writer: RecordWriter, *, lose: set[int] = frozenset()) -> int:
+def hand_over(messages: queue.Queue[Any], applier: RecordApplier, *, lose: set[int] = frozenset()) -> int:
     """What the supervisor does with a worker's messages; drops the ``lose``-th ones."""
     seen = 0
     while True:
@@ -55,9 +55,9 @@ def hand_over(messages: queue.Queue[Any], writer: RecordWriter, *, lose: set[int
         if seen in lose:
             continue
         if isinstance(message, WriteRequest):
-            writer.submit(message.record)
+            applier.submit(message.record)
         elif isinstance(message, JournalDone):
-            writer.journal_done(message.camera_id, message.name)
+            applier.journal_done(message.camera_id, message.name)
 
 
 def messages_in_db(runtime: Runtime) -> list[str]:
@@ -65,7 +65,7 @@ def messages_in_db(runtime: Runtime) -> list[str]:
         return [a.message for a in session.scalars(select(Alert).order_by(Alert.time))]
 
 
-def settle(writer: RecordWriter, runtime: Runtime, expected: int) -> list[str]:
+def settle(applier: RecordApplier, runtime: Runtime, expected: int) -> list[str]:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         found = messages_in_db(runtime)
@@ -85,41 +85,41 @@ def site(tmp_path: Path) -> Runtime:
 def test_records_land_in_order_and_finished_journals_are_deleted(
     site: Runtime, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(forwarding, "JOURNAL_RECORDS", 3)
+    monkeypatch.setattr(worker_outbox, "JOURNAL_RECORDS", 3)
     heard: list[AlertMessage] = []
-    writer = RecordWriter(site, on_alert=heard.append)
-    writer.start()
+    applier = RecordApplier(site, on_alert=heard.append)
+    applier.start()
     messages: queue.Queue[Any] = queue.Queue()
-    outbox = ForwardingOutbox(Site(site.config, site.paths), "hall", messages, worker="w1")
+    outbox = WorkerOutbox(Site(site.config, site.paths), "hall", messages, worker="w1")
     for n in range(7):
         outbox.submit(alert(n))
     journals = sorted(p.name for p in (site.paths.root / SPOOL).glob("*.jsonl"))
     assert journals == [f"hall.journal-w1-{i:06d}.jsonl" for i in (1, 2, 3)], "fsynced before sending"
-    assert hand_over(messages, writer) == 7 + 2, "seven records and two finished journals"
+    assert hand_over(messages, applier) == 7 + 2, "seven records and two finished journals"
     time.sleep(0.5)
     assert messages_in_db(site) == [f"Motion {n}" for n in range(7)]
     assert [m.message for m in heard] == [f"Motion {n}" for n in range(7)], "each alert announced once"
     left = sorted(p.name for p in (site.paths.root / SPOOL).glob("*.jsonl"))
     assert left == ["hall.journal-w1-000003.jsonl"], "the live journal stays until its worker is gone"
-    writer.worker_gone("hall", "w1", recover=False)
-    assert settle(writer, site, 7) == [f"Motion {n}" for n in range(7)], "redoing wrote nothing twice"
-    writer.stop([])
+    applier.worker_gone("hall", "w1", recover=False)
+    assert settle(applier, site, 7) == [f"Motion {n}" for n in range(7)], "redoing wrote nothing twice"
+    applier.stop([])
 
 
 def test_a_record_lost_on_the_way_is_written_from_the_journal(site: Runtime) -> None:
     """A worker killed with a message still in its pipe: the supervisor redoes its journal."""
-    writer = RecordWriter(site, on_alert=lambda _m: None)
-    writer.start()
+    applier = RecordApplier(site, on_alert=lambda _m: None)
+    applier.start()
     messages: queue.Queue[Any] = queue.Queue()
-    outbox = ForwardingOutbox(Site(site.config, site.paths), "hall", messages, worker="w2")
+    outbox = WorkerOutbox(Site(site.config, site.paths), "hall", messages, worker="w2")
     for n in range(4):
         outbox.submit(alert(n))
-    hand_over(messages, writer, lose={2, 4})
+    hand_over(messages, applier, lose={2, 4})
     time.sleep(0.5)
     assert messages_in_db(site) == ["Motion 0", "Motion 2"]
-    writer.worker_gone("hall", "w2", recover=True)
-    assert settle(writer, site, 4) == [f"Motion {n}" for n in range(4)]
-    writer.stop([])
+    applier.worker_gone("hall", "w2", recover=True)
+    assert settle(applier, site, 4) == [f"Motion {n}" for n in range(4)]
+    applier.stop([])
 
 
 def test_workers_ask_for_space_instead_of_deleting(site: Runtime) -> None:
@@ -127,10 +127,10 @@ def test_workers_ask_for_space_instead_of_deleting(site: Runtime) -> None:
     so, once per shortage, and recording waits."""
     config = replace(site.config, storage=replace(site.config.storage, min_free_mb=10**9))
     messages: queue.Queue[Any] = queue.Queue()
-    outbox = ForwardingOutbox(Site(config, site.paths), "hall", messages, worker="w3")
+    outbox = WorkerOutbox(Site(config, site.paths), "hall", messages, worker="w3")
     assert not outbox.make_space() and not outbox.make_space()
     assert [type(m) for m in list(messages.queue)] == [SpaceWanted]
-    roomy = ForwardingOutbox(Site(site.config, site.paths), "hall", messages, worker="w4")
+    roomy = WorkerOutbox(Site(site.config, site.paths), "hall", messages, worker="w4")
     assert roomy.make_space()
 
 
@@ -138,7 +138,7 @@ def test_the_worker_process_loads_neither_the_database_nor_the_signing_code(site
     """The process that parses untrusted streams never opens the database or loads a key; it
     gets its config already validated, so it loads no validator or YAML parser either (pydantic
     alone is about 11 MB a worker)."""
-    code = ("import pickle, sys, monitor.worker; args = pickle.loads(sys.stdin.buffer.read()); "
+    code = ("import pickle, sys, monitor.workers.camera_worker; args = pickle.loads(sys.stdin.buffer.read()); "
             "print(type(args.config).__name__, sorted({m.split('.')[0] for m in sys.modules} & "
             "{'sqlalchemy', 'cryptography', 'alembic', 'pydantic', 'pydantic_core', 'ruamel'}))")
     args = pickle.dumps(WorkerArgs(site.config, "hall", "w0"))
@@ -150,7 +150,7 @@ def test_the_worker_process_loads_neither_the_database_nor_the_signing_code(site
 MAIN_SCRIPT = """
 import multiprocessing
 import sqlalchemy  # a main script as heavy as the command line's
-from monitor.spawning import start_without_main
+from monitor.workers.spawning import start_without_main
 from tests.fixtures.child_modules import loaded_modules
 
 if __name__ == "__main__":
@@ -170,18 +170,18 @@ def test_workers_start_without_re_running_the_parents_main_script(tmp_path: Path
     script = tmp_path / "heavy_main.py"
     script.write_text(MAIN_SCRIPT, encoding="utf-8")
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True,
-                            cwd=Path(__file__).parents[2], env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+                            cwd=Path(__file__).parents[3], env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[3])})
     assert result.stdout.split("\n")[:2] == ["[]", "['sqlalchemy']"], result.stdout + result.stderr
 
 
 def test_redoing_a_journal_never_brings_a_deleted_clip_back(site: Runtime, tmp_path: Path) -> None:
     """A journal lives as long as its worker, maybe weeks: redone at the end, its seal record
     must not turn a clip that retention deleted meanwhile back into a sealed one."""
-    writer = RecordWriter(site, on_alert=lambda _m: None)
-    writer.start()
+    applier = RecordApplier(site, on_alert=lambda _m: None)
+    applier.start()
     messages: queue.Queue[Any] = queue.Queue()
     worker_site = Site(site.config, site.paths)
-    sealer = ClipSealer(worker_site, ForwardingOutbox(worker_site, "hall", messages, worker="w5"))
+    sealer = ClipSealer(worker_site, WorkerOutbox(worker_site, "hall", messages, worker="w5"))
     path = site.paths.clip_file("hall", T0, "clip-1")
     path.parent.mkdir(parents=True)
     noise_clip(path, seed=1, frames=5)
@@ -189,15 +189,15 @@ def test_redoing_a_journal_never_brings_a_deleted_clip_back(site: Runtime, tmp_p
     sealer.seal("clip-1", "event-1", "hall", path, written_meta=meta, sha256=sha256_file(path),
                 size=path.stat().st_size, start=T0, end=T0 + timedelta(seconds=1), frame_count=5,
                 incomplete=None)
-    hand_over(messages, writer)
+    hand_over(messages, applier)
     deadline = time.monotonic() + 10
     while clip_status(site, "clip-1") != "sealed" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert clip_status(site, "clip-1") == "sealed"
     with site.sessions.begin() as session:
         session.get(Clip, "clip-1").status = "deleted"  # as retention leaves it
-    writer.worker_gone("hall", "w5", recover=False)
-    writer.stop([])
+    applier.worker_gone("hall", "w5", recover=False)
+    applier.stop([])
     assert not list((site.paths.root / SPOOL).glob("*.jsonl")), "the journal was redone"
     assert clip_status(site, "clip-1") == "deleted"
 
@@ -213,16 +213,16 @@ def test_a_lost_record_waits_no_longer_than_its_journal_lives(
 ) -> None:
     """A quiet camera may send nothing for days: its journal is closed after JOURNAL_SECONDS
     anyway (checked between packets), and closing it writes what the pipe lost."""
-    monkeypatch.setattr(forwarding, "JOURNAL_SECONDS", 0.2)
-    writer = RecordWriter(site, on_alert=lambda _m: None)
-    writer.start()
+    monkeypatch.setattr(worker_outbox, "JOURNAL_SECONDS", 0.2)
+    applier = RecordApplier(site, on_alert=lambda _m: None)
+    applier.start()
     messages: queue.Queue[Any] = queue.Queue()
-    outbox = ForwardingOutbox(Site(site.config, site.paths), "hall", messages, worker="w6")
+    outbox = WorkerOutbox(Site(site.config, site.paths), "hall", messages, worker="w6")
     outbox.submit(alert(0))
     outbox.retry()
     assert not any(isinstance(m, JournalDone) for m in list(messages.queue)), "too young to close"
     time.sleep(0.3)
     outbox.retry()
-    hand_over(messages, writer, lose={1})
-    assert settle(writer, site, 1) == ["Motion 0"]
-    writer.stop([])
+    hand_over(messages, applier, lose={1})
+    assert settle(applier, site, 1) == ["Motion 0"]
+    applier.stop([])

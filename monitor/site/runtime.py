@@ -3,7 +3,7 @@
 The service and ``hotspot run`` must keep their cameras recording while the database is down
 (a PostgreSQL restart, a SQLite file locked by a backup), so the database side can be opened
 later: ``connect`` is retried by whoever needs the database next, and ``database_error`` says
-why it is not there. Camera workers never open one: they only need ``monitor.site.Site``.
+why it is not there. Camera workers never open one: they only need ``monitor.site.folders.Site``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from evidence.keys import SigningKeyring
 from evidence.store import KEYS_DIR, EvidenceStore
 from monitor.config import Config
-from monitor.site import Site
+from monitor.site.folders import Site
 from monitor.store.db import describe_unavailable, make_engine, session_factory
 from monitor.store.migrate import upgrade
 
@@ -67,7 +67,7 @@ class Runtime(Site):
 
     def connect(self) -> EvidenceStore:
         """Bring the schema up to date and open the custody log, once; raises while unavailable."""
-        with self._connecting:  # the retry thread and the record writer may both get here
+        with self._connecting:  # the retry thread and the record applier may both get here
             return self._evidence or self._open_evidence()
 
     def _open_evidence(self) -> EvidenceStore:

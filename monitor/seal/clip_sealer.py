@@ -2,8 +2,8 @@
 
 A record is a JSON-able dict (``op`` = clip, empty, seal or alert) handed to an ``Outbox``:
 in a camera worker it goes to the supervisor, which writes and seals it
-(``monitor.forwarding``); in-process (``hotspot analyze``, recovery) straight to the
-database (``monitor.database_writes``). A sidecar JSON next to each clip lets the recovery
+(``monitor.seal.worker_outbox``); in-process (``hotspot analyze``, recovery) straight to the
+database (``monitor.seal.database_outbox``). A sidecar JSON next to each clip lets the recovery
 pass seal it even if the process dies before its seal record is written.
 """
 
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from monitor.config import Camera, Config, as_data
 from monitor.record import ClipWriteError, ClipWriter, EmptyClipError, recover_clip
-from monitor.site import Site
+from monitor.site.folders import Site
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,7 @@ from monitor.config import Camera, Config, config_hash
 from monitor.config.schedule import is_active
 from monitor.detect import MotionDetector, PrivacyMasker
 from monitor.detect.preview import Preview
-from monitor.messages import SealedMessage
-from monitor.preview_requests import PreviewRequests
+from monitor.pipeline.preview_requests import PreviewRequests
 from monitor.record import (
     ClipRolled,
     ClipWriteError,
@@ -34,8 +33,9 @@ from monitor.record import (
     EventTracker,
 )
 from monitor.record.events import EventRecord
-from monitor.sealing import ClipSealer, OpenClip, Outbox
-from monitor.site import Site
+from monitor.seal.clip_sealer import ClipSealer, OpenClip, Outbox
+from monitor.site.folders import Site
+from monitor.workers.messages import SealedMessage
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import time
 import uuid
 from typing import Any
 
-from monitor.messages import JournalDone, SpaceWanted, WriteRequest
-from monitor.site import Site
-from monitor.spool import JOURNAL, SPOOL, Spool
+from monitor.seal.spool import JOURNAL, SPOOL, Spool
+from monitor.site.folders import Site
+from monitor.workers.messages import JournalDone, SpaceWanted, WriteRequest
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def journal_prefix(worker: str) -> str:
     return f"{JOURNAL}{worker}-"
 
 
-class ForwardingOutbox:
+class WorkerOutbox:
     def __init__(self, site: Site, camera_id: str, messages: mp.Queue, *, worker: str | None = None) -> None:  # type: ignore[type-arg]
         self._site = site
         self._camera_id = camera_id

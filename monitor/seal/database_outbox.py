@@ -1,6 +1,6 @@
 """Records written to the database and the custody log, without ever losing one.
 
-Every write goes through a ``WriteQueue``, so a busy or unreachable database delays writes
+Every write goes through a ``OutageQueue``, so a busy or unreachable database delays writes
 instead of losing them or stalling the caller. Once the queue drains, an alert of kind
 ``database`` tells staff how long writes waited and how many there were.
 """
@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from monitor.messages import AlertMessage, SealedMessage
-from monitor.runtime import Runtime
-from monitor.sealing import alert_record, sidecar_path
-from monitor.spool import SPOOL, is_journal, spooled
-from monitor.storage_guard import StorageGuard
+from monitor.seal.clip_sealer import alert_record, sidecar_path
+from monitor.seal.outage_queue import Outage, OutageQueue, Write
+from monitor.seal.spool import SPOOL, is_journal, spooled
+from monitor.site.runtime import Runtime
+from monitor.site.storage_guard import StorageGuard
 from monitor.store.models import Alert, Clip
-from monitor.writes import Outage, Write, WriteQueue
+from monitor.workers.messages import AlertMessage, SealedMessage
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class DatabaseOutbox:
         self._runtime = runtime
         self._on_sealed = on_sealed or (lambda _m: None)
         self._on_alert = on_alert or (lambda _m: None)
-        self._writes = WriteQueue(runtime, on_drained=self._report_outage)
+        self._writes = OutageQueue(runtime, on_drained=self._report_outage)
         self._guard = StorageGuard(runtime)
 
     def submit(self, record: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 A worker that dies (a decoder that aborts, a kill -9, an out-of-memory kill) is restarted
 after a capped, jittered backoff; the others never notice. Statuses and records arrive on
-one bounded queue; records are written by the supervisor's ``RecordWriter``, which tells
+one bounded queue; records are written by the supervisor's ``RecordApplier``, which tells
 whoever runs the supervisor (the service, or ``hotspot run``) of each committed alert.
 """
 
@@ -22,14 +22,20 @@ from sqlalchemy.exc import OperationalError
 
 from monitor.capture import Backoff
 from monitor.config import Config
-from monitor.messages import AlertMessage, JournalDone, SpaceWanted, StatusMessage, WriteRequest
-from monitor.record_writer import RecordWriter
-from monitor.runtime import Runtime
-from monitor.sealing import alert_record
-from monitor.spawning import start_without_main
-from monitor.storage_guard import StorageGuard
+from monitor.seal.clip_sealer import alert_record
+from monitor.seal.record_applier import RecordApplier
+from monitor.site.runtime import Runtime
+from monitor.site.storage_guard import StorageGuard
 from monitor.store.db import describe_unavailable
-from monitor.worker import WorkerArgs, worker_main
+from monitor.workers.camera_worker import WorkerArgs, worker_main
+from monitor.workers.messages import (
+    AlertMessage,
+    JournalDone,
+    SpaceWanted,
+    StatusMessage,
+    WriteRequest,
+)
+from monitor.workers.spawning import start_without_main
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +88,7 @@ class Supervisor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._runtime: Runtime | None = None
-        self._writer: RecordWriter | None = None
+        self._applier: RecordApplier | None = None
         self._exited: list[tuple[str, str]] = []  # (camera, worker) whose journals await a redo
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -92,11 +98,11 @@ class Supervisor:
         here until it returns; their clips are recovered then if start-up recovery could not.
         (Whether the database answers now does not tell: it may have come back since.)"""
         self._runtime = Runtime.open(self.config, require_database=False)
-        self._writer = RecordWriter(self._runtime, on_alert=self._on_alert)
-        self._writer.start()
+        self._applier = RecordApplier(self._runtime, on_alert=self._on_alert)
+        self._applier.start()
         if not self._recovered:
             for camera in self.config.cameras:
-                self._writer.recover_later(camera.id)
+                self._applier.recover_later(camera.id)
         with self._lock:
             for camera in self.config.cameras:
                 self._add(camera.id, enabled=camera.enabled)
@@ -119,16 +125,16 @@ class Supervisor:
         if self._thread is not None:
             self._thread.join(5)
         self._drain()
-        if self._writer is not None:
+        if self._applier is not None:
             with self._lock:
                 workers = self._exited + [(c, slot.worker) for c, slot in self._slots.items() if slot.worker]
-            self._writer.stop(workers)
+            self._applier.stop(workers)
         if self._runtime is not None:
             self._runtime.close()
 
     def statuses(self) -> dict[str, CameraStatus]:
         """Each camera's status; while the database is away, every recording camera says so."""
-        problem = self._writer.database_problem() if self._writer is not None else None
+        problem = self._applier.database_problem() if self._applier is not None else None
         with self._lock:
             return {cid: replace(slot.status, last_error=problem)
                     if problem and slot.status.state in ("starting", "online") else slot.status
@@ -213,9 +219,9 @@ class Supervisor:
 
     def _keep_space(self) -> None:
         """Free space before a worker finds it short: workers cannot delete clips themselves."""
-        assert self._runtime is not None and self._writer is not None
+        assert self._runtime is not None and self._applier is not None
         if self._runtime.below_floor():
-            self._writer.make_space()
+            self._applier.make_space()
 
     def _retention(self) -> None:
         """Old clips go on schedule, not only when the disk fills; a failure waits for next time."""
@@ -240,7 +246,7 @@ class Supervisor:
                 return
             if isinstance(message, StatusMessage):
                 self._status(message)
-            elif self._writer is not None:
+            elif self._applier is not None:
                 self._hand_over(message)
             deadline = time.monotonic()  # after the first message, take only what is already there
 
@@ -261,18 +267,18 @@ class Supervisor:
 
     def _hand_over(self, message: object) -> None:
         """A worker's record, the end of one of its journals, or its call for space."""
-        assert self._writer is not None
+        assert self._applier is not None
         if isinstance(message, WriteRequest):
-            self._writer.submit(message.record)
+            self._applier.submit(message.record)
         elif isinstance(message, JournalDone):
-            self._writer.journal_done(message.camera_id, message.name)
+            self._applier.journal_done(message.camera_id, message.name)
         elif isinstance(message, SpaceWanted):
-            self._writer.make_space()
+            self._applier.make_space()
 
     def _gone(self, camera_id: str, slot: _Slot, *, crashed: bool) -> None:
         """A worker exited: its journals are redone; after a crash, its clips are recovered."""
-        if self._writer is not None and slot.worker:
-            self._writer.worker_gone(camera_id, slot.worker, recover=crashed)
+        if self._applier is not None and slot.worker:
+            self._applier.worker_gone(camera_id, slot.worker, recover=crashed)
             slot.worker = ""
 
     def _check(self, camera_id: str, slot: _Slot) -> None:
@@ -299,11 +305,11 @@ class Supervisor:
             self._spawn(camera_id, slot)
 
     def _crash_alert(self, camera_id: str, error: str) -> None:
-        """Through the record writer, so an alert written while the database is down waits
+        """Through the record applier, so an alert written while the database is down waits
         for it like every other record."""
-        if self._writer is None:
+        if self._applier is None:
             return
-        self._writer.submit(alert_record({
+        self._applier.submit(alert_record({
             "kind": "camera-offline", "camera_id": camera_id, "time": datetime.now(UTC),
             "message": f"Camera {camera_id} is offline: {error}",
         }))

@@ -1,7 +1,7 @@
 """The supervisor's side of the workers' records: written in order, on a thread of their own.
 
 Camera workers hold no database and no signing key; they send their clip, seal and alert
-records here (``monitor.forwarding``). One thread writes them, so a locked or unreachable
+records here (``monitor.seal.worker_outbox``). One thread writes them, so a locked or unreachable
 database holds neither the supervisor's watch over the workers nor any camera's capture.
 The same thread redoes a dead worker's journals, recovers the clips it left open, and
 frees space for recording.
@@ -19,12 +19,12 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from monitor.database_writes import DatabaseOutbox
-from monitor.forwarding import journal_prefix
-from monitor.messages import AlertMessage
-from monitor.recovery import SERVICE_DIED, recover_camera
-from monitor.runtime import Runtime
+from monitor.seal.crash_recovery import SERVICE_DIED, recover_camera
+from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.seal.worker_outbox import journal_prefix
+from monitor.site.runtime import Runtime
 from monitor.store.db import describe_unavailable
+from monitor.workers.messages import AlertMessage
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def _idle() -> None:
     """Nothing arrived."""
 
 
-class RecordWriter:
+class RecordApplier:
     def __init__(self, runtime: Runtime, *, on_alert: Callable[[AlertMessage], None]) -> None:
         self._runtime = runtime
         self.outbox = DatabaseOutbox(runtime, on_alert=on_alert)
@@ -45,7 +45,7 @@ class RecordWriter:
         # camera -> (clips begun before this are orphans, why they were left open)
         self._recoveries: dict[str, tuple[datetime, str]] = {}
         self._connect_at = 0.0
-        self._thread = threading.Thread(target=self._run, name="record-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="record-applier", daemon=True)
 
     def start(self) -> None:
         self._thread.start()

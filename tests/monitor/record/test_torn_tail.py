@@ -16,7 +16,7 @@ import pytest
 
 from evidence.hashing import sha256_file
 from monitor.record import ClipWriter, recover_clip
-from monitor.record.recovery import complete_length
+from monitor.record.torn_tail import complete_length
 from tests.monitor.record.conftest import FPS, HEIGHT, WIDTH
 
 REPO = Path(__file__).resolve().parents[3]

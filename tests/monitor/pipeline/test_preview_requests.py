@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor import preview_requests
-from monitor.preview_requests import PreviewRequests
+from monitor.pipeline import preview_requests
+from monitor.pipeline.preview_requests import PreviewRequests
 from monitor.store.paths import StoragePaths
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import av, psutil
 
-from monitor.heap import fix_mmap_threshold
+from monitor.workers.heap import fix_mmap_threshold
 from monitor.record import ClipWriter
 
 fixed = fix_mmap_threshold()

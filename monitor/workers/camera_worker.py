@@ -3,7 +3,7 @@
 A process per camera means a decoder that aborts (some files kill the whole process inside
 FFmpeg or OpenCV) or a stream that hangs affects only its own camera. The process parses
 untrusted stream data, so it holds neither the database nor the signing key: its clip, seal
-and alert records go to the supervisor (``monitor.forwarding``), which writes them.
+and alert records go to the supervisor (``monitor.seal.worker_outbox``), which writes them.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from monitor.capture import Backoff, SourceError, VideoSource
 from monitor.config import Config
 from monitor.detect.threads import one_opencv_thread
-from monitor.forwarding import ForwardingOutbox
-from monitor.heap import fix_mmap_threshold
-from monitor.messages import StatusMessage
-from monitor.pipeline import CameraPipeline, StreamInfo
-from monitor.sealing import alert_record
-from monitor.site import Site
+from monitor.pipeline.camera import CameraPipeline, StreamInfo
+from monitor.seal.clip_sealer import alert_record
+from monitor.seal.worker_outbox import WorkerOutbox
+from monitor.site.folders import Site
+from monitor.workers.heap import fix_mmap_threshold
+from monitor.workers.messages import StatusMessage
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class CameraWorker:
         self.camera = config.camera(camera_id)
         self.reporter = Reporter(camera_id, messages)
         self.site = Site.open(config)
-        self.outbox = ForwardingOutbox(self.site, camera_id, messages, worker=worker)
+        self.outbox = WorkerOutbox(self.site, camera_id, messages, worker=worker)
         self.control = control
         self._supervisor = os.getppid()
         self.orphaned = False

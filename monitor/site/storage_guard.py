@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import CursorResult, select, update
 
 from evidence.actions import Action
-from monitor.runtime import Runtime
+from monitor.site.runtime import Runtime
 from monitor.store.db import with_retry
 from monitor.store.models import Clip
 

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from monitor.config import Camera, load_config
-from monitor.demo_scene import SceneStyle, Walker, demo_walkers, figure_mask, render_demo
+from monitor.demo.scene import SceneStyle, Walker, demo_walkers, figure_mask, render_demo
 from monitor.detect import PrivacyMasker
 from monitor.detect.planes import plane_view
 from monitor.detect.zones import polygon_mask
 from tests.fixtures import scenes
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SIZE = (960, 540)
 FPS = 15
 

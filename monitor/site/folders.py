@@ -2,7 +2,7 @@
 
 No database and no signing key: a camera worker parses untrusted stream data, so it never
 holds either. Its records travel to the supervisor, which writes and seals them
-(``monitor.forwarding``); ``monitor.runtime.Runtime`` adds the database side for the
+(``monitor.seal.worker_outbox``); ``monitor.site.runtime.Runtime`` adds the database side for the
 processes that do.
 """
 

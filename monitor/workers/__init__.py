@@ -1,0 +1,7 @@
+"""The processes: a supervisor and one camera worker process per camera.
+
+What belongs here is process plumbing: starting (``spawning``), restarting and watching workers
+(``supervisor``), the worker's own loop (``camera_worker``), the messages that cross between them
+(``messages``) and process-wide settings a recording process needs (``heap``). The camera's
+actual work is ``monitor.pipeline``; what happens to its records is ``monitor.seal``.
+"""
