@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from evidence.actions import Action
 from evidence.hashing import sha256_bytes
 from monitor.cases.photos import frame_at
-from monitor.runtime import Runtime
+from monitor.site.runtime import Runtime
 from monitor.store.cases import Case, CaseClip, CasePhoto
 from monitor.store.holds import change_hold
 from monitor.store.models import Alert, Clip

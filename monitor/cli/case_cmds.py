@@ -19,8 +19,8 @@ from monitor.cases.book import CaseBook, CaseError, CaseFields
 from monitor.cases.bundle import write_case_bundle
 from monitor.cases.report import make_report
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, load_or_exit
-from monitor.runtime import Runtime
 from monitor.service.routers.cases import case_json
+from monitor.site.runtime import Runtime
 
 cases_app = typer.Typer(help="Cases: an incident's clips from any camera, its narrative and photographs.",
                         no_args_is_help=True)
