@@ -1,5 +1,5 @@
-"""Cases over real HTTP: clips of two cameras, holds that follow the case, the report PDF (rendered
-by poppler) and the case bundle (verified offline, and failing on any changed byte)."""
+"""Cases over real HTTP and the command line: clips of two cameras, holds that follow the case,
+who sees which case, and the report PDF as poppler renders and reads it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import json
 import re
 import shutil
 import subprocess
-import sys
-import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import av
@@ -20,11 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from evidence.case_bundle import verify_case_bundle
-from evidence.errors import VerificationError
 from monitor.cli import app
+from tests.service.casework import BASE, case_with_two_cameras
 from tests.service.conftest import Server
 
-BASE = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
 runner = CliRunner()
 POPPLER = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
 
@@ -33,26 +30,8 @@ def _actions(server: Server, clip_id: str) -> list[str]:
     return [str(e.action) for e in server.site.runtime.evidence.entries(clip_id=clip_id)]
 
 
-def _case_with_two_cameras(server: Server, number: str) -> tuple[dict, list]:
-    stair, _ = server.site.add_clip(camera="east-stairwell", start=BASE + timedelta(seconds=30))
-    hall, _ = server.site.add_clip(camera="west-hallway", zones=("corridor",), start=BASE + timedelta(seconds=90))
-    with server.client("investigator") as client:
-        made = client.post("/api/cases", json={"number": number, "title": "Fight, stairwell to hallway",
-                                               "narrative": "Two students fought on the landing; Zoë M. separated them."})
-        assert made.status_code == 201, made.text
-        case = made.json()
-        for clip, note in ((hall, "hallway: they run past"), (stair, "stairwell: the fight starts")):
-            added = client.post(f"/api/cases/{case['id']}/clips", json={"clip_id": clip.id, "note": note})
-            assert added.status_code == 200, added.text
-        photo = client.post(f"/api/cases/{case['id']}/photos",
-                            json={"clip_id": stair.id, "offset_seconds": 1.0, "caption": "the landing"})
-        assert photo.status_code == 200, photo.text
-        case = client.get(f"/api/cases/{case['id']}").json()
-    return case, [stair, hall]
-
-
 def test_case_from_two_cameras_holds_its_clips_until_closed(server: Server) -> None:
-    case, (stair, hall) = _case_with_two_cameras(server, "2026-0042")
+    case, (stair, hall) = case_with_two_cameras(server, "2026-0042")
     assert [c["id"] for c in case["clips"]] == [stair.id, hall.id]  # time order, across cameras
     assert {c["camera_id"] for c in case["clips"]} == {"east-stairwell", "west-hallway"}
     assert all(c["legal_hold"] and c["hold_by_case"] for c in case["clips"])
@@ -124,7 +103,7 @@ def test_security_opens_a_case_from_an_alert_and_sees_only_their_own(server: Ser
 
 @POPPLER
 def test_report_pdf_renders_with_photographs_hashes_and_fingerprint(server: Server, tmp_path: Path) -> None:
-    case, clips = _case_with_two_cameras(server, "2026-0051")
+    case, clips = case_with_two_cameras(server, "2026-0051")
     with server.client("investigator") as client:
         response = client.post(f"/api/cases/{case['id']}/report")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
@@ -146,46 +125,6 @@ def test_report_pdf_renders_with_photographs_hashes_and_fingerprint(server: Serv
     made = server.site.runtime.evidence.head()
     assert made is not None and str(made.action) == "report_made"
     assert made.object_sha256 == response.headers["x-report-sha256"] == hashlib.sha256(response.content).hexdigest()
-
-
-def _export(server: Server, case: dict, tmp_path: Path) -> Path:
-    with server.client("investigator") as client:
-        response = client.post(f"/api/cases/{case['id']}/export", json={
-            "reason": "district hearing", "recipient": "District Office, J. Park", "interest": "student discipline"})
-    assert response.status_code == 200, response.text
-    bundle = tmp_path / "case.zip"
-    bundle.write_bytes(response.content)
-    return bundle
-
-
-def test_case_bundle_verifies_offline_and_any_changed_byte_fails_it(server: Server, tmp_path: Path) -> None:
-    case, clips = _case_with_two_cameras(server, "2026-0060")
-    bundle = _export(server, case, tmp_path)
-    report = verify_case_bundle(bundle)
-    assert report.case == "2026-0060" and {c.clip_id for c in report.clips} == {c.id for c in clips}
-    assert report.recipient == "District Office, J. Park"
-    for command in (["-m", "monitor.cli", "verify", str(bundle)], ["-m", "evidence", "verify", str(bundle)]):
-        done = subprocess.run([sys.executable, *command], check=False, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert "2026-0060" in done.stdout + done.stderr
-    with zipfile.ZipFile(bundle) as archive:
-        members = [(info.filename, info.header_offset + len(info.FileHeader()), info.file_size)
-                   for info in archive.infolist()]
-    assert {"VERIFY.md", "manifest.json"} <= {m[0] for m in members}
-    assert sum(m[0].startswith("clip/") for m in members) == 2 and any(m[0].startswith("report/") for m in members)
-    data = bundle.read_bytes()
-    for name, offset, size in members:
-        spot = offset + size // 2
-        changed = bytearray(data)
-        changed[spot] ^= 0x01
-        tampered = tmp_path / "tampered.zip"
-        tampered.write_bytes(bytes(changed))
-        with pytest.raises(VerificationError):
-            verify_case_bundle(tampered)
-        if name == members[0][0] or name.startswith("report/"):  # and on the command line
-            done = subprocess.run([sys.executable, "-m", "evidence", "verify", str(tampered)], check=False,
-                                  capture_output=True, text=True, timeout=120)
-            assert done.returncode == 1 and "FAILED" in done.stderr, name
 
 
 def test_every_case_command(server: Server, tmp_path: Path) -> None:
