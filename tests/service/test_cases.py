@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from evidence.case_bundle import verify_case_bundle
 from monitor.cli import app
+from monitor.store.models import Clip
 from tests.service.casework import BASE, case_with_two_cameras
 from tests.service.conftest import Server
 
@@ -155,3 +156,34 @@ def test_every_case_command(server: Server, tmp_path: Path) -> None:
     assert not any(c["legal_hold"] for c in json.loads(hotspot("cases", "show", case_id, "--json"))["clips"])
     unknown = runner.invoke(app, ["cases", "add", "2026-0071", hall.id, "--config", str(server.site.config_path)])
     assert unknown.exit_code == 2 and "closed" in unknown.output
+    store = runner.invoke(app, ["verify", "--json", "--config", str(server.site.config_path)])
+    assert store.exit_code == 0, store.output  # the whole store still verifies with every case entry in it
+
+
+def test_what_a_case_refuses(server: Server) -> None:
+    sealed, _ = server.site.add_clip(start=BASE + timedelta(hours=6))
+    recording, _ = server.site.add_clip(start=BASE + timedelta(hours=6, minutes=1))
+    with server.site.runtime.sessions.begin() as session:
+        session.get(Clip, recording.id).status = "recording"  # type: ignore[union-attr]
+    with server.client("investigator") as client:
+        case = client.post("/api/cases", json={"number": "R-1", "title": "refusals"}).json()
+        assert client.post("/api/cases", json={"number": "R-1", "title": "again"}).status_code == 409
+        url = f"/api/cases/{case['id']}"
+        assert client.post(f"{url}/clips", json={"clip_id": recording.id}).status_code == 409
+        assert client.post(f"{url}/clips", json={"clip_id": "no-such-clip"}).status_code == 404
+        assert client.post(f"{url}/photos", json={"clip_id": sealed.id, "offset_seconds": 1}).status_code == 404
+        assert client.post(f"{url}/clips", json={"clip_id": sealed.id}).status_code == 200
+        assert client.post(f"{url}/clips", json={"clip_id": sealed.id}).status_code == 409
+        beyond = client.post(f"{url}/photos", json={"clip_id": sealed.id, "offset_seconds": 30})
+        assert beyond.status_code == 422 and "ends" in beyond.text
+        # a clip file changed on disk gives no photograph: its bytes no longer match the seal
+        path = server.site.runtime.paths.absolute(sealed.path)
+        original = path.read_bytes()
+        path.write_bytes(original[:-10] + bytes(10))
+        try:
+            changed = client.post(f"{url}/photos", json={"clip_id": sealed.id, "offset_seconds": 0})
+            assert changed.status_code == 409 and "seal" in changed.text
+        finally:
+            path.write_bytes(original)
+        window = client.patch(url, json={"window_start": "2026-03-02T21:00:00Z", "window_end": "2026-03-02T20:00:00Z"})
+        assert window.status_code == 422
