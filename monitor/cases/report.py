@@ -111,6 +111,8 @@ class _Report(FPDF):
         return value.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
 
     def section(self, title: str) -> None:
+        if self.will_page_break(30):  # never a heading alone at the foot of a page
+            self.add_page()
         self.ln(3)
         self.set_font(self.body, "B", 12)
         self.cell(0, 8, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -118,7 +120,7 @@ class _Report(FPDF):
 
     def line_text(self, text: str, *, size: float = 9, mono: bool = False, bold: bool = False) -> None:
         self.set_font(self.mono if mono else self.body, "B" if bold and not mono else "", size)
-        self.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, size * 0.5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def _heading(self) -> None:
         self.set_font(self.body, "B", 16)
@@ -151,7 +153,7 @@ class _Report(FPDF):
     def _timeline(self) -> None:
         self.section("Timeline")
         rows = timeline_rows(self.book, self.case)
-        with self.table(col_widths=(38, 30, 25, 87), line_height=4.5, text_align="LEFT") as table:
+        with self.table(col_widths=(43, 30, 22, 85), line_height=4.5, text_align="LEFT") as table:
             table.row(("Time", "Camera", "Zone", "What was seen"))
             for moment, camera, zones, what in rows:
                 table.row((self.local(moment), camera, zones, what))
@@ -206,7 +208,7 @@ class _Report(FPDF):
         entries = custody_excerpt(self.book, self.case)
         shown = entries[-CUSTODY_ROWS:]
         self.section(f"Custody log excerpt ({len(shown)} of {len(entries)} entries of this case and its clips)")
-        with self.table(col_widths=(14, 38, 26, 32, 70), line_height=4, text_align="LEFT") as table:
+        with self.table(col_widths=(12, 43, 25, 32, 68), line_height=4, text_align="LEFT") as table:
             table.row(("#", "Time", "Who", "Action", "Clip / details"))
             for entry in shown:
                 table.row((str(entry.seq), self.local(entry.time), entry.actor, entry.action.value,
