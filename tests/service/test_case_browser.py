@@ -66,6 +66,15 @@ def test_timeline_orders_both_cameras_and_plays_the_clicked_moment(page: Page, s
     page.click("#next-event")
     assert _player(page)["clip"] == hall.id
     page.fill("#near-minutes", "1")
+    page.click("#near-button")  # around the cursor
+    expect(page.locator("#near-list li[data-clip]")).to_have_count(2)
+    page.fill("#near-minutes", "0.5")
+    page.fill("#near-at", "2026-03-03T14:02:40")  # "what else happened at 14:02:40", in site time
+    page.click("#near-button")
+    expect(page.locator("#near-list li[data-clip]")).to_have_count(1)
+    expect(page.locator("#cursor-time")).to_contain_text("2026-03-03 14:02:40 CST")
+    page.fill("#near-at", "")
+    page.fill("#near-minutes", "1")
     page.click("#near-button")
     expect(page.locator("#near-list li[data-clip]")).to_have_count(2)
     page.locator(f"#near-list li[data-clip='{stair.id}'] button").click()

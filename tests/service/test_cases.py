@@ -187,3 +187,26 @@ def test_what_a_case_refuses(server: Server) -> None:
             path.write_bytes(original)
         window = client.patch(url, json={"window_start": "2026-03-02T21:00:00Z", "window_end": "2026-03-02T20:00:00Z"})
         assert window.status_code == 422
+
+
+def test_timeline_api_lays_every_camera_on_one_axis(server: Server) -> None:
+    base = BASE + timedelta(hours=7)  # 21:00 in Chicago
+    late, _ = server.site.add_clip(camera="west-hallway", start=base + timedelta(minutes=2), with_alert=False)
+    early, _ = server.site.add_clip(camera="east-stairwell", start=base, with_alert=False)
+    far, _ = server.site.add_clip(camera="gym", start=base + timedelta(minutes=20), with_alert=False)
+    with server.client("investigator") as client:
+        window = {"since": base.isoformat(), "until": (base + timedelta(minutes=5)).isoformat()}
+        data = client.get("/api/timeline", params=window).json()
+        assert [c["id"] for c in data["clips"]] == [early.id, late.id]
+        assert data["cameras"] == ["east-stairwell", "west-hallway"] and data["timezone"] == "America/Chicago"
+        near = client.get("/api/timeline/near", params={"at": "2026-03-02T21:01:00", "minutes": 3}).json()
+        assert near["at"] == (base + timedelta(minutes=1)).isoformat()  # a time without a zone is site time
+        assert {c["id"] for c in near["clips"]} == {early.id, late.id} and far.id not in str(near)
+        inside = client.get("/api/timeline/near", params={"at": (early.start + timedelta(seconds=1.5)).isoformat(),
+                                                          "minutes": 1}).json()
+        assert next(c for c in inside["clips"] if c["id"] == early.id)["offset_at_moment"] == 1.5
+        assert client.get("/api/timeline", params={"since": window["until"], "until": window["since"]}).status_code == 422
+        too_long = {"since": base.isoformat(), "until": (base + timedelta(days=8)).isoformat()}
+        assert client.get("/api/timeline", params=too_long).status_code == 422
+    with server.client("security") as client:
+        assert client.get("/api/timeline", params=window).status_code == 403

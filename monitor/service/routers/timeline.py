@@ -29,15 +29,15 @@ def timeline(_user: CanViewClips, db: Db, state: State, since: datetime, until: 
     return timeline_json(db, _window(since, until), timezone=state.config.site.timezone, cameras=camera)
 
 
-@router.get("/near", summary="Clips from every camera within N minutes of a moment")
-def near(_user: CanViewClips, db: Db, at: datetime,
-         minutes: Annotated[float, Query(gt=0, le=24 * 60)] = 5) -> list[dict[str, Any]]:
-    moment = utc(at)
+@router.get("/near", summary="Clips from every camera within N minutes of a moment (no zone: site time)")
+def near(_user: CanViewClips, db: Db, state: State, at: datetime,
+         minutes: Annotated[float, Query(gt=0, le=24 * 60)] = 5) -> dict[str, Any]:
+    moment = utc(at if at.tzinfo else at.replace(tzinfo=state.config.site.tz))
     clips = clips_in(db, _window(moment - timedelta(minutes=minutes), moment + timedelta(minutes=minutes)))
-    return [{"id": c.id, "camera_id": c.camera_id, "zones": list(c.zones or []), "start": c.start.isoformat(),
-             "end": (c.end or c.start).isoformat(),
-             "seconds_from_moment": round((c.start - moment).total_seconds(), 1),
-             "offset_at_moment": _offset(c.start, c.end, moment)} for c in clips]
+    return {"at": moment.isoformat(), "minutes": minutes, "clips": [
+        {"id": c.id, "camera_id": c.camera_id, "zones": list(c.zones or []), "start": c.start.isoformat(),
+         "end": (c.end or c.start).isoformat(), "seconds_from_moment": round((c.start - moment).total_seconds(), 1),
+         "offset_at_moment": _offset(c.start, c.end, moment)} for c in clips]}
 
 
 def _offset(start: datetime, end: datetime | None, moment: datetime) -> float | None:

@@ -195,16 +195,19 @@ class Timeline {
   }
 
   async near() {
-    if (this.cursor === null) { flash("Pick a moment on the timeline first.", "info"); return; }
+    const typed = document.getElementById("near-at").value;  // site time, resolved by the server
+    if (!typed && this.cursor === null) { flash("Pick a moment on the timeline, or type one.", "info"); return; }
     const minutes = document.getElementById("near-minutes").value || "5";
-    const params = new URLSearchParams({ at: new Date(this.cursor).toISOString(), minutes });
+    const params = new URLSearchParams({ at: typed || new Date(this.cursor).toISOString(), minutes });
     const found = await (await api("GET", `/api/timeline/near?${params}`)).json();
+    const moment = Date.parse(found.at);
+    this.moveCursor(moment);
     const list = document.getElementById("near-list");
-    list.replaceChildren(el("li", { class: "muted" }, `${found.length} clip(s) within ${minutes} min of ${siteTime(this.cursor)}`));
-    for (const item of found) {
+    list.replaceChildren(el("li", { class: "muted" }, `${found.clips.length} clip(s) within ${minutes} min of ${siteTime(moment)}`));
+    for (const item of found.clips) {
       const t0 = Date.parse(item.start);
       const t1 = Math.max(Date.parse(item.end), t0);
-      const at = Math.min(Math.max(this.cursor, t0), t1);
+      const at = Math.min(Math.max(moment, t0), t1);
       const clip = this.clips.find((c) => c.id === item.id) || { ...item, t0, t1, in_case: false };
       list.append(el("li", { "data-clip": item.id }, `${item.camera_id} · ${siteTime(t0)} `,
         el("button", { type: "button", class: "play-near", onclick: () => this.play(clip, at) }, "Play")));
