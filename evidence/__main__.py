@@ -1,4 +1,9 @@
-"""``python -m evidence verify FILE.zip``: the offline bundle verifier, with no other package."""
+"""``python -m evidence verify FILE.zip``: the offline bundle verifier, with no other package.
+
+Exit status: 0 verified and signed by a key you trust; 1 failed or not trusted; 2 usage
+error; 3 verified but UNPINNED (no --trust given: compare the printed fingerprint with the
+site's card).
+"""
 
 from __future__ import annotations
 
@@ -12,48 +17,62 @@ from evidence.bundle import verify_bundle
 from evidence.bundle_format import CASE_BUNDLE_TYPE
 from evidence.case_bundle import bundle_kind, verify_case_bundle
 from evidence.errors import VerificationError
+from evidence.outcome import EXIT_FAILED, EXIT_USAGE, anchors, exit_status, verdict_lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evidence", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m evidence", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser("verify", help="verify an export bundle (.zip) offline")
-    verify.add_argument("bundle", help="the bundle file")
+    verify.add_argument("bundle", type=Path, help="the bundle file")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
-    verify.add_argument("--trust", action="append", metavar="KEY_ID",
-                        help="fingerprint of a site key you trust (repeatable); others are refused")
+    verify.add_argument("--trust", action="append", metavar="FINGERPRINT",
+                        help="fingerprint of a site key you trust, from the site's printed card (repeatable)")
+    verify.add_argument("--trust-file", type=Path, metavar="FILE",
+                        help="a file of trusted fingerprints, one a line (# comments); the card's .txt is one")
     args = parser.parse_args(argv)
-    if bundle_kind(args.bundle) == CASE_BUNDLE_TYPE:
-        return _verify_case(args.bundle, args.json, args.trust)
     try:
-        report = verify_bundle(args.bundle, trusted_keys=args.trust)
+        trusted = anchors(args.trust, args.trust_file)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.bundle.is_file():
+        print(f"error: {args.bundle}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    if bundle_kind(args.bundle) == CASE_BUNDLE_TYPE:
+        return _verify_case(args.bundle, trusted, args.json)
+    try:
+        report = verify_bundle(args.bundle, trusted_keys=trusted)
     except VerificationError as exc:
         if args.json:
             print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
         else:
             print(f"FAILED: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
-        print(f"OK: clip {report.clip_id} sha256 {report.sha256} ({report.size} bytes), sealed "
+        print(f"bundle: clip {report.clip_id} sha256 {report.sha256} ({report.size} bytes), sealed "
               f"{report.sealed_at}; {report.entries} custody entries; exported {report.exported_at} "
-              f"by {report.exported_by} for case {report.case}; signed by {report.signed_by}"
-              + ("" if report.pinned else " (compare this fingerprint with the one the site published)"))
-    return 0
+              f"by {report.exported_by} for case {report.case} to {report.recipient}; made by {report.software}")
+        print("\n".join(verdict_lines(report)))
+    return exit_status(report)
 
 
-def _verify_case(path: str, as_json: bool, trust: list[str] | None) -> int:
+def _verify_case(path: Path, trusted: list[str] | None, as_json: bool) -> int:
     try:
-        report = verify_case_bundle(Path(path), trusted_keys=trust)
+        report = verify_case_bundle(path, trusted_keys=trusted)
     except VerificationError as exc:
         if as_json:
             print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
         else:
             print(f"FAILED: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     print(json.dumps(report.to_json(), indent=2) if as_json else report.summary())
-    return 0
+    if not as_json:
+        print("\n".join(verdict_lines(report)))
+    return exit_status(report)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Verify an export bundle offline: needs only ``cryptography`` and ``rfc8785``, no database.
 
 The steps and their order are those of the bundle's VERIFY.md. Each step returns what it
-established or raises a VerificationError saying what failed and where.
+established or raises a VerificationError saying what failed and where. Trust comes from the
+caller (fingerprints from the site's printed card), never from the bundle: without anchors the
+report says ``pinned=False`` and a bundle forged under any key would pass the other steps.
 """
 
 from __future__ import annotations
@@ -15,73 +17,118 @@ from evidence.actions import Action
 from evidence.archive import SafeArchive
 from evidence.bundle_format import (
     BUNDLE_TYPE,
+    CERTIFICATE,
     CHECKPOINT,
     CHECKPOINT_SIG,
     MANIFEST,
     MANIFEST_SIG,
-    REPORT_DIR,
+    README,
+    SUMS,
+    SUMS_SIG,
+    VERSION,
     entry_file,
     key_file,
+    rotation_file,
     signature_file,
 )
 from evidence.canonical import canonical_json
 from evidence.checkpoints import Checkpoint
-from evidence.entry import decode_signature
+from evidence.entry import ENTRY_TYPE, decode_signature
 from evidence.errors import (
     BundleFormatError,
     ChainError,
     IntegrityError,
     KeyringError,
     SignatureError,
+    TrustError,
 )
 from evidence.hashing import sha256_bytes
 from evidence.keys import PublicKeyring, key_id, load_public_pem
+from evidence.trust import KeyChain, Rotation
+
+PROVES = (
+    "the clip is bit for bit the file the site sealed when it was recorded (same SHA-256 as the signed seal)",
+    ("the seal and every later custody entry of this clip, up to this export, are intact, in one unbroken "
+    "chain, and signed by the key that was the site's signing key at the time"),
+    PINNED_ONLY := "the signing keys descend, rotation by rotation, from the key whose fingerprint you trusted",
+    ("the site's custody log held these entries when the clip was exported (a signed checkpoint ends at "
+    "the export entry)"),
+)
+DOES_NOT_PROVE = (
+    ("who signed it, unless you gave the fingerprint from the site's printed card (--trust): a bundle "
+    "signed by any other key passes every other check"),
+    "that the times are true: they come from the site's own clock",
+    ("that the recording shows everything that happened: only hotspot zones on schedule are recorded, "
+    "and masked areas are blacked out before recording"),
+    "anything about a clip sealed as incomplete beyond what was written before recording stopped",
+    "anything about copies or handling after this export, or entries of the site's log after it",
+    "that nobody holding the site's private key signed false entries: a key holder can sign anything",
+)
 
 
 @dataclass(frozen=True)
 class BundleReport:
-    """What a verified bundle proves: this clip, sealed then, handled by these entries."""
+    """What a verified bundle proves: this clip, sealed then, handled by these entries, signed by these keys."""
 
     clip_id: str
     sha256: str
     size: int
     sealed_at: str
+    incomplete: str | None
     case: str
     reason: str
     exported_by: str
+    recipient: str
+    interest: str
     exported_at: str
     entries: int
     actions: tuple[str, ...]
     signed_by: str
-    key_ids: tuple[str, ...]
+    key_ids: tuple[str, ...]  # the bundle's key chain, oldest first
     checkpoint_size: int
-    pinned: bool  # True when every key was checked against fingerprints the caller trusts
+    software: str
+    pinned: bool  # True when the keys descend from a fingerprint the caller trusts
+    anchor: str | None  # the trusted fingerprint the chain starts from
+
+    @property
+    def proves(self) -> tuple[str, ...]:
+        return PROVES if self.pinned else tuple(p for p in PROVES if p != PINNED_ONLY)
+
+    @property
+    def does_not_prove(self) -> tuple[str, ...]:
+        return DOES_NOT_PROVE[1:] if self.pinned else DOES_NOT_PROVE
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": True}
+        return {**asdict(self), "ok": True, "trust": "pinned" if self.pinned else "UNPINNED",
+                "proves": list(self.proves), "does_not_prove": list(self.does_not_prove)}
 
 
 def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) -> BundleReport:
-    """Run every step; the first failure raises. ``trusted_keys`` pins the site's fingerprints."""
+    """Run every step; the first failure raises. ``trusted_keys`` pins the site's fingerprints:
+    with them a bundle whose keys do not descend from one of them raises TrustError."""
+    if trusted_keys is not None and not trusted_keys:
+        raise TrustError("no trusted fingerprint given: pass None to verify unpinned")
     with SafeArchive(Path(path)) as archive:
         keys = step2_keys(archive)
-        manifest = step3_manifest(archive, keys)
-        clip = _field(manifest, "clip", dict, "manifest")
-        step4_clip(archive, clip)
-        entries = step5_entries(archive, manifest, keys)
+        chain = step2_rotations(archive, keys)
+        trusted = chain.keys if trusted_keys is None else chain.trusted_from(set(trusted_keys))
+        manifest = step3_signatures(archive, keys, chain)
+        clip = _field(manifest, "clip", dict, MANIFEST)
+        step4_sums(archive, manifest, clip)
+        entries = step5_entries(archive, manifest, keys, chain, trusted)
         step6_chain(entries, manifest)
-        checkpoint = step7_checkpoint(archive, manifest, keys, entries[-1])
-    used = {manifest["signed_by"], checkpoint.key_id, *(e["key_id"] for e in entries)}
-    if trusted_keys is not None and not used <= set(trusted_keys):
-        raise SignatureError(f"{path}: signed with key(s) {', '.join(sorted(used - set(trusted_keys)))} "
-                             "that are not among the trusted fingerprints")
+        checkpoint = step7_checkpoint(archive, manifest, keys, entries[-1], chain, trusted)
     export = manifest["export"]
     seal = next(e for e in entries if e["action"] == Action.SEALED.value)
+    software: dict[str, Any] = manifest["software"] if isinstance(manifest.get("software"), dict) else {}
     return BundleReport(
         clip_id=clip["id"], sha256=clip["sha256"], size=clip["size"], sealed_at=seal["time"],
-        case=export["case"], reason=export["reason"], exported_by=export["by"], exported_at=export["time"],
-        entries=len(entries), actions=tuple(e["action"] for e in entries), signed_by=manifest["signed_by"],
-        key_ids=tuple(sorted(used)), checkpoint_size=checkpoint.size, pinned=trusted_keys is not None,
+        incomplete=clip.get("incomplete"), case=export["case"], reason=export["reason"],
+        exported_by=export["by"], recipient=export["recipient"], interest=export["interest"],
+        exported_at=export["time"], entries=len(entries), actions=tuple(e["action"] for e in entries),
+        signed_by=chain.current, key_ids=chain.keys, checkpoint_size=checkpoint.size,
+        software=f"{software.get('name', '?')} {software.get('version', '?')}",
+        pinned=trusted_keys is not None, anchor=None if trusted_keys is None else trusted[0],
     )
 
 
@@ -102,35 +149,112 @@ def step2_keys(archive: SafeArchive) -> PublicKeyring:
     return PublicKeyring(found)
 
 
-def step3_manifest(archive: SafeArchive, keys: PublicKeyring, kind: str = BUNDLE_TYPE) -> dict[str, Any]:
-    """The manifest's signature, by the key it names, over its exact bytes."""
+def step2_rotations(archive: SafeArchive, keys: PublicKeyring) -> KeyChain:
+    """Follow the ``key_rotated`` entries: each signed by the key it retires, naming the next."""
+    names = sorted(n for n in archive.names if n.startswith("rotations/") and n.endswith(".json"))
+    rotations = []
+    for name in names:
+        data = archive.read(name)
+        entry = _checked_dict(archive.read_json(name), name)
+        if _canonical(entry, name) != data:
+            raise IntegrityError(f"{name}: not the exact signed text of an entry (not canonical JSON)")
+        details = _checked_dict(entry.get("details"), f"{name} details")
+        old, new = details.get("old_key_id"), details.get("new_key_id")
+        seq = entry.get("seq")
+        if (entry.get("type") != ENTRY_TYPE or entry.get("action") != Action.KEY_ROTATED.value
+                or not isinstance(seq, int) or rotation_file(seq) != name or entry.get("key_id") != old
+                or not isinstance(old, str) or not isinstance(new, str)):
+            raise BundleFormatError(f"{name}: not a key_rotated entry signed by the key it retires")
+        keys.verify(old, data, archive.read(signature_file(name)), what=name)
+        if new not in keys:
+            raise BundleFormatError(f"{name}: rotates to key {new}, whose public key is not in the bundle")
+        try:
+            announced = key_id(load_public_pem(str(details.get("new_public_key", "")).encode(), name))
+        except KeyringError as exc:
+            raise BundleFormatError(str(exc)) from exc
+        if announced != new:
+            raise SignatureError(f"{name}: names key {new} but carries the public key {announced}")
+        rotations.append(Rotation(seq=seq, old_key_id=old, new_key_id=new))
+    if rotations:
+        return KeyChain.build(rotations[0].old_key_id, rotations)
+    manifest = _checked_dict(archive.read_json(MANIFEST), MANIFEST)  # its signature is step 3's
+    return KeyChain.build(_field(manifest, "signed_by", str, MANIFEST), [])
+
+
+def step3_signatures(archive: SafeArchive, keys: PublicKeyring, chain: KeyChain,
+                     kind: str = BUNDLE_TYPE) -> dict[str, Any]:
+    """SHA256SUMS and the manifest are signed by the last key of the chain."""
+    keys.verify(chain.current, archive.read(SUMS), archive.read(SUMS_SIG), what=SUMS)
     data = archive.read(MANIFEST)
     manifest = _checked_dict(archive.read_json(MANIFEST), MANIFEST)
-    if manifest.get("type") != kind or manifest.get("v") != 1:
-        raise BundleFormatError(f"{MANIFEST}: not a version 1 {kind} manifest")
+    if manifest.get("type") != kind or manifest.get("v") != VERSION:
+        raise BundleFormatError(f"{MANIFEST}: not a version {VERSION} {kind} manifest")
     signer = _field(manifest, "signed_by", str, MANIFEST)
+    if signer != chain.current:
+        raise SignatureError(f"{MANIFEST}: signed_by {signer}, but the key rotations end at {chain.current}")
     keys.verify(signer, data, archive.read(MANIFEST_SIG), what=MANIFEST)
     listed = _field(manifest, "keys", dict, MANIFEST)
     present = {n for n in archive.names if n.startswith("keys/")}
     if {key_file(k) for k in listed} != present or any(key_file(k) != v for k, v in listed.items()):
         raise BundleFormatError(f"{MANIFEST}: listed keys do not match the key files in the bundle")
+    if set(listed) != set(chain.keys):
+        raise BundleFormatError(f"{MANIFEST}: keys {sorted(listed)} are not the key chain {list(chain.keys)}")
     return manifest
 
 
-def step4_clip(archive: SafeArchive, clip: dict[str, Any]) -> None:
-    """The clip's bytes hash to what the manifest (and, in step 6, the seal) says."""
+def step4_sums(archive: SafeArchive, manifest: dict[str, Any], clip: dict[str, Any]) -> None:
+    """Every member a reader checks is listed in the signed SHA256SUMS, and hashes to it; the
+    clip (listed first) is the file the manifest names."""
     name = _field(clip, "file", str, "manifest clip")
-    clips = [n for n in archive.names if n.startswith(("clip/", REPORT_DIR))]
+    clips = [n for n in archive.names if n.startswith("clip/")]
     if clips != [name]:
         raise BundleFormatError(f"bundle must hold exactly the clip {name}; found {clips}")
-    digest, size = archive.sha256(name)
-    if digest != _field(clip, "sha256", str, "manifest clip") or size != _field(clip, "size", int, "manifest clip"):
-        raise IntegrityError(f"{name}: hashes to {digest} ({size} bytes), manifest says "
-                             f"{clip['sha256']} ({clip['size']} bytes)")
+    listed = _parse_sums(archive.read(SUMS))
+    expected = {n for n in archive.names if not n.endswith(".sig") and n not in (SUMS, README)}
+    if [n for n, _ in listed][:1] != [name] or {n for n, _ in listed} != expected or len(listed) != len(expected):
+        raise BundleFormatError(f"{SUMS}: must list the clip first and then every other member once "
+                                f"(lists {sorted(n for n, _ in listed)}, bundle holds {sorted(expected)})")
+    for member, wanted in listed:
+        digest, size = archive.sha256(member) if member == name else (sha256_bytes(archive.read(member)), None)
+        if digest != wanted:
+            raise IntegrityError(f"{member}: hashes to {digest}, {SUMS} says {wanted}")
+        if member == name and (digest != _field(clip, "sha256", str, "manifest clip")
+                               or size != _field(clip, "size", int, "manifest clip")):
+            raise IntegrityError(f"{name}: hashes to {digest} ({size} bytes), manifest says "
+                                 f"{clip['sha256']} ({clip['size']} bytes)")
+    certificate = _field(manifest, "certificate", dict, MANIFEST)
+    if certificate.get("file") != CERTIFICATE or certificate.get("sha256") != dict(listed).get(CERTIFICATE):
+        raise IntegrityError(f"{CERTIFICATE}: does not match the certificate the manifest names")
+    check_rotation_list(archive, manifest)
 
 
-def step5_entries(archive: SafeArchive, manifest: dict[str, Any], keys: PublicKeyring) -> list[dict[str, Any]]:
-    """Each entry file is the exact signed text listed in the manifest, signed by its key."""
+def check_rotation_list(archive: SafeArchive, manifest: dict[str, Any]) -> None:
+    """The manifest lists exactly the rotation files the bundle holds, with their entries."""
+    rotations = _field(manifest, "rotations", list, MANIFEST)
+    files = sorted(n for n in archive.names if n.startswith("rotations/") and n.endswith(".json"))
+    if [_checked_dict(r, "rotation item").get("file") for r in rotations] != files or any(
+            r.get("entry") != archive.read_json(r["file"]) for r in rotations):
+        raise BundleFormatError(f"{MANIFEST}: listed rotations do not match the rotation files")
+
+
+def _parse_sums(data: bytes) -> list[tuple[str, str]]:
+    try:
+        lines = data.decode("ascii").splitlines()
+    except UnicodeDecodeError as exc:
+        raise BundleFormatError(f"{SUMS}: not ASCII text") from exc
+    parsed = []
+    for number, line in enumerate(lines, start=1):
+        digest, sep, member = line.partition("  ")
+        if not sep or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise BundleFormatError(f"{SUMS}:{number}: not a `sha256sum` line")
+        parsed.append((member, digest))
+    return parsed
+
+
+def step5_entries(archive: SafeArchive, manifest: dict[str, Any], keys: PublicKeyring, chain: KeyChain,
+                  trusted: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each entry file is the exact signed text listed in the manifest, signed by the key that
+    was the site's signing key at that entry, which must be trusted."""
     items = _field(manifest, "custody", list, MANIFEST)
     if not items:
         raise ChainError(f"{MANIFEST}: no custody entries")
@@ -151,13 +275,23 @@ def step5_entries(archive: SafeArchive, manifest: dict[str, Any], keys: PublicKe
         signature = archive.read(signature_file(name))
         if signature != decode_signature(str(item.get("signature"))):
             raise SignatureError(f"{signature_file(name)}: differs from the signature in the manifest")
-        keys.verify(_field(entry, "key_id", str, name), data, signature, what=name)
+        kid = _field(entry, "key_id", str, name)
+        keys.verify(kid, data, signature, what=name)
+        _check_key(chain.entry_problem(seq, kid), kid, trusted, name)
         listed |= {name, signature_file(name)}
         entries.append(entry)
     extra = {n for n in archive.names if n.startswith("custody/")} - listed
     if extra:
         raise BundleFormatError(f"bundle holds custody files the manifest does not list: {sorted(extra)}")
     return entries
+
+
+def _check_key(problem: tuple[str, str] | None, kid: str, trusted: tuple[str, ...], where: str) -> None:
+    if problem is not None:
+        raise SignatureError(f"{where}: {problem[1]}")
+    if kid not in trusted:
+        raise TrustError(f"{where}: signed by key {kid}, older than the key you trust ({trusted[0]}); "
+                         "give that key's fingerprint too (the site's card lists every key)")
 
 
 def step6_chain(entries: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
@@ -177,7 +311,7 @@ def step6_chain(entries: list[dict[str, Any]], manifest: dict[str, Any]) -> None
     _check_seal(seals[0], clip)
     last = entries[-1]
     details = _details(last)
-    wanted = {"case": export.get("case"), "reason": export.get("reason"), "by": export.get("by")}
+    wanted = {k: export.get(k) for k in ("case", "reason", "by", "recipient", "interest")}
     if last.get("action") != Action.EXPORTED.value or last["seq"] != export.get("seq") or any(
             details.get(k) != v for k, v in wanted.items()) or last.get("time") != export.get("time"):
         raise ChainError(f"custody entry #{last['seq']}: the last entry is not this bundle's export")
@@ -201,7 +335,7 @@ def _details(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def step7_checkpoint(archive: SafeArchive, manifest: dict[str, Any], keys: PublicKeyring,
-                     last: dict[str, Any]) -> Checkpoint:
+                     last: dict[str, Any], chain: KeyChain, trusted: tuple[str, ...]) -> Checkpoint:
     """A signed checkpoint of the whole log ends exactly at this export."""
     listed = _field(manifest, "checkpoint", dict, MANIFEST)
     try:
@@ -214,6 +348,7 @@ def step7_checkpoint(archive: SafeArchive, manifest: dict[str, Any], keys: Publi
     if archive.read(CHECKPOINT_SIG) != checkpoint.signature_bytes():
         raise SignatureError(f"{CHECKPOINT_SIG}: differs from the signature in the manifest")
     keys.verify(checkpoint.key_id, signed, checkpoint.signature_bytes(), what=CHECKPOINT)
+    _check_key(chain.checkpoint_problem(checkpoint.size, checkpoint.key_id), checkpoint.key_id, trusted, CHECKPOINT)
     if checkpoint.size != last["seq"] or checkpoint.head != sha256_bytes(canonical_json(last)):
         raise ChainError(f"{CHECKPOINT}: ends at entry #{checkpoint.size} ({checkpoint.head}), "
                          f"not at the export entry #{last['seq']}")

@@ -12,12 +12,17 @@ MANIFEST_SIG = "manifest.sig"
 CHECKPOINT = "checkpoint.json"
 CHECKPOINT_SIG = "checkpoint.sig"
 README = "VERIFY.md"
+SUMS = "SHA256SUMS"
+SUMS_SIG = "SHA256SUMS.sig"
+CERTIFICATE = "CERTIFICATE.txt"
+VERSION = 2
 SIGNATURE_BYTES = 64
 
 MEMBER = re.compile(
     r"^(manifest\.json|manifest\.sig|VERIFY\.md|checkpoint\.json|checkpoint\.sig"
+    r"|SHA256SUMS|SHA256SUMS\.sig|CERTIFICATE\.txt"
     r"|clip/[A-Za-z0-9][A-Za-z0-9._-]{0,80}|report/[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.pdf"
-    r"|custody/[0-9]{8}\.(json|sig)|keys/[0-9a-f]{64}\.pem)$"
+    r"|(custody|rotations)/[0-9]{8}\.(json|sig)|keys/[0-9a-f]{64}\.pem)$"
 )
 MAX_MEMBERS = 50_000
 MAX_MANIFEST = 32 << 20
@@ -29,6 +34,10 @@ MAX_REPORT = 256 << 20
 
 def entry_file(seq: int) -> str:
     return f"custody/{seq:08d}.json"
+
+
+def rotation_file(seq: int) -> str:
+    return f"rotations/{seq:08d}.json"
 
 
 def signature_file(json_name: str) -> str:
@@ -43,9 +52,9 @@ def limit_for(name: str) -> int:
     """Largest size a member may claim, by kind; the clip is bounded by the archive too."""
     if name.endswith(".sig"):
         return SIGNATURE_BYTES
-    if name == MANIFEST:
+    if name in (MANIFEST, SUMS):
         return MAX_MANIFEST
-    if name == README:
+    if name in (README, CERTIFICATE):
         return MAX_README
     if name.startswith("keys/"):
         return 4096

@@ -16,19 +16,33 @@ from typing import Any
 from evidence.actions import Action
 from evidence.archive import SafeArchive
 from evidence.bundle import (
+    DOES_NOT_PROVE,
+    PINNED_ONLY,
     _canonical,
     _check_seal,
     _checked_dict,
     _details,
     _field,
+    _parse_sums,
+    check_rotation_list,
     step2_keys,
-    step3_manifest,
+    step2_rotations,
+    step3_signatures,
     step5_entries,
     step7_checkpoint,
 )
-from evidence.bundle_format import CASE_BUNDLE_TYPE, MANIFEST, README, REPORT_DIR
-from evidence.errors import BundleFormatError, ChainError, IntegrityError, SignatureError
+from evidence.bundle_format import CASE_BUNDLE_TYPE, MANIFEST, README, REPORT_DIR, SUMS
+from evidence.errors import BundleFormatError, ChainError, IntegrityError, TrustError
 from evidence.hashing import sha256_bytes
+
+PROVES = (
+    ("each clip is bit for bit the file the site sealed when it was recorded (same SHA-256 as its signed "
+     "seal), and its seal and every later custody entry up to this export are intact, in one unbroken chain"),
+    "the report is the file whose SHA-256 the site logged when it was made, and the case's entries are intact",
+    PINNED_ONLY,
+    ("the site's custody log held these entries when the case was exported (a signed checkpoint ends at "
+     "the export entry)"),
+)
 
 
 @dataclass(frozen=True)
@@ -59,20 +73,30 @@ class CaseBundleReport:
     signed_by: str
     key_ids: tuple[str, ...]
     checkpoint_size: int
+    software: str
     pinned: bool
+    anchor: str | None
+
+    @property
+    def proves(self) -> tuple[str, ...]:
+        return PROVES if self.pinned else tuple(p for p in PROVES if p != PINNED_ONLY)
+
+    @property
+    def does_not_prove(self) -> tuple[str, ...]:
+        return DOES_NOT_PROVE[1:] if self.pinned else DOES_NOT_PROVE
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "kind": CASE_BUNDLE_TYPE, "ok": True}
+        return {**asdict(self), "kind": CASE_BUNDLE_TYPE, "ok": True, "trust": "pinned" if self.pinned else "UNPINNED",
+                "proves": list(self.proves), "does_not_prove": list(self.does_not_prove)}
 
     def summary(self) -> str:
         """What was verified, in a few lines a person reads."""
-        lines = [(f"OK: case {self.case} ({self.title}): {len(self.clips)} clip(s), report sha256 "
+        lines = [(f"case bundle: case {self.case} ({self.title}): {len(self.clips)} clip(s), report sha256 "
                   f"{self.report_sha256} made {self.report_made_at}; {self.entries} custody entries")]
         lines += [f"  clip {c.clip_id} sha256 {c.sha256} ({c.size} bytes), sealed {c.sealed_at}, {c.entries} entries"
                   for c in self.clips]
         lines.append(f"exported {self.exported_at} by {self.exported_by} to {self.recipient} "
-                     f"(interest: {self.interest}; reason: {self.reason}); signed by {self.signed_by}"
-                     + ("" if self.pinned else " (compare this fingerprint with the one the site published)"))
+                     f"(interest: {self.interest}; reason: {self.reason}); made by {self.software}")
         return "\n".join(lines)
 
 
@@ -90,29 +114,34 @@ def bundle_kind(path: Path) -> str | None:
 
 
 def verify_case_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) -> CaseBundleReport:
-    """Run every step; the first failure raises. ``trusted_keys`` pins the site's fingerprints."""
+    """Run every step; the first failure raises. ``trusted_keys`` pins the site's fingerprints:
+    with them a bundle whose keys do not descend from one of them raises TrustError."""
+    if trusted_keys is not None and not trusted_keys:
+        raise TrustError("no trusted fingerprint given: pass None to verify unpinned")
     with SafeArchive(Path(path)) as archive:
         keys = step2_keys(archive)
-        manifest = step3_manifest(archive, keys, CASE_BUNDLE_TYPE)
+        chain = step2_rotations(archive, keys)
+        trusted = chain.keys if trusted_keys is None else chain.trusted_from(set(trusted_keys))
+        manifest = step3_signatures(archive, keys, chain, CASE_BUNDLE_TYPE)
         clips = step4_clips(archive, manifest)
         report = step4_report(archive, manifest)
         step4_readme(archive, manifest)
-        entries = step5_entries(archive, manifest, keys)
+        step4_sums(archive, clips, report)
+        check_rotation_list(archive, manifest)
+        entries = step5_entries(archive, manifest, keys, chain, trusted)
         counts = step6_chains(entries, manifest, clips, report)
-        checkpoint = step7_checkpoint(archive, manifest, keys, entries[-1])
-    used = {manifest["signed_by"], checkpoint.key_id, *(e["key_id"] for e in entries)}
-    if trusted_keys is not None and not used <= set(trusted_keys):
-        raise SignatureError(f"{path}: signed with key(s) {', '.join(sorted(used - set(trusted_keys)))} "
-                             "that are not among the trusted fingerprints")
+        checkpoint = step7_checkpoint(archive, manifest, keys, entries[-1], chain, trusted)
     export, case = manifest["export"], _field(manifest, "case", dict, MANIFEST)
     report_entry = next(e for e in entries if e["seq"] == report["seq"])
+    software: dict[str, Any] = manifest["software"] if isinstance(manifest.get("software"), dict) else {}
     return CaseBundleReport(
         case=export["case"], case_id=export["case_id"], title=str(case.get("title", "")),
         clips=tuple(CaseClipResult(c["id"], c["sha256"], c["size"], c["sealed_at"], counts[c["id"]]) for c in clips),
         report_sha256=report["sha256"], report_made_at=report_entry["time"], reason=export["reason"],
         recipient=export["recipient"], interest=export["interest"], exported_by=export["by"],
-        exported_at=export["time"], entries=len(entries), signed_by=manifest["signed_by"],
-        key_ids=tuple(sorted(used)), checkpoint_size=checkpoint.size, pinned=trusted_keys is not None,
+        exported_at=export["time"], entries=len(entries), signed_by=chain.current, key_ids=chain.keys,
+        checkpoint_size=checkpoint.size, software=f"{software.get('name', '?')} {software.get('version', '?')}",
+        pinned=trusted_keys is not None, anchor=None if trusted_keys is None else trusted[0],
     )
 
 
@@ -155,6 +184,21 @@ def step4_readme(archive: SafeArchive, manifest: dict[str, Any]) -> None:
     digest = sha256_bytes(archive.read(README))
     if listed.get("file") != README or digest != listed.get("sha256"):
         raise IntegrityError(f"{README}: hashes to {digest}, manifest says {listed.get('sha256')}")
+
+
+def step4_sums(archive: SafeArchive, clips: list[dict[str, Any]], report: dict[str, Any]) -> None:
+    """The signed SHA256SUMS lists the clips and the report first, then every other checked member
+    once, and each hashes to it (what `sha256sum -c SHA256SUMS` checks by hand)."""
+    listed = _parse_sums(archive.read(SUMS))
+    first = [(c["file"], c["sha256"]) for c in clips] + [(report["file"], report["sha256"])]
+    expected = {n for n in archive.names if not n.endswith(".sig") and n not in (SUMS, README)}
+    if listed[:len(first)] != first or {n for n, _ in listed} != expected or len(listed) != len(expected):
+        raise BundleFormatError(f"{SUMS}: must list the clips and the report first and then every other member "
+                                f"once (lists {sorted(n for n, _ in listed)}, bundle holds {sorted(expected)})")
+    for member, wanted in listed[len(first):]:
+        digest = sha256_bytes(archive.read(member))
+        if digest != wanted:
+            raise IntegrityError(f"{member}: hashes to {digest}, {SUMS} says {wanted}")
 
 
 def step6_chains(entries: list[dict[str, Any]], manifest: dict[str, Any], clips: list[dict[str, Any]],

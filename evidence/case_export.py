@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib.resources import files
 from pathlib import Path
 from string import Template
@@ -21,21 +21,24 @@ from evidence.actions import Action
 from evidence.bundle_format import (
     CASE_BUNDLE_TYPE,
     CHECKPOINT,
+    CHECKPOINT_SIG,
+    MANIFEST,
+    MANIFEST_SIG,
     README,
     REPORT_DIR,
+    SUMS,
+    SUMS_SIG,
+    VERSION,
     entry_file,
     key_file,
+    rotation_file,
+    signature_file,
 )
+from evidence.canonical import canonical_json
+from evidence.certificate import one_line
 from evidence.entry import CustodyRecord
 from evidence.errors import EvidenceError, IntegrityError
-from evidence.export import (
-    MAX_TEXT,
-    _clip_source,
-    _copy_verified,
-    _inline,
-    _shell_word,
-    write_signed_members,
-)
+from evidence.export import Disclosure, _clip_source, _copy_verified, _items, _shell_word, software
 from evidence.hashing import sha256_bytes, sha256_file
 from evidence.store import EvidenceStore
 
@@ -51,24 +54,10 @@ class CaseRef:
     title: str
 
 
-@dataclass(frozen=True)
-class Disclosure:
-    reason: str
-    recipient: str
-    interest: str
-    by: str
-
-    def check(self) -> None:
-        for name, value in (("reason", self.reason), ("recipient", self.recipient),
-                            ("interest", self.interest), ("by", self.by)):
-            if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
-                raise EvidenceError(f"case export: --{name} must be non-empty text of at most {MAX_TEXT} characters")
-
-
 def export_case_bundle(ev: EvidenceStore, out: Path, *, case: CaseRef, clip_ids: Sequence[str], report: Path,
                        report_entry: CustodyRecord, disclosure: Disclosure) -> Path:
     """Write the bundle to ``out`` (never overwriting) and log the disclosure."""
-    disclosure.check()
+    disclosure = disclosure.checked(f"case {case.number}")
     out = Path(out)
     if any(c == "`" or not c.isprintable() for c in out.name):
         raise EvidenceError(f"bundle file name {out.name!r} must be printable, without backticks (VERIFY.md quotes it)")
@@ -85,40 +74,56 @@ def export_case_bundle(ev: EvidenceStore, out: Path, *, case: CaseRef, clip_ids:
     partial = out.with_name(f".{out.name}.partial")
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as bundle:
-            members = {}
+            members: dict[str, str] = {}
             for clip_id, seal in seals.items():
-                source = _clip_source(ev, seal)
-                members[clip_id] = f"clip/{clip_id}{source.suffix or '.bin'}"
-                _copy_verified(bundle, source, members[clip_id], seal)
+                members[clip_id] = f"clip/{clip_id}{_clip_source(ev, seal).suffix or '.bin'}"
+                _copy_verified(bundle, _clip_source(ev, seal), members[clip_id], seal)
             report_member = f"{REPORT_DIR}report-{_file_word(case.number)}.pdf"
             bundle.write(report, report_member)
             heads = {clip_id: ev.entries(clip_id)[-1] for clip_id in clip_ids}
             record = ev.append(Action.CASE_EXPORTED, actor=disclosure.by, object_sha256=report_sha256, details={
-                "case_id": case.case_id, "case": case.number, "reason": disclosure.reason,
-                "recipient": disclosure.recipient, "interest": disclosure.interest, "by": disclosure.by,
-                "file": out.name, "report_sha256": report_sha256,
+                **asdict(disclosure), "case_id": case.case_id, "file": out.name, "report_sha256": report_sha256,
                 "clips": {clip_id: head.entry_hash for clip_id, head in heads.items()},
             })
             checkpoint = ev.checkpoint_at(record)
             entries = _entries(ev, case, heads, record)
-            text = case_readme(case=case, clip_count=len(clip_ids), signed_by=ev.keys.key_id, bundle_name=out.name)
+            rotations = ev.rotations(before=record.seq)
+            key_ids = ([rotations[0].details["old_key_id"], *(r.details["new_key_id"] for r in rotations)]
+                       if rotations else [checkpoint.key_id])
+            text = case_readme(case=case, clip_count=len(clip_ids), signed_by=checkpoint.key_id, bundle_name=out.name)
             manifest = {
-                "type": CASE_BUNDLE_TYPE, "v": 1,
+                "type": CASE_BUNDLE_TYPE, "v": VERSION,
                 "case": {"id": case.case_id, "number": case.number, "title": case.title},
                 "clips": [_clip_json(seals[c], members[c]) for c in clip_ids],
                 "report": {"file": report_member, "sha256": report_sha256, "size": report.stat().st_size,
                            "seq": report_entry.seq},
                 "readme": {"file": README, "sha256": sha256_bytes(text.encode("utf-8"))},
-                "export": {"case": case.number, "case_id": case.case_id, "reason": disclosure.reason,
-                           "recipient": disclosure.recipient, "interest": disclosure.interest,
-                           "by": disclosure.by, "time": record.time_text, "seq": record.seq},
-                "custody": [{"seq": e.seq, "file": entry_file(e.seq), "entry_hash": e.entry_hash,
-                             "key_id": e.key_id, "signature": e.signature, "entry": e.body()} for e in entries],
+                "export": {**{k: record.details[k] for k in ("case", "case_id", "reason", "by", "recipient",
+                                                               "interest")},
+                           "time": record.time_text, "seq": record.seq},
+                "custody": _items(entries, entry_file),
+                "rotations": _items(rotations, rotation_file),
                 "checkpoint": {"file": CHECKPOINT, **checkpoint.to_json()},
-                "keys": {kid: key_file(kid) for kid in ev.keys.key_ids},
-                "signed_by": ev.keys.key_id,
+                "keys": {kid: key_file(kid) for kid in key_ids},
+                "signed_by": checkpoint.key_id,
+                "software": software(),
             }
-            write_signed_members(bundle, ev, manifest, entries, checkpoint)
+            texts: dict[str, bytes] = {MANIFEST: canonical_json(manifest)}
+            signatures: dict[str, bytes] = {MANIFEST_SIG: ev.keys.sign(texts[MANIFEST])}
+            for records, file_name in ((entries, entry_file), (rotations, rotation_file)):
+                for entry in records:
+                    texts[file_name(entry.seq)] = entry.signed_bytes()
+                    signatures[signature_file(file_name(entry.seq))] = entry.signature_bytes()
+            texts[CHECKPOINT] = checkpoint.signed_bytes()
+            signatures[CHECKPOINT_SIG] = checkpoint.signature_bytes()
+            for kid in key_ids:
+                texts[key_file(kid)] = ev.keys.public_pem(kid)
+            first = [(seals[c].object_sha256 or "", members[c]) for c in clip_ids] + [(report_sha256, report_member)]
+            sums = "".join(f"{digest}  {name}\n" for digest, name in
+                           first + [(sha256_bytes(data), name) for name, data in sorted(texts.items())])
+            for name, data in {**texts, **signatures, SUMS: sums.encode("ascii"),
+                               SUMS_SIG: ev.keys.sign(sums.encode("ascii"))}.items():
+                bundle.writestr(name, data)
             bundle.writestr(README, text)
         os.replace(partial, out)
     finally:
@@ -145,7 +150,7 @@ def _clip_json(seal: CustodyRecord, member: str) -> dict[str, Any]:
 
 def case_readme(*, case: CaseRef, clip_count: int, signed_by: str, bundle_name: str) -> str:
     template = Template(files("evidence").joinpath(CASE_README).read_text(encoding="utf-8"))
-    return template.substitute(case=_inline(case.number), title=_inline(case.title), clip_count=clip_count,
+    return template.substitute(case=one_line(case.number), title=one_line(case.title), clip_count=clip_count,
                                signed_by=signed_by, bundle_name=_shell_word(bundle_name))
 
 

@@ -34,3 +34,7 @@ class ChainError(VerificationError):
 
 class BundleFormatError(VerificationError):
     """An export bundle is malformed, oversized or unsafe to open."""
+
+
+class TrustError(VerificationError):
+    """Everything may be intact, but the signing key is not one the reader trusts (or linked to one)."""

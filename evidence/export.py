@@ -1,50 +1,83 @@
 """Export one sealed clip as a self-contained, signed bundle for an investigator or a court.
 
-The export is itself a custody entry (who, which case, why: a logged disclosure), followed by a
-checkpoint that ends exactly at that entry, so the bundle can show its chain is anchored.
+The export is itself a custody entry (who, which case, why, to whom and under what interest: a
+logged disclosure), followed by a checkpoint that ends exactly at that entry, so the bundle can
+show its chain is anchored. The bundle carries every ``key_rotated`` entry up to the export, so a
+reader who trusts an earlier key of the site can follow the rotations to the key that signed it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import zipfile
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from importlib import metadata
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
-from string import Template
 from typing import Any
 
 from evidence.actions import Action
 from evidence.bundle_format import (
     BUNDLE_TYPE,
+    CERTIFICATE,
     CHECKPOINT,
     CHECKPOINT_SIG,
     MANIFEST,
     MANIFEST_SIG,
     README,
+    SUMS,
+    SUMS_SIG,
+    VERSION,
     entry_file,
     key_file,
+    rotation_file,
     signature_file,
 )
 from evidence.canonical import canonical_json
+from evidence.certificate import certificate_text, one_line
 from evidence.checkpoints import Checkpoint
 from evidence.entry import CustodyRecord
 from evidence.errors import EvidenceError, IntegrityError
-from evidence.hashing import CHUNK
+from evidence.hashing import CHUNK, sha256_bytes
 from evidence.store import EvidenceStore
 
 MAX_TEXT = 2000
+SOFTWARE = "hotspot-monitor"
 
 
-def export_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, case: str, reason: str, by: str) -> Path:
-    """Write the bundle to ``out`` (never overwriting) and log the disclosure."""
-    for name, value in (("case", case), ("reason", reason), ("by", by)):
-        if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
-            raise EvidenceError(f"export of {clip_id}: --{name} must be non-empty text of at most {MAX_TEXT} characters")
+@dataclass(frozen=True)
+class Disclosure:
+    """Who discloses the clip, to whom, why, and under what legitimate interest (34 CFR 99.32)."""
+
+    case: str
+    reason: str
+    by: str
+    recipient: str
+    interest: str
+
+    def checked(self, clip_id: str) -> Disclosure:
+        for name, value in asdict(self).items():
+            if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+                raise EvidenceError(f"export of {clip_id}: --{name} must be non-empty text of at most "
+                                    f"{MAX_TEXT} characters")
+        return self
+
+
+def export_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, disclosure: Disclosure,
+                  bundle_name: str | None = None) -> Path:
+    """Write the bundle to ``out`` (never overwriting) and log the disclosure.
+
+    ``bundle_name`` is the file name the recipient will see (VERIFY.md names it), when that
+    differs from ``out``'s, as for a dashboard download.
+    """
+    disclosure = disclosure.checked(clip_id)
     out = Path(out)
-    if any(c == "`" or not c.isprintable() for c in out.name):
-        raise EvidenceError(f"bundle file name {out.name!r} must be printable, without backticks (VERIFY.md quotes it)")
+    name = bundle_name or out.name
+    if any(c == "`" or not c.isprintable() for c in name):
+        raise EvidenceError(f"bundle file name {name!r} must be printable, without backticks (VERIFY.md quotes it)")
     if out.exists():
         raise EvidenceError(f"{out} already exists; choose another file name")
     seal = ev.sealed(clip_id)
@@ -54,16 +87,35 @@ def export_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, case: str, reas
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as bundle:
             clip_member = f"clip/{clip_id}{source.suffix or '.bin'}"
             _copy_verified(bundle, source, clip_member, seal)
-            record = ev.append(Action.EXPORTED, actor=by, clip_id=clip_id, object_sha256=seal.object_sha256,
-                               details={"case": case, "reason": reason, "by": by, "file": out.name})
+            record = ev.append(Action.EXPORTED, actor=disclosure.by, clip_id=clip_id,
+                               object_sha256=seal.object_sha256, details={**asdict(disclosure), "file": name})
             checkpoint = ev.checkpoint_at(record)
-            entries = [e for e in ev.entries(clip_id) if e.seq <= record.seq]
-            _write_metadata(bundle, ev, _manifest(ev, seal, record, entries, checkpoint, clip_member),
-                            entries, checkpoint, out.name)
+            parts = _Parts(seal=seal, record=record, checkpoint=checkpoint, clip_member=clip_member,
+                           entries=[e for e in ev.entries(clip_id) if e.seq <= record.seq],
+                           rotations=ev.rotations(before=record.seq), signed_by=checkpoint.key_id)
+            _write_metadata(bundle, ev, parts, name)
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
     return out
+
+
+@dataclass(frozen=True)
+class _Parts:
+    seal: CustodyRecord
+    record: CustodyRecord
+    checkpoint: Checkpoint
+    clip_member: str
+    entries: list[CustodyRecord]
+    rotations: list[CustodyRecord]
+    signed_by: str
+
+    @property
+    def key_ids(self) -> list[str]:
+        """The chain of keys from the first to the one signing this bundle."""
+        if not self.rotations:
+            return [self.signed_by]
+        return [self.rotations[0].details["old_key_id"], *(r.details["new_key_id"] for r in self.rotations)]
 
 
 def _clip_source(ev: EvidenceStore, seal: CustodyRecord) -> Path:
@@ -93,58 +145,84 @@ def _copy_verified(bundle: zipfile.ZipFile, source: Path, member: str, seal: Cus
         )
 
 
-def _manifest(ev: EvidenceStore, seal: CustodyRecord, record: CustodyRecord, entries: list[CustodyRecord],
-              checkpoint: Checkpoint, clip_member: str) -> dict[str, Any]:
+def _items(records: list[CustodyRecord], file_name: Any) -> list[dict[str, Any]]:
+    return [{"seq": e.seq, "file": file_name(e.seq), "entry_hash": e.entry_hash, "key_id": e.key_id,
+             "signature": e.signature, "entry": e.body()} for e in records]
+
+
+def _manifest(parts: _Parts, certificate: bytes) -> dict[str, Any]:
+    seal, record = parts.seal, parts.record
     return {
-        "type": BUNDLE_TYPE, "v": 1,
-        "clip": {"id": seal.clip_id, "file": clip_member, "sha256": seal.object_sha256,
+        "type": BUNDLE_TYPE, "v": VERSION,
+        "clip": {"id": seal.clip_id, "file": parts.clip_member, "sha256": seal.object_sha256,
                  "size": seal.details.get("size"), "sealed_seq": seal.seq, "sealed_at": seal.time_text,
+                 "sealed_as": seal.action.value,
                  "metadata": seal.details.get("metadata", {}), "incomplete": seal.details.get("incomplete")},
-        "export": {"case": record.details["case"], "reason": record.details["reason"],
-                   "by": record.details["by"], "time": record.time_text, "seq": record.seq},
-        "custody": [
-            {"seq": e.seq, "file": entry_file(e.seq), "entry_hash": e.entry_hash, "key_id": e.key_id,
-             "signature": e.signature, "entry": e.body()} for e in entries
-        ],
-        "checkpoint": {"file": CHECKPOINT, **checkpoint.to_json()},
-        "keys": {kid: key_file(kid) for kid in ev.keys.key_ids},
-        "signed_by": ev.keys.key_id,
+        "export": {**{k: record.details[k] for k in ("case", "reason", "by", "recipient", "interest")},
+                   "time": record.time_text, "seq": record.seq},
+        "custody": _items(parts.entries, entry_file),
+        "rotations": _items(parts.rotations, rotation_file),
+        "checkpoint": {"file": CHECKPOINT, **parts.checkpoint.to_json()},
+        "keys": {kid: key_file(kid) for kid in parts.key_ids},
+        "signed_by": parts.signed_by,
+        "software": software(),
+        "certificate": {"file": CERTIFICATE, "sha256": sha256_bytes(certificate)},
     }
 
 
-def _write_metadata(bundle: zipfile.ZipFile, ev: EvidenceStore, manifest: dict[str, Any],
-                    entries: list[CustodyRecord], checkpoint: Checkpoint, bundle_name: str) -> None:
-    write_signed_members(bundle, ev, manifest, entries, checkpoint)
-    bundle.writestr(README, readme(clip_id=manifest["clip"]["id"], case=manifest["export"]["case"],
-                                   signed_by=manifest["signed_by"], bundle_name=bundle_name))
+def software() -> dict[str, str]:
+    """The name and version of the software that made the bundle."""
+    try:
+        version = metadata.version(SOFTWARE)
+    except metadata.PackageNotFoundError:
+        version = "unknown (not installed as a package)"
+    return {"name": SOFTWARE, "version": version}
 
 
-def write_signed_members(bundle: zipfile.ZipFile, ev: EvidenceStore, manifest: dict[str, Any],
-                         entries: list[CustodyRecord], checkpoint: Checkpoint) -> None:
-    """The manifest and its signature, each entry, the checkpoint and the public keys."""
-    manifest_bytes = canonical_json(manifest)
-    bundle.writestr(MANIFEST, manifest_bytes)
-    bundle.writestr(MANIFEST_SIG, ev.keys.sign(manifest_bytes))
-    for entry in entries:
-        bundle.writestr(entry_file(entry.seq), entry.signed_bytes())
-        bundle.writestr(signature_file(entry_file(entry.seq)), entry.signature_bytes())
-    bundle.writestr(CHECKPOINT, checkpoint.signed_bytes())
-    bundle.writestr(CHECKPOINT_SIG, checkpoint.signature_bytes())
-    for kid in ev.keys.key_ids:
-        bundle.writestr(key_file(kid), ev.keys.public_pem(kid))
+def _write_metadata(bundle: zipfile.ZipFile, ev: EvidenceStore, parts: _Parts, bundle_name: str) -> None:
+    """Everything but the clip; SHA256SUMS lists every member a reader must check, and is signed."""
+    certificate = certificate_text(seal=parts.seal, export=parts.record, entries=parts.entries,
+                                   signed_by=parts.signed_by, software=software(),
+                                   clip_member=parts.clip_member).encode("utf-8")
+    manifest = _manifest(parts, certificate)
+    members: dict[str, bytes] = {MANIFEST: canonical_json(manifest)}
+    signatures: dict[str, bytes] = {MANIFEST_SIG: ev.keys.sign(members[MANIFEST])}
+    for records, file_name in ((parts.entries, entry_file), (parts.rotations, rotation_file)):
+        for entry in records:
+            members[file_name(entry.seq)] = entry.signed_bytes()
+            signatures[signature_file(file_name(entry.seq))] = entry.signature_bytes()
+    members[CHECKPOINT] = parts.checkpoint.signed_bytes()
+    signatures[CHECKPOINT_SIG] = parts.checkpoint.signature_bytes()
+    for kid in parts.key_ids:
+        members[key_file(kid)] = ev.keys.public_pem(kid)
+    members[CERTIFICATE] = certificate
+    sums = sums_text(parts.seal.object_sha256 or "", parts.clip_member, members)
+    for name, data in {**members, **signatures, SUMS: sums, SUMS_SIG: ev.keys.sign(sums)}.items():
+        bundle.writestr(name, data)
+    bundle.writestr(README, readme(clip_id=parts.seal.clip_id or "", case=parts.record.details["case"],
+                                   bundle_name=bundle_name))
 
 
-def readme(*, clip_id: str, case: str, signed_by: str, bundle_name: str) -> str:
+def sums_text(clip_sha256: str, clip_member: str, members: dict[str, bytes]) -> bytes:
+    """``sha256sum -c`` input: the clip first, then every other checked member in name order."""
+    lines = [f"{clip_sha256}  {clip_member}"]
+    lines += [f"{sha256_bytes(data)}  {name}" for name, data in sorted(members.items())]
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def readme(*, clip_id: str, case: str, bundle_name: str) -> str:
     """VERIFY.md for this bundle: the packaged template with its names filled in."""
-    template = Template(files("evidence").joinpath("VERIFY.md").read_text(encoding="utf-8"))
-    return template.substitute(clip_id=clip_id, case=_inline(case), signed_by=signed_by,
-                               bundle_name=_shell_word(bundle_name))
+    text = files("evidence").joinpath("VERIFY.md").read_text(encoding="utf-8")
+    for name, value in (("bundle_name", _shell_word(bundle_name)), ("check_dir", check_dir(bundle_name)),
+                        ("clip_id", clip_id), ("case", one_line(case))):  # free text last: never re-read
+        text = text.replace("{{" + name + "}}", value)
+    return text
 
 
-def _inline(text: str) -> str:
-    """Free text shown inside VERIFY.md: one line, no backticks, so it can never open a code block."""
-    flat = " ".join("".join(c if c.isprintable() and c != "`" else " " for c in text).split())
-    return flat[:200]
+def check_dir(bundle_name: str) -> str:
+    """The folder VERIFY.md unpacks into: a plain shell word derived from the bundle's name."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "-", PurePosixPath(bundle_name).stem)[:80].lstrip("-.")
+    return f"{stem or 'bundle'}.check"
 
 
 def _shell_word(name: str) -> str:

@@ -7,7 +7,8 @@ from typing import Any, Protocol
 
 KINDS = (
     "modified", "missing", "unsealed", "reordered", "inserted", "deleted", "truncated",
-    "rewritten", "bad_signature", "unknown_key", "bad_checkpoint", "unanchored", "keyring",
+    "rewritten", "bad_signature", "unknown_key", "unlinked_key", "retired_key", "bad_checkpoint", "unanchored",
+    "keyring",
 )
 
 
@@ -23,6 +24,18 @@ class Failure:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown failure kind {self.kind!r}")
+
+
+STORE_PROVES = (
+    "every sealed clip still on disk hashes to its seal, and every missing one has a deletion entry",
+    "every custody entry is intact, in one chain, and signed by the key active at its position",
+    "every signed checkpoint (and its witness copy) matches the log",
+)
+STORE_DOES_NOT_PROVE = (
+    "that no entries were removed after the newest checkpoint (see storage.checkpoint_every)",
+    "that the times are true: they come from the site's own clock",
+    "that a clip sealed as incomplete or recovered holds more than what was written before recording stopped",
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,8 @@ class StoreReport:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["ok"] = self.ok
+        if self.ok:
+            data.update(proves=list(STORE_PROVES), does_not_prove=list(STORE_DOES_NOT_PROVE))
         return data
 
 

@@ -13,6 +13,7 @@ better what to do meanwhile (a camera queues the seal and keeps recording).
 
 from __future__ import annotations
 
+import base64
 import random
 import re
 import time
@@ -30,9 +31,11 @@ from evidence.canonical import canonical_json, parse_canonical
 from evidence.checkpoints import Checkpoint, append_checkpoint, make_checkpoint
 from evidence.custody import AppendLock, CustodyEntry, metadata
 from evidence.entry import CustodyRecord, encode_signature, entry_body, format_time
-from evidence.errors import ClipNotFound, EvidenceError
+from evidence.errors import ChainError, ClipNotFound, EvidenceError, KeyringError, SignatureError
 from evidence.hashing import sha256_bytes
-from evidence.keys import SigningKeyring, key_id, public_pem
+from evidence.keys import PublicKeyring, SigningKeyring, key_id, public_pem
+from evidence.trust import KeyChain, Rotation
+from evidence.verify_log import body_bytes
 
 CLIP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -57,6 +60,7 @@ class EvidenceStore:
         self._keys = keys
         self._every = checkpoint_every
         self._witness = witness
+        self._checked_key: str | None = None  # the key last found to be the one the log rotated to
 
     @classmethod
     def open(cls, storage_root: Path, engine: Engine, *, checkpoint_every: int = 50,
@@ -67,7 +71,41 @@ class EvidenceStore:
         root = Path(storage_root)
         keys = SigningKeyring.open(root / KEYS_DIR)
         _create_tables(engine)
-        return cls(root, engine, keys, checkpoint_every=checkpoint_every, witness=witness)
+        store = cls(root, engine, keys, checkpoint_every=checkpoint_every, witness=witness)
+        with engine.connect() as conn:
+            store._finish_rotation(conn)
+            store._check_key(conn)
+        return store
+
+    def _finish_rotation(self, conn: Connection) -> None:
+        """A rotation interrupted by a crash: activate its key if the log introduced it, else drop it."""
+        pending = self._keys.pending
+        if pending is None:
+            return
+        chain = log_key_chain(conn, self._keys)
+        if chain is not None and chain.current == key_id(pending.public_key()) != self._keys.key_id:
+            self._keys.activate(pending)
+        else:
+            self._keys.discard_pending()
+
+    def _check_key(self, conn: Connection) -> None:
+        """Refuse to sign with a key the custody log did not rotate to (a swapped or restored key)."""
+        self._keys.refresh()
+        if self._checked_key == self._keys.key_id:
+            return
+        chain = log_key_chain(conn, self._keys)
+        if chain is not None and chain.current != self._keys.key_id:
+            signing = self.root / KEYS_DIR / "signing.pem"
+            how = ("was retired by a key rotation" if self._keys.key_id in chain.keys
+                   else "was never introduced by a key rotation")
+            raise KeyringError(
+                f"{signing}: key {self._keys.key_id} {how}; the custody log says the site signs with key "
+                f"{chain.current}. Nothing is signed until this is fixed. Keys change only by `hotspot keys "
+                f"rotate`: restore signing.pem from the offline backup of key {chain.current[:16]}...; if that key "
+                "is lost or stolen, keep this store as it is, run `hotspot verify`, and start a new site key only "
+                "with counsel (see the README, 'The site key')"
+            )
+        self._checked_key = self._keys.key_id
 
     @property
     def keys(self) -> SigningKeyring:
@@ -121,6 +159,19 @@ class EvidenceStore:
         with self._engine.connect() as conn:
             return [_record(row) for row in conn.execute(query).mappings()]
 
+    def rotations(self, *, before: int | None = None) -> list[CustodyRecord]:
+        """The ``key_rotated`` entries in log order (those before entry ``before`` when given)."""
+        query = select(CustodyEntry).where(CustodyEntry.action == Action.KEY_ROTATED.value)
+        if before is not None:
+            query = query.where(CustodyEntry.seq < before)
+        with self._engine.connect() as conn:
+            return [_record(row) for row in conn.execute(query.order_by(CustodyEntry.seq)).mappings()]
+
+    def key_chain(self) -> KeyChain | None:
+        """The site's keys as the log links them, oldest first (None while the log is empty)."""
+        with self._engine.connect() as conn:
+            return log_key_chain(conn, self._keys)
+
     def find_seal(self, clip_id: str) -> CustodyRecord | None:
         """The SEALED entry of a clip, if it was sealed."""
         query = select(CustodyEntry).where(
@@ -150,7 +201,8 @@ class EvidenceStore:
 
     def checkpoint_at(self, record: CustodyRecord) -> Checkpoint:
         """Sign a checkpoint ending at ``record`` and append it to every checkpoint file."""
-        self._keys.refresh()
+        with self._engine.connect() as conn:
+            self._check_key(conn)
         checkpoint = make_checkpoint(size=record.seq, head=record.entry_hash,
                                      key_id=self._keys.key_id, sign=self._keys.sign)
         for folder in self.checkpoint_folders:
@@ -159,13 +211,18 @@ class EvidenceStore:
 
     def rotate_key(self, *, actor: str) -> CustodyRecord:
         """Replace the signing key. The old key signs the entry naming the new one."""
-        self._keys.refresh()
+        with self._engine.connect() as conn:
+            self._check_key(conn)
         old = self._keys.key_id
         new = self._keys.prepare_rotation()
-        record = self.append(Action.KEY_ROTATED, actor=actor, details={
-            "old_key_id": old, "new_key_id": key_id(new.public_key()),
-            "new_public_key": public_pem(new.public_key()).decode("ascii"),
-        })
+        try:
+            record = self.append(Action.KEY_ROTATED, actor=actor, details={
+                "old_key_id": old, "new_key_id": key_id(new.public_key()),
+                "new_public_key": public_pem(new.public_key()).decode("ascii"),
+            })
+        except BaseException:
+            self._keys.discard_pending()
+            raise
         self._keys.activate(new)
         self.checkpoint_at(record)
         return record
@@ -176,7 +233,7 @@ class EvidenceStore:
         head = _read_head(conn, clip_id)
         if action == Action.SEALED and _is_sealed(conn, clip_id):
             raise EvidenceError(f"clip {clip_id} is already sealed")  # checked under the lock: one seal per clip
-        self._keys.refresh()
+        self._check_key(conn)
         values = entry_body(
             seq=head.seq + 1, time=format_time(datetime.now(UTC)), actor=actor, action=action.value,
             clip_id=clip_id, object_sha256=object_sha256, details=details, prev_hash=head.entry_hash,
@@ -203,6 +260,36 @@ def _create_tables(engine: Engine) -> None:
             if attempt == 5:
                 raise
             time.sleep(0.05 * attempt)
+
+
+def log_key_chain(conn: Connection, keys: PublicKeyring) -> KeyChain | None:
+    """The key chain the log records: the key of entry #1, then each verified ``key_rotated`` entry.
+
+    Raises KeyringError when a rotation does not verify or does not link, so nothing is signed
+    with a key whose standing cannot be shown.
+    """
+    first = conn.execute(select(CustodyEntry.key_id).order_by(CustodyEntry.seq).limit(1)).scalar()
+    if first is None:
+        return None
+    rows = conn.execute(select(CustodyEntry.__table__).where(CustodyEntry.action == Action.KEY_ROTATED.value)
+                        .order_by(CustodyEntry.seq)).mappings()
+    rotations = []
+    for row in rows:
+        data = body_bytes(dict(row))
+        try:
+            if data is None or sha256_bytes(data) != row["entry_hash"]:
+                raise SignatureError(f"entry #{row['seq']}: content does not match its recorded hash")
+            keys.verify(row["key_id"], data, base64.b64decode(row["signature"]), what=f"entry #{row['seq']}")
+            details = parse_canonical(row["details"])
+            rotations.append(Rotation(seq=row["seq"], old_key_id=details["old_key_id"],
+                                      new_key_id=details["new_key_id"]))
+        except (SignatureError, KeyError, TypeError, ValueError) as exc:
+            raise KeyringError(f"custody entry #{row['seq']} (a key rotation) does not verify ({exc}); "
+                               "run `hotspot verify` before signing anything more") from exc
+    try:
+        return KeyChain.build(first, rotations)
+    except ChainError as exc:
+        raise KeyringError(f"{exc}; run `hotspot verify`") from exc
 
 
 def _read_head(conn: Connection, clip_id: str | None) -> _Head:

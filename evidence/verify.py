@@ -1,7 +1,8 @@
 """Verify a whole evidence store, in the order an examiner would.
 
-1. load the public keyring; 2. recompute every entry's hash and signature; 3. check every link
-and every signed checkpoint (and witness copy); 4. re-hash every sealed clip still on disk;
+1. load the public keyring; 2. recompute every entry's hash and signature, and check that each
+was signed by the key then active (the key chain of ``key_rotated`` entries); 3. check every
+link and every signed checkpoint (and witness copy); 4. re-hash every sealed clip still on disk;
 5. list files nobody sealed. All findings are collected, so one report says everything wrong.
 
 ``verify_bundle`` is re-exported for convenience; offline tools import it from
@@ -21,7 +22,7 @@ from evidence.keys import PublicKeyring
 from evidence.report import Failure, NoProgress, ProgressSink, StoreReport
 from evidence.store import KEYS_DIR
 from evidence.verify_clips import check_clips, find_unsealed, sealed_clips
-from evidence.verify_log import check_checkpoints, check_entries
+from evidence.verify_log import check_checkpoints, check_entries, check_key_chain
 
 __all__ = ["BundleReport", "StoreReport", "verify_bundle", "verify_store"]
 
@@ -41,12 +42,13 @@ def verify_store(storage_root: Path, engine: Engine, *, witness: Path | None = N
     sink.stage("checking custody entries", len(rows))
     entries = check_entries(rows, keys)
     sink.advance(len(rows))
+    chain, key_failures = check_key_chain(rows, entries.valid)
     folders = [root] if witness is None else [root, witness]
-    checkpoints = check_checkpoints(rows, folders, keys)
+    checkpoints = check_checkpoints(rows, folders, keys, chain)
     clips = sealed_clips(rows)
     clip_failures, hashed = check_clips(root, clips, sink)
     unsealed, warnings = find_unsealed(root, clips)
-    failures += entries.failures + checkpoints.failures + clip_failures + unsealed
+    failures += entries.failures + key_failures + checkpoints.failures + clip_failures + unsealed
     return StoreReport(
         entries=len(rows), checkpoints=checkpoints.checkpoints, clips=len(clips), bytes_hashed=hashed,
         key_ids=tuple(keys.key_ids), failures=tuple(failures), warnings=tuple(warnings),

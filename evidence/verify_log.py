@@ -14,6 +14,7 @@ from evidence.errors import ChainError, SignatureError
 from evidence.hashing import sha256_bytes
 from evidence.keys import PublicKeyring
 from evidence.report import Failure
+from evidence.trust import KeyChain, Rotation
 
 Row = Mapping[str, Any]
 
@@ -54,6 +55,30 @@ def check_entries(rows: Sequence[Row], keys: PublicKeyring) -> LogCheck:
             failures.append(problem)
     failures.extend(_check_links(rows, valid))
     return LogCheck(failures, valid, 0)
+
+
+def check_key_chain(rows: Sequence[Row], valid: set[int]) -> tuple[KeyChain | None, list[Failure]]:
+    """Step 2b: the key of entry #1 signs until a ``key_rotated`` entry it signed names the next
+    key, and so on. An entry signed by any other key (swapped in, or retired and restored) is
+    reported even though its signature verifies."""
+    good = [row for row in rows if row["seq"] in valid]
+    if not good:
+        return None, []
+    failures: list[Failure] = []
+    chain = KeyChain.build(good[0]["key_id"], [])
+    for row in good:
+        problem = chain.entry_problem(row["seq"], row["key_id"])
+        if problem is not None:
+            failures.append(Failure(problem[0], problem[1], row["clip_id"], row["seq"]))
+        elif row["action"] == "key_rotated":
+            details = parse_canonical(row["details"])
+            rotation = Rotation(seq=row["seq"], old_key_id=str(details.get("old_key_id")),
+                                new_key_id=str(details.get("new_key_id")))
+            try:
+                chain = KeyChain.build(chain.keys[0], [*chain.rotations, rotation])
+            except ChainError as exc:
+                failures.append(Failure("unlinked_key", str(exc), seq=row["seq"]))
+    return chain, failures
 
 
 def _check_row(row: Row, keys: PublicKeyring, original: int | None) -> Failure | None:
@@ -114,7 +139,8 @@ def _check_links(rows: Sequence[Row], valid: set[int]) -> list[Failure]:
     return failures
 
 
-def check_checkpoints(rows: Sequence[Row], folders: Sequence[Path], keys: PublicKeyring) -> LogCheck:
+def check_checkpoints(rows: Sequence[Row], folders: Sequence[Path], keys: PublicKeyring,
+                      chain: KeyChain | None = None) -> LogCheck:
     """Step 3: every signed checkpoint (and its witness copy) must still match the log."""
     failures: list[Failure] = []
     seen: dict[str, Checkpoint] = {}
@@ -126,7 +152,9 @@ def check_checkpoints(rows: Sequence[Row], folders: Sequence[Path], keys: Public
                 seen.setdefault(item.signature, item)
     by_seq = {row["seq"]: row for row in rows}
     for checkpoint in seen.values():
-        failures.extend(_check_checkpoint(checkpoint, by_seq, keys))
+        found = _check_checkpoint(checkpoint, by_seq, keys)
+        problem = chain.checkpoint_problem(checkpoint.size, checkpoint.key_id) if chain else None
+        failures.extend(found or ([Failure(problem[0], problem[1], seq=checkpoint.size)] if problem else []))
     if rows and not seen:
         failures.append(Failure("unanchored", f"{len(rows)} entries but no signed checkpoint in "
                                               f"{', '.join(str(f / FILE_NAME) for f in folders)}"))

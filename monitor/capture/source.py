@@ -126,7 +126,7 @@ class VideoSource:
             # (about 5% of a real-time worker's decoding CPU).
             self._stream.codec_context.thread_count = 1
         self.codec_name = self._stream.codec_context.name
-        self._decoder = self._detection_decoder() if self._decoding else None
+        self._decoder = self.detection_decoder() if self._decoding else None
         self.fps = _fps_of(self._stream)
         self._reader = self._packets()
         if not self.plan.live and self._timeline is None:
@@ -198,7 +198,7 @@ class VideoSource:
             if self._take_back and packet.is_keyframe:
                 self._take_back, self._decoding = False, True
                 self._stamper.reset()
-                self._decoder = self._detection_decoder()
+                self._decoder = self.detection_decoder()
             if self._decoder is None:
                 yield CapturedPacket(packet, wall, packet.is_keyframe, decoded=False)
                 continue
@@ -236,11 +236,14 @@ class VideoSource:
         self._stamper.reset()
 
     def take_back_decoding(self) -> None:
-        """Decode again from the next keyframe on; packets before it stay undecoded."""
+        """Decode again from the next keyframe on; packets before it stay undecoded. Also how
+        a gate that stopped decoding (``hand_over_decoding`` with no decoder to hand to)
+        resumes after the pipeline has replayed the pre-roll."""
         if not self._decoding:
             self._take_back = True
 
-    def _detection_decoder(self) -> av.VideoCodecContext:
+    def detection_decoder(self) -> av.VideoCodecContext:
+        """A fresh decoder for detection only (the idle and schedule gates' replays)."""
         decoder = self.new_decoder()
         if self.skip_loop_filter:  # read when the decoder opens, at the first packet
             decoder.options = {"skip_loop_filter": "all"}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evidence.case_export import CaseRef, Disclosure, export_case_bundle
+from evidence.case_export import CaseRef, export_case_bundle
 from evidence.errors import EvidenceError
+from evidence.export import Disclosure
 from monitor.cases.book import CaseBook
 from monitor.cases.report import make_report
 from monitor.store.cases import Case
@@ -14,8 +15,8 @@ from monitor.store.cases import Case
 def write_case_bundle(book: CaseBook, case: Case, out: Path, *, by: str, reason: str, recipient: str,
                       interest: str) -> Path:
     """A fresh report, then the bundle holding it (the CLI and the dashboard both come here)."""
-    disclosure = Disclosure(reason=reason, recipient=recipient, interest=interest, by=by)
-    disclosure.check()
+    disclosure = Disclosure(case=case.number, reason=reason, by=by, recipient=recipient,
+                            interest=interest).checked(f"case {case.number}")
     clips = [clip.id for _link, clip in book.clips(case)]
     if not clips:
         raise EvidenceError(f"case {case.number} has no clips to export")

@@ -1,6 +1,8 @@
 """``hotspot verify``, ``hotspot export`` and ``hotspot keys``: the evidence chain by hand.
 
-Exit status: 0 when everything verifies, 1 when something fails, 2 on usage errors.
+Exit status: 0 when everything verifies (for a bundle: and its keys descend from a fingerprint
+given with --trust or --trust-file), 1 when something fails or the key is not trusted, 2 on usage
+errors, 3 when a bundle verifies but no fingerprint was given (UNPINNED).
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from evidence.bundle import verify_bundle
+from evidence.bundle import BundleReport, verify_bundle
 from evidence.bundle_format import CASE_BUNDLE_TYPE
-from evidence.case_bundle import bundle_kind, verify_case_bundle
+from evidence.case_bundle import CaseBundleReport, bundle_kind, verify_case_bundle
 from evidence.errors import ClipNotFound, EvidenceError, KeyringError, VerificationError
-from evidence.export import export_bundle
-from evidence.report import StoreReport
+from evidence.export import Disclosure, export_bundle
+from evidence.keys import PASSPHRASE_ENV
+from evidence.outcome import EXIT_FAILED, EXIT_USAGE, anchors, exit_status, verdict_lines
+from evidence.report import STORE_DOES_NOT_PROVE, STORE_PROVES, StoreReport
 from evidence.store import EvidenceStore
 from evidence.verify import verify_store
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, interactive, load_or_exit
+from monitor.cli.key_card import card_lines, write_card
 from monitor.config import Config
 from monitor.store.db import make_engine
 from monitor.store.paths import StoragePaths
@@ -75,11 +80,13 @@ def verify(
     as_json: JsonOption = False,
     config: ConfigOption = DEFAULT_CONFIG,
     trust: Annotated[list[str] | None, typer.Option(
-        "--trust", help="bundle: fingerprint of a site key you trust (repeatable)")] = None,
+        "--trust", help="bundle: fingerprint of a site key you trust, from the site's printed card (repeatable)")] = None,
+    trust_file: Annotated[Path | None, typer.Option(
+        "--trust-file", help="bundle: file of trusted fingerprints, one a line (the card's .txt is one)")] = None,
 ) -> None:
     """Verify an export bundle offline, or the whole store: custody log, checkpoints and clips."""
     if bundle is not None:
-        _verify_bundle(bundle, as_json, trust)
+        _verify_bundle(bundle, as_json, trust, trust_file)
         return
     cfg = load_or_exit(config)
     root = Path(cfg.storage.path).resolve()
@@ -95,48 +102,55 @@ def verify(
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None) -> None:
+def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None, trust_file: Path | None) -> None:
+    try:
+        trusted = anchors(trust, trust_file)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
     if not bundle.is_file():
         console.print(f"[red]error:[/] {bundle}: no such file")
-        raise typer.Exit(2)
-    if bundle_kind(bundle) == CASE_BUNDLE_TYPE:
-        _verify_case_bundle(bundle, as_json, trust)
-        return
+        raise typer.Exit(EXIT_USAGE)
+    is_case = bundle_kind(bundle) == CASE_BUNDLE_TYPE
     try:
-        report = verify_bundle(bundle, trusted_keys=trust)
+        if is_case:
+            case_report = verify_case_bundle(bundle, trusted_keys=trusted)
+        else:
+            report = verify_bundle(bundle, trusted_keys=trusted)
     except VerificationError as exc:
-        _failed(exc, as_json)
+        if as_json:
+            print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
+        else:
+            console.print(f"[bold red]FAILED[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    if is_case:
+        _print_verdict(case_report, case_report.summary(), as_json)
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
-        return
-    table = Table(title=f"{bundle.name}: verified", show_header=False)
+        raise typer.Exit(exit_status(report))
+    title = f"{bundle.name}: " + ("verified, signed by a trusted key" if report.pinned else "intact but UNPINNED")
+    table = Table(title=title, show_header=False)
     for label, value in (("clip", report.clip_id), ("sha256", report.sha256), ("sealed", report.sealed_at),
                          ("case", report.case), ("reason", report.reason), ("exported by", report.exported_by),
+                         ("recipient", report.recipient), ("interest", report.interest),
                          ("exported", report.exported_at), ("custody", ", ".join(report.actions)),
-                         ("signed by", report.signed_by + ("" if report.pinned else "  (compare with the "
-                                                           "published fingerprint)"))):
+                         ("software", report.software), ("signed by", report.signed_by)):
         table.add_row(label, value)
     console.print(table)
+    _print_verdict(report, None, False)
 
 
-def _failed(exc: VerificationError, as_json: bool) -> NoReturn:
-    if as_json:
-        print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
-    else:
-        console.print(f"[bold red]FAILED[/] {exc}", highlight=False)
-    raise typer.Exit(1) from None
-
-
-def _verify_case_bundle(bundle: Path, as_json: bool, trust: list[str] | None) -> None:
-    try:
-        report = verify_case_bundle(bundle, trusted_keys=trust)
-    except VerificationError as exc:
-        _failed(exc, as_json)
+def _print_verdict(report: BundleReport | CaseBundleReport, summary: str | None, as_json: bool) -> NoReturn:
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
-    else:
-        console.print(f"{bundle.name}: verified", highlight=False)
-        print(report.summary())
+        raise typer.Exit(exit_status(report))
+    if summary:
+        console.print(summary, highlight=False, soft_wrap=True)
+    colour = "green" if report.pinned else "yellow"
+    lines = verdict_lines(report)
+    console.print(f"[bold {colour}]{lines[0]}[/]", highlight=False, soft_wrap=True)
+    console.print("\n".join(lines[1:]), highlight=False, soft_wrap=True)
+    raise typer.Exit(exit_status(report))
 
 
 def _print_store_report(report: StoreReport) -> None:
@@ -146,6 +160,8 @@ def _print_store_report(report: StoreReport) -> None:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if report.ok:
         console.print(f"[bold green]OK[/] {summary}", highlight=False)
+        console.print("\n".join(["This proves:", *(f"  - {p}" for p in STORE_PROVES), "This does not prove:",
+                                  *(f"  - {p}" for p in STORE_DOES_NOT_PROVE)]), highlight=False, soft_wrap=True)
         return
     table = Table("kind", "clip", "entry", "what failed", title=f"{len(report.failures)} failure(s)")
     for failure in report.failures:
@@ -160,12 +176,15 @@ def export(
     case: Annotated[str, typer.Option("--case", help="case or incident reference")],
     reason: Annotated[str, typer.Option("--reason", help="why the clip is disclosed (logged)")],
     by: Annotated[str, typer.Option("--by", help="who exports it (logged)")],
+    recipient: Annotated[str, typer.Option("--recipient", help="the party receiving the clip (logged)")],
+    interest: Annotated[str, typer.Option("--interest", help="the recipient's legitimate interest (logged)")],
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Export a sealed clip as a signed bundle anyone can verify; the export is logged."""
+    """Export a sealed clip as a signed bundle anyone can verify; the export is a logged disclosure."""
     ev = _open_store(load_or_exit(config))
+    disclosure = Disclosure(case=case, reason=reason, by=by, recipient=recipient, interest=interest)
     try:
-        path = export_bundle(ev, clip_id, out, case=case, reason=reason, by=by)
+        path = export_bundle(ev, clip_id, out, disclosure=disclosure)
     except VerificationError as exc:
         console.print(f"[bold red]FAILED[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
@@ -176,13 +195,35 @@ def export(
                   highlight=False)
 
 
+def _chain(ev: EvidenceStore) -> list[str]:
+    """The site's keys oldest first, as the log links them (the keyring's when the log is empty)."""
+    chain = ev.key_chain()
+    return list(chain.keys) if chain is not None else [ev.keys.key_id]
+
+
 @keys_app.command("show")
 def keys_show(config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """Print the current signing key's fingerprint and every key in the keyring."""
+    """Print the full fingerprint of every site key, oldest first, and which one signs now."""
     ev = _open_store(load_or_exit(config))
-    for kid in ev.keys.key_ids:
+    for kid in _chain(ev):
         marker = "current" if kid == ev.keys.key_id else "retired"
         print(f"{kid}  {marker}")
+
+
+@keys_app.command("card")
+def keys_card(
+    out: Annotated[Path, typer.Option("--out", help="card.pdf to print, or card.txt (also a --trust-file)")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Write a printable fingerprint card with signature lines, for whoever will verify bundles."""
+    if out.suffix.lower() not in (".pdf", ".txt"):
+        console.print(f"[red]error:[/] {out}: the card is written as .pdf or .txt")
+        raise typer.Exit(EXIT_USAGE)
+    cfg = load_or_exit(config)
+    ev = _open_store(cfg)
+    write_card(out, card_lines(site=cfg.site.name, keys=_chain(ev), current=ev.keys.key_id))
+    console.print(f"wrote {out}: print it, have two people sign it, and give it to whoever verifies bundles",
+                  highlight=False)
 
 
 @keys_app.command("rotate")
@@ -194,6 +235,28 @@ def keys_rotate(
     ev = _open_store(load_or_exit(config))
     record = ev.rotate_key(actor=by)
     print(f"rotated: {record.details['old_key_id']} -> {record.details['new_key_id']} (entry #{record.seq})")
+
+
+@keys_app.command("protect")
+def keys_protect(
+    passphrase_file: Annotated[Path | None, typer.Option(
+        "--passphrase-file", help="read the new passphrase from this file's first line instead of asking")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Encrypt the private key at rest with a passphrase (or change it). The service then needs
+    it at start: from a terminal, or from the file named by $HOTSPOT_KEY_PASSPHRASE_FILE."""
+    if passphrase_file is not None:
+        lines = passphrase_file.read_bytes().splitlines() if passphrase_file.is_file() else []
+        new = lines[0] if lines else b""
+    else:
+        new = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True).encode("utf-8")
+    if len(new) < 12:
+        console.print("[red]error:[/] the passphrase must be at least 12 characters")
+        raise typer.Exit(EXIT_USAGE)
+    ev = _open_store(load_or_exit(config))
+    ev.keys.protect(new)
+    console.print(f"the signing key {ev.keys.key_id} is now encrypted; keep the passphrase apart from the key's "
+                  f"backup, and give the service {PASSPHRASE_ENV} or a terminal to start", highlight=False)
 
 
 @keys_app.command("export-public")

@@ -63,6 +63,7 @@ def serve(
     import uvicorn
 
     from monitor.service.app import create_app
+    from monitor.service.edge import server_config
 
     cfg = load_or_exit(config)
     app = create_app(config)
@@ -77,7 +78,13 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning:[/] listening on {host}: put HTTPS in front (cookies are Secure only over https)")
     console.print(f"{cfg.site.name}: dashboard at http://{host}:{port}/ ({len(cfg.cameras)} camera(s))")
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5, proxy_headers=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        if not cfg.server.metrics_token:
+            console.print("[yellow]warning:[/] /metrics is public: set server.metrics_token to require a token")
+        if "*" not in cfg.server.allowed_hosts and host not in cfg.server.allowed_hosts:
+            console.print("[yellow]warning:[/] only requests for server.allowed_hosts "
+                          f"({', '.join(cfg.server.allowed_hosts)}) are answered: add the names users type")
+    uvicorn.Server(server_config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)).run()
 
 
 def register(app: typer.Typer) -> None:

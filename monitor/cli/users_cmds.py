@@ -59,14 +59,20 @@ def add(
 def passwd(
     username: Annotated[str, typer.Argument(help="login name")],
     one_time: Annotated[bool, typer.Option("--one-time", help="print a one-time password instead of asking")] = False,
+    keep_tokens: Annotated[bool, typer.Option("--keep-tokens", help="keep the user's API tokens valid")] = False,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Set a user's password (asked twice), or reset it to a printed one-time password."""
+    """Set a user's password (asked twice), or reset it to a printed one-time password.
+
+    Ends the user's sessions and revokes their API tokens unless --keep-tokens is given."""
     secret = one_time_password() if one_time else typer.prompt("new password", hide_input=True,
                                                                  confirmation_prompt=True)
     with _session(config) as session:
-        set_password(session, find_user(session, username), secret, temporary=one_time)
+        revoked = set_password(session, find_user(session, username), secret, temporary=one_time,
+                               revoke_tokens=not keep_tokens)
     typer.echo(f"one-time password for {username}: {secret}" if one_time else f"password of {username} changed")
+    typer.echo(f"sessions ended; {revoked} API token(s) revoked" if not keep_tokens
+               else "sessions ended; API tokens kept")
 
 
 @users_app.command("disable")

@@ -10,8 +10,12 @@ from monitor.config.models import Camera, Config, as_data
 def config_hash(config: Config, camera: Camera) -> str:
     """SHA-256 over what decides what a camera records: its zones, schedules, privacy and site clock."""
     used = {z.schedule for z in camera.zones if z.schedule}
+    camera_data = as_data(camera)
+    # How much is decoded is not what is recorded (the gate keeps events and clips as they
+    # were, tested); hashes sealed before the setting existed stay the same.
+    camera_data["detection"].pop("idle_gate", None)
     material = {
-        "camera": as_data(camera),
+        "camera": camera_data,
         "schedules": {name: as_data(s) for name, s in config.schedules.items() if name in used},
         "site": {"timezone": config.site.timezone, "holidays": as_data(config.site.holidays)},
     }

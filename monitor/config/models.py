@@ -92,6 +92,46 @@ class Storage(_Section):
     min_free_mb: Annotated[int, Ge(0)] = 1024  # free-space floor under the storage path, MiB
     checkpoint_every: Annotated[int, Ge(1), Le(100000)] = 50  # a signed checkpoint every N entries
     witness_path: str | None = None  # a second folder that receives a copy of every checkpoint
+    # Unix group that may read the storage folder and the config (files 0640, folders 2750,
+    # the signing key stays 0600); unset = private to the service's user (0600 and 0700)
+    group: Annotated[str | None, Check(_group_problem)] = None
+
+
+def _group_problem(value: str | None) -> str | None:
+    if value is None:
+        return None
+    import grp  # POSIX only, like the file modes it serves
+
+    try:
+        grp.getgrnam(value)
+    except KeyError:
+        return f"no Unix group {value!r} on this machine"
+    return None
+
+
+def _address_problem(value: str) -> str | None:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return f"{value!r} is not an IP address or network (like 10.0.0.5 or 10.0.0.0/24)"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Server(_Section):
+    # proxies (IP addresses or networks) whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed; empty (the default) = no forwarded header is believed, from anyone
+    trusted_proxies: list[Annotated[str, Check(_address_problem)]] = field(default_factory=list)
+    # host names (or addresses) the Host header may name; other hosts get 400, so a DNS
+    # rebinding page cannot read the dashboard, /metrics or /healthz. "*" accepts any host.
+    allowed_hosts: Annotated[list[str], MinLen(1)] = field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "::1"])
+    # when set, /metrics answers only "Authorization: Bearer <metrics_token>"; unset = public
+    # (counts and camera states, no personal data; still behind the Host check)
+    metrics_token: Annotated[str | None, Check(lambda v: None if v is None or len(v) >= 16 else
+                                               "use at least 16 characters")] = None
 
 
 _WINDOW_NAMES = {"start": "from", "end": "to"}  # "from" is a Python keyword
@@ -159,6 +199,7 @@ class DetectionSettings(_Section):
     analysis_width: Annotated[int, Ge(64), Le(1920)] = 320  # width of the analysis frame, pixels
     threshold: Annotated[int, Ge(1), Le(255)] = 25  # luma difference that counts as change
     min_frames: Annotated[int, Ge(1), Le(100)] = 2  # consecutive analysed frames of motion needed
+    idle_gate: bool = True  # while zones are still, decode only when packet sizes or a keyframe check show change
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,6 +230,7 @@ class Camera(_Section):
 class Config(_Section):
     site: Site
     storage: Storage = field(default_factory=Storage)
+    server: Server = field(default_factory=Server)  # the dashboard's network-facing settings
     schedules: dict[Identifier, Schedule] = field(default_factory=dict)
     cameras: list[Camera] = field(default_factory=list)
 

@@ -62,6 +62,28 @@ class Background:
         specks; the array is reused by the next call. The background adopts the frame's gain at
         once, then blends the frame in: quickly where still, slowly where something moves.
         """
+        mean = self._compare(gray)
+        still_alpha, moving_alpha = self.alpha, self.hold_alpha
+        if self._settling > 0:
+            self._settling -= 1
+            still_alpha, moving_alpha = self.settle_alpha, self.alpha
+        self._learn(mean, self._moving, still_alpha, moving_alpha)
+        return self._moving
+
+    def catch_up(self, gray: np.ndarray, frames: float) -> np.ndarray:
+        """``update`` for a frame that stands for ``frames`` analysed frames nobody decoded
+        (the idle gate checks one keyframe a GOP): learn as much as they would have taught."""
+        mean = self._compare(gray)
+        frames = max(1.0, frames)
+        self._learn(mean, self._moving, 1.0 - (1.0 - self.alpha) ** frames,
+                    1.0 - (1.0 - self.hold_alpha) ** frames)
+        return self._moving
+
+    def forget(self) -> None:
+        """Drop the model: the next frame starts a new one (after hours nobody decoded)."""
+        self._mean = None
+
+    def _compare(self, gray: np.ndarray) -> np.ndarray:
         mean = self._mean
         if mean is None:
             raise RuntimeError("the background has no frame yet; call reset() first")
@@ -70,14 +92,9 @@ class Background:
         cv2.absdiff(self._gray, mean, dst=self._work)
         cv2.compare(self._work, self.threshold, cv2.CMP_GT, dst=self._moving)  # type: ignore[call-overload]  # cv2 stubs omit a scalar src2
         cv2.morphologyEx(self._moving, cv2.MORPH_OPEN, OPEN_KERNEL, dst=self._moving)
-        self._learn(mean, self._moving)
-        return self._moving
+        return mean
 
-    def _learn(self, mean: np.ndarray, moving: np.ndarray) -> None:
-        still_alpha, moving_alpha = self.alpha, self.hold_alpha
-        if self._settling > 0:
-            self._settling -= 1
-            still_alpha, moving_alpha = self.settle_alpha, self.alpha
+    def _learn(self, mean: np.ndarray, moving: np.ndarray, still_alpha: float, moving_alpha: float) -> None:
         cv2.bitwise_not(moving, dst=self._still)
         cv2.accumulateWeighted(self._gray, mean, still_alpha, mask=self._still)
         cv2.accumulateWeighted(self._gray, mean, moving_alpha, mask=moving)

@@ -43,6 +43,10 @@ class MotionObservation:
     triggered: tuple[str, ...]
     lighting_change: bool
     score: float
+    changed_fraction: float = 1.0
+    """Fraction of the whole analysis frame whose luma changed by more than the threshold
+    since the previous analysed frame, zones or not (1.0 when unknown): the idle gate learns
+    from it what the packets of a still picture weigh."""
 
 
 def analysis_size(camera: Camera, width: int, height: int) -> tuple[int, int]:
@@ -93,6 +97,8 @@ class MotionDetector:
         self._streaks = {k: v for k, v in self._streaks.items() if k in self._min_area}
         self._gray = np.empty((size[1], size[0]), np.uint8)
         self._scratch = np.empty_like(self._gray)
+        self._previous = np.empty_like(self._gray)
+        self._previous_valid = False
         self._halves = halving_buffers(self.width, self.height, size[0])
 
     def observe(
@@ -111,7 +117,29 @@ class MotionDetector:
             background.reset(gray)
             return self._quiet(wall_time, zones, lighting=True)
         fractions = {z: self._masks.fraction(z, moving, self._scratch) for z in zones}
-        return self._judge(wall_time, fractions)
+        return self._judge(wall_time, fractions, self._changed(gray))
+
+    def peek(
+        self, frame: av.VideoFrame, *, active_zones: AbstractSet[str], frames_since: float
+    ) -> dict[str, float]:
+        """The fraction of each active zone that differs from the background in a frame that
+        stands for ``frames_since`` analysed frames nobody decoded (the idle gate's keyframe
+        check); the background learns what they would have taught, streaks are untouched."""
+        gray = self._luma(frame)
+        zones = [zone_id for zone_id in self._masks.masks if zone_id in active_zones]
+        if not self._background.ready:
+            self._background.reset(gray)
+            return dict.fromkeys(zones, 1.0)  # nothing to compare with: look properly
+        moving = self._background.catch_up(gray, frames_since)
+        if cv2.countNonZero(moving) > LIGHTING_FRACTION * moving.size:
+            return dict.fromkeys(zones, 1.0)
+        return {z: self._masks.fraction(z, moving, self._scratch) for z in zones}
+
+    def forget(self) -> None:
+        """Start a new background at the next frame: the old one is hours old (schedule gate)."""
+        self._background.forget()
+        self._streaks = {}
+        self._previous_valid = False
 
     def _luma(self, frame: av.VideoFrame) -> np.ndarray:
         """The Y plane read in place, area-downscaled and blurred against sensor noise."""
@@ -125,7 +153,19 @@ class MotionDetector:
         cv2.GaussianBlur(self._gray, BLUR_KERNEL, 0, dst=self._gray)
         return self._gray
 
-    def _judge(self, wall_time: datetime, fractions: dict[str, float]) -> MotionObservation:
+    def _changed(self, gray: np.ndarray) -> float:
+        """Share of pixels changed since the previous analysed frame (then remember this one)."""
+        previous = self._previous
+        changed = 1.0
+        if self._previous_valid:
+            cv2.absdiff(gray, previous, dst=self._scratch)
+            cv2.compare(self._scratch, self._camera.detection.threshold, cv2.CMP_GT, dst=self._scratch)  # type: ignore[call-overload]
+            changed = cv2.countNonZero(self._scratch) / self._scratch.size
+        np.copyto(previous, gray)
+        self._previous_valid = True
+        return changed
+
+    def _judge(self, wall_time: datetime, fractions: dict[str, float], changed: float) -> MotionObservation:
         streaks = {}
         for zone_id, fraction in fractions.items():
             moved = fraction >= self._min_area[zone_id]
@@ -137,12 +177,13 @@ class MotionDetector:
         score = max((fractions[z] for z in pool), default=0.0)
         return MotionObservation(
             wall_time=wall_time, zone_fractions=fractions, triggered=triggered,
-            lighting_change=False, score=score,
+            lighting_change=False, score=score, changed_fraction=changed,
         )
 
     def _quiet(self, wall_time: datetime, zones: list[str], *, lighting: bool) -> MotionObservation:
         """An observation that cannot trigger: the first frame, or a frame lit differently."""
         self._streaks = {}
+        self._previous_valid = False
         return MotionObservation(
             wall_time=wall_time, zone_fractions=dict.fromkeys(zones, 0.0), triggered=(),
             lighting_change=lighting, score=0.0,

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from monitor.capture import CapturedFrame, CapturedPacket, PacketDecoder, PacketPreroll, VideoSource
+from monitor.capture.gate import DecodeGate, DecodeMode, GateStats, OpenReason
 from monitor.config import Camera, Config, config_hash
 from monitor.config.schedule import is_active
 from monitor.detect import MotionDetector, PrivacyMasker
@@ -44,6 +45,8 @@ LIVE_INTERVAL = timedelta(seconds=0.5)
 EDITOR_INTERVAL = timedelta(seconds=2.0)
 LIVE_WIDTH = 640  # live tiles; JPEG encoding is the worker's largest cost after decoding
 EDITOR_WIDTH = 960  # the zone editor shows more detail, four times less often
+KEYFRAME_CHECK = timedelta(seconds=4.0)  # while idle, one keyframe checked this often at most
+STALE_BACKGROUND = timedelta(seconds=30)  # nothing learnt for this long: start a new background
 
 
 class Decoding(Protocol):
@@ -59,6 +62,9 @@ class Decoding(Protocol):
 
     def take_back_decoding(self) -> None:
         """Decode again (and cheaply) from the next keyframe on."""
+
+    def detection_decoder(self) -> av.VideoCodecContext:
+        """A fresh decoder for detection only, as cheap as the source's own."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,9 @@ class CameraPipeline:
         self._last_space_check: datetime | None = None
         self._last_wall: datetime | None = None
         self._zones_seen: set[str] = set()
+        self._last_learned: datetime | None = None  # the background's last frame (analysis or check)
         self.frames = 0
+        self._gate = DecodeGate({})
         self._apply_camera(site.config, camera)
         self._detector = MotionDetector(camera, stream.width, stream.height)
         self._tracker = EventTracker(camera.recording, camera.id)
@@ -165,6 +173,8 @@ class CameraPipeline:
         self._editor_preview = Preview(editor_masker, max_width=EDITOR_WIDTH)
         self._analysis_interval = timedelta(seconds=0.999 / camera.detection.analysis_fps)
         self._active_cache = None
+        self._gate.update_zones({zone.id: zone.min_area for zone in camera.zones})
+        self._gate.idle_gate = camera.detection.idle_gate
 
     def update_config(self, config: Config) -> None:
         """Apply edited zones, schedules and privacy at the next frame; the open clip keeps going."""
@@ -194,8 +204,18 @@ class CameraPipeline:
         packet after it opened, the source stops decoding and detection reads that decoder's
         frames too. After the clip it keeps feeding detection until the source takes
         decoding back at a keyframe (a packet the source decoded again drops it).
+
+        Neither decodes while the gate is closed (``monitor.capture.gate``): the packet only
+        goes into the pre-roll, unless it opens the gate, which replays the pre-roll from its
+        last keyframe into detection with a decoder of its own (handed back to the source
+        at the next keyframe, as after a clip).
         """
+        gate = self._gate
+        decoders_before = self._decoders_made
+        if packet.packet.size:
+            gate.note_packet(packet.packet.size, keyframe=packet.keyframe)
         if packet.decoded:
+            gate.counted()
             frames = packet.frames
             if self._clip is None and self._decoder is not None:
                 if not self._source_decoded:
@@ -203,11 +223,12 @@ class CameraPipeline:
                     # still holds for reordering (B-frames) come before it.
                     frames = self._decoder.drain(packet.wall_time) + frames
                 self._decoder = None
-        else:
-            assert self._decoder is not None, "the source handed decoding over to no decoder"
+        elif self._decoder is not None:
+            gate.counted()
             frames = self._decoder.decode(packet)
+        else:
+            frames = self._gated(packet)
         self._source_decoded = packet.decoded
-        decoders_before = self._decoders_made
         for captured in frames:
             self._process_frame(captured)
         self._last_wall = packet.wall_time
@@ -216,9 +237,91 @@ class CameraPipeline:
         if self._clip is not None and self._decoder is not None:
             # A decoder made for a clip opened by this packet's frames has not seen it yet.
             fresh = packet.decoded or self._decoders_made != decoders_before
+            if fresh:
+                gate.counted()
             self._write(self._decoder.decode(packet) if fresh else frames)
+        if gate.closed_mode is None:
+            self._maybe_close_gate(packet.wall_time)
         self._outbox.retry()
         return frames
+
+    # -- the decode gate ---------------------------------------------------------------------
+
+    def _busy(self) -> bool:
+        """Frames are needed whatever the zones say: an event or clip is open, or a preview
+        is wanted."""
+        return (self._clip is not None or self._tracker.active
+                or (self._live_view and bool(self._preview_requests.wanted())))
+
+    def _maybe_close_gate(self, now: datetime) -> None:
+        if self._gate.close_now(now, zones_active=bool(self._active_zones(now)), busy=self._busy()) is None:
+            return
+        self._stream.source.hand_over_decoding()  # to nobody: packets come undecoded
+        self._decoder = None
+
+    def _gated(self, packet: CapturedPacket) -> tuple[CapturedFrame, ...]:
+        """A packet nobody decodes unless it opens the gate."""
+        gate = self._gate
+        zones_active = bool(self._active_zones(packet.wall_time))
+        reason = gate.open_reason(packet.packet.size, keyframe=packet.keyframe,
+                                  zones_active=zones_active, busy=self._busy())
+        checked = self._last_learned
+        if (reason is None and packet.keyframe and gate.closed_mode is DecodeMode.IDLE
+                and (checked is None or packet.wall_time - checked >= KEYFRAME_CHECK)):
+            reason = self._check_keyframe(packet)
+        if reason is None:
+            return ()
+        if not packet.keyframe and self._preroll.oldest is None:
+            return ()  # nothing to decode from before the next keyframe
+        # A change a keyframe showed began after the check before it, which the pre-roll holds
+        # (as much of it as it does).
+        since = checked if reason is OpenReason.KEYFRAME and checked is not None else packet.wall_time
+        return self._open_gate(packet, reason, since)
+
+    def _check_keyframe(self, packet: CapturedPacket) -> OpenReason | None:
+        """Decode the keyframe alone and compare it with the background, which learns from it
+        what the frames nobody decoded would have taught."""
+        source = self._stream.source
+        decoder = PacketDecoder(source.detection_decoder(), source=source.spec)
+        self._gate.counted()
+        frames = decoder.decode(packet) + decoder.drain(packet.wall_time)
+        if not frames:
+            return None
+        since = self._last_learned or packet.wall_time
+        fractions = self._detector.peek(
+            frames[0].frame, active_zones=self._active_zones(packet.wall_time),
+            frames_since=(packet.wall_time - since).total_seconds() * self.camera.detection.analysis_fps,
+        )
+        self._last_learned = packet.wall_time
+        return self._gate.peeked(fractions)
+
+    def _open_gate(self, packet: CapturedPacket, reason: OpenReason, since: datetime) -> tuple[CapturedFrame, ...]:
+        """Replay the pre-roll from its last keyframe into detection, then this packet; the
+        source decodes again from the next keyframe."""
+        log.debug("camera %s: decoding again (%s)", self.camera.id, reason)
+        source = self._stream.source
+        stale = self._last_learned is None or packet.wall_time - self._last_learned > STALE_BACKGROUND
+        if reason is OpenReason.SCHEDULE or stale:
+            self._detector.forget()
+        self._gate.opened(packet.wall_time, reason)
+        decoder = PacketDecoder(source.detection_decoder(), source=source.spec)
+        self._decoder = decoder
+        source.take_back_decoding()  # before the replay: a clip it opens takes decoding over
+        replay = not packet.keyframe or reason is OpenReason.KEYFRAME
+        for item in self._preroll.since(since) if replay else ():
+            self._gate.counted()
+            for captured in decoder.decode(item):
+                self._process_frame(captured)
+        self._gate.counted()
+        return decoder.decode(packet)
+
+    @property
+    def gate_closed(self) -> bool:
+        return self._gate.closed_mode is not None
+
+    def gate_stats(self, now: datetime) -> GateStats:
+        """What the camera decodes now, and how much of its stream it decoded."""
+        return self._gate.stats(now)
 
     def _process_frame(self, captured: CapturedFrame) -> None:
         self.frames += 1
@@ -228,6 +331,8 @@ class CameraPipeline:
             observation = self._detector.observe(
                 captured.frame, active_zones=self._active_zones(now), wall_time=now
             )
+            self._last_learned = now
+            self._gate.observed(now, observation.zone_fractions, observation.changed_fraction)
             self._zones_seen.update(observation.triggered)
             for record in self._tracker.update(now, observation.triggered, observation.score):
                 self._handle(record, captured, observation.zone_fractions)
@@ -419,6 +524,7 @@ class CameraPipeline:
         self._stream = stream
         self._decoder = None
         self._source_decoded = True
+        self._gate.resume()
         self._preroll.clear()
 
 

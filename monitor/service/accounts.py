@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -15,10 +14,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor.service.throttle import RateLimit
 from monitor.store.users import ROLES, ApiToken, LoginAttempt, User, WebSession
+
+__all__ = ["RateLimit"]  # re-exported: settings and tests name it with the other account rules
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 10
+MIN_STRENGTH = 3  # zxcvbn score: 3 = about 10^10 guesses needed, beyond an online attack's reach
 SESSION_LIFETIME = timedelta(hours=12)
 _hasher = PasswordHasher()
 
@@ -33,14 +36,6 @@ def _dummy_hash() -> str:
 
 class AccountError(ValueError):
     """A request about users that cannot be done; the message says why."""
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """At most ``failures`` failed logins per username, and ``4 * failures`` per address, per window."""
-
-    failures: int = 5
-    window: timedelta = timedelta(minutes=5)
 
 
 def digest(token: str) -> str:
@@ -65,12 +60,34 @@ def check_role(role: str) -> str:
     return role
 
 
-def check_password(password: str, username: str) -> str:
+def check_password(password: str, username: str, *, context: tuple[str, ...] = ()) -> str:
+    """Refuse short, common and guessable passwords, judged by zxcvbn (Dropbox's estimator, with
+    its lists of leaked passwords, names, words, keyboard walks and dates) knowing the username
+    and ``context`` (such as the site's name), which an attacker would try first."""
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
     if password.lower() == username.lower():
         raise AccountError("the password must not be the username")
+    from zxcvbn import zxcvbn  # loaded on first use: camera workers import this module's package
+
+    # zxcvbn's matching is quadratic in the length; past 100 characters, length alone suffices
+    estimate = zxcvbn(password[:100], user_inputs=_guessable_words(username, *context, "hotspot monitor"))
+    if estimate["score"] < MIN_STRENGTH:
+        feedback = estimate["feedback"]
+        hint = " ".join(filter(None, [feedback.get("warning"), *feedback.get("suggestions", [])]))
+        raise AccountError(f"the password is too easy to guess{': ' + hint if hint else ''}")
     return password
+
+
+def _guessable_words(*texts: str) -> list[str]:
+    """Each text whole, without spaces or punctuation, and word by word ("Test School" gives
+    "test school", "testschool", "test", "school"): how people build passwords from names."""
+    words: set[str] = set()
+    for text in texts:
+        lowered = text.lower()
+        parts = re.findall(r"[a-z0-9]+", lowered)
+        words.update({lowered, "".join(parts), *parts})
+    return sorted(w for w in words if w)
 
 
 def find_user(session: Session, username: str) -> User:
@@ -80,7 +97,8 @@ def find_user(session: Session, username: str) -> User:
     return user
 
 
-def add_user(session: Session, username: str, role: str, password: str | None = None) -> tuple[User, str]:
+def add_user(session: Session, username: str, role: str, password: str | None = None,
+             *, context: tuple[str, ...] = ()) -> tuple[User, str]:
     """Create a user; without a password, a one-time password is made (returned) that must be changed."""
     check_username(username)
     check_role(role)
@@ -88,7 +106,7 @@ def add_user(session: Session, username: str, role: str, password: str | None = 
         raise AccountError(f"user {username!r} already exists")
     secret = password if password is not None else one_time_password()
     if password is not None:
-        check_password(password, username)
+        check_password(password, username, context=context)
     user = User(username=username, role=role, password_hash=_hasher.hash(secret),
                 must_change_password=password is None)
     session.add(user)
@@ -96,14 +114,27 @@ def add_user(session: Session, username: str, role: str, password: str | None = 
     return user, secret
 
 
-def set_password(session: Session, user: User, password: str, *, temporary: bool) -> None:
-    """Store a new password; a temporary one must be changed at the next login. Ends every session."""
+def set_password(session: Session, user: User, password: str, *, temporary: bool,
+                 revoke_tokens: bool = True, context: tuple[str, ...] = ()) -> int:
+    """Store a new password; a temporary one must be changed at the next login. Ends every
+    session and, unless the user keeps them, revokes the API tokens (a stolen password may
+    have made one). Returns how many tokens were revoked."""
     if not temporary:
-        check_password(password, user.username)
+        check_password(password, user.username, context=context)
     user.password_hash = _hasher.hash(password)
     user.must_change_password = temporary
     for row in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
         session.delete(row)
+    return revoke_api_tokens(session, user) if revoke_tokens else 0
+
+
+def revoke_api_tokens(session: Session, user: User) -> int:
+    """Revoke every live API token of ``user``; returns how many."""
+    revoked = 0
+    for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))):
+        token.revoked = True
+        revoked += 1
+    return revoked
 
 
 def set_disabled(session: Session, user: User, disabled: bool) -> None:
@@ -112,8 +143,7 @@ def set_disabled(session: Session, user: User, disabled: bool) -> None:
     if disabled:
         for row in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
             session.delete(row)
-        for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
-            token.revoked = True
+        revoke_api_tokens(session, user)
 
 
 def ensure_first_admin(session: Session) -> str | None:
@@ -129,17 +159,6 @@ def password_matches(user: User | None, password: str) -> bool:
         return _hasher.verify(user.password_hash if user else _dummy_hash(), password) and user is not None
     except (VerificationError, InvalidHashError):
         return False
-
-
-def recent_failures(session: Session, limit: RateLimit, *, username: str, remote: str) -> bool:
-    """True when this username or address has used up its failed attempts for the window."""
-    since = datetime.now(UTC) - limit.window
-    failed = select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.success.is_(False), LoginAttempt.time >= since
-    )
-    by_user = session.scalar(failed.where(LoginAttempt.username == username)) or 0
-    by_remote = session.scalar(failed.where(LoginAttempt.remote == remote)) or 0
-    return by_user >= limit.failures or by_remote >= 4 * limit.failures
 
 
 def log_attempt(session: Session, *, username: str, remote: str, success: bool, reason: str) -> None:

@@ -20,6 +20,8 @@ from monitor.config import Config, load_config
 from monitor.service.alert_feed import AlertFeed
 from monitor.service.config_edit import ConfigEditor
 from monitor.service.deps import LoginRequired, PasswordChangeRequired
+from monitor.service.edge import EdgeMiddleware
+from monitor.service.errors import ERROR_RESPONSES
 from monitor.service.routers import (
     account,
     alerts,
@@ -129,10 +131,11 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
         description="Alerts, live view, sealed clips and evidence export for school hotspots.",
     )
     app.state.service = state
+    app.add_middleware(EdgeMiddleware, server=state.config.server)
     app.add_exception_handler(HTTPException, _auth_errors)
     app.add_exception_handler(OperationalError, _database_unavailable)
     for module in (system, auth, account, alerts, cameras, clips, bundles, cases, timeline, zones, schedules, users,
                    audit, case_pages, pages):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from evidence.actions import Action
 from monitor.config import Config, ConfigError, parse_config
 from monitor.site.runtime import Runtime
+from monitor.store.file_modes import FileModes, write_private_text
 
 Mutation = Callable[[CommentedMap], dict[str, Any]]
 
@@ -77,12 +77,9 @@ class ConfigEditor:
             return Applied(config, digest, change)
 
     def _write(self, text: str) -> None:
-        temporary = self._path.with_name(f".{self._path.name}.tmp")
-        with temporary.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self._path)
+        """Atomically, and readable by the service's user (and ``storage.group``) only: the file
+        holds camera passwords and the database URL."""
+        write_private_text(self._path, text, FileModes(self._runtime.config.storage.group))
 
     @staticmethod
     def _yaml() -> YAML:

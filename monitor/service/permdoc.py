@@ -21,6 +21,12 @@ INTRO = """# Permissions
 Three roles use the dashboard and the API. The server enforces this matrix on every request
 (browser sessions and API tokens alike); pages require the same permission as the data they show.
 An account with a one-time password can only change its password until it does.
+An admin cannot disable, demote or reset the password of their own account through the API
+(409): another admin must. Changing a password ends every session of the user and revokes
+their API tokens unless they choose to keep them; an admin's reset always revokes them.
+`/metrics` is public unless `server.metrics_token` is set, and then needs that bearer token;
+every route, public or not, answers only requests for a host in `server.allowed_hosts`
+(see [security.md](security.md)).
 Generated from the code; `tests/service/test_permissions.py` checks every route below for every
 role and for anonymous callers against this file.
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.config import Config
-from monitor.service.accounts import RateLimit
 from monitor.service.alert_feed import AlertFeed
 from monitor.service.config_edit import ConfigEditor
+from monitor.service.throttle import AddressGate, RateLimit
 from monitor.service.views import ViewLog
 from monitor.site.runtime import Runtime
 
@@ -36,6 +36,7 @@ class ServiceState:
     editor: ConfigEditor
     views: ViewLog
     supervisor: Supervisor | None = None
+    login_gate: AddressGate = field(default_factory=AddressGate)
     recovered: bool = False
     """The start-up recovery pass has run (``hotspot serve`` runs it before workers start)."""
 

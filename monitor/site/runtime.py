@@ -23,6 +23,7 @@ from evidence.store import KEYS_DIR, EvidenceStore
 from monitor.config import Config
 from monitor.site.folders import Site
 from monitor.store.db import describe_unavailable, make_engine, session_factory
+from monitor.store.file_modes import FileModes, secure_storage
 from monitor.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class Runtime(Site):
         ``database_error`` instead of raised; the key is still loaded now, so a broken keyring
         stops the service at once rather than when the database returns.
         """
+        secure_storage(Path(config.storage.path).resolve(), FileModes(config.storage.group))
         paths = Site.open(config).paths
         engine = make_engine(config.storage.database, busy_timeout=config.storage.busy_timeout)
         runtime = cls(config, paths, engine=engine, sessions=session_factory(engine))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from monitor.capture import Backoff, SourceError, VideoSource
+from monitor.capture.gate import GateStats
 from monitor.config import Config
 from monitor.detect.threads import one_opencv_thread
 from monitor.pipeline.camera import CameraPipeline, StreamInfo
@@ -52,6 +53,8 @@ class Reporter:
         self._frames = 0
         self._since = time.monotonic()
         self._last_frame: datetime | None = None
+        self._gate: GateStats | None = None
+        self._gate_before: GateStats | None = None
         self.state = "starting"
         self.error: str | None = None
 
@@ -65,17 +68,26 @@ class Reporter:
         self.state, self.error = state, error
         self._emit(0.0)
 
-    def frames(self, count: int, wall_time: datetime) -> None:
+    def frames(self, count: int, wall_time: datetime, gate: GateStats | None = None) -> None:
+        """``count`` frames of the stream went by (decoded or not, see ``gate``)."""
         self._frames += count
         self._last_frame = wall_time
+        self._gate = gate or self._gate
         elapsed = time.monotonic() - self._since
         if elapsed >= STATUS_INTERVAL:
             self._emit(self._frames / elapsed)
             self._frames, self._since = 0, time.monotonic()
 
     def _emit(self, fps: float) -> None:
+        mode, fraction = "", 1.0
+        if (gate := self._gate) is not None:
+            before = self._gate_before
+            packets = gate.packets - (before.packets if before else 0)
+            decoded = gate.decoded - (before.decoded if before else 0)
+            mode, fraction = str(gate.mode), round(decoded / packets, 3) if packets else 1.0
+            self._gate_before = gate
         self.send(StatusMessage(self.camera_id, self.state, round(fps, 2), self.error,
-                                self._last_frame, self.dropped))
+                                self._last_frame, self.dropped, mode, fraction))
 
 
 class CameraWorker:
@@ -123,9 +135,11 @@ class CameraWorker:
             self.reporter.status("online")
             self._recovered()
             for packet in source:
-                if frames := self.pipeline.process(packet):
-                    self.reporter.frames(len(frames), frames[-1].wall_time)
+                # Counted per packet: while the gate is closed nothing is decoded, and the
+                # stream is as healthy as when everything is.
+                if self.pipeline.process(packet) or self.pipeline.gate_closed:
                     self.backoff.reset()
+                self.reporter.frames(1, packet.wall_time, self.pipeline.gate_stats(packet.wall_time))
                 if self._check_control():
                     return
 

@@ -20,6 +20,10 @@ class AlertMessage:
     message: str = ""
 
 
+# ``monitor.capture.gate.DecodeMode``'s values, for the service, which does not load PyAV
+DECODE_MODES = ("decoding", "calibrating", "fallback", "idle", "off-schedule")
+
+
 @dataclass(frozen=True)
 class StatusMessage:
     """A worker's periodic report; ``fps`` is frames decoded per second over the last interval."""
@@ -30,6 +34,10 @@ class StatusMessage:
     last_error: str | None = None
     last_frame: datetime | None = None
     dropped_messages: int = 0
+    decode_mode: str = ""
+    """What the camera decodes (``monitor.capture.gate.DecodeMode``); empty before it knows."""
+    decoded_fraction: float = 1.0
+    """Frames decoded per frame of the stream over the last interval (replays included)."""
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ class CameraStatus:
     restarts: int = 0
     last_frame: datetime | None = None
     pid: int | None = None
+    decode_mode: str = ""
+    decoded_fraction: float = 1.0
 
 
 @dataclass
@@ -257,6 +259,7 @@ class Supervisor:
                 return
             slot.status = replace(
                 slot.status, state=message.state, fps=message.fps,
+                decode_mode=message.decode_mode, decoded_fraction=message.decoded_fraction,
                 last_error=message.last_error or slot.status.last_error,
                 last_frame=message.last_frame or slot.status.last_frame,
             )

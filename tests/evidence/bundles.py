@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 import zipfile
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from evidence.canonical import canonical_json
 
 Members = dict[str, bytes]
+Changer = Callable[[Members], None]
 
 
 def members(path: Path) -> Members:
@@ -36,12 +38,22 @@ def rewrite(source: Path, target: Path, change: Callable[[Members], None]) -> Pa
 
 
 def edit_manifest(items: Members, change: Callable[[dict], None], *, sign_with: Ed25519PrivateKey | None) -> None:
-    """Change the manifest; re-sign it only when given a key (as a key holder could)."""
+    """Change the manifest; re-sign it and SHA256SUMS only when given a key (as a key holder could)."""
     manifest = json.loads(items["manifest.json"])
     change(manifest)
     items["manifest.json"] = canonical_json(manifest)
     if sign_with is not None:
         items["manifest.sig"] = sign_with.sign(items["manifest.json"])
+        resign_sums(items, sign_with)
+
+
+def resign_sums(items: Members, key: Ed25519PrivateKey) -> None:
+    """Rebuild SHA256SUMS over the members as they now are (clip first) and sign it."""
+    names = [n for n in items if not n.endswith(".sig") and n not in ("SHA256SUMS", "VERIFY.md")]
+    clips = sorted(n for n in names if n.startswith("clip/"))
+    lines = [f"{hashlib.sha256(items[n]).hexdigest()}  {n}" for n in clips + sorted(set(names) - set(clips))]
+    items["SHA256SUMS"] = ("\n".join(lines) + "\n").encode()
+    items["SHA256SUMS.sig"] = key.sign(items["SHA256SUMS"])
 
 
 def flip_byte(data: bytes, at: int) -> bytes:

@@ -13,12 +13,19 @@ from sqlalchemy import Engine
 
 from evidence.actions import Action
 from evidence.entry import CustodyRecord
+from evidence.export import Disclosure
 from evidence.hashing import sha256_file
 from evidence.store import EvidenceStore
 from monitor.store.db import make_engine
 from tests.fixtures.media import make_h264_mp4
 
 START = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
+
+
+def disclose(*, case: str = "2026-014", reason: str = "discipline hearing", by: str = "Dr. Okafor",
+             recipient: str = "District counsel", interest: str = "represents the district at the hearing") -> Disclosure:
+    """A complete disclosure record; tests override the fields they look at."""
+    return Disclosure(case=case, reason=reason, by=by, recipient=recipient, interest=interest)
 
 
 @dataclass

@@ -53,9 +53,11 @@ def swap(root: Path, a: int, b: int) -> None:
         db.execute("UPDATE custody_log SET seq = ? WHERE seq = -1", (b,))
 
 
-def forged_row(previous: dict[str, Any], *, seq: int, own_key: bool) -> dict[str, Any]:
-    """A well-formed, correctly hashed entry signed by a key that is not the site's."""
-    key = Ed25519PrivateKey.generate()
+def forged_row(previous: dict[str, Any], *, seq: int, own_key: bool,
+               key: Ed25519PrivateKey | None = None) -> dict[str, Any]:
+    """A well-formed, correctly hashed entry signed by a key that is not the site's (or by ``key``)."""
+    own_key = own_key or key is not None
+    key = key or Ed25519PrivateKey.generate()
     kid = key_id(key.public_key()) if own_key else previous["key_id"]
     body = {"type": "hotspot-custody-entry", "v": 1, "seq": seq, "time": previous["time"], "actor": "intruder",
             "action": "viewed", "clip_id": None, "object_sha256": None, "details": {},

@@ -32,6 +32,10 @@ def config(site: Site, tmp_path: Path) -> Path:
     return write_config(tmp_path, base_config(site.root))
 
 
+DISCLOSURE = ("--case", "2026-014", "--reason", "hearing", "--by", "Dr. Okafor",
+              "--recipient", "Officer Diaz, city police", "--interest", "investigating the incident of March 2")
+
+
 def run(cli: typer.Typer, *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, list(args))
     return result.exit_code, result.stdout, result.stderr
@@ -39,7 +43,7 @@ def run(cli: typer.Typer, *args: str) -> tuple[int, str, str]:
 
 def test_verify_store_exit_codes_and_json(cli: typer.Typer, config: Path, site: Site) -> None:
     code, _, err = run(cli, "verify", "--config", str(config))
-    assert code == 0 and "OK" in err
+    assert code == 0 and "OK" in err and "This does not prove" in err and "site's own clock" in err
     path = site.clip_path("clip2")
     path.write_bytes(bundles.flip_byte(path.read_bytes(), 10))
     code, out, _ = run(cli, "verify", "--json", "--config", str(config))
@@ -52,30 +56,43 @@ def test_verify_store_exit_codes_and_json(cli: typer.Typer, config: Path, site: 
 
 def test_export_then_verify_the_bundle(cli: typer.Typer, config: Path, tmp_path: Path) -> None:
     out = tmp_path / "bundle.zip"
-    code, _, err = run(cli, "export", "clip1", "--out", str(out), "--case", "2026-014", "--reason", "hearing",
-                       "--by", "Dr. Okafor", "--config", str(config))
+    code, _, err = run(cli, "export", "clip1", "--out", str(out), *DISCLOSURE, "--config", str(config))
     assert code == 0, err
     code, out_text, _ = run(cli, "verify", str(out), "--json")
-    assert code == 0 and json.loads(out_text)["clip_id"] == "clip1"
+    assert code == 3 and json.loads(out_text)["clip_id"] == "clip1"
+    assert json.loads(out_text)["recipient"] == "Officer Diaz, city police"
     code, _, err = run(cli, "verify", str(out))
-    assert code == 0 and "2026-014" in err
-    code, _, err = run(cli, "export", "clip1", "--out", str(out), "--case", "c", "--reason", "r", "--by", "b",
-                       "--config", str(config))
+    assert code == 3 and "2026-014" in err and "UNPINNED" in err
+    code, _, err = run(cli, "export", "clip1", "--out", str(out), *DISCLOSURE, "--config", str(config))
     assert code == 2 and "already exists" in err
+
+
+def test_export_without_recipient_or_interest_is_refused(cli: typer.Typer, config: Path, site: Site,
+                                                        tmp_path: Path) -> None:
+    before = len(site.ev.entries())
+    for missing in ("--recipient", "--interest"):
+        args = list(DISCLOSURE)
+        del args[args.index(missing):args.index(missing) + 2]
+        code, _, err = run(cli, "export", "clip1", "--out", str(tmp_path / "x.zip"), *args, "--config", str(config))
+        assert code == 2 and missing in err
+        code, _, err = run(cli, "export", "clip1", "--out", str(tmp_path / "x.zip"), *args, missing, " ",
+                           "--config", str(config))
+        assert code == 2 and missing in err
+    assert len(site.ev.entries()) == before and not (tmp_path / "x.zip").exists()
 
 
 def test_usage_errors_exit_2_and_failures_exit_1(cli: typer.Typer, config: Path, site: Site, tmp_path: Path) -> None:
     assert run(cli, "verify", str(tmp_path / "absent.zip"))[0] == 2
     assert run(cli, "verify", "--config", str(tmp_path / "nope.yaml"))[0] == 2
     assert run(cli, "export", "clip1", "--out", "x.zip", "--config", str(config))[0] == 2
-    code, _, err = run(cli, "export", "unknown", "--out", str(tmp_path / "x.zip"), "--case", "c", "--reason", "r",
-                       "--by", "b", "--config", str(config))
+    code, _, err = run(cli, "export", "unknown", "--out", str(tmp_path / "x.zip"), *DISCLOSURE,
+                       "--config", str(config))
     assert code == 2 and "no sealed clip" in err
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
     assert run(cli, "verify", str(tmp_path / "junk.zip"))[0] == 1
     (site.root / "keys" / "signing.pem").chmod(0o644)
-    code, _, err = run(cli, "export", "clip1", "--out", str(tmp_path / "y.zip"), "--case", "c", "--reason", "r",
-                       "--by", "b", "--config", str(config))
+    code, _, err = run(cli, "export", "clip1", "--out", str(tmp_path / "y.zip"), *DISCLOSURE,
+                       "--config", str(config))
     assert code == 1 and "too open" in err
 
 

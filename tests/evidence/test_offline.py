@@ -13,7 +13,7 @@ import pytest
 from evidence.export import export_bundle
 from tests.conftest import REPO
 from tests.evidence import bundles
-from tests.evidence.conftest import Site
+from tests.evidence.conftest import Site, disclose
 
 BLOCKED = ("monitor", "cv2", "av", "fastapi", "sqlalchemy", "numpy", "typer", "rich")
 RUNNER = f"""
@@ -33,7 +33,7 @@ runpy.run_module("evidence", run_name="__main__")
 
 @pytest.fixture
 def bundle(site: Site, tmp_path: Path) -> Path:
-    return export_bundle(site.ev, "clip2", tmp_path / "b.zip", case="C-7", reason="police request", by="admin")
+    return export_bundle(site.ev, "clip2", tmp_path / "b.zip", disclosure=disclose(case="C-7", reason="police request", by="admin"))
 
 
 def offline(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -45,12 +45,17 @@ def offline(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           env={"PYTHONPATH": str(alone), "PATH": "/usr/bin:/bin"}, timeout=60)
 
 
-def test_python_m_evidence_verifies_a_bundle_without_the_application(bundle: Path, tmp_path: Path) -> None:
+def test_python_m_evidence_verifies_a_bundle_without_the_application(site: Site, bundle: Path,
+                                                                     tmp_path: Path) -> None:
     result = offline(tmp_path, "verify", str(bundle))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("OK: clip clip2")
-    report = json.loads(offline(tmp_path, "verify", "--json", str(bundle)).stdout)
+    assert result.returncode == 3, result.stderr  # intact, but no fingerprint was given
+    assert result.stdout.startswith("bundle: clip clip2") and "UNPINNED" in result.stdout
+    first = site.ev.entries()[0].key_id
+    result = offline(tmp_path, "verify", "--trust", first, str(bundle))
+    assert result.returncode == 0 and "VERIFIED" in result.stdout, result.stderr
+    report = json.loads(offline(tmp_path, "verify", "--json", "--trust", first, str(bundle)).stdout)
     assert report["ok"] and report["case"] == "C-7" and report["actions"][-1] == "exported"
+    assert report["trust"] == "pinned" and report["anchor"] == first and report["proves"]
 
 
 def test_python_m_evidence_fails_a_tampered_bundle_with_status_1(bundle: Path, tmp_path: Path) -> None:
@@ -65,7 +70,8 @@ def test_python_m_evidence_fails_a_tampered_bundle_with_status_1(bundle: Path, t
 
 def test_pinning_a_key_that_did_not_sign_fails(bundle: Path, tmp_path: Path) -> None:
     result = offline(tmp_path, "verify", "--trust", "ab" * 32, str(bundle))
-    assert result.returncode == 1 and "not among the trusted" in result.stderr
+    assert result.returncode == 1 and "no trusted fingerprint is that key" in result.stderr
+    assert offline(tmp_path, "verify", "--trust", "not-hex", str(bundle)).returncode == 2
 
 
 def test_the_blocker_really_blocks(tmp_path: Path) -> None:

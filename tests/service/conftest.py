@@ -31,6 +31,7 @@ from playwright.sync_api import Page, expect
 
 from monitor.service.accounts import RateLimit, add_user
 from monitor.service.app import create_app
+from monitor.service.edge import server_config
 from monitor.service.state import ServiceSettings
 from monitor.site.runtime import Runtime
 from monitor.store.models import Alert, Clip
@@ -104,11 +105,14 @@ def _jpeg() -> bytes:
     return b"".join(bytes(p) for p in packets)
 
 
-def make_site(folder: Path, *, camera: dict[str, Any] | None = None, users: bool = True, **settings: Any) -> Site:
+def make_site(folder: Path, *, camera: dict[str, Any] | None = None, users: bool = True,
+              config: dict[str, Any] | None = None, **settings: Any) -> Site:
+    """A site in ``folder``; ``config`` adds or replaces sections of its cameras.yaml."""
     storage = folder / "data"
-    config = write_config(folder, base_config(storage, schedules=SCHEDULES, cameras=[camera or CAMERA]))
-    app = create_app(config, settings=ServiceSettings(**{"start_workers": False, **settings}))
-    site = Site(config, storage, app)
+    data = {**base_config(storage, schedules=SCHEDULES, cameras=[camera or CAMERA]), **(config or {})}
+    config_path = write_config(folder, data)
+    app = create_app(config_path, settings=ServiceSettings(**{"start_workers": False, **settings}))
+    site = Site(config_path, storage, app)
     if users:
         with site.runtime.sessions.begin() as session:
             for role, password in PASSWORDS.items():
@@ -146,8 +150,7 @@ def serve(app: FastAPI) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1,
-                                           lifespan="on"))
+    server = uvicorn.Server(server_config(app, log_level="warning", timeout_graceful_shutdown=1, lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -73,5 +73,7 @@ def test_health_and_metrics(server: Server) -> None:
     assert health["status"] == "ok" and health["cameras_configured"] == 1
     metrics = httpx.get(f"{server.url}/metrics").text
     assert 'hotspot_camera_online{camera="east-stairwell"} 0.0' in metrics
+    assert 'hotspot_camera_decoded_fraction{camera="east-stairwell"} 0.0' in metrics
+    assert 'hotspot_camera_decode_mode{camera="east-stairwell",mode="off-schedule"} 0.0' in metrics
     unacknowledged = next(line for line in metrics.splitlines() if line.startswith("hotspot_alerts_unacknowledged "))
     assert float(unacknowledged.split()[1]) >= 1

@@ -64,7 +64,9 @@ def test_play_clip_and_export_bundle(page: Page, server: Server, tmp_path: Path)
     page.click("#verify")
     expect(page.locator("#verify-state")).to_contain_text("intact")
     page.fill("#export-form input[name=case]", "2026-114")
-    page.fill("#export-form input[name=reason]", "disclosed to district police, officer badge 4411")
+    page.fill("#export-form input[name=reason]", "police investigation")
+    page.fill("#export-form input[name=recipient]", "District police, officer badge 4411")
+    page.fill("#export-form input[name=interest]", "investigating the incident shown")
     with page.expect_download() as download_info:
         page.click("#export-form button[type=submit]")
     saved = tmp_path / download_info.value.suggested_filename
@@ -78,6 +80,8 @@ def test_play_clip_and_export_bundle(page: Page, server: Server, tmp_path: Path)
     expect(page.locator("#verify-result")).to_contain_text("2026-114")
     actions = [(str(e.action), e.actor) for e in server.site.runtime.evidence.entries(clip_id=clip.id)]
     assert ("viewed", "investigator") in actions and ("exported", "investigator") in actions
+    exported = server.site.runtime.evidence.entries(clip_id=clip.id)[-1].details
+    assert (exported["by"], exported["recipient"]) == ("investigator", "District police, officer badge 4411")
 
 
 def test_admin_draws_a_zone(page: Page, server: Server) -> None:

@@ -3,6 +3,7 @@ any member, or any added, missing or swapped member, fails it."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -15,11 +16,20 @@ from evidence.bundle import verify_bundle
 from evidence.case_bundle import verify_case_bundle
 from evidence.errors import VerificationError
 from tests.evidence import bundles
-from tests.evidence.test_verify_md import run_verify_md
 from tests.service.casework import BASE, case_with_two_cameras, export
 from tests.service.conftest import Server
 
 pytestmark = pytest.mark.slow
+
+
+def run_verify_md(bundle: Path) -> subprocess.CompletedProcess[str]:
+    """Run every shell block of the case bundle's own VERIFY.md, in order, stopping at the first failure."""
+    with zipfile.ZipFile(bundle) as archive:
+        text = archive.read("VERIFY.md").decode()
+    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+    assert len(blocks) == 7, "VERIFY.md lost a step"
+    return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", "\n".join(blocks)], check=False, cwd=bundle.parent,
+                          capture_output=True, text=True, timeout=120)
 
 
 def test_case_bundle_verifies_offline_and_any_changed_byte_fails_it(server: Server, tmp_path: Path) -> None:

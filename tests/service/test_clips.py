@@ -128,11 +128,19 @@ def test_hold_set_and_release(server: Server) -> None:
 def test_export_then_verify_the_bundle(server: Server) -> None:
     clip, _ = server.site.add_clip()
     with server.client("investigator") as client:
-        export = client.post(f"/api/clips/{clip.id}/export", json={"case": "2026-114", "reason": "police request"})
+        body = {"case": "2026-114", "reason": "police request", "recipient": "Officer Diaz, city police",
+                "interest": "investigating the March 2 incident"}
+        for missing in ("recipient", "interest"):
+            refused = client.post(f"/api/clips/{clip.id}/export", json={k: v for k, v in body.items() if k != missing})
+            assert refused.status_code == 422 and missing in refused.text
+        export = client.post(f"/api/clips/{clip.id}/export", json=body)
         assert export.status_code == 200, export.text
         assert export.headers["content-type"] == "application/zip"
+        name = f"{clip.id}-2026-114.zip"
+        assert name in export.headers["content-disposition"]
         with zipfile.ZipFile(io.BytesIO(export.content)) as bundle:
             assert any(name.endswith(".mp4") for name in bundle.namelist())
+            assert f"unzip -q {name} " in bundle.read("VERIFY.md").decode()
         verified = client.post("/api/bundles/verify", content=export.content,
                                headers={"Content-Type": "application/zip"}).json()
         assert verified["ok"] is True, verified
@@ -140,12 +148,12 @@ def test_export_then_verify_the_bundle(server: Server) -> None:
         assert verified["result"]["clip_id"] == clip.id and verified["result"]["case"] == "2026-114"
         assert verified["result"]["sha256"] == clip.sha256
         tampered = bytearray(export.content)
-        tampered[len(tampered) // 3] ^= 0x01
+        tampered[export.content.index(b"ftyp") + 400] ^= 0x01  # inside the stored clip
         refused = client.post("/api/bundles/verify", content=bytes(tampered)).json()
         assert refused["ok"] is False and refused["error"]
     exported = [e for e in server.site.runtime.evidence.entries(clip_id=clip.id) if str(e.action) == "exported"]
     assert len(exported) == 1 and exported[0].actor == "investigator"
-    assert "2026-114" in str(exported[0].details) and "police request" in str(exported[0].details)
+    assert exported[0].details == {**body, "by": "investigator", "file": f"{clip.id}-2026-114.zip"}
 
 
 def test_bundle_upload_is_size_limited_and_hostile_input_is_refused(server: Server) -> None:

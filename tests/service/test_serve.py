@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ import pytest
 from tests.conftest import base_config, write_config
 from tests.fixtures.scenes import ZONE, walk_through
 from tests.service.conftest import login
+from tests.service.test_file_modes import loose_files
 
 pytestmark = pytest.mark.slow
 HOTSPOT = Path(sys.executable).parent / "hotspot"
@@ -54,8 +56,8 @@ def test_serve_first_start_workers_and_clean_stop(tmp_path: Path) -> None:
                                env={**os.environ, "COLUMNS": "200"}, cwd=tmp_path)
     try:
         _wait_healthy(url, process)
-        with httpx.Client(base_url=url, timeout=30) as client:
-            assert login(client, "admin", "not-the-password").status_code == 401
+        with httpx.Client(base_url=url, timeout=30, headers={"X-Forwarded-For": "203.0.113.9"}) as client:
+            assert login(client, "admin", "not-the-password").status_code == 401  # forged address
         output = ""
         while "one-time password" not in output:
             output += process.stdout.readline()  # type: ignore[union-attr]
@@ -71,6 +73,17 @@ def test_serve_first_start_workers_and_clean_stop(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, cameras
                 time.sleep(0.3)
             assert cameras[0]["fps"] >= 0
+            failed = client.get("/api/audit/logins", params={"success": "false"}).json()
+            assert [row["remote"] for row in failed] == ["127.0.0.1"]  # no trusted proxy: header ignored
+            while not client.get("/api/alerts").json():  # the worker records a clip and a snapshot
+                assert time.monotonic() < deadline + 30, "no alert from the walking figure"
+                time.sleep(0.3)
+            zones = {"zones": [camera["zones"][0] | {"min_area": 0.05}], "privacy_zones": []}
+            assert client.put("/api/cameras/hall/zones", json=zones).status_code == 200
+        # Nothing the service wrote is readable by another local account.
+        assert loose_files(tmp_path / "data") == []
+        assert stat.S_IMODE(config.stat().st_mode) == 0o600
+        assert list((tmp_path / "data" / "clips").rglob("*.mp4")) and (tmp_path / "data" / "hotspot.db-wal").exists()
         workers = psutil.Process(process.pid).children(recursive=True)
         assert workers, "no camera worker process was started"
     finally:

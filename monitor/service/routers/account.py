@@ -8,8 +8,15 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from monitor.service.accounts import AccountError, new_api_token, password_matches, set_password
-from monitor.service.deps import ActiveUser, Authenticated, Db
+from monitor.service.accounts import (
+    AccountError,
+    check_password,
+    new_api_token,
+    password_matches,
+    set_password,
+)
+from monitor.service.deps import ActiveUser, Authenticated, Db, State
+from monitor.service.params import RowId
 from monitor.service.permissions import ROLE_PERMISSIONS
 from monitor.store.users import ApiToken, User
 
@@ -27,6 +34,12 @@ class PasswordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=1, max_length=1024)
+    revoke_tokens: bool = Field(default=True, description="also revoke my API tokens (the default)")
+
+
+class PasswordChangedOut(BaseModel):
+    sessions_ended: bool = Field(description="every session ended: log in again with the new password")
+    tokens_revoked: int = Field(description="how many of my API tokens were revoked")
 
 
 class TokenIn(BaseModel):
@@ -60,18 +73,23 @@ def me(principal: Authenticated) -> MeOut:
                  permissions=sorted(p.value for p in ROLE_PERMISSIONS.get(principal.role, ())))
 
 
-@router.post("/password", summary="Change my password (ends every session: log in again)", status_code=204)
-def change_password(body: PasswordIn, principal: Authenticated, db: Db) -> None:
+@router.post("/password", summary="Change my password (ends every session and, by default, revokes my "
+             "API tokens)", response_model=PasswordChangedOut)
+def change_password(body: PasswordIn, principal: Authenticated, db: Db, state: State) -> PasswordChangedOut:
     user = _user(db, principal)
+    context = (state.config.site.name,)
+    try:  # judged before the (slow, Argon2) check of the current password
+        check_password(body.new_password, user.username, context=context)
+    except AccountError as exc:
+        raise HTTPException(422, str(exc)) from None
     if not password_matches(user, body.current_password):
         raise HTTPException(403, "the current password is wrong")
     if body.new_password == body.current_password:
         raise HTTPException(422, "the new password must differ from the current one")
-    try:
-        set_password(db, user, body.new_password, temporary=False)
-    except AccountError as exc:
-        raise HTTPException(422, str(exc)) from None
+    revoked = set_password(db, user, body.new_password, temporary=False, revoke_tokens=body.revoke_tokens,
+                           context=context)
     db.commit()
+    return PasswordChangedOut(sessions_ended=True, tokens_revoked=revoked)
 
 
 @router.get("/tokens", summary="My API tokens", response_model=list[TokenOut])
@@ -91,7 +109,7 @@ def create_token(body: TokenIn, principal: ActiveUser, db: Db) -> NewTokenOut:
 
 
 @router.post("/tokens/{token_id}/revoke", summary="Revoke one of my API tokens", status_code=204)
-def revoke_token(token_id: int, principal: ActiveUser, db: Db) -> None:
+def revoke_token(token_id: RowId, principal: ActiveUser, db: Db) -> None:
     token = db.get(ApiToken, token_id)
     if token is None or token.user_id != principal.user_id:
         raise HTTPException(404, f"no token {token_id} of yours")

@@ -16,6 +16,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from monitor.service.alert_feed import alert_json
 from monitor.service.deps import CanAckAlerts, CanViewAlerts, Db, State
+from monitor.service.params import RowId
 from monitor.store.models import Alert
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -83,13 +84,13 @@ async def stream(_user: CanViewAlerts, state: State, request: Request) -> EventS
 
 
 @router.get("/{alert_id}", summary="One alert")
-def get_alert(alert_id: int, _user: CanViewAlerts, db: Db) -> dict[str, Any]:
+def get_alert(alert_id: RowId, _user: CanViewAlerts, db: Db) -> dict[str, Any]:
     return alert_json(_alert(db, alert_id))
 
 
 @router.get("/{alert_id}/snapshot.jpg", summary="The alert's privacy-masked snapshot",
             response_class=FileResponse)
-def snapshot(alert_id: int, _user: CanViewAlerts, db: Db, state: State) -> FileResponse:
+def snapshot(alert_id: RowId, _user: CanViewAlerts, db: Db, state: State) -> FileResponse:
     alert = _alert(db, alert_id)
     if not alert.snapshot_path:
         raise HTTPException(404, f"alert {alert_id} has no snapshot")
@@ -103,7 +104,7 @@ def snapshot(alert_id: int, _user: CanViewAlerts, db: Db, state: State) -> FileR
 
 
 @router.post("/{alert_id}/ack", summary="Acknowledge an alert with a note")
-def acknowledge(alert_id: int, body: AckIn, user: CanAckAlerts, db: Db, state: State) -> dict[str, Any]:
+def acknowledge(alert_id: RowId, body: AckIn, user: CanAckAlerts, db: Db, state: State) -> dict[str, Any]:
     alert = _alert(db, alert_id)
     if alert.acknowledged_at is not None:
         raise HTTPException(409, f"alert {alert_id} was already acknowledged by {alert.acknowledged_by}")

@@ -1,7 +1,8 @@
-"""Logging in and out of the dashboard. Failed attempts are logged and rate-limited."""
+"""Logging in and out of the dashboard. Failed attempts are logged and throttled (monitor.service.throttle)."""
 
 from __future__ import annotations
 
+import math
 import secrets
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -13,10 +14,10 @@ from monitor.service.accounts import (
     log_attempt,
     open_session,
     password_matches,
-    recent_failures,
     same_secret,
 )
 from monitor.service.deps import CSRF_HEADER, SESSION_COOKIE, Authenticated, Db, State
+from monitor.service.throttle import THROTTLED, seconds_to_wait
 from monitor.store.users import User, WebSession
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -58,12 +59,19 @@ def login(body: LoginIn, request: Request, response: Response, db: Db, state: St
     if not expected or not same_secret(request.headers.get(CSRF_HEADER, ""), expected):
         raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header (open the login page first)")
     remote = _remote(request)
-    if recent_failures(db, state.settings.rate_limit, username=body.username, remote=remote):
-        log_attempt(db, username=body.username, remote=remote, success=False, reason="rate limited")
+    with state.login_gate.one_at_a_time(remote):
+        return _attempt(body, remote=remote, request=request, response=response, db=db, state=state)
+
+
+def _attempt(
+    body: LoginIn, *, remote: str, request: Request, response: Response, db: Db, state: State,
+) -> LoginOut:
+    wait = seconds_to_wait(db, state.settings.rate_limit, username=body.username, remote=remote)
+    if wait > 0:
+        log_attempt(db, username=body.username, remote=remote, success=False, reason=THROTTLED)
         db.commit()
-        window = int(state.settings.rate_limit.window.total_seconds())
-        raise HTTPException(429, "too many failed logins; try again later",
-                            headers={"Retry-After": str(window)})
+        raise HTTPException(429, f"too many failed logins from your address; try again in {math.ceil(wait)} s",
+                            headers={"Retry-After": str(math.ceil(wait))})
     user = db.scalar(select(User).where(User.username == body.username))
     ok = password_matches(user, body.password)
     if not ok or user is None or user.disabled:

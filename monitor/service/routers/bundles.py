@@ -2,6 +2,8 @@
 
 The body is streamed to a private temporary file with a hard size cap (checked before and
 while reading), and ``evidence.verify`` does the rest with its own zip-bomb and path rules.
+The check is pinned to this site's own keys (as the custody log links them): a bundle signed
+by any other key is not verified here, however intact it is.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from evidence.actions import Action
-from evidence.errors import EvidenceError
+from evidence.errors import EvidenceError, TrustError
+from evidence.store import EvidenceStore
 from evidence.verify import verify_bundle
 from monitor.service.deps import CanVerify, State
 
@@ -40,24 +43,39 @@ async def _receive(request: Request, target: Path, limit: int) -> int:
     return size
 
 
+def _without_paths(message: str, bundle: Path) -> str:
+    """The verifier names the file it read: the caller sent an upload, not our temp folder."""
+    return message.replace(str(bundle), "uploaded bundle").replace(str(bundle.parent), "upload")
+
+
+def site_key_ids(evidence: EvidenceStore) -> list[str]:
+    """This site's keys, oldest first: the trust anchors of the Verify page."""
+    chain = evidence.key_chain()
+    return list(chain.keys) if chain is not None else [evidence.keys.key_id]
+
+
 @router.post("/verify", summary="Verify an evidence bundle (zip as the request body)", openapi_extra=ZIP_BODY)
 async def verify(request: Request, user: CanVerify, state: State) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="upload-"))
     try:
         bundle = folder / "bundle.zip"
         size = await _receive(request, bundle, state.settings.max_bundle_bytes)
+        site_keys = await run_in_threadpool(site_key_ids, state.runtime.evidence)
+        outcome: dict[str, Any] = {"size_bytes": size, "site_keys": site_keys}
         try:
-            result = await run_in_threadpool(verify_bundle, bundle)
+            result = await run_in_threadpool(lambda: verify_bundle(bundle, trusted_keys=site_keys))
+        except TrustError as exc:
+            outcome.update(ok=False, trusted=False, signed_by_this_site=False,
+                           error=f"not signed by this site: {_without_paths(str(exc), bundle)}")
         except EvidenceError as exc:
-            outcome: dict[str, Any] = {"ok": False, "error": str(exc), "size_bytes": size}
+            outcome.update(ok=False, trusted=None, signed_by_this_site=False,
+                           error=_without_paths(str(exc), bundle))
         else:
-            site_keys = set(state.runtime.evidence.keys.key_ids)
-            outcome = {"ok": True, "size_bytes": size, "result": result.to_json(),
-                       "signed_by_this_site": set(result.key_ids) <= site_keys}
+            outcome.update(ok=True, trusted=True, signed_by_this_site=True, result=result.to_json())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     # The bundle may come from another site: its clip id goes in the details, not the clip chain.
-    details = {"bundle_bytes": size, "ok": outcome["ok"], "error": outcome.get("error"),
+    details = {"bundle_bytes": size, "ok": outcome["ok"], "trusted": outcome["trusted"], "error": outcome.get("error"),
                "bundle_clip_id": (outcome.get("result") or {}).get("clip_id")}
     await run_in_threadpool(
         lambda: state.runtime.evidence.append(Action.VERIFIED, actor=user.username, clip_id=None,

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -21,9 +21,10 @@ from starlette.background import BackgroundTask
 
 from evidence.actions import Action
 from evidence.errors import EvidenceError
-from evidence.export import export_bundle
+from evidence.export import Disclosure, export_bundle
 from monitor.service.clip_check import check_clip
 from monitor.service.deps import CanExport, CanManageHolds, CanViewClips, Db, Principal, State
+from monitor.service.params import OptionalRowId
 from monitor.service.state import ServiceState
 from monitor.service.times import iso, utc
 from monitor.store.cases import open_case_holding
@@ -36,7 +37,10 @@ router = APIRouter(prefix="/api/clips", tags=["clips"])
 class ExportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     case: str = Field(min_length=1, max_length=200, description="case or incident number")
-    reason: str = Field(min_length=1, max_length=2000, description="why the clip is disclosed, and to whom")
+    reason: str = Field(min_length=1, max_length=2000, description="why the clip is disclosed")
+    recipient: str = Field(min_length=1, max_length=2000, description="the party receiving the clip")
+    interest: str = Field(min_length=1, max_length=2000,
+                          description="the recipient's legitimate interest in the clip (FERPA 34 CFR 99.32)")
 
 
 class HoldIn(BaseModel):
@@ -94,7 +98,7 @@ def list_clips(
     camera: Annotated[str | None, Query(max_length=64)] = None,
     zone: Annotated[str | None, Query(max_length=64)] = None,
     since: datetime | None = None, until: datetime | None = None,
-    alert_id: int | None = None, hold: bool | None = None,
+    alert_id: OptionalRowId = None, hold: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     rows = search_clips(db, camera=camera, zone=zone, since=since, until=until, alert_id=alert_id,
@@ -125,16 +129,18 @@ def get_clip(clip_id: str, _user: CanViewClips, db: Db, state: State) -> dict[st
     return {**clip_json(clip), "custody": [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)]}
 
 
-@router.get("/{clip_id}/video", summary="Play the clip (HTTP range requests); logs a view",
+@router.get("/{clip_id}/video", summary="Play the clip (HTTP range requests); logs one view per viewing",
             response_class=FileResponse)
-def video(clip_id: str, user: CanViewClips, db: Db, state: State, request: Request) -> FileResponse:
+def video(clip_id: str, user: CanViewClips, db: Db, state: State) -> FileResponse:
     clip = clip_or_404(db, clip_id)
     path = clip_file(state, clip)
-    requested = request.headers.get("range", "")
-    starts_playback = not requested or requested.replace(" ", "").startswith("bytes=0-")
-    if starts_playback and state.views.first_view(user.username, clip.id):
-        state.runtime.evidence.append(Action.VIEWED, actor=user.username, clip_id=clip.id,
-                                      object_sha256=clip.sha256, details={"via": "dashboard"})
+    if state.views.first_view(user.username, clip.id):  # any Range: every request delivers bytes
+        try:
+            state.runtime.evidence.append(Action.VIEWED, actor=user.username, clip_id=clip.id,
+                                          object_sha256=clip.sha256, details={"via": "dashboard"})
+        except BaseException:  # no entry, no bytes; and the next request tries again
+            state.views.forget(user.username, clip.id)
+            raise
     return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private, no-store"})
 
 
@@ -142,8 +148,10 @@ def video(clip_id: str, user: CanViewClips, db: Db, state: State, request: Reque
 def download(clip_id: str, user: CanExport, db: Db, state: State) -> FileResponse:
     clip = clip_or_404(db, clip_id)
     path = clip_file(state, clip)
+    # A download is a disclosure to the logged-in user: the entry names them and their role.
     state.runtime.evidence.append(Action.DOWNLOADED, actor=user.username, clip_id=clip.id,
-                                  object_sha256=clip.sha256, details={"via": "dashboard"})
+                                  object_sha256=clip.sha256,
+                                  details={"via": "dashboard", "recipient": user.username, "role": user.role})
     return FileResponse(path, media_type="video/mp4", filename=f"{clip.id}.mp4")
 
 
@@ -154,16 +162,19 @@ def export(clip_id: str, body: ExportIn, user: CanExport, db: Db, state: State) 
     if clip.status != "sealed":
         raise HTTPException(409, f"clip {clip.id} is {clip.status}; only sealed clips can be exported")
     folder = Path(tempfile.mkdtemp(prefix="hotspot-export-"))
-    out = folder / f"{clip.id}.zip"
+    name = f"{clip.id}-{_slug(body.case)}.zip"
+    out = folder / name  # the name the recipient sees is the one VERIFY.md uses
+    disclosure = Disclosure(case=body.case, reason=body.reason, by=user.username, recipient=body.recipient,
+                            interest=body.interest)
     try:
-        export_bundle(state.runtime.evidence, clip.id, out, case=body.case, reason=body.reason, by=user.username)
+        export_bundle(state.runtime.evidence, clip.id, out, disclosure=disclosure)
     except EvidenceError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise HTTPException(409, f"clip {clip.id} cannot be exported: {exc}") from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return FileResponse(out, media_type="application/zip", filename=f"{clip.id}-{_slug(body.case)}.zip",
+    return FileResponse(out, media_type="application/zip", filename=name,
                         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
 

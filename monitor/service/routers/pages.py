@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -30,10 +31,12 @@ from monitor.service.deps import (
     Principal,
     State,
 )
+from monitor.service.params import OptionalRowId
 from monitor.service.permissions import Permission, allowed
 from monitor.service.routers.alerts import filtered_alerts
 from monitor.service.routers.audit import custody_rows, login_rows
 from monitor.service.routers.auth import issue_login_csrf
+from monitor.service.routers.bundles import site_key_ids
 from monitor.service.routers.cameras import camera_or_404, camera_statuses
 from monitor.service.routers.clips import clip_json, clip_or_404, entry_json, search_clips
 from monitor.service.routers.schedules import schedules_json
@@ -71,12 +74,7 @@ def render(request: Request, name: str, user: Principal | None, state: Any, **co
     response = templates.TemplateResponse(request, name, {
         "user": user, "nav": nav, "site": state.config.site.name, "path": request.url.path, **context,
     })
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' blob: data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "frame-ancestors 'none'"
-    )
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-store"  # the CSP and other headers: monitor.service.edge
     return response
 
 
@@ -85,11 +83,25 @@ def home(_user: ActiveUser) -> Response:
     return RedirectResponse("/alerts", status_code=303)
 
 
+def local_target(next_url: str | None, default: str = "/alerts") -> str:
+    r"""``next_url`` if it is a path on this site, else ``default``: parsed, not pattern-matched.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
+    ``/\t/evil.example`` becomes ``//evil.example``, another site; any control character,
+    whitespace or backslash therefore refuses the value outright. What remains must parse
+    with no scheme and no host, and its path must start with exactly one slash.
+    """
+    if not next_url or any(ch <= " " or ch in "\\\x7f" for ch in next_url):
+        return default
+    parts = urlsplit(next_url)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return default
+    return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+
+
 @router.get("/login")
 def login_page(request: Request, state: State, next: Text = None) -> HTMLResponse:
-    local = next is not None and next.startswith("/") and not next.startswith(("//", "/\\"))
-    target = next if local and next else "/alerts"
-    response = render(request, "login.html", None, state, next=target)
+    response = render(request, "login.html", None, state, next=local_target(next))
     issue_login_csrf(request, response)
     return response
 
@@ -123,7 +135,7 @@ def live_page(request: Request, user: CanViewLive, state: State) -> HTMLResponse
 def clips_page(
     request: Request, user: CanViewClips, db: Db, state: State,
     camera: Text = None, zone: Text = None, since: datetime | None = None, until: datetime | None = None,
-    alert_id: int | None = None, hold: Text = None,
+    alert_id: OptionalRowId = None, hold: Text = None,
 ) -> HTMLResponse:
     on_hold = {"yes": True, "no": False}.get(hold or "")
     rows = search_clips(db, camera=_blank(camera), zone=_blank(zone), since=since, until=until,
@@ -145,7 +157,8 @@ def clip_page(request: Request, clip_id: str, user: CanViewClips, db: Db, state:
 
 @router.get("/verify")
 def verify_page(request: Request, user: CanVerify, state: State) -> HTMLResponse:
-    return render(request, "verify.html", user, state, limit_mb=state.settings.max_bundle_bytes // 2**20)
+    return render(request, "verify.html", user, state, limit_mb=state.settings.max_bundle_bytes // 2**20,
+                  site_keys=site_key_ids(state.runtime.evidence))
 
 
 @router.get("/zones")

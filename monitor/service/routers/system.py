@@ -1,6 +1,9 @@
 """Public machine endpoints: health for load balancers and systemd, metrics for Prometheus.
 
-Both are public on purpose and carry no personal data: counts, states and rates only.
+Both carry no personal data: counts, states and rates only. ``/healthz`` is public. ``/metrics``
+is public unless ``server.metrics_token`` is set; then Prometheus sends it as a bearer token.
+Camera states tell a burglar which camera is down, so a site that serves beyond loopback
+should set the token. Both sit behind the Host check (``server.allowed_hosts``).
 """
 
 from __future__ import annotations
@@ -8,16 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
+from monitor.service.accounts import same_secret
 from monitor.service.deps import State
 from monitor.service.state import ServiceState
 from monitor.store.models import Alert, Clip
+from monitor.workers.messages import DECODE_MODES
 
 router = APIRouter(tags=["system"])
 
@@ -50,13 +55,21 @@ class _SiteCollector(Collector):
         online = GaugeMetricFamily("hotspot_camera_online", "1 when the camera worker is online", labels=["camera"])
         fps = GaugeMetricFamily("hotspot_camera_fps", "frames decoded per second", labels=["camera"])
         restarts = GaugeMetricFamily("hotspot_camera_restarts", "worker restarts since start", labels=["camera"])
+        decoded = GaugeMetricFamily("hotspot_camera_decoded_fraction",
+                                    "frames decoded per frame of the stream (schedule and idle gates)",
+                                    labels=["camera"])
+        modes = GaugeMetricFamily("hotspot_camera_decode_mode", "1 for the mode the camera decodes in",
+                                  labels=["camera", "mode"])
         statuses = self._state.supervisor.statuses() if self._state.supervisor else {}
         for camera in self._state.config.cameras:
             status = statuses.get(camera.id)
             online.add_metric([camera.id], 1.0 if status and status.state == "online" else 0.0)
             fps.add_metric([camera.id], status.fps if status else 0.0)
             restarts.add_metric([camera.id], float(status.restarts) if status else 0.0)
-        yield from (online, fps, restarts)
+            decoded.add_metric([camera.id], status.decoded_fraction if status else 0.0)
+            for mode in DECODE_MODES:
+                modes.add_metric([camera.id, mode], 1.0 if status and status.decode_mode == mode else 0.0)
+        yield from (online, fps, restarts, decoded, modes)
         yield from self._counts()
 
     def _counts(self) -> Iterator[GaugeMetricFamily]:
@@ -75,8 +88,15 @@ class _SiteCollector(Collector):
                                 value=float(self._state.feed.subscribers))
 
 
-@router.get("/metrics", summary="Prometheus metrics (public)", response_class=Response)
-def metrics(state: State) -> Response:
+@router.get("/metrics", summary="Prometheus metrics (public, or with server.metrics_token)",
+            response_class=Response)
+def metrics(state: State, request: Request) -> Response:
+    expected = state.config.server.metrics_token
+    if expected:
+        sent = request.headers.get("authorization", "")
+        if not sent.lower().startswith("bearer ") or not same_secret(sent[7:].strip(), expected):
+            raise HTTPException(401, "send server.metrics_token as 'Authorization: Bearer <token>'",
+                                headers={"WWW-Authenticate": "Bearer"})
     registry = CollectorRegistry()
     registry.register(_SiteCollector(state))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -48,6 +48,7 @@ class UserChangeIn(BaseModel):
 class OneTimePasswordOut(BaseModel):
     username: str
     password: str = Field(description="one-time password; the user must change it at first login")
+    tokens_revoked: int = Field(default=0, description="API tokens of the user revoked by a reset")
 
 
 def _out(user: User) -> UserOut:
@@ -95,11 +96,15 @@ def change_user(username: str, body: UserChangeIn, admin: CanManageUsers, db: Db
     return _out(user)
 
 
-@router.post("/{username}/reset-password", summary="Reset to a one-time password (ends their sessions)",
+@router.post("/{username}/reset-password", summary="Reset to a one-time password (ends their sessions, revokes their API tokens)",
              response_model=OneTimePasswordOut)
-def reset_password(username: str, _user: CanManageUsers, db: Db) -> OneTimePasswordOut:
+def reset_password(username: str, admin: CanManageUsers, db: Db) -> OneTimePasswordOut:
+    """A reset always revokes the user's API tokens: it is how a stolen account is taken back."""
     user = _find(db, username)
+    if user.id == admin.user_id:
+        raise HTTPException(409, "you cannot reset your own password here (it would lock you out); "
+                                 "change it on your Account page")
     secret = one_time_password()
-    set_password(db, user, secret, temporary=True)
+    revoked = set_password(db, user, secret, temporary=True, revoke_tokens=True)
     db.commit()
-    return OneTimePasswordOut(username=user.username, password=secret)
+    return OneTimePasswordOut(username=user.username, password=secret, tokens_revoked=revoked)

@@ -16,7 +16,9 @@ document.addEventListener("DOMContentLoaded", () => {
   passwordForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      await api("POST", "/api/me/password", formJSON(passwordForm));
+      const body = { ...formJSON(passwordForm), revoke_tokens: passwordForm.elements.revoke_tokens.checked };
+      const done = await (await api("POST", "/api/me/password", body)).json();
+      sessionStorage.setItem("flash", `Password changed: every session ended, ${done.tokens_revoked} API token(s) revoked. Log in again.`);
       window.location.href = "/login?next=/alerts";
     } catch (error) {
       flash(error.message, "error");

@@ -1,6 +1,8 @@
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("login-form");
+  const notice = sessionStorage.getItem("flash");
+  if (notice) { sessionStorage.removeItem("flash"); flash(notice, "ok"); }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {

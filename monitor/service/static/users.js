@@ -18,7 +18,8 @@ async function loadUsers() {
 
 function showSecret(result) {
   const box = document.getElementById("one-time");
-  box.textContent = `One-time password for ${result.username}: ${result.password} (they must change it at first login)`;
+  const revoked = result.tokens_revoked ? `; ${result.tokens_revoked} API token(s) revoked` : "";
+  box.textContent = `One-time password for ${result.username}: ${result.password} (they must change it at first login${revoked})`;
   box.hidden = false;
 }
 

@@ -65,7 +65,8 @@ def site(folder: Path, scene: scenes.Scene, *, pre_roll: float = 1.0) -> Config:
     """Camera "hall" watching the scene's zone, its storage in ``folder`` (created)."""
     zone = {"id": "door", "polygon": [list(p) for p in scene.polygons["zone"]], "min_area": 0.02}
     camera = {"id": "hall", "source": str(scene.path), "zones": [zone],
-              "recording": {"pre_roll": pre_roll, "post_roll": 1.0, "max_clip": 60}}
+              "recording": {"pre_roll": pre_roll, "post_roll": 1.0, "max_clip": 60},
+              "detection": {"idle_gate": False}}  # every frame decoded: test_decode_gate gates
     folder.mkdir()
     return load_config(write_config(folder, base_config(folder / "data", cameras=[camera])))
 
