@@ -38,10 +38,17 @@ def test_case_bundle_verifies_offline_and_any_changed_byte_fails_it(server: Serv
     report = verify_case_bundle(bundle)
     assert report.case == "2026-0060" and {c.clip_id for c in report.clips} == {c.id for c in clips}
     assert report.recipient == "District Office, J. Park"
+    fingerprint = server.site.runtime.evidence.keys.key_id
     for command in (["-m", "monitor.cli", "verify", str(bundle)], ["-m", "evidence", "verify", str(bundle)]):
-        done = subprocess.run([sys.executable, *command], check=False, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert "2026-0060" in done.stdout + done.stderr
+        pinned = subprocess.run([sys.executable, *command, "--trust", fingerprint], check=False,
+                                capture_output=True, text=True, timeout=120)
+        assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+        assert "2026-0060" in pinned.stdout + pinned.stderr and "VERIFIED" in pinned.stdout + pinned.stderr
+    unpinned = subprocess.run([sys.executable, "-m", "evidence", "verify", str(bundle)], check=False,
+                              capture_output=True, text=True, timeout=120)
+    assert unpinned.returncode == 3 and "UNPINNED" in unpinned.stdout  # intact, but whose key?
+    with pytest.raises(VerificationError):  # a foreign fingerprint is refused
+        verify_case_bundle(bundle, trusted_keys=["0" * 64])
     with zipfile.ZipFile(bundle) as archive:
         members = [(info.filename, info.header_offset + len(info.FileHeader()), info.file_size)
                    for info in archive.infolist()]
@@ -108,12 +115,13 @@ def test_members_cannot_be_added_swapped_or_passed_off_as_another_kind(server: S
     with pytest.raises(VerificationError, match="hotspot-evidence-bundle"):
         verify_bundle(bundle)  # a case bundle is never taken for a clip bundle, nor the other way round
     with server.client("investigator") as client:
-        single = client.post(f"/api/clips/{clips[0].id}/export", json={"case": "2026-0095", "reason": "r"})
+        single = client.post(f"/api/clips/{clips[0].id}/export", json={"case": "2026-0095", "reason": "r",
+                                                                       "recipient": "p", "interest": "i"})
     assert single.status_code == 200
     (tmp_path / "single.zip").write_bytes(single.content)
     with pytest.raises(VerificationError, match="hotspot-case-bundle"):
         verify_case_bundle(tmp_path / "single.zip")
     with_report = bundles.rewrite(tmp_path / "single.zip", tmp_path / "single-report.zip",
                                   lambda m: m.update({"report/x.pdf": items[report]}))
-    with pytest.raises(VerificationError, match="exactly the clip"):
-        verify_bundle(with_report)
+    with pytest.raises(VerificationError, match="SHA256SUMS"):
+        verify_bundle(with_report)  # a clip bundle's signed list has no room for a report
