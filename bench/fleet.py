@@ -40,8 +40,9 @@ class Report:
     online: bool
 
 
-def paced_decode(path: str, name: str, reports: mp.Queue, stop: mp.Event) -> None:  # type: ignore[type-arg]
-    """Decode ``path`` in a loop at its frame rate until ``stop``; report like a worker."""
+def paced_decode(path: str, name: str, reports: mp.Queue, stop: mp.Event, decode: bool = True) -> None:  # type: ignore[type-arg]
+    """Decode ``path`` in a loop at its frame rate until ``stop``; report like a worker.
+    ``decode`` False only demuxes: the floor of a camera whose decode gate is closed."""
     container = av.open(path)
     stream = container.streams.video[0]
     period = 1.0 / float(stream.average_rate or 15)
@@ -55,7 +56,7 @@ def paced_decode(path: str, name: str, reports: mp.Queue, stop: mp.Event) -> Non
                 began += lag
             elif lag < 0:
                 time.sleep(-lag)
-            count += len(stream.codec_context.decode(packet if packet.size else None))
+            count += len(stream.codec_context.decode(packet if packet.size else None)) if decode else 1
             due += 1
             if (now := time.monotonic()) - since >= 1.0:
                 reports.put(Report(name, now, count / (now - since), True))
@@ -110,6 +111,8 @@ class Fleet:
         except queue.Empty:
             return
         now = time.monotonic()
+        if isinstance(item, tuple):  # a camera worker's (token, message)
+            item = item[1]
         if isinstance(item, StatusMessage):
             item = Report(item.camera_id, now, item.fps, item.state == "online")
         if isinstance(item, Report):

@@ -1,8 +1,8 @@
 """CPU per frame with the decode gates, against the Motion daemon, in one run side by side.
 
 ```sh
-.venv/bin/python bench/gates.py                 # 1080p, a 40 s window, about two minutes
-.venv/bin/python bench/gates.py --size 720p --window 20
+.venv/bin/python -m bench.gates                 # 1080p, a 40 s window, about two minutes
+.venv/bin/python -m bench.gates --size 720p --window 20
 ```
 
 Two files at the same size and rate: the shared busy clip (``bench/footage.upscaled``) and a
@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.fleet import CTX, MAX_LAG, Fleet, Report, mean_rates, watch_all
+from bench.fleet import CTX, Fleet, mean_rates, paced_decode, watch_all
 from bench.footage import CACHE, FPS, GOP, SIZES, upscaled
 from bench.motion_peer import _child, _stop_motion, cpu_seconds, motion_conf
 from bench.sites import FULL_FRAME
@@ -76,32 +76,6 @@ def still_hall(label: str, seconds: float, cache: Path = CACHE) -> Path:
     return path
 
 
-def paced_demux(path: str, name: str, reports: Any, stop: Any) -> None:
-    """Read ``path`` in a loop at its frame rate and decode nothing: the floor of a gate."""
-    container = av.open(path)
-    stream = container.streams.video[0]
-    period = 1.0 / float(stream.average_rate or 15)
-    reports.put(Report(name, time.monotonic(), 0.0, True))
-    began = since = time.monotonic()
-    due = count = 0
-    while not stop.is_set():
-        for _packet in container.demux(stream):
-            lag = time.monotonic() - (began + due * period)
-            if lag > MAX_LAG:
-                began += lag
-            elif lag < 0:
-                time.sleep(-lag)
-            count += 1
-            due += 1
-            if (now := time.monotonic()) - since >= 1.0:
-                reports.put(Report(name, now, count / (now - since), True))
-                since, count = now, 0
-            if stop.is_set():
-                break
-        container.seek(0)
-    container.close()
-
-
 class DemuxFleet(Fleet):
     """One process that only demuxes the file at its pace."""
 
@@ -109,7 +83,7 @@ class DemuxFleet(Fleet):
         super().__init__("decode", path, 1, folder)
 
     def _spawn(self, index: int, path: Path) -> Any:
-        process = CTX.Process(target=paced_demux, args=(str(path), f"cam-{index}", self.reports, self._stop),
+        process = CTX.Process(target=paced_decode, args=(str(path), f"cam-{index}", self.reports, self._stop, False),
                               daemon=True)
         start_without_main(process)
         return process
@@ -118,15 +92,16 @@ class DemuxFleet(Fleet):
 class GateFleet(Fleet):
     """One of our workers with a full-frame hotspot, its zone on a schedule or always on."""
 
-    def __init__(self, path: Path, folder: Path, *, off_schedule: bool) -> None:
-        self._off_schedule = off_schedule
+    def __init__(self, path: Path, folder: Path, *, off_schedule: bool = False,
+                 zone: list[list[float]] = FULL_FRAME, min_area: float = 1.0, post_roll: float = 10.0) -> None:
+        self._off_schedule, self._zone, self._min_area, self._post_roll = off_schedule, zone, min_area, post_roll
         super().__init__("ours", path, 1, folder, mode="idle")
 
     def _site(self, path: Path, folder: Path, mode: str, encoder_preset: str | None,
               max_clip: float) -> Config:
         from ruamel.yaml import YAML
 
-        zone: dict[str, Any] = {"id": "hotspot", "polygon": FULL_FRAME, "min_area": 1.0}
+        zone: dict[str, Any] = {"id": "hotspot", "polygon": self._zone, "min_area": self._min_area}
         schedules = {}
         if self._off_schedule:  # an hour from now for half an hour: never during the run
             hour = (datetime.now(UTC) + timedelta(hours=12)).hour
@@ -140,7 +115,7 @@ class GateFleet(Fleet):
             "storage": {"path": str(storage), "database": f"sqlite:///{storage}/hotspot.db"},
             "schedules": schedules,
             "cameras": [{"id": "cam-0", "source": str(path), "loop": True, "zones": [zone],
-                         "recording": {"pre_roll": 5.0, "post_roll": 10.0, "max_clip": max_clip}}],
+                         "recording": {"pre_roll": 5.0, "post_roll": self._post_roll, "max_clip": max_clip}}],
         }
         with (folder / "cameras.yaml").open("w", encoding="utf-8") as handle:
             YAML().dump(data, handle)
@@ -149,18 +124,26 @@ class GateFleet(Fleet):
         return config
 
 
-def measure(label: str, folder: Path, *, settle: float, window: float) -> dict[str, tuple[float, float]]:
-    """CPU ms per frame of each process, and the decoded fraction our workers last reported."""
+QUARTER = [[0.5, 0.5], [1.0, 0.5], [1.0, 1.0], [0.5, 1.0]]  # a quarter of the frame
+
+
+def measure(label: str, folder: Path, *, settle: float, window: float, recording: bool) -> dict[str, tuple[float, float]]:
+    """CPU ms per frame of each process. ``recording``: instead of the gates, two workers
+    that record all the time (an event opens at once and never closes), one with a hotspot
+    over the whole frame and one over a quarter of it, beside Motion on the busy clip."""
     import subprocess
 
     busy, still = upscaled(label, 20.0), still_hall(label, 20.0)
     size = SIZES[label]
     motions = {}
-    for name, path in (("busy", busy), ("still", still)):
+    for name, path in (("busy", busy),) + ((("still", still),) if not recording else ()):
         conf = motion_conf(path, size, folder / f"motion-{name}")
         motions[name] = subprocess.Popen(["/usr/bin/time", "-v", "motion", "-n", "-c", str(conf)],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    fleets = {
+    fleets: dict[str, Fleet] = {
+        "recording-full": GateFleet(busy, folder / "full", min_area=0.001, post_roll=600.0),
+        "recording-quarter": GateFleet(busy, folder / "quarter", zone=QUARTER, min_area=0.001, post_roll=600.0),
+    } if recording else {
         "busy": GateFleet(busy, folder / "busy", off_schedule=False),
         "still": GateFleet(still, folder / "still", off_schedule=False),
         "off-schedule": GateFleet(busy, folder / "off", off_schedule=True),
@@ -185,7 +168,7 @@ def measure(label: str, folder: Path, *, settle: float, window: float) -> dict[s
         for name, timed in motions.items():
             _stop_motion(timed, pids.get(f"motion-{name}", 0))
             timed.communicate(timeout=30)
-    result = {name: (1000 * used[name] / (FPS * spent), 1.0) for name in ("motion-busy", "motion-still")}
+    result = {name: (1000 * used[name] / (FPS * spent), 1.0) for name in pids if name.startswith("motion-")}
     for name in fleets:
         result[name] = (1000 * used[name] / (rates[name] * spent), 1.0)
     return result
@@ -196,9 +179,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="1080p", choices=sorted(SIZES))
     parser.add_argument("--settle", type=float, default=20.0, help="seconds before measuring")
     parser.add_argument("--window", type=float, default=40.0, help="seconds measured")
+    parser.add_argument("--recording", action="store_true", help="recording full frame vs a quarter")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
-        result = measure(args.size, Path(scratch), settle=args.settle, window=args.window)
+        result = measure(args.size, Path(scratch), settle=args.settle, window=args.window, recording=args.recording)
+    if args.recording:
+        motion = result["motion-busy"][0]
+        print(f"CPU ms per frame at {args.size} while recording all the time, {args.window:.0f} s window")
+        print("| hotspot | ours ms/frame | Motion ms/frame | ratio | target |")
+        print("|---|---|---|---|---|")
+        for name, what in (("recording-full", "whole frame"), ("recording-quarter", "a quarter of the frame")):
+            ours = result[name][0]
+            print(f"| {what} | {ours:.2f} | {motion:.2f} | {ours / motion:.2f}x | "
+                  f"{'<= 1.5x' if name == 'recording-quarter' else ''} |")
+        return 0
     print(f"CPU ms per frame at {args.size}, {args.window:.0f} s window, all processes side by side")
     print("| state | ours ms/frame | Motion ms/frame | ratio | target |")
     print("|---|---|---|---|---|")

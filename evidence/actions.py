@@ -18,6 +18,20 @@ class Action(StrEnum):
     KEY_ROTATED = "key_rotated"
     CONFIG_CHANGED = "config_changed"
     RECOVERED = "recovered"
+    """A seal of a clip left open by a crash: the supervisor saw it opened and hashed what was
+    on disk, but nobody closed it, so it may end early and its metadata is partly recovered."""
+    # Accounts of the dashboard (no clip): who was given access, and who changed it.
+    USER_ADDED = "user_added"
+    USER_CHANGED = "user_changed"
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGED = "password_changed"
+    TOKEN_CREATED = "token_created"
+    TOKEN_REVOKED = "token_revoked"
+    # The zone editor's picture: only privacy zones are masked, so people outside the hotspots
+    # are visible. Every view is logged; the picture itself is never stored.
+    EDITOR_FRAME_VIEWED = "editor_frame_viewed"
+
+    # Investigations: a case's changes, its report and its disclosure (details name the case).
     CASE_OPENED = "case_opened"
     CASE_CHANGED = "case_changed"
     CASE_CLIP_ADDED = "case_clip_added"
@@ -26,3 +40,7 @@ class Action(StrEnum):
     CASE_CLOSED = "case_closed"
     CASE_EXPORTED = "case_exported"
     REPORT_MADE = "report_made"
+
+
+SEAL_ACTIONS = frozenset({Action.SEALED, Action.RECOVERED})
+"""Entries that seal a clip's bytes; a clip has exactly one of them."""

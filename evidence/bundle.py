@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence.actions import Action
+from evidence.actions import SEAL_ACTIONS, Action
 from evidence.archive import SafeArchive
 from evidence.bundle_format import (
     BUNDLE_TYPE,
@@ -60,7 +60,8 @@ DOES_NOT_PROVE = (
     "that the times are true: they come from the site's own clock",
     ("that the recording shows everything that happened: only hotspot zones on schedule are recorded, "
     "and masked areas are blacked out before recording"),
-    "anything about a clip sealed as incomplete beyond what was written before recording stopped",
+    ("anything about a clip sealed as incomplete, or under the recovered action (left open by a crash), "
+     "beyond what was written before recording stopped"),
     "anything about copies or handling after this export, or entries of the site's log after it",
     "that nobody holding the site's private key signed false entries: a key holder can sign anything",
 )
@@ -89,6 +90,8 @@ class BundleReport:
     software: str
     pinned: bool  # True when the keys descend from a fingerprint the caller trusts
     anchor: str | None  # the trusted fingerprint the chain starts from
+    sealed_as: str = "sealed"
+    """``recovered`` when the clip was left open by a crash and sealed by the recovery pass."""
 
     @property
     def proves(self) -> tuple[str, ...]:
@@ -119,7 +122,7 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) ->
         step6_chain(entries, manifest)
         checkpoint = step7_checkpoint(archive, manifest, keys, entries[-1], chain, trusted)
     export = manifest["export"]
-    seal = next(e for e in entries if e["action"] == Action.SEALED.value)
+    seal = next(e for e in entries if e["action"] in SEAL_ACTIONS)
     software: dict[str, Any] = manifest["software"] if isinstance(manifest.get("software"), dict) else {}
     return BundleReport(
         clip_id=clip["id"], sha256=clip["sha256"], size=clip["size"], sealed_at=seal["time"],
@@ -129,6 +132,7 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) ->
         signed_by=chain.current, key_ids=chain.keys, checkpoint_size=checkpoint.size,
         software=f"{software.get('name', '?')} {software.get('version', '?')}",
         pinned=trusted_keys is not None, anchor=None if trusted_keys is None else trusted[0],
+        sealed_as=seal["action"],
     )
 
 
@@ -305,7 +309,7 @@ def step6_chain(entries: list[dict[str, Any]], manifest: dict[str, Any]) -> None
         if entry.get("prev_clip_hash") != previous_hash or entry["seq"] <= previous_seq:
             raise ChainError(f"{where}: not linked to the clip's previous entry (expected {previous_hash})")
         previous_hash, previous_seq = sha256_bytes(canonical_json(entry)), entry["seq"]
-    seals = [e for e in entries if e.get("action") == Action.SEALED.value]
+    seals = [e for e in entries if e.get("action") in SEAL_ACTIONS]
     if len(seals) != 1:
         raise ChainError(f"clip {clip.get('id')}: {len(seals)} seal entries, expected exactly one")
     _check_seal(seals[0], clip)
@@ -321,9 +325,9 @@ def _check_seal(seal: dict[str, Any], clip: dict[str, Any]) -> None:
     details = _details(seal)
     claims = {"sha256": seal.get("object_sha256"), "size": details.get("size"), "sealed_seq": seal.get("seq"),
               "sealed_at": seal.get("time"), "metadata": details.get("metadata"),
-              "incomplete": details.get("incomplete")}
+              "incomplete": details.get("incomplete"), "sealed_as": seal.get("action")}
     for field, value in claims.items():
-        if clip.get(field) != value:
+        if clip.get(field, Action.SEALED.value if field == "sealed_as" else None) != value:
             raise IntegrityError(f"seal entry #{seal.get('seq')}: {field} is {value!r}, the manifest says "
                                  f"{clip.get(field)!r}")
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence.actions import Action
+from evidence.actions import SEAL_ACTIONS, Action
 from evidence.archive import SafeArchive
 from evidence.bundle import (
     DOES_NOT_PROVE,
@@ -251,7 +251,7 @@ def _check_chain(clip_id: str, chain: list[dict[str, Any]], clip: dict[str, Any]
         previous = sha256_bytes(_canonical(entry, f"custody entry #{entry.get('seq')}"))
     if previous != head:
         raise ChainError(f"clip {clip_id}: its chain ends at {previous}, the export pins {head} (entries missing)")
-    seals = [e for e in chain if e.get("action") == Action.SEALED.value]
+    seals = [e for e in chain if e.get("action") in SEAL_ACTIONS]
     if len(seals) != 1:
         raise ChainError(f"clip {clip_id}: {len(seals)} seal entries, expected exactly one")
     _check_seal(seals[0], clip)

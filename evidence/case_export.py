@@ -144,7 +144,8 @@ def _entries(ev: EvidenceStore, case: CaseRef, heads: Mapping[str, CustodyRecord
 
 def _clip_json(seal: CustodyRecord, member: str) -> dict[str, Any]:
     return {"id": seal.clip_id, "file": member, "sha256": seal.object_sha256, "size": seal.details.get("size"),
-            "sealed_seq": seal.seq, "sealed_at": seal.time_text, "metadata": seal.details.get("metadata", {}),
+            "sealed_seq": seal.seq, "sealed_at": seal.time_text, "sealed_as": seal.action.value,
+            "metadata": seal.details.get("metadata", {}),
             "incomplete": seal.details.get("incomplete")}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from evidence.actions import Action
 from evidence.entry import CustodyRecord
 
 BLANK = "______________________________"
@@ -21,7 +22,9 @@ def certificate_text(*, seal: CustodyRecord, export: CustodyRecord, entries: lis
     details = export.details
     handled = "\n".join(f"     #{e.seq}  {e.time_text}  {e.action.value:<20} by {one_line(e.actor)}" for e in entries)
     recovered = seal.details.get("incomplete")
-    caveat = (f"\n   The clip was sealed as incomplete ({one_line(str(recovered))}): it holds what was recorded "
+    how = ("left open by a crash and sealed as found by the recovery pass (action \"recovered\")"
+           if seal.action == Action.RECOVERED else "sealed as incomplete")
+    caveat = (f"\n   The clip was {how} ({one_line(str(recovered))}): it holds what was recorded "
               "before the recording stopped, not a whole event.\n" if recovered else "")
     return f"""DRAFT - CERTIFICATE OF AUTHENTICITY OF DATA COPIED FROM AN ELECTRONIC DEVICE OR STORAGE MEDIUM
 Federal Rules of Evidence 902(14) and 902(11) - draft for review by counsel before use

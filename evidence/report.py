@@ -49,6 +49,8 @@ class StoreReport:
     key_ids: tuple[str, ...]
     failures: tuple[Failure, ...]
     warnings: tuple[str, ...]
+    recovered: tuple[str, ...] = ()
+    """Clips sealed under the ``recovered`` action: left open by a crash, sealed as found."""
 
     @property
     def ok(self) -> bool:

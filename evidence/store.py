@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
 from sqlalchemy import exc as sa_exc
 
-from evidence.actions import Action
+from evidence.actions import SEAL_ACTIONS, Action
 from evidence.canonical import canonical_json, parse_canonical
 from evidence.checkpoints import Checkpoint, append_checkpoint, make_checkpoint
 from evidence.custody import AppendLock, CustodyEntry, metadata
@@ -142,13 +142,17 @@ class EvidenceStore:
         return record
 
     def seal_clip(self, *, clip_id: str, path: str, sha256: str, size: int, metadata: Mapping[str, Any],
-                  incomplete: str | None = None, actor: str = "system") -> CustodyRecord:
-        """Record a finished clip: its file (relative to the storage folder), hash and metadata."""
+                  incomplete: str | None = None, recovered: bool = False, actor: str = "system") -> CustodyRecord:
+        """Record a finished clip: its file (relative to the storage folder), hash and metadata.
+
+        ``recovered``: nobody closed the clip (its process died); it is sealed under the
+        ``recovered`` action, which verification and bundles report as such."""
         _check_relative(path)
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise EvidenceError(f"clip {clip_id}: size must be a non-negative integer, got {size!r}")
         details = {"path": path, "size": size, "metadata": dict(metadata), "incomplete": incomplete}
-        return self.append(Action.SEALED, actor=actor, clip_id=clip_id, object_sha256=sha256,
+        action = Action.RECOVERED if recovered else Action.SEALED
+        return self.append(action, actor=actor, clip_id=clip_id, object_sha256=sha256,
                            details=details)
 
     def entries(self, clip_id: str | None = None) -> list[CustodyRecord]:
@@ -173,9 +177,9 @@ class EvidenceStore:
             return log_key_chain(conn, self._keys)
 
     def find_seal(self, clip_id: str) -> CustodyRecord | None:
-        """The SEALED entry of a clip, if it was sealed."""
+        """The entry that sealed a clip (``sealed`` or ``recovered``), if it was sealed."""
         query = select(CustodyEntry).where(
-            CustodyEntry.clip_id == clip_id, CustodyEntry.action == Action.SEALED.value
+            CustodyEntry.clip_id == clip_id, CustodyEntry.action.in_([a.value for a in SEAL_ACTIONS])
         ).order_by(CustodyEntry.seq).limit(1)
         with self._engine.connect() as conn:
             row = conn.execute(query).mappings().first()
@@ -231,7 +235,7 @@ class EvidenceStore:
                    object_sha256: str | None, details: dict[str, Any]) -> CustodyRecord:
         conn.execute(update(AppendLock).where(AppendLock.id == 1).values(appends=AppendLock.appends + 1))
         head = _read_head(conn, clip_id)
-        if action == Action.SEALED and _is_sealed(conn, clip_id):
+        if action in SEAL_ACTIONS and _is_sealed(conn, clip_id):
             raise EvidenceError(f"clip {clip_id} is already sealed")  # checked under the lock: one seal per clip
         self._check_key(conn)
         values = entry_body(
@@ -307,7 +311,7 @@ def _read_head(conn: Connection, clip_id: str | None) -> _Head:
 
 def _is_sealed(conn: Connection, clip_id: str | None) -> bool:
     query = select(CustodyEntry.seq).where(CustodyEntry.clip_id == clip_id,
-                                           CustodyEntry.action == Action.SEALED.value).limit(1)
+                                           CustodyEntry.action.in_([a.value for a in SEAL_ACTIONS])).limit(1)
     return conn.execute(query).first() is not None
 
 
@@ -335,8 +339,8 @@ def _checked_details(action: Action, actor: str, clip_id: str | None, object_sha
         raise EvidenceError(f"{action.value}: clip id {clip_id!r} must be 1-64 of A-Z a-z 0-9 . _ -")
     if object_sha256 is not None and not (isinstance(object_sha256, str) and SHA256.match(object_sha256)):
         raise EvidenceError(f"{action.value}: object_sha256 {object_sha256!r} is not 64 lower-case hex digits")
-    if action == Action.SEALED and (clip_id is None or object_sha256 is None):
-        raise EvidenceError("sealed: a seal needs a clip id and the clip's SHA-256")
+    if action in SEAL_ACTIONS and (clip_id is None or object_sha256 is None):
+        raise EvidenceError(f"{action.value}: a seal needs a clip id and the clip's SHA-256")
     value = dict(details or {})
     try:
         canonical_json(value)

@@ -52,6 +52,7 @@ def verify_store(storage_root: Path, engine: Engine, *, witness: Path | None = N
     return StoreReport(
         entries=len(rows), checkpoints=checkpoints.checkpoints, clips=len(clips), bytes_hashed=hashed,
         key_ids=tuple(keys.key_ids), failures=tuple(failures), warnings=tuple(warnings),
+        recovered=tuple(c.clip_id for c in clips.values() if c.recovered),
     )
 
 

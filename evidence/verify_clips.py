@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from evidence.actions import Action
+from evidence.actions import SEAL_ACTIONS, Action
 from evidence.hashing import sha256_file
 from evidence.report import Failure, ProgressSink
 
@@ -25,6 +25,7 @@ class SealedClip:
     path: str
     sha256: str | None
     size: int | None
+    recovered: bool = False  # sealed by the recovery pass after a crash, not closed by its camera
     gone: str | None = None  # why the file is legitimately absent
     problems: list[Failure] = field(default_factory=list)
 
@@ -36,10 +37,11 @@ def sealed_clips(rows: Sequence[Mapping[str, Any]]) -> dict[str, SealedClip]:
         clip_id = row["clip_id"]
         if clip_id is None:
             continue
-        if row["action"] == Action.SEALED.value and clip_id not in clips:
+        if row["action"] in SEAL_ACTIONS and clip_id not in clips:
             details = _details(row["details"])
             clips[clip_id] = SealedClip(clip_id, row["seq"], str(details.get("path", "")),
-                                        row["object_sha256"], _int(details.get("size")))
+                                        row["object_sha256"], _int(details.get("size")),
+                                        recovered=row["action"] == Action.RECOVERED.value)
         elif row["action"] in GONE and clip_id in clips:
             clips[clip_id].gone = f"{GONE[row['action']]} (entry #{row['seq']})"
     return clips

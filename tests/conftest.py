@@ -33,7 +33,9 @@ def base_config(storage: Path, **overrides: Any) -> dict[str, Any]:
     """A minimal valid configuration whose storage lives in ``storage``."""
     data: dict[str, Any] = {
         "site": {"name": "Test School", "timezone": "America/Chicago", "holidays": []},
-        "storage": {"path": str(storage), "database": f"sqlite:///{storage}/hotspot.db"},
+        # workers stay root: pytest's temporary folders (0700) are closed to an unprivileged
+        # user; tests/monitor/workers/test_privileges.py runs them as one
+        "storage": {"path": str(storage), "database": f"sqlite:///{storage}/hotspot.db", "worker_user": None},
         "schedules": {},
         "cameras": [],
     }

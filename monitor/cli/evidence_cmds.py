@@ -102,6 +102,10 @@ def verify(
     raise typer.Exit(0 if report.ok else 1)
 
 
+RECOVERED_NOTE = ("RECOVERED: left open by a crash and sealed as found by the recovery pass; it may "
+                  "end early and was not closed by its camera")
+
+
 def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None, trust_file: Path | None) -> None:
     try:
         trusted = anchors(trust, trust_file)
@@ -130,7 +134,8 @@ def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None, trust_f
         raise typer.Exit(exit_status(report))
     title = f"{bundle.name}: " + ("verified, signed by a trusted key" if report.pinned else "intact but UNPINNED")
     table = Table(title=title, show_header=False)
-    for label, value in (("clip", report.clip_id), ("sha256", report.sha256), ("sealed", report.sealed_at),
+    sealed = report.sealed_at + (f"  ({RECOVERED_NOTE})" if report.sealed_as == "recovered" else "")
+    for label, value in (("clip", report.clip_id), ("sha256", report.sha256), ("sealed", sealed),
                          ("case", report.case), ("reason", report.reason), ("exported by", report.exported_by),
                          ("recipient", report.recipient), ("interest", report.interest),
                          ("exported", report.exported_at), ("custody", ", ".join(report.actions)),
@@ -158,6 +163,9 @@ def _print_store_report(report: StoreReport) -> None:
                f"clips, {report.bytes_hashed / 1e6:.1f} MB re-hashed")
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if report.recovered:
+        console.print(f"[yellow]recovered:[/] {len(report.recovered)} clip(s) {RECOVERED_NOTE}: "
+                      f"{', '.join(report.recovered)}", highlight=False)
     if report.ok:
         console.print(f"[bold green]OK[/] {summary}", highlight=False)
         console.print("\n".join(["This proves:", *(f"  - {p}" for p in STORE_PROVES), "This does not prove:",

@@ -69,7 +69,7 @@ def passwd(
                                                                  confirmation_prompt=True)
     with _session(config) as session:
         revoked = set_password(session, find_user(session, username), secret, temporary=one_time,
-                               revoke_tokens=not keep_tokens)
+                               revoke_tokens=not keep_tokens, context=(load_or_exit(config).site.name,))
     typer.echo(f"one-time password for {username}: {secret}" if one_time else f"password of {username} changed")
     typer.echo(f"sessions ended; {revoked} API token(s) revoked" if not keep_tokens
                else "sessions ended; API tokens kept")

@@ -92,6 +92,9 @@ class Storage(_Section):
     min_free_mb: Annotated[int, Ge(0)] = 1024  # free-space floor under the storage path, MiB
     checkpoint_every: Annotated[int, Ge(1), Le(100000)] = 50  # a signed checkpoint every N entries
     witness_path: str | None = None  # a second folder that receives a copy of every checkpoint
+    # started as root, camera workers run as this user: they cannot read the signing key or the
+    # database (docs/ARCHITECTURE.md); null keeps them as the service's user
+    worker_user: str | None = "nobody"
     # Unix group that may read the storage folder and the config (files 0640, folders 2750,
     # the signing key stays 0600); unset = private to the service's user (0600 and 0700)
     group: Annotated[str | None, Check(_group_problem)] = None

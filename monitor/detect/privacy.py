@@ -43,6 +43,24 @@ class KeptRegion:
         """Copy the kept pixels of ``src`` over ``dst``, which holds what hidden ones become."""
         cv2.copyTo(src[self.rows, self.cols], self.mask, dst[self.rows, self.cols])
 
+    def show_within(self, src: np.ndarray, dst: np.ndarray, top: int, left: int) -> None:
+        """``show`` into ``dst``, the part of the plane from (``top``, ``left``) on."""
+        r0, r1 = max(self.rows.start, top), min(self.rows.stop, top + dst.shape[0])
+        c0, c1 = max(self.cols.start, left), min(self.cols.stop, left + dst.shape[1])
+        if r0 < r1 and c0 < c1:
+            mask = self.mask[r0 - self.rows.start:r1 - self.rows.start, c0 - self.cols.start:c1 - self.cols.start]
+            cv2.copyTo(src[r0:r1, c0:c1], mask, dst[r0 - top:r1 - top, c0 - left:c1 - left])
+
+
+@dataclass(frozen=True)
+class Rect:
+    """A rectangle of the frame in luma pixels, with even corners (4:2:0 chroma lines up)."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
 
 Visible = KeptRegion | bool
 """What one plane keeps; ``True``/``False`` when it keeps every pixel/none."""
@@ -163,6 +181,50 @@ class PrivacyMasker:
             frame.planes, out.planes, (luma, chroma, chroma), fills, self._blocks
         ):
             self._mask_plane(plane_view(source), plane_view(target), visible, fill, block)
+        out.pts = frame.pts
+        if frame.time_base is not None:
+            out.time_base = frame.time_base
+        return out
+
+    @cached_property
+    def visible_rect(self) -> Rect:
+        """The smallest even-aligned rectangle outside which every pixel is filled: all a clip
+        needs to encode (a door-sized hotspot at 1080p is a small part of the frame). The whole
+        frame for ``pixelate``, whose hidden pixels still show something, or when nothing or
+        everything is hidden."""
+        width, height = self.width - self.width % 2, self.height - self.height % 2
+        luma, _ = self._kept()
+        if self.style != "fill" or isinstance(luma, bool):
+            return Rect(0, 0, width, height)
+        x, y = luma.cols.start - luma.cols.start % 2, luma.rows.start - luma.rows.start % 2
+        right = min(width, luma.cols.stop + luma.cols.stop % 2)
+        bottom = min(height, luma.rows.stop + luma.rows.stop % 2)
+        return Rect(x, y, max(2, right - x), max(2, bottom - y))
+
+    def apply_within(self, frame: av.VideoFrame, rect: Rect, out: av.VideoFrame | None = None) -> av.VideoFrame:
+        """``apply``, but only the part of the masked frame inside ``rect`` (``fill`` style:
+        a clip encodes only that)."""
+        self.check(frame)
+        if self.style != "fill":
+            raise ValueError("only a filled mask can be cut to a rectangle: pixelated pixels are visible")
+        if out is None:
+            out = av.VideoFrame(rect.width, rect.height, "yuv420p")
+        elif (out.width, out.height, out.format.name) != (rect.width, rect.height, "yuv420p"):
+            raise ValueError(f"cannot mask into a {out.width}x{out.height} {out.format.name} frame; "
+                             f"the rectangle is {rect.width}x{rect.height} yuv420p")
+        luma, chroma = self._kept()
+        for plane, (source, target, visible, fill) in enumerate(zip(
+            frame.planes, out.planes, (luma, chroma, chroma), (FILL_LUMA, FILL_CHROMA, FILL_CHROMA)
+        )):
+            scale = 1 if plane == 0 else 2
+            top, left = rect.y // scale, rect.x // scale
+            src, dst = plane_view(source), plane_view(target)
+            if visible is True:
+                np.copyto(dst, src[top:top + dst.shape[0], left:left + dst.shape[1]])
+                continue
+            dst.fill(fill)
+            if visible is not False:
+                visible.show_within(src, dst, top, left)
         out.pts = frame.pts
         if frame.time_base is not None:
             out.time_base = frame.time_base

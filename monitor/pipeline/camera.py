@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +23,9 @@ from monitor.capture.gate import DecodeGate, DecodeMode, GateStats, OpenReason
 from monitor.config import Camera, Config, config_hash
 from monitor.config.schedule import is_active
 from monitor.detect import MotionDetector, PrivacyMasker
+from monitor.detect.planes import plane_view
 from monitor.detect.preview import Preview
+from monitor.detect.privacy import Rect
 from monitor.pipeline.preview_requests import PreviewRequests
 from monitor.record import (
     ClipRolled,
@@ -125,6 +127,7 @@ class CameraPipeline:
         outbox: Outbox,
         live_view: bool = True,
         encoder_threads: int = 0,
+        on_editor_frame: Callable[[bytes], None] | None = None,
     ) -> None:
         """``encoder_threads``: 0 lets libx264 choose, which suits ``analyze`` (one file, as fast
         as it goes). A camera worker passes 1: a box runs many cameras at 15 fps, so slice
@@ -134,6 +137,7 @@ class CameraPipeline:
         self._encoder_threads = encoder_threads
         self._stream = stream
         self._live_view = live_view
+        self._on_editor_frame = on_editor_frame
         self._outbox = outbox
         self._sealer = ClipSealer(site, outbox)
         self.recording_paused = False
@@ -146,6 +150,7 @@ class CameraPipeline:
         self._active_cache: tuple[int, frozenset[str]] | None = None
         self._clip: OpenClip | None = None
         self._masked: av.VideoFrame | None = None  # the open clip's frame buffer, masked into anew each frame
+        self._clip_rect: Rect | None = None  # the part of the frame the open clip encodes
         self._decoder: PacketDecoder | None = None  # full quality: the clip's, then detection's
         self._decoders_made = 0
         self._source_decoded = True  # False while the full-quality decoder feeds detection
@@ -367,13 +372,18 @@ class CameraPipeline:
         paths = self._site.paths
         path = paths.clip_file(self.camera.id, start, clip_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = ClipWriter(path, width=self._stream.width, height=self._stream.height,
+        # Only the rectangle that holds visible pixels is encoded: with the default mask the
+        # rest is black, and encoding it cost most of a recording camera's CPU.
+        rect = self._clip_rect = self._masker.visible_rect
+        writer = ClipWriter(path, width=rect.width, height=rect.height,
                             fps=self._stream.fps, start=start, preset=self.camera.recording.encoder_preset,
                             threads=self._encoder_threads)
         self._clip = self._sealer.open(
             writer=writer, clip_id=clip_id, event_id=event_id, part=part, camera=self.camera,
             config=self._config, config_hash=self._config_hash, start=start,
-            stream=(self._stream.width, self._stream.height, self._stream.fps),
+            stream=(rect.width, rect.height, self._stream.fps),
+            placement={"x": rect.x, "y": rect.y, "frame_width": self._stream.width,
+                       "frame_height": self._stream.height},
         )
         return True
 
@@ -400,13 +410,31 @@ class CameraPipeline:
         """Mask and encode; a disk failure abandons (salvages) the clip instead of crashing."""
         if self._clip is None:
             return
-        writer = self._clip.writer
+        writer, rect = self._clip.writer, self._clip_rect
+        assert rect is not None
         try:
             for frame in frames:
-                self._masked = self._masker.apply(frame.frame, self._masked)
+                self._masked = self._mask_for_clip(frame.frame, rect)
                 writer.write(self._masked, frame.wall_time)
         except ClipWriteError as exc:
             self._abandon_clip(str(exc))
+
+    def _mask_for_clip(self, frame: av.VideoFrame, rect: Rect) -> av.VideoFrame:
+        """The masked part of ``frame`` the clip encodes, into the clip's reused buffer. The
+        rectangle is the clip's own: privacy edited mid-clip masks the rest of it at once."""
+        masker = self._masker
+        if masker.style == "fill":
+            return masker.apply_within(frame, rect, self._masked)
+        if (rect.width, rect.height) == (masker.width, masker.height):
+            return masker.apply(frame, self._masked)
+        masked = masker.apply(frame)  # pixelate at an odd size, or privacy edited mid-clip
+        out = self._masked or av.VideoFrame(rect.width, rect.height, "yuv420p")
+        for plane, (source, target) in enumerate(zip(masked.planes, out.planes)):
+            scale = 1 if plane == 0 else 2
+            dst = plane_view(target)
+            top, left = rect.y // scale, rect.x // scale
+            np.copyto(dst, plane_view(source)[top:top + dst.shape[0], left:left + dst.shape[1]])
+        return out
 
     def _resume_recording(self, now: datetime) -> None:
         """An event open while recording was paused for space: start its clip once space is
@@ -496,10 +524,12 @@ class CameraPipeline:
             image = self._live_preview.bgr(captured.frame)
             write_image(paths.preview_file(self.camera.id, "live"), image, 70)
         last = self._last_editor
-        if "editor" in wanted and (last is None or now - last >= EDITOR_INTERVAL or now < last):
+        send = self._on_editor_frame
+        if send and "editor" in wanted and (last is None or now - last >= EDITOR_INTERVAL or now < last):
             self._last_editor = now
-            image = self._editor_preview.bgr(captured.frame)
-            write_image(paths.preview_file(self.camera.id, "editor"), image, 80)
+            ok, data = cv2.imencode(".jpg", self._editor_preview.bgr(captured.frame), [cv2.IMWRITE_JPEG_QUALITY, 80])
+            if ok:  # handed over in memory, never written: people outside the hotspots are visible in it
+                send(data.tobytes())
 
     # -- shutdown ------------------------------------------------------------------------
 

@@ -7,4 +7,6 @@ every worker's records in order through a ``database_outbox.DatabaseOutbox``. In
 (``hotspot analyze``, recovery) records go to a ``DatabaseOutbox`` directly. It writes rows and
 custody entries through an ``outage_queue.OutageQueue``, which keeps writes on disk (``spool``)
 while the database is down. ``crash_recovery`` finishes or quarantines what a dead process left.
+``admission`` says what a record may do given who handed it over; ``quarantine`` moves aside,
+with a custody entry, what must not be sealed.
 """

@@ -57,10 +57,15 @@ def sidecar_path(clip_path: Path) -> Path:
 
 def clip_metadata(
     *, camera: Camera, config: Config, config_hash: str, event_id: str, part: int,
-    start: datetime, stream: tuple[int, int, float],
+    start: datetime, stream: tuple[int, int, float], placement: dict[str, int] | None = None,
 ) -> dict[str, object]:
-    """Everything a court needs to know about how a clip was made, stored in its seal."""
+    """Everything a court needs to know about how a clip was made, stored in its seal.
+
+    ``width`` and ``height`` are the encoded picture's; ``placement`` says where it lies in
+    the camera's frame (``x``, ``y``, ``frame_width``, ``frame_height``, in pixels): a clip
+    encodes only the rectangle that holds visible pixels."""
     used = {z.schedule for z in camera.zones if z.schedule}
+    placement = placement or {"x": 0, "y": 0, "frame_width": stream[0], "frame_height": stream[1]}
     return {
         "site": config.site.name,
         "camera": camera.id,
@@ -71,6 +76,7 @@ def clip_metadata(
         "width": stream[0],
         "height": stream[1],
         "fps": stream[2],
+        "placement": placement,
         "config_hash": config_hash,
         "timezone": config.site.timezone,
         "zones_config": as_data(camera.zones),
@@ -98,10 +104,11 @@ class ClipSealer:
     def open(
         self, *, writer: ClipWriter, clip_id: str, event_id: str, part: int, camera: Camera,
         config: Config, config_hash: str, start: datetime, stream: tuple[int, int, float],
+        placement: dict[str, int] | None = None,
     ) -> OpenClip:
         metadata = clip_metadata(
             camera=camera, config=config, config_hash=config_hash, event_id=event_id, part=part,
-            start=start, stream=stream,
+            start=start, stream=stream, placement=placement,
         )
         path = writer.path
         self._site.recording.add(clip_id)

@@ -1,8 +1,10 @@
 """After a crash or power loss: seal or quarantine every clip that was left open.
 
 Runs when the service starts (everything) and when a camera worker has died (its camera).
-Nothing is deleted: a file that holds at least one playable frame is sealed and marked
-incomplete with the reason; anything else is moved to quarantine with a custody entry.
+Nothing is deleted. A clip the supervisor saw opened (its row says "recording") whose file
+holds at least one playable frame is sealed under the ``recovered`` action, marked incomplete
+with the reason; anything else, and every file no row names, is moved to quarantine with a
+custody entry: a file the supervisor never saw opened is never sealed.
 
 Writes queued on disk during a database outage (``pending/``) are redone first: a clip whose
 seal was queued when the process died is finished, and must be sealed complete, not taken
@@ -13,19 +15,18 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from evidence.actions import Action
-from evidence.hashing import sha256_file
+from evidence.actions import SEAL_ACTIONS, Action
 from monitor.record import recover_clip
-from monitor.seal.clip_sealer import ClipSealer, sidecar_path
-from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.seal.clip_sealer import sidecar_path
+from monitor.seal.database_outbox import DatabaseOutbox, opened_identity
+from monitor.seal.quarantine import quarantine_file
 from monitor.seal.spool import SPOOL
 from monitor.site.runtime import Runtime
 from monitor.store.db import describe_unavailable
@@ -37,71 +38,49 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class RecoveryAction:
     clip_id: str
-    outcome: str  # sealed-incomplete | already-sealed | quarantined | missing
+    outcome: str  # recovered | already-sealed | quarantined | missing
     detail: str
 
 
 def _sealed_ids(runtime: Runtime) -> set[str]:
-    return {e.clip_id for e in runtime.evidence.entries() if e.action == Action.SEALED and e.clip_id}
+    return {e.clip_id for e in runtime.evidence.entries() if e.action in SEAL_ACTIONS and e.clip_id}
 
 
-def _sidecar(path: Path) -> dict[str, object] | None:
+def _sidecar_metadata(path: Path) -> dict[str, object]:
+    """What the worker wrote beside the clip: descriptive only, the row's fields win."""
     try:
-        return json.loads(sidecar_path(path).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+        side = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
+        return {}
+    metadata = side.get("metadata") if isinstance(side, dict) else None
+    return dict(metadata) if isinstance(metadata, dict) else {}
 
 
 def _quarantine(runtime: Runtime, clip_id: str, path: Path, why: str) -> RecoveryAction:
-    target = runtime.paths.quarantine / path.name
-    digest = sha256_file(path)
-    source = runtime.paths.relative(path)
-    shutil.move(str(path), target)
-    (target.with_suffix(".reason.txt")).write_text(why + "\n", encoding="utf-8")
-    runtime.evidence.append(
-        Action.QUARANTINED, actor="system", clip_id=clip_id, object_sha256=digest,
-        details={"from": source, "to": runtime.paths.relative(target), "reason": why},
-    )
-    with runtime.sessions.begin() as session:  # else the next start finds it "recording" again
-        row = session.get(Clip, clip_id)
-        if row is not None:
-            row.status, row.incomplete_reason = "quarantined", why
-            row.path = runtime.paths.relative(target)
-    sidecar_path(path).unlink(missing_ok=True)
+    quarantine_file(runtime, clip_id, path, why)
     return RecoveryAction(clip_id, "quarantined", why)
 
 
-def _recover_file(runtime: Runtime, row: Clip | None, clip_id: str, path: Path, reason: str) -> RecoveryAction:
+def _recover_file(runtime: Runtime, row: Clip, path: Path, reason: str) -> RecoveryAction:
+    """Seal what a crash left of a clip the supervisor saw opened, under ``recovered``, with the
+    hash of the file as it is now and the row's account of when and where it was made."""
     recovered = recover_clip(path)
     if recovered is None:
-        return _quarantine(runtime, clip_id, path, f"no playable frame after: {reason}")
-    side = _sidecar(path) or {}
-    metadata = dict(side.get("metadata") or {})  # type: ignore[call-overload]
-    if row is not None:
-        metadata.setdefault("camera", row.camera_id)
-        metadata.setdefault("event_id", row.event_id)
-        metadata.setdefault("start", row.start.isoformat())
-        metadata.setdefault("width", row.width)
-        metadata.setdefault("height", row.height)
-        metadata.setdefault("fps", row.fps)
-        metadata.setdefault("config_hash", row.config_hash)
-    if not metadata.get("camera"):
-        return _quarantine(runtime, clip_id, path, f"no record of which camera made it ({reason})")
-    start = datetime.fromisoformat(str(metadata.get("start"))) if metadata.get("start") else \
-        datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    end = start + timedelta(seconds=recovered.duration)
-    metadata.update({"zones": list(row.zones) if row else [], "end": end.isoformat(),
-                     "frame_count": recovered.frame_count, "trimmed_bytes": recovered.trimmed_bytes})
-    metadata.setdefault("width", recovered.width)
-    metadata.setdefault("height", recovered.height)
-    metadata.setdefault("fps", round(recovered.frame_count / recovered.duration, 3) if recovered.duration else 0.0)
-    metadata.setdefault("config_hash", "")
-    ClipSealer(runtime, DatabaseOutbox(runtime)).seal(
-        clip_id, str(metadata.get("event_id") or clip_id), str(metadata["camera"]), path,
-        written_meta=metadata, sha256=recovered.sha256, size=recovered.size, start=start, end=end,
-        frame_count=recovered.frame_count, incomplete=reason,
-    )
-    return RecoveryAction(clip_id, "sealed-incomplete", f"{recovered.frame_count} frames recovered")
+        return _quarantine(runtime, row.id, path, f"no playable frame after: {reason}")
+    end = row.start + timedelta(seconds=recovered.duration)
+    metadata = {**_sidecar_metadata(path), **opened_identity(row), "zones": list(row.zones or []),
+                "end": end.isoformat(), "frame_count": recovered.frame_count,
+                "trimmed_bytes": recovered.trimmed_bytes}
+    seal = runtime.evidence.seal_clip(clip_id=row.id, path=row.path, sha256=recovered.sha256,
+                                      size=recovered.size, metadata=metadata, incomplete=reason, recovered=True)
+    with runtime.sessions.begin() as session:
+        current = session.get(Clip, row.id)
+        if current is not None:
+            current.end, current.frame_count = end, recovered.frame_count
+            current.sha256, current.size_bytes = seal.object_sha256, recovered.size
+            current.status, current.incomplete_reason = "sealed", reason
+    sidecar_path(path).unlink(missing_ok=True)
+    return RecoveryAction(row.id, "recovered", f"{recovered.frame_count} frames recovered")
 
 
 SERVICE_DIED = "the service stopped unexpectedly (power loss or kill)"
@@ -162,7 +141,7 @@ def recover_camera(
             _mark_from_seal(runtime, row.id)
             actions.append(RecoveryAction(row.id, "already-sealed", "seal found; clip row updated"))
         elif path.exists():
-            actions.append(_recover_file(runtime, row, row.id, path, reason))
+            actions.append(_recover_file(runtime, row, path, reason))
         else:
             _mark_missing(runtime, row.id, reason)
             actions.append(RecoveryAction(row.id, "missing", "clip file not found"))
@@ -175,7 +154,8 @@ def recover_camera(
             continue
         if before is not None and path.stat().st_mtime >= before.timestamp():
             continue
-        actions.append(_recover_file(runtime, None, clip_id, path, reason))
+        actions.append(_quarantine(runtime, clip_id, path, "no record of this clip being opened by "
+                                   f"its camera; found after: {reason}"))
     for action in actions:
         log.warning("recovery: clip %s %s (%s)", action.clip_id, action.outcome, action.detail)
     return actions

@@ -10,12 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from evidence.hashing import sha256_file
+from monitor.seal.admission import SERVICE, Origin, admit, replayed_origin, written_by_this_service
 from monitor.seal.clip_sealer import alert_record, sidecar_path
 from monitor.seal.outage_queue import Outage, OutageQueue, Write
+from monitor.seal.quarantine import quarantine_file
 from monitor.seal.spool import SPOOL, is_journal, spooled
 from monitor.site.runtime import Runtime
 from monitor.site.storage_guard import StorageGuard
@@ -39,9 +43,12 @@ class DatabaseOutbox:
         self._writes = OutageQueue(runtime, on_drained=self._report_outage)
         self._guard = StorageGuard(runtime)
 
-    def submit(self, record: dict[str, Any]) -> None:
-        """Parse ``record`` now (a bad one fails here, not in a retry) and write it."""
-        self._writes.run(self._write(record))
+    def submit(self, record: dict[str, Any], *, origin: Origin = SERVICE) -> None:
+        """Parse ``record`` now (a bad one fails here, not in a retry) and write it.
+
+        ``origin``: who handed it over (see ``monitor.seal.admission``); a record its sender
+        may not write raises ``RecordRefused``."""
+        self._writes.run(self._write(record, origin))
 
     def retry(self, *, block: bool = False) -> None:
         self._writes.retry(block=block)
@@ -75,9 +82,11 @@ class DatabaseOutbox:
         """
         done = queued = 0
         for path, records in spooled(self._runtime.paths.root / SPOOL, camera_id, prefix=prefix):
+            trusted = not is_journal(path) and written_by_this_service(path)
+            origin = SERVICE if trusted else replayed_origin(camera_id)
             for record in records:
                 try:
-                    write = self._write(record)
+                    write = self._write(record, origin)
                 except (KeyError, TypeError, ValueError) as exc:
                     log.error("%s: cannot redo %r: %s", path, record.get("op"), exc)
                     continue
@@ -96,10 +105,12 @@ class DatabaseOutbox:
 
     # -- the writes, each built from its JSON record and safe to run twice ------------------
 
-    def _write(self, record: dict[str, Any]) -> Write:
+    def _write(self, record: dict[str, Any], origin: Origin) -> Write:
+        admit(record, origin)
         op = record["op"]
         if op == "clip":
-            return Write(self._insert_clip(record), f"recording clip {record['id']}", record["camera_id"], record)
+            return Write(self._insert_clip(record, origin), f"recording clip {record['id']}",
+                         record["camera_id"], record)
         if op == "empty":
             return Write(self._mark_empty(record), f"discarding empty clip {record['clip_id']}",
                          record["camera_id"], record)
@@ -111,10 +122,14 @@ class DatabaseOutbox:
                          f"recording a {fields['kind']} alert", fields["camera_id"], record)
         raise ValueError(f"unknown write {op!r}")
 
-    def _insert_clip(self, record: dict[str, Any]) -> Callable[[], None]:
+    def _insert_clip(self, record: dict[str, Any], origin: Origin) -> Callable[[], None]:
+        """The row that lets the clip be sealed later: only the supervisor (or this process)
+        seeing it opened makes one, never a record read back from a file."""
         row = {k: record[k] for k in ("id", "event_id", "part", "camera_id", "width", "height", "fps",
                                       "config_hash", "path")}
         start = datetime.fromisoformat(record["start"])
+        if origin.replayed:
+            return lambda: None  # its row exists if the clip was opened; else its seal is quarantined
 
         def work() -> None:
             with self._runtime.sessions.begin() as session:
@@ -124,47 +139,75 @@ class DatabaseOutbox:
         return work
 
     def _mark_empty(self, record: dict[str, Any]) -> Callable[[], None]:
-        clip_id, path = record["clip_id"], self._runtime.paths.absolute(record["path"])
+        """An empty clip's writer has removed its file; a clip whose file is there is not empty
+        (a forged line must not keep a recorded clip from its seal or its recovery)."""
+        clip_id, camera_id = record["clip_id"], record["camera_id"]
+        path = self._runtime.paths.absolute(record["path"])
 
         def work() -> None:
+            if path.is_file():
+                log.error("clip %s: 'empty' record for a clip whose file exists; ignored", clip_id)
+                return
             with self._runtime.sessions.begin() as session:
                 row = session.get(Clip, clip_id)
-                if row is not None:
+                if row is not None and row.camera_id == camera_id and row.status == "recording":
                     row.status = "empty"
             sidecar_path(path).unlink(missing_ok=True)
 
         return work
 
     def _seal(self, record: dict[str, Any]) -> Callable[[], None]:
-        clip_id, event_id, camera_id = record["clip_id"], record["event_id"], record["camera_id"]
-        relative, meta, size = record["path"], record["metadata"], int(record["size"])
+        """Sealed with the hash of the file as the supervisor reads it, and only if the clip's
+        row shows the supervisor saw it opened; the custody log first, then the row."""
+        clip_id, camera_id, relative = record["clip_id"], record["camera_id"], record["path"]
         path = self._runtime.paths.absolute(relative)
-        start, end = datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"])
+        claimed = (str(record["sha256"]), int(record["size"]))
+        end = datetime.fromisoformat(record["end"])
+        meta = dict(record["metadata"])
         zones = tuple(meta.get("zones", ()))
 
         def work() -> None:
             evidence = self._runtime.evidence
             seal = evidence.find_seal(clip_id)
+            with self._runtime.sessions() as session:
+                row = session.get(Clip, clip_id)
+                opened = None if row is None else (row.status, row.camera_id, row.path)
+                identity = None if row is None else opened_identity(row)
             if seal is None:
-                seal = evidence.seal_clip(clip_id=clip_id, path=relative, sha256=record["sha256"], size=size,
+                if opened is None or identity is None:
+                    self._unknown(clip_id, path, "no record of this clip being opened")
+                    return
+                if opened != ("recording", camera_id, relative):
+                    log.error("clip %s: seal record for %s does not match its row %s; ignored",
+                              clip_id, (camera_id, relative), opened)
+                    return
+                if not path.is_file():
+                    log.error("clip %s: %s is missing; the recovery pass will record it", clip_id, relative)
+                    return
+                digest, size = sha256_file(path), path.stat().st_size
+                if (digest, size) != claimed:
+                    quarantine_file(self._runtime, clip_id, path, (
+                        f"the file hashes to {digest} ({size} bytes) but its camera reported "
+                        f"{claimed[0]} ({claimed[1]} bytes): changed after it was closed"))
+                    return
+                meta.update(identity)
+                seal = evidence.seal_clip(clip_id=clip_id, path=relative, sha256=digest, size=size,
                                           metadata=meta, incomplete=record["incomplete"])
             incomplete = seal.details.get("incomplete")  # the custody log wins over a redo
+            sealed_meta = seal.details.get("metadata", {})
+            start = datetime.fromisoformat(str(sealed_meta.get("start")))
             with self._runtime.sessions.begin() as session:
                 row = session.get(Clip, clip_id)
-                if row is not None and row.status != "recording":
+                if row is None or row.status != "recording":
                     return  # a redo from a journal, after the clip was sealed, held or deleted
-                if row is None:
-                    row = Clip(id=clip_id, event_id=event_id, camera_id=camera_id, start=start,
-                               width=int(meta["width"]), height=int(meta["height"]), fps=float(meta["fps"]),
-                               config_hash=str(meta["config_hash"]), path=relative)
-                    session.add(row)
                 row.zones = list(zones)
                 row.end = end
                 row.frame_count = int(record["frame_count"])
                 row.sha256 = seal.object_sha256
-                row.size_bytes = size
+                row.size_bytes = int(seal.details.get("size") or 0)
                 row.status = "sealed"
                 row.incomplete_reason = incomplete
+                event_id = row.event_id
             sidecar_path(path).unlink(missing_ok=True)
             self._on_sealed(SealedMessage(
                 clip_id=clip_id, event_id=event_id, camera_id=camera_id, zones=zones, start=start,
@@ -172,6 +215,16 @@ class DatabaseOutbox:
             ))
 
         return work
+
+    def _unknown(self, clip_id: str, path: Path, why: str) -> None:
+        """A record names a clip nobody saw opened: whatever file it points at is no evidence.
+        Its path was checked to end in ``<clip id>.mp4``, so it cannot be a sealed clip's."""
+        with self._runtime.sessions() as session:
+            known = session.get(Clip, clip_id) is not None
+        if path.is_file() and path.name == f"{clip_id}.mp4" and not known:
+            quarantine_file(self._runtime, clip_id, path, why)
+        else:
+            log.error("clip %s: seal record ignored: %s", clip_id, why)
 
     def _insert_alert(self, fields: dict[str, Any]) -> Callable[[], None]:
         values = {**fields, "time": datetime.fromisoformat(fields["time"])}
@@ -192,3 +245,9 @@ class DatabaseOutbox:
             self._on_alert(message)
 
         return work
+
+
+def opened_identity(row: Clip) -> dict[str, object]:
+    """What the supervisor recorded when the clip was opened: this, not the worker's claim, is sealed."""
+    return {"camera": row.camera_id, "event_id": row.event_id, "part": row.part, "start": row.start.isoformat(),
+            "width": row.width, "height": row.height, "fps": row.fps, "config_hash": row.config_hash}

@@ -7,6 +7,9 @@ clip row must land before its alert and its seal), and a background thread retri
 one with a backoff of 0.5 s doubling to 5 s. A dead server or a long SQLite lock therefore
 holds the caller for one attempt at most.
 
+A signing key the custody log refuses (swapped or restored while running) is treated the same
+way: nothing is signed, the writes wait, and they go through once the right key is back.
+
 The queue is kept on disk too (``pending/<camera>.<id>.jsonl`` under the storage folder, one
 fsynced JSON line per write) until it drains, so a kill or a power cut during an outage loses
 nothing: the recovery pass at the next start redoes the file. A write may therefore run twice, and every
@@ -26,6 +29,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from evidence.errors import KeyringError
 from monitor.seal.spool import SPOOL, Spool
 from monitor.site.runtime import Runtime
 from monitor.store.db import describe_unavailable, with_retry
@@ -95,15 +99,15 @@ class OutageQueue:
                 return
         try:
             self._attempt(write.work)
-        except OperationalError as exc:
-            log.error("deferring %s: database unavailable: %s", write.what, describe_unavailable(exc))
+        except (OperationalError, KeyringError) as exc:
+            log.error("deferring %s: %s", write.what, _reason(exc))
             with self._lock:
                 self._defer(write, exc)
 
-    def _defer(self, write: Write, exc: OperationalError | None) -> None:
+    def _defer(self, write: Write, exc: OperationalError | KeyringError | None) -> None:
         """Called with the lock held."""
         self._pending.append(write)
-        reason = describe_unavailable(exc) if exc is not None else None
+        reason = _reason(exc) if exc is not None else None
         if reason is not None:
             self._runtime.database_error = reason
         if self._outage is None:
@@ -139,9 +143,9 @@ class OutageQueue:
                 write = self._pending[0]
             try:
                 with_retry(partial(self._attempt, write.work), attempts=attempts, delay=0.25)
-            except OperationalError as exc:
+            except (OperationalError, KeyringError) as exc:
                 with self._lock:
-                    self._runtime.database_error = describe_unavailable(exc)
+                    self._runtime.database_error = _reason(exc)
                     self._retry_delay = min(self._retry_delay * 2, RETRY_MAX)
                     self._retry_at = time.monotonic() + self._retry_delay
                 return
@@ -150,3 +154,9 @@ class OutageQueue:
         if outage is not None:
             outage.spool.remove()
             self._on_drained(outage)
+
+
+def _reason(exc: OperationalError | KeyringError) -> str:
+    if isinstance(exc, KeyringError):
+        return f"signing key refused, nothing is signed until it is fixed: {exc}"
+    return describe_unavailable(exc)

@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from evidence.errors import KeyringError
+from monitor.seal.admission import RecordRefused, worker_origin
 from monitor.seal.crash_recovery import SERVICE_DIED, recover_camera
 from monitor.seal.database_outbox import DatabaseOutbox
 from monitor.seal.worker_outbox import journal_prefix
@@ -53,7 +55,19 @@ class RecordApplier:
     # -- called from the supervisor's threads ----------------------------------------------
 
     def submit(self, record: dict[str, Any]) -> None:
+        """A record of the supervisor's own."""
         self._tasks.put(lambda: self.outbox.submit(record))
+
+    def submit_from_worker(self, camera_id: str, record: dict[str, Any]) -> None:
+        """A record from the worker of ``camera_id`` (as the supervisor knows it, not as the
+        record says): it may only concern that camera (``monitor.seal.admission``)."""
+        self._tasks.put(lambda: self._from_worker(camera_id, record))
+
+    def _from_worker(self, camera_id: str, record: dict[str, Any]) -> None:
+        try:
+            self.outbox.submit(record, origin=worker_origin(camera_id))
+        except RecordRefused as exc:
+            log.error("camera %s: refused a record from its worker: %s", camera_id, exc)
 
     def journal_done(self, camera_id: str, name: str) -> None:
         """Everything before this in the queue came from that journal: redo what a full pipe
@@ -121,7 +135,11 @@ class RecordApplier:
         self.outbox.retry()
         if not self._runtime.connected and time.monotonic() >= self._connect_at:
             self._connect_at = time.monotonic() + CONNECT_EVERY
-            self._runtime.try_connect()
+            try:
+                self._runtime.try_connect()
+            except KeyringError as exc:  # the database came back, the key is refused: nothing is signed
+                self._runtime.database_error = f"signing key refused: {exc}"
+                log.error("%s", self._runtime.database_error)
         if self._recoveries and self._runtime.connected and not self.outbox.pending:
             for camera_id, (cutoff, reason) in list(self._recoveries.items()):
                 if self._recover(camera_id, cutoff, reason):

@@ -10,24 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.config import Config
+from monitor.service.site_names import camera_name, zone_names
 from monitor.service.times import iso
 from monitor.store.models import Alert
 
 QUEUE_SIZE = 100
 
 
-def alert_json(alert: Alert) -> dict[str, Any]:
+def alert_json(alert: Alert, config: Config) -> dict[str, Any]:
     return {
         "id": alert.id,
         "kind": alert.kind,
         "camera_id": alert.camera_id,
+        "camera_name": camera_name(config, alert.camera_id),
         "time": iso(alert.time),
         "zones": list(alert.zones or []),
+        "zone_names": zone_names(config, alert.camera_id, alert.zones or []),
         "score": alert.score,
         "message": alert.message,
         "snapshot_url": f"/api/alerts/{alert.id}/snapshot.jpg" if alert.snapshot_path else None,
@@ -40,8 +45,10 @@ def alert_json(alert: Alert) -> dict[str, Any]:
 
 
 class AlertFeed:
-    def __init__(self, sessions: sessionmaker[Session], *, poll_seconds: float) -> None:
+    def __init__(self, sessions: sessionmaker[Session], config: Callable[[], Config], *,
+                 poll_seconds: float) -> None:
         self._sessions = sessions
+        self._config = config
         self._poll_seconds = poll_seconds
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._wake: asyncio.Event | None = None
@@ -89,7 +96,7 @@ class AlertFeed:
     def _new_alerts(self) -> list[dict[str, Any]]:
         with self._sessions() as session:
             rows = session.scalars(select(Alert).where(Alert.id > self._last_id).order_by(Alert.id).limit(500))
-            items = [alert_json(row) for row in rows]
+            items = [alert_json(row, self._config()) for row in rows]
         if items:
             self._last_id = items[-1]["id"]
         return items

@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import monitor.store.users  # noqa: F401  (registers the user tables before create_all)
 from monitor.config import Config, load_config
@@ -21,10 +23,12 @@ from monitor.service.alert_feed import AlertFeed
 from monitor.service.config_edit import ConfigEditor
 from monitor.service.deps import LoginRequired, PasswordChangeRequired
 from monitor.service.edge import EdgeMiddleware
+from monitor.service.error_pages import error_page
 from monitor.service.errors import ERROR_RESPONSES
 from monitor.service.routers import (
     account,
     alerts,
+    app_shell,
     audit,
     auth,
     bundles,
@@ -51,7 +55,9 @@ log = logging.getLogger(__name__)
 
 def _build_state(config_path: Path, config: Config, settings: ServiceSettings) -> ServiceState:
     runtime = Runtime.open(config, require_database=False)  # the workers record through an outage
-    feed = AlertFeed(runtime.sessions, poll_seconds=settings.alert_poll_seconds)
+    for camera in config.cameras:  # earlier versions stored the unmasked editor picture: remove it
+        runtime.paths.preview_file(camera.id, "editor").unlink(missing_ok=True)
+    feed = AlertFeed(runtime.sessions, lambda: runtime.config, poll_seconds=settings.alert_poll_seconds)
     editor = ConfigEditor(config_path, runtime, lambda c: _apply(state, c))
     state = ServiceState(config_path, runtime, settings, feed, editor, ViewLog())
     return state
@@ -107,19 +113,33 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
                "their alerts and seals are saved when it returns. Try again in a minute.")
     if request.url.path.startswith("/api/"):
         return JSONResponse({"detail": message}, status_code=503)
-    return PlainTextResponse(message, status_code=503)
+    return await asyncio.to_thread(error_page, request, 503, message, who=False)
+
+
+def _is_page(request: Request) -> bool:
+    return request.method in ("GET", "HEAD") and not request.url.path.startswith(("/api/", "/static/"))
 
 
 async def _auth_errors(request: Request, exc: Exception) -> Response:
-    """Pages send people to the login or password page; the API answers with the status."""
-    assert isinstance(exc, HTTPException)
-    is_page = request.method == "GET" and not request.url.path.startswith("/api/")
-    if is_page and isinstance(exc, LoginRequired):
+    """Pages send people to the login or password page, and show any other error as a page;
+    the API answers with the status and a JSON detail."""
+    assert isinstance(exc, StarletteHTTPException)
+    if _is_page(request) and isinstance(exc, LoginRequired):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    if is_page and isinstance(exc, PasswordChangeRequired):
+    if _is_page(request) and isinstance(exc, PasswordChangeRequired):
         return RedirectResponse("/account", status_code=303)
+    if _is_page(request):
+        return await asyncio.to_thread(error_page, request, exc.status_code, str(exc.detail))
     return await http_exception_handler(request, exc)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if _is_page(request):
+        fields = ", ".join(str(e["loc"][-1]) for e in exc.errors() if e.get("loc"))
+        return await asyncio.to_thread(error_page, request, 422, f"cannot read {fields}")
+    return await request_validation_exception_handler(request, exc)
 
 
 def create_app(config_path: Path, *, settings: ServiceSettings | None = None) -> FastAPI:
@@ -132,10 +152,11 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     )
     app.state.service = state
     app.add_middleware(EdgeMiddleware, server=state.config.server)
-    app.add_exception_handler(HTTPException, _auth_errors)
+    app.add_exception_handler(StarletteHTTPException, _auth_errors)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OperationalError, _database_unavailable)
-    for module in (system, auth, account, alerts, cameras, clips, bundles, cases, timeline, zones, schedules, users,
-                   audit, case_pages, pages):
+    for module in (system, app_shell, auth, account, alerts, cameras, clips, bundles, cases, timeline, zones, schedules,
+                   users, audit, case_pages, pages):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evidence.actions import Action
+from evidence.actions import SEAL_ACTIONS
 from evidence.entry import CustodyRecord
 from evidence.errors import EvidenceError
 from evidence.hashing import sha256_bytes, sha256_file
@@ -63,7 +63,7 @@ def _file_sha256(runtime: Runtime, clip: Clip) -> str | None:
 
 def check_clip(runtime: Runtime, clip: Clip) -> ClipCheck:
     entries = runtime.evidence.entries(clip_id=clip.id)
-    seal = entries[0] if entries and entries[0].action == Action.SEALED else None
+    seal = entries[0] if entries and entries[0].action in SEAL_ACTIONS else None
     problems = _entry_problems(entries, runtime.evidence.keys)
     actual = _file_sha256(runtime, clip)
     if seal is None:

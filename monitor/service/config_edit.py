@@ -40,6 +40,47 @@ def flow(items: list[Any]) -> CommentedSeq:
     return seq
 
 
+def plain(value: Any) -> Any:
+    """The data of a YAML node, without its comments and styles (for comparing edits)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def assign(target: CommentedMap, key: str, value: Any) -> None:
+    """Set ``key`` only when its data changes: an unchanged value keeps its spelling (``0.20``),
+    quotes, flow style and comments, so a save touches only what the person changed."""
+    if value is None or value == "":
+        target.pop(key, None)
+    elif key not in target or plain(target[key]) != plain(value):
+        target[key] = value
+
+
+def sync_items(seq: CommentedSeq | None, items: list[Any]) -> CommentedSeq:
+    """Make ``seq`` hold ``items`` (existing nodes reused) while keeping the comments of the
+    items that stay; new items take the flow or block style of their siblings."""
+    if seq is None:
+        return CommentedSeq(items)
+    flow_siblings = any(getattr(x, "fa", None) is not None and x.fa.flow_style() for x in seq)
+    keep = {id(x) for x in items}
+    for index in reversed(range(len(seq))):
+        if id(seq[index]) not in keep:
+            del seq[index]
+    if [id(x) for x in seq] != [id(x) for x in items][: len(seq)]:
+        seq.clear()  # reordered: comments cannot follow, the data must
+    present = {id(x) for x in seq}
+    for item in items:
+        if id(item) not in present:
+            if flow_siblings and isinstance(item, CommentedMap):
+                item.fa.set_flow_style()
+            seq.append(item)
+    return seq
+
+
 class ConfigEditor:
     def __init__(self, path: Path, runtime: Runtime, apply: Callable[[Config], None]) -> None:
         self._path = path

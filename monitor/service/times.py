@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 
 def utc(value: datetime) -> datetime:
@@ -12,3 +15,7 @@ def utc(value: datetime) -> datetime:
 
 def iso(value: datetime | None) -> str | None:
     return utc(value).isoformat() if value is not None else None
+
+
+UtcTime = Annotated[datetime, AfterValidator(utc)]
+"""A datetime field of an API schema: always sent with its offset, so no browser guesses the zone."""

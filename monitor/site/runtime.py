@@ -25,6 +25,7 @@ from monitor.site.folders import Site
 from monitor.store.db import describe_unavailable, make_engine, session_factory
 from monitor.store.file_modes import FileModes, secure_storage
 from monitor.store.migrate import upgrade
+from monitor.workers.privileges import worker_user
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,9 @@ class Runtime(Site):
         ``database_error`` instead of raised; the key is still loaded now, so a broken keyring
         stops the service at once rather than when the database returns.
         """
-        secure_storage(Path(config.storage.path).resolve(), FileModes(config.storage.group))
+        workers = worker_user(config.storage.worker_user)
+        modes = FileModes(config.storage.group, worker_uid=workers.uid if workers else None)
+        secure_storage(Path(config.storage.path).resolve(), modes)
         paths = Site.open(config).paths
         engine = make_engine(config.storage.database, busy_timeout=config.storage.busy_timeout)
         runtime = cls(config, paths, engine=engine, sessions=session_factory(engine))

@@ -23,11 +23,17 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 KEYS_FOLDER = "keys"
+WORKER_FOLDERS = ("clips", "snapshots", "live", "pending")
+"""What camera workers write. When they run as their own user (started by root), these folders
+(not the files the service writes in them) belong to that user, and the storage folder lets it
+pass (o+x) without listing it."""
 
 
 @dataclass(frozen=True)
 class FileModes:
     group: str | None = None
+    worker_uid: int | None = None
+    """The unprivileged user camera workers run as, when they do (monitor.workers.privileges)."""
 
     @property
     def gid(self) -> int | None:
@@ -45,8 +51,9 @@ class FileModes:
     def folder_mode(self) -> int:
         return 0o2750 if self.group else 0o700
 
-    def fix(self, path: Path, *, private: bool = False) -> None:
-        """Give ``path`` its mode (and group); ``private`` keeps it to the owner whatever the group."""
+    def fix(self, path: Path, *, private: bool = False, role: str = "") -> None:
+        """Give ``path`` its mode (and group); ``private`` keeps it to the owner whatever the group.
+        ``role``: "root" for the storage folder, "worker" for a folder workers write."""
         info = path.lstat()
         if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid() != 0:
             return  # another account's file (a group member running 'hotspot verify'): not ours to change
@@ -55,6 +62,10 @@ class FileModes:
             mode = 0o700 if folder else 0o600
         else:
             mode = self.folder_mode if folder else self.file_mode
+        if self.worker_uid is not None and role == "root":
+            mode |= 0o001  # the worker user may pass, not list
+        if self.worker_uid is not None and role == "worker" and folder and info.st_uid != self.worker_uid:
+            os.chown(path, self.worker_uid, -1)
         if stat.S_IMODE(info.st_mode) != mode:
             os.chmod(path, mode)
         gid = self.gid
@@ -67,13 +78,18 @@ def secure_storage(root: Path, modes: FileModes) -> None:
     storage folder and everything under it."""
     os.umask(modes.umask)
     root.mkdir(parents=True, exist_ok=True)
-    modes.fix(root)
+    modes.fix(root, role="root")
+    if modes.worker_uid is not None:
+        for name in WORKER_FOLDERS:
+            (root / name).mkdir(exist_ok=True)
     for folder, folders, files in os.walk(root):
         here = Path(folder)
         private = here == root / KEYS_FOLDER or (root / KEYS_FOLDER) in here.parents
+        top = here.relative_to(root).parts[:1]
         for name in (*folders, *files):
+            role = "worker" if (top or (name,))[0] in WORKER_FOLDERS else ""
             try:
-                modes.fix(here / name, private=private or (here == root and name == KEYS_FOLDER))
+                modes.fix(here / name, private=private or (here == root and name == KEYS_FOLDER), role=role)
             except FileNotFoundError:  # a worker's temporary file, gone already
                 continue
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -66,4 +67,5 @@ class StoragePaths:
     def ensure(self) -> None:
         for folder in (self.clips, self.snapshots, self.live, self.keys, self.quarantine):
             folder.mkdir(parents=True, exist_ok=True)
-        self.keys.chmod(0o700)
+        if self.keys.stat().st_uid == os.geteuid():  # a camera worker may run as another user
+            self.keys.chmod(0o700)

@@ -26,7 +26,8 @@ from monitor.seal.clip_sealer import alert_record
 from monitor.seal.worker_outbox import WorkerOutbox
 from monitor.site.folders import Site
 from monitor.workers.heap import fix_mmap_threshold
-from monitor.workers.messages import StatusMessage
+from monitor.workers.messages import EditorFrame, StatusMessage
+from monitor.workers.privileges import WorkerUser, drop_privileges
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,28 @@ class WorkerArgs:
     camera_id: str
     worker: str | None = None
     """Names this process's journals, so the supervisor can redo them once it has died."""
+    token: str = ""
+    """Goes with every message: the supervisor knows the sender by it, never by what a
+    message says (``SenderQueue``). Other workers never see it."""
+    run_as: WorkerUser | None = None
+    """Started by root: the unprivileged user this process becomes before anything else."""
+
+
+class SenderQueue:
+    """The supervisor's message queue, each message sent as ``(token, message)``."""
+
+    def __init__(self, messages: mp.Queue, token: str) -> None:  # type: ignore[type-arg]
+        self._messages = messages
+        self._token = token
+
+    def put(self, message: object, timeout: float | None = None) -> None:
+        self._messages.put((self._token, message), timeout=timeout)
+
+    def put_nowait(self, message: object) -> None:
+        self._messages.put_nowait((self._token, message))
+
+    def cancel_join_thread(self) -> None:
+        self._messages.cancel_join_thread()
 
 
 class Reporter:
@@ -128,7 +151,9 @@ class CameraWorker:
             if self.pipeline is None or (self.pipeline_size != (source.width, source.height)):
                 if self.pipeline is not None:
                     self.pipeline.close(datetime.now(UTC), reason="stream changed size")
-                self.pipeline = CameraPipeline(self.site, camera, stream, outbox=self.outbox, encoder_threads=1)
+                self.pipeline = CameraPipeline(
+                    self.site, camera, stream, outbox=self.outbox, encoder_threads=1,
+                    on_editor_frame=lambda jpeg: self.reporter.send(EditorFrame(camera.id, jpeg)))
                 self.pipeline_size = (source.width, source.height)
             else:
                 self.pipeline.stream_restarted(stream)
@@ -203,11 +228,14 @@ def worker_main(args: WorkerArgs, messages: mp.Queue, control: mp.Queue) -> None
     incomplete. So SIGINT is left to the supervisor, which stops workers in order, and SIGTERM
     makes the worker close and seal its clip before it exits.
     """
+    if args.run_as is not None:
+        drop_privileges(args.run_as)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.camera_id} %(levelname)s %(message)s")
     one_opencv_thread()
     fix_mmap_threshold()
-    worker = CameraWorker(args.config, args.camera_id, messages, control, worker=args.worker)
+    worker = CameraWorker(args.config, args.camera_id, SenderQueue(messages, args.token), control,  # type: ignore[arg-type]
+                          worker=args.worker)
     signal.signal(signal.SIGTERM, lambda _signum, _frame: worker.request_stop())
     worker.run()
     if worker.orphaned:  # nobody reads the queue: exit without flushing it (records are journaled)

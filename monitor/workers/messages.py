@@ -41,6 +41,15 @@ class StatusMessage:
 
 
 @dataclass(frozen=True)
+class EditorFrame:
+    """The zone editor's picture (only privacy zones masked), as JPEG bytes. It travels in
+    memory only: an unmasked picture of people is never written to disk."""
+
+    camera_id: str
+    jpeg: bytes
+
+
+@dataclass(frozen=True)
 class SealedMessage:
     """A clip was sealed; ``analyze`` prints these, the service may refresh on them."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
+import secrets
 import threading
 import time
 import uuid
@@ -24,17 +25,20 @@ from monitor.capture import Backoff
 from monitor.config import Config
 from monitor.seal.clip_sealer import alert_record
 from monitor.seal.record_applier import RecordApplier
+from monitor.seal.worker_outbox import journal_prefix
 from monitor.site.runtime import Runtime
 from monitor.site.storage_guard import StorageGuard
 from monitor.store.db import describe_unavailable
 from monitor.workers.camera_worker import WorkerArgs, worker_main
 from monitor.workers.messages import (
     AlertMessage,
+    EditorFrame,
     JournalDone,
     SpaceWanted,
     StatusMessage,
     WriteRequest,
 )
+from monitor.workers.privileges import WorkerUser, check_reachable, worker_user
 from monitor.workers.spawning import start_without_main
 
 log = logging.getLogger(__name__)
@@ -70,6 +74,8 @@ class _Slot:
     crash_reported: bool = False
     worker: str = ""
     """The running (or last) process's name for its journals."""
+    token: str = ""
+    """The running process's secret: messages that carry it come from this camera's worker."""
 
 
 class Supervisor:
@@ -86,12 +92,15 @@ class Supervisor:
         self._ctx = mp.get_context("spawn")
         self._messages: mp.Queue = self._ctx.Queue(maxsize=2000)  # type: ignore[type-arg]
         self._slots: dict[str, _Slot] = {}
+        self._editor_frames: dict[str, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._runtime: Runtime | None = None
         self._applier: RecordApplier | None = None
         self._exited: list[tuple[str, str]] = []  # (camera, worker) whose journals await a redo
+        self._senders: dict[str, str] = {}  # a running worker's token -> its camera
+        self._run_as: WorkerUser | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -100,6 +109,9 @@ class Supervisor:
         here until it returns; their clips are recovered then if start-up recovery could not.
         (Whether the database answers now does not tell: it may have come back since.)"""
         self._runtime = Runtime.open(self.config, require_database=False)
+        self._run_as = worker_user(self.config.storage.worker_user)
+        if self._run_as is not None:  # Runtime.open gave it the folders workers write
+            check_reachable(self._runtime.paths.root, self._run_as)
         self._applier = RecordApplier(self._runtime, on_alert=self._on_alert)
         self._applier.start()
         if not self._recovered:
@@ -133,6 +145,13 @@ class Supervisor:
             self._applier.stop(workers)
         if self._runtime is not None:
             self._runtime.close()
+
+    def editor_frame(self, camera_id: str, max_age: float) -> bytes | None:
+        """The zone editor's latest picture of the camera, if one arrived within ``max_age`` s.
+        Kept in this process's memory only (see ``EditorFrame``)."""
+        with self._lock:
+            found = self._editor_frames.get(camera_id)
+        return found[1] if found and time.monotonic() - found[0] <= max_age else None
 
     def statuses(self) -> dict[str, CameraStatus]:
         """Each camera's status; while the database is away, every recording camera says so."""
@@ -177,7 +196,10 @@ class Supervisor:
 
     def _spawn(self, camera_id: str, slot: _Slot) -> None:
         slot.worker = uuid.uuid4().hex[:12]
-        args = WorkerArgs(self.config, camera_id, slot.worker)
+        self._senders.pop(slot.token, None)
+        slot.token = secrets.token_hex(16)
+        self._senders[slot.token] = camera_id
+        args = WorkerArgs(self.config, camera_id, slot.worker, slot.token, self._run_as)
         process = self._ctx.Process(
             target=worker_main, args=(args, self._messages, slot.control),
             name=f"hotspot-{camera_id}", daemon=True,
@@ -246,10 +268,17 @@ class Supervisor:
                 message = self._messages.get(timeout=max(0.0, deadline - time.monotonic()))
             except (queue.Empty, OSError, ValueError):
                 return
+            sender = self._sender(message)
+            if sender is None:
+                continue
+            camera_id, message = sender
             if isinstance(message, StatusMessage):
                 self._status(message)
+            elif isinstance(message, EditorFrame):
+                with self._lock:
+                    self._editor_frames[message.camera_id] = (time.monotonic(), message.jpeg)
             elif self._applier is not None:
-                self._hand_over(message)
+                self._hand_over(camera_id, message)
             deadline = time.monotonic()  # after the first message, take only what is already there
 
     def _status(self, message: StatusMessage) -> None:
@@ -268,15 +297,40 @@ class Supervisor:
                 if time.monotonic() - slot.started_at > HEALTHY_AFTER:
                     slot.backoff.reset()
 
-    def _hand_over(self, message: object) -> None:
+    def _sender(self, envelope: object) -> tuple[str, object] | None:
+        """The camera whose worker sent this, by the token only that worker was given; a
+        worker that names another camera in a message is still only itself."""
+        token, message = envelope if isinstance(envelope, tuple) and len(envelope) == 2 else ("", envelope)
+        with self._lock:
+            camera_id = self._senders.get(token) if isinstance(token, str) else None
+        if camera_id is None:
+            log.error("dropped a %s from an unknown sender", type(message).__name__)
+            return None
+        claimed = getattr(message, "camera_id", camera_id)
+        if claimed != camera_id:
+            log.error("camera %s: its worker sent a %s in camera %r's name; dropped",
+                      camera_id, type(message).__name__, claimed)
+            return None
+        return camera_id, message
+
+    def _hand_over(self, camera_id: str, message: object) -> None:
         """A worker's record, the end of one of its journals, or its call for space."""
         assert self._applier is not None
         if isinstance(message, WriteRequest):
-            self._applier.submit(message.record)
+            self._applier.submit_from_worker(camera_id, message.record)
         elif isinstance(message, JournalDone):
-            self._applier.journal_done(message.camera_id, message.name)
+            worker = self._worker_of(camera_id)
+            if worker and message.name.startswith(f"{camera_id}.{journal_prefix(worker)}"):
+                self._applier.journal_done(camera_id, message.name)
+            else:
+                log.error("camera %s: its worker named a journal not its own: %r", camera_id, message.name)
         elif isinstance(message, SpaceWanted):
             self._applier.make_space()
+
+    def _worker_of(self, camera_id: str) -> str:
+        with self._lock:
+            slot = self._slots.get(camera_id)
+            return slot.worker if slot is not None else ""
 
     def _gone(self, camera_id: str, slot: _Slot, *, crashed: bool) -> None:
         """A worker exited: its journals are redone; after a crash, its clips are recovered."""

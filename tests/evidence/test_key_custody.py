@@ -162,6 +162,7 @@ def test_a_passphrase_encrypted_key(site: Site, tmp_path: Path, monkeypatch: pyt
         assert digest.decode() == record.details["new_key_id"]
 
 
+@pytest.mark.slow
 def test_the_service_fails_closed_on_a_swapped_key(tmp_path: Path) -> None:
     config = write_config(tmp_path, base_config(tmp_path / "data"))
     runtime = Runtime.open(load_config(config))  # the schema as the service makes it

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from evidence.bundle import verify_bundle
 from evidence.export import export_bundle
+from evidence.hashing import sha256_file
 from monitor.cli.key_card import grouped
 from tests.evidence import bundles
 from tests.evidence.conftest import Site, disclose, open_site, seal_real_clip
@@ -131,3 +133,21 @@ def _replace(bundle: Path, change: bundles.Changer) -> None:
     tampered = bundles.rewrite(bundle, bundle.with_name("tampered.zip"), change)
     bundle.unlink()
     tampered.rename(bundle)  # same name: VERIFY.md names the file
+
+
+def test_a_recovered_clip_verifies_and_says_so(site: Site, tmp_path: Path, no_python_path: str) -> None:
+    """A clip a crash left open is sealed under ``recovered``: the bundle verifies by hand and by
+    the verifier, and both say how it was sealed."""
+    path = site.clip_path("crashed")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(site.clip_path("clip0"), path)
+    site.ev.seal_clip(clip_id="crashed", path=path.relative_to(site.root).as_posix(),
+                      sha256=sha256_file(path), size=path.stat().st_size, metadata={"camera": "hall"},
+                      incomplete="the service stopped unexpectedly", recovered=True)
+    folder = tmp_path / "court"
+    folder.mkdir()
+    bundle = export_bundle(site.ev, "crashed", folder / "crashed.zip", disclosure=disclose(case="2026-015"))
+    code, output, ran = run_verify_md(bundle, first_key(site), no_python_path)
+    assert code == 0 and ran == len(steps(bundle)), output
+    assert "one unbroken chain of 2 entries for clip crashed" in output and "sealed as RECOVERED" in output
+    assert verify_bundle(bundle).sealed_as == "recovered"

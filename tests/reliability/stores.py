@@ -38,7 +38,11 @@ def seal_copy(runtime: Runtime, source: Path, clip_id: str, start: datetime) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, path)
     meta = {"width": 320, "height": 240, "fps": 10.0, "config_hash": "0" * 64, "zones": ["door"]}
-    ClipSealer(runtime, DatabaseOutbox(runtime)).seal(
+    outbox = DatabaseOutbox(runtime)
+    outbox.submit({"op": "clip", "id": clip_id, "event_id": f"event-{clip_id}", "part": 0, "camera_id": "hall",
+                   "start": start.isoformat(), **{k: meta[k] for k in ("width", "height", "fps", "config_hash")},
+                   "path": runtime.paths.relative(path)})  # as the pipeline opens it: sealing needs the row
+    ClipSealer(runtime, outbox).seal(
         clip_id, f"event-{clip_id}", "hall", path, written_meta=meta, sha256=sha256_file(path),
         size=path.stat().st_size, start=start, end=start + timedelta(seconds=2), frame_count=20,
         incomplete=None,

@@ -71,7 +71,8 @@ def test_killed_worker_is_restarted_and_its_clip_recovered_and_sealed(
     assert _decoded_frames(site.root / sealed.path) == sealed.frame_count > 0
     store = EvidenceStore.open(site.root, site.engine)
     seal = store.sealed(victim.id)
-    assert seal is not None and seal.details["incomplete"] == sealed.incomplete_reason
+    assert seal.action == Action.RECOVERED, "a clip nobody closed is sealed as recovered, not as a normal seal"
+    assert seal.details["incomplete"] == sealed.incomplete_reason
     assert seal.object_sha256 == sealed.sha256
     site.stop()
     _assert_store_verifies(site)
@@ -164,12 +165,15 @@ def test_power_loss_while_recording_is_recovered_on_next_start(
         assert "power loss" in (recovered.incomplete_reason or "")
         assert _decoded_frames(site.root / recovered.path) == recovered.frame_count > 0
     store = EvidenceStore.open(site.root, site.engine)
-    assert all(store.sealed(o.id) for o in orphans)
-    assert not [e for e in store.entries() if e.action == Action.QUARANTINED]
+    assert all(store.sealed(o.id).action == Action.RECOVERED for o in orphans)
+    assert not [e for e in store.entries() if e.action in (Action.QUARANTINED, Action.SEALED)
+                and e.clip_id in {o.id for o in orphans}]
     _assert_store_verifies(site)
     verify = subprocess.run([HOTSPOT, "verify", "--config", config],
                             check=False, capture_output=True, text=True, timeout=60)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+    said = verify.stdout + verify.stderr
+    assert "recovered:" in said and all(o.id in said for o in orphans), said
 
 
 def test_supervisor_recovers_leftovers_when_start_up_recovery_did_not_run(

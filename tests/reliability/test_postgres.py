@@ -75,7 +75,8 @@ def recorded_files(root: Path) -> list[Path]:
 
 
 def plant_orphan(root: Path, video: Path) -> None:
-    """A clip a crashed worker finished writing but never sealed, with its sidecar."""
+    """A clip file with its sidecar that no row names: the supervisor never saw it opened (a
+    crash before its row was written, or a file planted by whoever can write the folder)."""
     start = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)
     path = StoragePaths(root).clip_file("hall", start, ORPHAN)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,8 +115,8 @@ def test_site_started_while_postgres_is_down_records_and_seals_when_it_returns(
     tmp_path: Path, walk_scene: scenes.Scene, postgres_server: PostgresServer, postgres_url: str,
 ) -> None:
     """The service starts with no server and no schema; its worker records and is killed with
-    its journal on disk; the supervisor holds the writes and saves everything, and recovers
-    the leftover of an earlier crash, once the server is back."""
+    its journal on disk; the supervisor holds the writes and saves everything, and quarantines
+    the file no row names, once the server is back."""
     config_path, root = looping_site(tmp_path, walk_scene, postgres_url)
     plant_orphan(root, walk_scene.path)
     postgres_server.stop()
@@ -137,13 +138,15 @@ def test_site_started_while_postgres_is_down_records_and_seals_when_it_returns(
         os.kill(status.pid, signal.SIGKILL)
         wait_for(lambda: supervisor.statuses()["hall"].restarts >= 1, 10, "the worker restarted")
         postgres_server.start()
-        wait_for(lambda: ORPHAN in {c.id for c in clips(engine) if c.status == "sealed"}, 20,
-                 "the crash leftover sealed by the recovery that waited for the database")
+        wait_for(lambda: (root / "quarantine" / f"{ORPHAN}.reason.txt").is_file(), 20,
+                 "the unknown file quarantined by the recovery that waited for the database")
         notices = [a.message for a in alerts(engine, "database")]
         assert any("Connection refused" in m and "were saved when it returned" in m for m in notices), notices
     finally:
         supervisor.stop()
     check_store(config_path, engine, complete={finished})
+    entries = EvidenceStore.open(root, engine).entries(ORPHAN)
+    assert [e.action for e in entries] == [Action.QUARANTINED], "quarantined with a custody entry, never sealed"
     assert len(alerts(engine, "camera-offline")) == 1, "the crash alert, queued by the supervisor"
     assert not list((root / SPOOL).glob("*.jsonl"))
     assert {p.stem for p in recorded_files(root)} <= {c.id for c in clips(engine)}

@@ -64,8 +64,11 @@ class Site:
         return runtime
 
     def add_clip(self, *, camera: str = "east-stairwell", zones: tuple[str, ...] = ("landing",),
-                 start: datetime | None = None, with_alert: bool = True) -> tuple[Clip, Alert | None]:
-        """A real sealed clip file plus its row and seal, and optionally its motion alert."""
+                 start: datetime | None = None, with_alert: bool = True,
+                 recovered: bool = False, placement: dict[str, int] | None = None,
+                 ) -> tuple[Clip, Alert | None]:
+        """A real sealed clip file plus its row and seal, and optionally its motion alert;
+        ``placement``: where its 320x240 picture lies in a larger camera frame."""
         start = start or datetime.now(UTC) - timedelta(minutes=5)
         clip_id, event_id = uuid.uuid4().hex, uuid.uuid4().hex
         path = self.runtime.paths.clip_file(camera, start, clip_id)
@@ -75,21 +78,25 @@ class Site:
         sha = hashlib.sha256(data).hexdigest()
         relative = self.runtime.paths.relative(path)
         self.runtime.evidence.seal_clip(clip_id=clip_id, path=relative, sha256=sha, size=len(data),
-                                        metadata={"camera": camera, "zones": list(zones)}, incomplete=None)
+                                        metadata={"camera": camera, "zones": list(zones), "width": 320, "height": 240,
+                                                  **({"placement": placement} if placement else {})},
+                                        incomplete="the service stopped unexpectedly" if recovered else None,
+                                        recovered=recovered)
         clip = Clip(id=clip_id, event_id=event_id, camera_id=camera, zones=list(zones), start=start,
                     end=start + timedelta(seconds=2), frame_count=20, width=320, height=240, fps=10.0,
                     config_hash="0" * 64, path=relative, sha256=sha, size_bytes=len(data), status="sealed")
         with self.runtime.sessions.begin() as session:
             session.add(clip)
-        alert = self.add_alert(camera=camera, zones=zones, event_id=event_id, clip_id=clip_id) if with_alert else None
+        alert = (self.add_alert(camera=camera, zones=zones, event_id=event_id, clip_id=clip_id, time=start)
+                 if with_alert else None)
         return clip, alert
 
     def add_alert(self, *, camera: str = "east-stairwell", zones: tuple[str, ...] = ("landing",),
-                  event_id: str | None = None, clip_id: str | None = None) -> Alert:
+                  event_id: str | None = None, clip_id: str | None = None, time: datetime | None = None) -> Alert:
         snapshot = self.runtime.paths.snapshots / camera / f"{uuid.uuid4().hex}.jpg"
         snapshot.parent.mkdir(parents=True, exist_ok=True)
         snapshot.write_bytes(_jpeg())
-        alert = Alert(kind="motion", camera_id=camera, time=datetime.now(UTC), zones=list(zones),
+        alert = Alert(kind="motion", camera_id=camera, time=time or datetime.now(UTC), zones=list(zones),
                       zone_scores={z: 0.2 for z in zones}, score=0.2, message="motion in the landing",
                       snapshot_path=self.runtime.paths.relative(snapshot), event_id=event_id, clip_id=clip_id)
         with self.runtime.sessions.begin() as session:

@@ -76,7 +76,12 @@ def test_worker_draws_previews_only_when_asked(watched: Server) -> None:
         assert security.get(f"/api/cameras/{CAMERA}/editor.jpg").status_code == 403
         editor_image = _decoded(admin.get(f"/api/cameras/{CAMERA}/editor.jpg"))
         assert editor_image.shape == (SIZE[1], SIZE[0], 3)
-        assert editor.stat().st_mtime_ns >= _asked_at(paths.preview_request_file(CAMERA, "editor"))
+        _decoded(admin.get(f"/api/cameras/{CAMERA}/editor.jpg"))
+    # The unmasked picture exists in memory only, and each one served is on the record.
+    on_disk = [p for p in paths.root.rglob("*") if p.is_file() and "editor" in p.name and p.suffix != ".watch"]
+    assert not editor.exists() and not on_disk, on_disk
+    views = [e for e in watched.site.runtime.evidence.entries() if str(e.action) == "editor_frame_viewed"]
+    assert [(e.actor, e.details["camera"]) for e in views] == [("admin", CAMERA)] * 2
 
 
 def test_stale_frame_is_not_served_as_live(server: Server) -> None:

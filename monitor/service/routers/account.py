@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from evidence.actions import Action
 from monitor.service.accounts import (
     AccountError,
     check_password,
@@ -18,6 +17,7 @@ from monitor.service.accounts import (
 from monitor.service.deps import ActiveUser, Authenticated, Db, State
 from monitor.service.params import RowId
 from monitor.service.permissions import ROLE_PERMISSIONS
+from monitor.service.times import UtcTime
 from monitor.store.users import ApiToken, User
 
 router = APIRouter(prefix="/api/me", tags=["account"])
@@ -50,8 +50,8 @@ class TokenIn(BaseModel):
 class TokenOut(BaseModel):
     id: int
     name: str
-    created_at: datetime
-    last_used: datetime | None
+    created_at: UtcTime
+    last_used: UtcTime | None
     revoked: bool
 
 
@@ -89,6 +89,8 @@ def change_password(body: PasswordIn, principal: Authenticated, db: Db, state: S
     revoked = set_password(db, user, body.new_password, temporary=False, revoke_tokens=body.revoke_tokens,
                            context=context)
     db.commit()
+    state.runtime.evidence.append(Action.PASSWORD_CHANGED, actor=user.username,
+                                  details={"user": user.username, "tokens_revoked": revoked})
     return PasswordChangedOut(sessions_ended=True, tokens_revoked=revoked)
 
 
@@ -99,19 +101,23 @@ def list_tokens(principal: ActiveUser, db: Db) -> list[TokenOut]:
 
 
 @router.post("/tokens", summary="Create an API token for scripts", response_model=NewTokenOut, status_code=201)
-def create_token(body: TokenIn, principal: ActiveUser, db: Db) -> NewTokenOut:
+def create_token(body: TokenIn, principal: ActiveUser, db: Db, state: State) -> NewTokenOut:
     try:
         token, secret = new_api_token(db, _user(db, principal), body.name)
     except AccountError as exc:
         raise HTTPException(422, str(exc)) from None
     db.commit()
+    state.runtime.evidence.append(Action.TOKEN_CREATED, actor=principal.username,
+                                  details={"user": principal.username, "token": token.name, "token_id": token.id})
     return NewTokenOut(**TokenOut.model_validate(token, from_attributes=True).model_dump(), token=secret)
 
 
 @router.post("/tokens/{token_id}/revoke", summary="Revoke one of my API tokens", status_code=204)
-def revoke_token(token_id: RowId, principal: ActiveUser, db: Db) -> None:
+def revoke_token(token_id: RowId, principal: ActiveUser, db: Db, state: State) -> None:
     token = db.get(ApiToken, token_id)
     if token is None or token.user_id != principal.user_id:
         raise HTTPException(404, f"no token {token_id} of yours")
     token.revoked = True
     db.commit()
+    state.runtime.evidence.append(Action.TOKEN_REVOKED, actor=principal.username,
+                                  details={"user": principal.username, "token": token.name, "token_id": token.id})

@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from monitor.config import Config
 from monitor.service.alert_feed import alert_json
 from monitor.service.deps import CanAckAlerts, CanViewAlerts, Db, State
 from monitor.service.params import RowId
+from monitor.service.site_names import zone_ids_for
 from monitor.store.models import Alert
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -29,7 +31,7 @@ class AckIn(BaseModel):
 
 
 def filtered_alerts(
-    db: Db, *, camera: str | None, zone: str | None, unacknowledged: bool, limit: int,
+    db: Db, config: Config, *, camera: str | None, zone: str | None, unacknowledged: bool, limit: int,
 ) -> list[Alert]:
     query = select(Alert).order_by(Alert.id.desc())
     if camera:
@@ -38,20 +40,21 @@ def filtered_alerts(
         query = query.where(Alert.acknowledged_at.is_(None))
     rows = list(db.scalars(query.limit(limit if not zone else 5000)))
     if zone:  # zones are a JSON list; filter portably in Python
-        rows = [row for row in rows if zone in (row.zones or [])][:limit]
+        wanted = zone_ids_for(config, zone)
+        rows = [row for row in rows if wanted & set(row.zones or [])][:limit]
     return rows
 
 
 @router.get("", summary="Alerts, newest first")
 def list_alerts(
-    _user: CanViewAlerts, db: Db,
+    _user: CanViewAlerts, db: Db, state: State,
     camera: Annotated[str | None, Query(max_length=64)] = None,
     zone: Annotated[str | None, Query(max_length=64)] = None,
     unacknowledged: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
-    return [alert_json(a) for a in filtered_alerts(db, camera=camera, zone=zone,
-                                                   unacknowledged=unacknowledged, limit=limit)]
+    rows = filtered_alerts(db, state.config, camera=camera, zone=zone, unacknowledged=unacknowledged, limit=limit)
+    return [alert_json(a, state.config) for a in rows]
 
 
 def _alert(db: Db, alert_id: int) -> Alert:
@@ -84,8 +87,8 @@ async def stream(_user: CanViewAlerts, state: State, request: Request) -> EventS
 
 
 @router.get("/{alert_id}", summary="One alert")
-def get_alert(alert_id: RowId, _user: CanViewAlerts, db: Db) -> dict[str, Any]:
-    return alert_json(_alert(db, alert_id))
+def get_alert(alert_id: RowId, _user: CanViewAlerts, db: Db, state: State) -> dict[str, Any]:
+    return alert_json(_alert(db, alert_id), state.config)
 
 
 @router.get("/{alert_id}/snapshot.jpg", summary="The alert's privacy-masked snapshot",
@@ -112,6 +115,6 @@ def acknowledge(alert_id: RowId, body: AckIn, user: CanAckAlerts, db: Db, state:
     alert.acknowledged_by = user.username
     alert.ack_note = body.note.strip()
     db.commit()
-    item = alert_json(alert)
+    item = alert_json(alert, state.config)
     state.feed.announce(item)
     return item

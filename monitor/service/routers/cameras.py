@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
+from evidence.actions import Action
 from monitor.config import Camera
 from monitor.service.deps import CanEditZones, CanViewCameras, CanViewLive, State
 from monitor.service.state import ServiceState
@@ -95,7 +96,23 @@ async def live_frame(camera_id: str, _user: CanViewLive, state: State) -> Respon
 
 
 @router.get("/{camera_id}/editor.jpg", response_class=Response, responses=JPEG,
-            summary="Latest frame with only privacy zones masked (zone editor)")
-async def editor_frame(camera_id: str, _user: CanEditZones, state: State) -> Response:
+            summary="Latest frame with only privacy zones masked (zone editor); logs a view")
+async def editor_frame(camera_id: str, user: CanEditZones, state: State) -> Response:
+    """Served from the supervisor's memory: this picture shows people outside the hotspots,
+    so it is never written to disk, and every picture served is a custody entry."""
     camera = camera_or_404(state, camera_id)
-    return await _preview(state.runtime.paths, camera.id, "editor")
+    supervisor = state.supervisor
+    if supervisor is None:
+        raise HTTPException(404, f"camera {camera.id!r} has no live frame: no camera workers run in this service")
+    try:
+        state.runtime.paths.request_preview(camera.id, "editor")
+    except OSError as exc:
+        raise HTTPException(503, f"cannot ask camera {camera.id!r} for a frame: {exc}") from exc
+    deadline = time.monotonic() + WAIT_FOR + 2.0  # the worker looks for requests once a second
+    while (image := supervisor.editor_frame(camera.id, FRESH_FOR["editor"])) is None:
+        if time.monotonic() >= deadline:
+            raise HTTPException(404, f"camera {camera.id!r} has no live frame yet (is it online?)")
+        await asyncio.sleep(POLL_EVERY)
+    await asyncio.to_thread(state.runtime.evidence.append, Action.EDITOR_FRAME_VIEWED, actor=user.username,
+                            details={"camera": camera.id, "jpeg_bytes": len(image)})
+    return Response(image, media_type="image/jpeg", headers=NO_CACHE)

@@ -31,7 +31,7 @@ def cases_page(request: Request, user: CanOpenCases, db: Db, state: State,
     source = db.get(Alert, alert) if alert is not None else None
     return render(request, "cases.html", user, state, cases=cases, can_manage=manage,
                   timezone=state.config.site.timezone,
-                  alert=alert_json(source) if source else None)
+                  alert=alert_json(source, state.config) if source else None)
 
 
 @router.get("/cases/{case_ref}")

@@ -80,7 +80,7 @@ def case_json(book: CaseBook, case: Case, *, full: bool = True) -> dict[str, Any
         "window_set": case.window_start is not None or case.window_end is not None,
     }
     if full:
-        data["clips"] = [{**clip_json(clip), "note": link.note, "added_by": link.added_by,
+        data["clips"] = [{**clip_json(clip, book.runtime.config), "note": link.note, "added_by": link.added_by,
                           "added_at": iso(link.added_at), "hold_by_case": link.placed_hold}
                          for link, clip in book.clips(case)]
         data["photos"] = [photo_json(p) for p in book.photos(case)]

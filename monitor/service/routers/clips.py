@@ -22,9 +22,11 @@ from starlette.background import BackgroundTask
 from evidence.actions import Action
 from evidence.errors import EvidenceError
 from evidence.export import Disclosure, export_bundle
+from monitor.config import Config
 from monitor.service.clip_check import check_clip
 from monitor.service.deps import CanExport, CanManageHolds, CanViewClips, Db, Principal, State
 from monitor.service.params import OptionalRowId
+from monitor.service.site_names import camera_name, zone_ids_for, zone_names
 from monitor.service.state import ServiceState
 from monitor.service.times import iso, utc
 from monitor.store.cases import open_case_holding
@@ -48,10 +50,12 @@ class HoldIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, description="why (case number, request)")
 
 
-def clip_json(clip: Clip) -> dict[str, Any]:
+def clip_json(clip: Clip, config: Config) -> dict[str, Any]:
     return {
         "id": clip.id, "event_id": clip.event_id, "part": clip.part, "camera_id": clip.camera_id,
-        "zones": list(clip.zones or []), "start": iso(clip.start), "end": iso(clip.end),
+        "camera_name": camera_name(config, clip.camera_id), "zones": list(clip.zones or []),
+        "zone_names": zone_names(config, clip.camera_id, clip.zones or []),
+        "start": iso(clip.start), "end": iso(clip.end),
         "duration_seconds": round((clip.end - clip.start).total_seconds(), 2) if clip.end else None,
         "frame_count": clip.frame_count, "width": clip.width, "height": clip.height, "fps": clip.fps,
         "sha256": clip.sha256, "size_bytes": clip.size_bytes, "status": clip.status,
@@ -69,7 +73,7 @@ def entry_json(entry: Any) -> dict[str, Any]:
 
 
 def search_clips(
-    db: Db, *, camera: str | None = None, zone: str | None = None, since: datetime | None = None,
+    db: Db, config: Config, *, camera: str | None = None, zone: str | None = None, since: datetime | None = None,
     until: datetime | None = None, alert_id: int | None = None, hold: bool | None = None, limit: int = 100,
 ) -> list[Clip]:
     query = select(Clip).where(Clip.status != "deleted").order_by(Clip.start.desc())
@@ -88,22 +92,23 @@ def search_clips(
         query = query.where(Clip.event_id == alert.event_id if alert.event_id else Clip.id == alert.clip_id)
     rows = list(db.scalars(query.limit(limit if not zone else 5000)))
     if zone:
-        rows = [row for row in rows if zone in (row.zones or [])][:limit]
+        wanted = zone_ids_for(config, zone)
+        rows = [row for row in rows if wanted & set(row.zones or [])][:limit]
     return rows
 
 
 @router.get("", summary="Search clips by camera, zone, time range, alert and legal hold")
 def list_clips(
-    _user: CanViewClips, db: Db,
+    _user: CanViewClips, db: Db, state: State,
     camera: Annotated[str | None, Query(max_length=64)] = None,
     zone: Annotated[str | None, Query(max_length=64)] = None,
     since: datetime | None = None, until: datetime | None = None,
     alert_id: OptionalRowId = None, hold: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
-    rows = search_clips(db, camera=camera, zone=zone, since=since, until=until, alert_id=alert_id,
+    rows = search_clips(db, state.config, camera=camera, zone=zone, since=since, until=until, alert_id=alert_id,
                         hold=hold, limit=limit)
-    return [clip_json(row) for row in rows]
+    return [clip_json(row, state.config) for row in rows]
 
 
 def clip_or_404(db: Db, clip_id: str) -> Clip:
@@ -126,7 +131,7 @@ def clip_file(state: ServiceState, clip: Clip) -> Path:
 @router.get("/{clip_id}", summary="A clip with its custody history")
 def get_clip(clip_id: str, _user: CanViewClips, db: Db, state: State) -> dict[str, Any]:
     clip = clip_or_404(db, clip_id)
-    return {**clip_json(clip), "custody": [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)]}
+    return {**clip_json(clip, state.config), "custody": [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)]}
 
 
 @router.get("/{clip_id}/video", summary="Play the clip (HTTP range requests); logs one view per viewing",
@@ -201,7 +206,7 @@ def _set_hold(clip_id: str, body: HoldIn, user: Principal, db: Db, state: Servic
     if not change_hold(db, state.runtime.evidence, clip, hold=hold, actor=user.username,
                        details={"reason": body.reason}):
         raise HTTPException(409, f"clip {clip.id} is {clip.status}: only a sealed clip can be held or released")
-    return clip_json(clip)
+    return clip_json(clip, state.config)
 
 
 @router.post("/{clip_id}/hold", summary="Set a legal hold (retention will not delete the clip)")

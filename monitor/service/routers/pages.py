@@ -9,13 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 
+from evidence.actions import Action
 from monitor.service.alert_feed import alert_json
+from monitor.service.custody_text import Sentences
 from monitor.service.deps import (
     ActiveUser,
     Authenticated,
@@ -31,7 +34,6 @@ from monitor.service.deps import (
     Principal,
     State,
 )
-from monitor.service.params import OptionalRowId
 from monitor.service.permissions import Permission, allowed
 from monitor.service.routers.alerts import filtered_alerts
 from monitor.service.routers.audit import custody_rows, login_rows
@@ -41,6 +43,9 @@ from monitor.service.routers.cameras import camera_or_404, camera_statuses
 from monitor.service.routers.clips import clip_json, clip_or_404, entry_json, search_clips
 from monitor.service.routers.schedules import schedules_json
 from monitor.service.routers.zones import zones_json
+from monitor.service.site_clock import SiteClock
+from monitor.service.site_names import zone_choices
+from monitor.store.models import Clip
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -63,16 +68,31 @@ def _blank(value: str | None) -> str | None:
     return value or None
 
 
-def _form_values(**values: object) -> dict[str, str]:
-    """Filter values as the search form shows them again: blanks for unset, ISO for times."""
-    return {k: v.isoformat() if isinstance(v, datetime) else ("" if v is None else str(v)) for k, v in values.items()}
+def _form_values(clock: SiteClock, **values: object) -> dict[str, str]:
+    """Filter values as the search form shows them again: blanks for unset, site time for times."""
+    return {k: clock.field(v) if isinstance(v, datetime) else ("" if v is None else str(v)) for k, v in values.items()}
+
+
+def _when(value: str | None, label: str) -> datetime | None:
+    """A From/To field as the browser sends it: blank is no limit; anything else must be a time."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"{label}: {value!r} is not a date and time") from None
+
+
+def clock_of(state: Any) -> SiteClock:
+    return SiteClock(state.config.site.timezone)
 
 
 def render(request: Request, name: str, user: Principal | None, state: Any, **context: Any) -> HTMLResponse:
     nav = [(href, label) for href, label, p in NAV if user and not user.must_change_password
            and allowed(user.role, p)]
     response = templates.TemplateResponse(request, name, {
-        "user": user, "nav": nav, "site": state.config.site.name, "path": request.url.path, **context,
+        "user": user, "nav": nav, "site": state.config.site.name, "path": request.url.path,
+        "clock": clock_of(state), "timezone": state.config.site.timezone, **context,
     })
     response.headers["Cache-Control"] = "no-store"  # the CSP and other headers: monitor.service.edge
     return response
@@ -116,8 +136,10 @@ def alerts_page(
     request: Request, user: CanViewAlerts, db: Db, state: State,
     camera: Text = None, zone: Text = None, unacknowledged: bool = False,
 ) -> HTMLResponse:
-    rows = filtered_alerts(db, camera=_blank(camera), zone=_blank(zone), unacknowledged=unacknowledged, limit=200)
-    return render(request, "alerts.html", user, state, alerts=[alert_json(a) for a in rows],
+    rows = filtered_alerts(db, state.config, camera=_blank(camera), zone=_blank(zone),
+                           unacknowledged=unacknowledged, limit=200)
+    return render(request, "alerts.html", user, state, alerts=[alert_json(a, state.config) for a in rows],
+                  zones=zone_choices(state.config),
                   cameras=state.config.cameras, camera_states=camera_statuses(state),
                   filters={"camera": camera or "", "zone": zone or "",
                                                          "unacknowledged": unacknowledged},
@@ -134,23 +156,45 @@ def live_page(request: Request, user: CanViewLive, state: State) -> HTMLResponse
 @router.get("/clips")
 def clips_page(
     request: Request, user: CanViewClips, db: Db, state: State,
-    camera: Text = None, zone: Text = None, since: datetime | None = None, until: datetime | None = None,
-    alert_id: OptionalRowId = None, hold: Text = None,
+    camera: Text = None, zone: Text = None, since: Text = None, until: Text = None,
+    alert_id: Text = None, hold: Text = None,
 ) -> HTMLResponse:
     on_hold = {"yes": True, "no": False}.get(hold or "")
-    rows = search_clips(db, camera=_blank(camera), zone=_blank(zone), since=since, until=until,
-                        alert_id=alert_id, hold=on_hold, limit=200)
-    filters = _form_values(camera=camera, zone=zone, since=since, until=until, alert_id=alert_id, hold=hold)
-    return render(request, "clips.html", user, state, clips=[clip_json(c) for c in rows],
+    clock = clock_of(state)
+    since_at, until_at = clock.read(_when(since, "From")), clock.read(_when(until, "To"))
+    rows = search_clips(db, state.config, camera=_blank(camera), zone=_blank(zone), since=since_at, until=until_at,
+                        alert_id=int(alert_id) if alert_id and alert_id.isdigit() else None, hold=on_hold, limit=200)
+    filters = _form_values(clock, camera=camera, zone=zone, since=since, until=until, alert_id=alert_id, hold=hold)
+    return render(request, "clips.html", user, state, clips=[clip_json(c, state.config) for c in rows],
+                  zones=zone_choices(state.config),
                   cameras=state.config.cameras, filters=filters)
+
+
+def sealed_placement(custody: list[dict[str, Any]]) -> dict[str, float] | None:
+    """Where the clip's encoded rectangle lies in the camera's frame, as percentages, from
+    its seal; None when it is the whole frame (or the clip is not sealed yet)."""
+    for entry in custody:
+        details = entry["details"] if isinstance(entry["details"], dict) else {}
+        placement = (details.get("metadata") or {}).get("placement") if entry["action"] == "sealed" else None
+        if not placement:
+            continue
+        frame_width, frame_height = placement["frame_width"], placement["frame_height"]
+        width, height = details["metadata"]["width"], details["metadata"]["height"]
+        if (width, height) == (frame_width, frame_height):
+            return None
+        return {"aspect": frame_width / frame_height, "frame_width": frame_width,
+                "left": 100 * placement["x"] / frame_width, "top": 100 * placement["y"] / frame_height,
+                "width": 100 * width / frame_width, "height": 100 * height / frame_height}
+    return None
 
 
 @router.get("/clips/{clip_id}")
 def clip_page(request: Request, clip_id: str, user: CanViewClips, db: Db, state: State) -> HTMLResponse:
     clip = clip_or_404(db, clip_id)
-    custody = [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)]
+    custody = readable(state, db, [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)])
     last_check = next((e for e in reversed(custody) if e["action"] == "verified"), None)
-    return render(request, "clip.html", user, state, clip=clip_json(clip), custody=custody, last_check=last_check,
+    return render(request, "clip.html", user, state, clip=clip_json(clip, state.config), custody=custody, last_check=last_check,
+                  placement=sealed_placement(custody),
                   can_export=allowed(user.role, Permission.CLIPS_EXPORT),
                   can_hold=allowed(user.role, Permission.HOLDS_MANAGE))
 
@@ -180,15 +224,47 @@ def users_page(request: Request, user: CanManageUsers, state: State) -> HTMLResp
     return render(request, "users.html", user, state)
 
 
+AUDIT_PAGE = 50
+LOGINS_PAGE = 20
+
+
+def _page_url(request: Request, key: str, number: int) -> str:
+    """This address with one page number changed (the filters stay)."""
+    params = dict(request.query_params)
+    params[key] = str(number)
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+def readable(state: Any, db: Db, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Entries with a ``sentence`` (names, site time) and the clip each one is about."""
+    ids = {e["clip_id"] for e in entries if e.get("clip_id")}
+    clips = {c.id: clip_json(c, state.config) for c in db.scalars(select(Clip).where(Clip.id.in_(ids)))} if ids else {}
+    sentence = Sentences(state.config, clock_of(state))
+    return [{**e, "raw": e, "sentence": sentence(e, clips.get(e.get("clip_id") or ""))} for e in entries]
+
+
 @router.get("/audit")
 def audit_page(
     request: Request, user: CanViewAudit, db: Db, state: State,
     username: Text = None, actor: Text = None, action: Text = None, clip_id: Text = None,
-    since: datetime | None = None, until: datetime | None = None,
+    since: Text = None, until: Text = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1, logins_page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    logins = login_rows(db, username=_blank(username), since=since, until=until, limit=200)
+    clock = clock_of(state)
+    since_at, until_at = clock.read(_when(since, "From")), clock.read(_when(until, "To"))
+    logins = login_rows(db, username=_blank(username), since=since_at, until=until_at, limit=LOGINS_PAGE + 1,
+                        offset=(logins_page - 1) * LOGINS_PAGE)
     custody = custody_rows(state, actor=_blank(actor), action=_blank(action), clip_id=_blank(clip_id),
-                           since=since, until=until, limit=500)
-    filters = _form_values(username=username, actor=actor, action=action, clip_id=clip_id, since=since,
+                           since=since_at, until=until_at, limit=AUDIT_PAGE + 1, offset=(page - 1) * AUDIT_PAGE)
+    filters = _form_values(clock, username=username, actor=actor, action=action, clip_id=clip_id, since=since,
                            until=until)
-    return render(request, "audit.html", user, state, logins=logins, custody=custody, filters=filters)
+    pages = {
+        "custody": {"number": page, "older": _page_url(request, "page", page + 1) if len(custody) > AUDIT_PAGE else None,
+                    "newer": _page_url(request, "page", page - 1) if page > 1 else None},
+        "logins": {"number": logins_page,
+                   "older": _page_url(request, "logins_page", logins_page + 1) if len(logins) > LOGINS_PAGE else None,
+                   "newer": _page_url(request, "logins_page", logins_page - 1) if logins_page > 1 else None},
+    }
+    return render(request, "audit.html", user, state, logins=logins[:LOGINS_PAGE],
+                  custody=readable(state, db, custody[:AUDIT_PAGE]), filters=filters, pages=pages,
+                  actions=[a.value for a in Action])

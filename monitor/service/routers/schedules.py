@@ -11,7 +11,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from monitor.config import Config, ConfigError, as_data
-from monitor.service.config_edit import flow
+from monitor.service.config_edit import assign, flow, plain, sync_items
 from monitor.service.deps import CanEditSchedules, State
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
@@ -44,16 +44,26 @@ def schedules_json(config: Config) -> dict[str, Any]:
     }
 
 
+def _window_map(window: WindowIn) -> CommentedMap:
+    item = CommentedMap([("days", flow(list(window.days))), ("from", DoubleQuotedScalarString(window.start)),
+                         ("to", DoubleQuotedScalarString(window.end))])
+    item.fa.set_flow_style()
+    return item
+
+
 def _schedule_map(existing: CommentedMap | None, schedule: ScheduleIn) -> CommentedMap:
+    """Unchanged windows keep their node (and the comment after them); changed ones are rewritten."""
     target = existing if existing is not None else CommentedMap()
+    old = list(target.get("windows") or [])
     windows = []
-    for window in schedule.windows:
-        item = CommentedMap([("days", flow(list(window.days))), ("from", DoubleQuotedScalarString(window.start)),
-                             ("to", DoubleQuotedScalarString(window.end))])
-        item.fa.set_flow_style()
-        windows.append(item)
-    target["windows"] = windows
-    target["on_holidays"] = schedule.on_holidays
+    for index, window in enumerate(schedule.windows):
+        new = _window_map(window)
+        same = index < len(old) and plain(old[index]) == plain(new)
+        windows.append(old[index] if same else new)
+    seq = sync_items(target.get("windows"), windows)
+    if target.get("windows") is not seq:
+        target["windows"] = seq
+    assign(target, "on_holidays", schedule.on_holidays)
     return target
 
 
@@ -63,9 +73,13 @@ def _apply(body: SchedulesIn) -> Any:
         for name in [n for n in old if n not in body.schedules]:
             del old[name]
         for name, schedule in body.schedules.items():
-            old[name] = _schedule_map(old.get(name), schedule)
-        doc["schedules"] = old
-        doc["site"]["holidays"] = flow([d.isoformat() for d in sorted(set(body.holidays))])
+            existing = old.get(name)
+            updated = _schedule_map(existing, schedule)
+            if existing is not updated:
+                old[name] = updated
+        if doc.get("schedules") is not old:
+            doc["schedules"] = old
+        assign(doc["site"], "holidays", flow([d.isoformat() for d in sorted(set(body.holidays))]))
         return {"section": "schedules", **body.model_dump(mode="json", by_alias=True)}
 
     return mutate

@@ -27,8 +27,10 @@ from monitor.workers.messages import DECODE_MODES
 router = APIRouter(tags=["system"])
 
 
-@router.get("/healthz", summary="Liveness and database reachability (public)")
+@router.get("/healthz", summary="Database and cameras: ok (200), degraded or unhealthy (503) (public)")
 def healthz(state: State) -> JSONResponse:
+    """``degraded`` when an enabled camera is not online: nothing is being watched there, and
+    a monitoring system must notice, so it is a 503 like ``unhealthy`` (the body says which)."""
     try:
         with state.runtime.sessions() as session:
             session.execute(text("SELECT 1"))
@@ -36,13 +38,19 @@ def healthz(state: State) -> JSONResponse:
     except Exception as exc:  # noqa: BLE001 - any driver error means unhealthy, and says which
         database = f"error: {type(exc).__name__}"
     statuses = state.supervisor.statuses() if state.supervisor else {}
+    enabled = [c for c in state.config.cameras if c.enabled]
+    # Without a supervisor this process runs no cameras (API only): it cannot say they are down.
+    down = [c.id for c in enabled if state.supervisor and (statuses.get(c.id) is None
+                                                           or statuses[c.id].state != "online")]
+    status = "unhealthy" if database != "ok" else ("degraded" if down else "ok")
     body = {
-        "status": "ok" if database == "ok" else "unhealthy",
+        "status": status,
         "database": database,
         "cameras_online": sum(1 for s in statuses.values() if s.state == "online"),
         "cameras_configured": len(state.config.cameras),
+        "cameras_down": down,
     }
-    return JSONResponse(body, status_code=200 if database == "ok" else 503)
+    return JSONResponse(body, status_code=200 if status == "ok" else 503)
 
 
 class _SiteCollector(Collector):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from evidence.actions import Action
 from monitor.service.accounts import (
     AccountError,
     add_user,
@@ -17,7 +17,8 @@ from monitor.service.accounts import (
     set_disabled,
     set_password,
 )
-from monitor.service.deps import CanManageUsers, Db, Principal
+from monitor.service.deps import CanManageUsers, Db, Principal, State
+from monitor.service.times import UtcTime
 from monitor.store.users import User
 
 router = APIRouter(prefix="/api/users", tags=["users"])
@@ -29,8 +30,8 @@ class UserOut(BaseModel):
     role: str
     disabled: bool
     must_change_password: bool
-    created_at: datetime
-    last_login: datetime | None
+    created_at: UtcTime
+    last_login: UtcTime | None
 
 
 class NewUserIn(BaseModel):
@@ -69,12 +70,14 @@ def list_users(_user: CanManageUsers, db: Db) -> list[UserOut]:
 
 @router.post("", summary="Add a user; returns a one-time password", response_model=OneTimePasswordOut,
              status_code=201)
-def create_user(body: NewUserIn, _user: CanManageUsers, db: Db) -> OneTimePasswordOut:
+def create_user(body: NewUserIn, admin: CanManageUsers, db: Db, state: State) -> OneTimePasswordOut:
     try:
         user, secret = add_user(db, body.username, body.role)
     except AccountError as exc:
         raise HTTPException(422, str(exc)) from None
     db.commit()
+    state.runtime.evidence.append(Action.USER_ADDED, actor=admin.username,
+                                  details={"user": user.username, "role": user.role})
     return OneTimePasswordOut(username=user.username, password=secret)
 
 
@@ -85,20 +88,26 @@ def _guard_self(admin: Principal, user: User, change: UserChangeIn) -> None:
 
 
 @router.patch("/{username}", summary="Change a user's role or disable/enable them", response_model=UserOut)
-def change_user(username: str, body: UserChangeIn, admin: CanManageUsers, db: Db) -> UserOut:
+def change_user(username: str, body: UserChangeIn, admin: CanManageUsers, db: Db, state: State) -> UserOut:
     user = _find(db, username)
     _guard_self(admin, user, body)
-    if body.role is not None:
+    change: dict[str, object] = {}
+    if body.role is not None and body.role != user.role:
+        change.update(role=body.role, previous_role=user.role)
         user.role = body.role
-    if body.disabled is not None:
+    if body.disabled is not None and body.disabled != user.disabled:
+        change["disabled"] = body.disabled
         set_disabled(db, user, body.disabled)
     db.commit()
+    if change:
+        state.runtime.evidence.append(Action.USER_CHANGED, actor=admin.username,
+                                      details={"user": user.username, **change})
     return _out(user)
 
 
 @router.post("/{username}/reset-password", summary="Reset to a one-time password (ends their sessions, revokes their API tokens)",
              response_model=OneTimePasswordOut)
-def reset_password(username: str, admin: CanManageUsers, db: Db) -> OneTimePasswordOut:
+def reset_password(username: str, admin: CanManageUsers, db: Db, state: State) -> OneTimePasswordOut:
     """A reset always revokes the user's API tokens: it is how a stolen account is taken back."""
     user = _find(db, username)
     if user.id == admin.user_id:
@@ -107,4 +116,6 @@ def reset_password(username: str, admin: CanManageUsers, db: Db) -> OneTimePassw
     secret = one_time_password()
     revoked = set_password(db, user, secret, temporary=True, revoke_tokens=True)
     db.commit()
+    state.runtime.evidence.append(Action.PASSWORD_RESET, actor=admin.username,
+                                  details={"user": user.username, "tokens_revoked": revoked})
     return OneTimePasswordOut(username=user.username, password=secret, tokens_revoked=revoked)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml.comments import CommentedMap
 
 from monitor.config import Camera, ConfigError, as_data
-from monitor.service.config_edit import flow
+from monitor.service.config_edit import assign, flow, sync_items
 from monitor.service.deps import CanEditZones, State
 from monitor.service.routers.cameras import camera_or_404
 
@@ -60,27 +60,39 @@ def _merge_zone(existing: CommentedMap | None, zone: ZoneIn) -> CommentedMap:
     values = {"id": zone.id, "name": zone.name, "polygon": _points(zone.polygon), "schedule": zone.schedule,
               "min_area": zone.min_area}
     for key, value in values.items():
-        if value is None or value == "":
-            target.pop(key, None)
-        else:
-            target[key] = value
+        assign(target, key, value)
     return target
+
+
+def _merge_privacy(existing: CommentedMap | None, zone: PrivacyZoneIn) -> CommentedMap:
+    target = existing if existing is not None else CommentedMap()
+    assign(target, "id", zone.id)
+    assign(target, "polygon", _points(zone.polygon))
+    return target
+
+
+def _match(old: list[CommentedMap], index: int, zone_id: str | None) -> CommentedMap | None:
+    """The mapping a submitted zone was loaded from: by id, else (unnamed) by position."""
+    if zone_id:
+        return next((z for z in old if z.get("id") == zone_id), None)
+    return old[index] if index < len(old) and not old[index].get("id") else None
+
+
+def _put(target: CommentedMap, key: str, seq: Any) -> None:
+    if target.get(key) is not seq:
+        target[key] = seq
 
 
 def _apply_zones(camera_id: str, body: ZonesIn) -> Any:
     def mutate(doc: CommentedMap) -> dict[str, Any]:
         entry = next(c for c in doc["cameras"] if c.get("id") == camera_id)
-        old = {z.get("id"): z for z in entry.get("zones") or []}
-        entry["zones"] = [_merge_zone(old.get(z.id), z) for z in body.zones]
+        old = list(entry.get("zones") or [])
+        zones = [_merge_zone(_match(old, i, z.id), z) for i, z in enumerate(body.zones)]
+        _put(entry, "zones", sync_items(entry.get("zones"), zones))
         privacy = entry.setdefault("privacy", CommentedMap())
-        zones = []
-        for pz in body.privacy_zones:
-            item = CommentedMap()
-            if pz.id:
-                item["id"] = pz.id
-            item["polygon"] = _points(pz.polygon)
-            zones.append(item)
-        privacy["zones"] = zones
+        old_privacy = list(privacy.get("zones") or [])
+        kept = [_merge_privacy(_match(old_privacy, i, pz.id), pz) for i, pz in enumerate(body.privacy_zones)]
+        _put(privacy, "zones", sync_items(privacy.get("zones"), kept))
         return {"section": "zones", "camera": camera_id,
                 "zones": [z.model_dump(mode="json") for z in body.zones],
                 "privacy_zones": [z.model_dump(mode="json") for z in body.privacy_zones]}

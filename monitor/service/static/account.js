@@ -4,7 +4,7 @@ async function loadTokens() {
   if (!table) return;
   const tokens = await (await api("GET", "/api/me/tokens")).json();
   table.replaceChildren(...tokens.map((t) => el("tr", {},
-    el("td", {}, t.name), el("td", {}, t.created_at), el("td", {}, t.last_used || "never"),
+    el("td", {}, t.name), el("td", {}, siteTime(t.created_at)), el("td", {}, t.last_used ? siteTime(t.last_used) : "never"),
     el("td", {}, t.revoked ? "revoked" : "active"),
     el("td", {}, t.revoked ? "" : el("button", { type: "button", onclick: async () => {
       await api("POST", `/api/me/tokens/${t.id}/revoke`); loadTokens();

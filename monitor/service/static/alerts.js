@@ -10,7 +10,7 @@ function matches(alert) {
 
 function ackControls(alert) {
   if (alert.acknowledged_at) {
-    return el("p", { class: "acked" }, `Acknowledged by ${alert.acknowledged_by} at ${alert.acknowledged_at}`,
+    return el("p", { class: "acked" }, `Acknowledged by ${alert.acknowledged_by} at ${siteTime(alert.acknowledged_at)}`,
       alert.ack_note ? `: ${alert.ack_note}` : "");
   }
   if (!board.can_ack) return el("p", { class: "muted" }, "Not acknowledged");
@@ -28,14 +28,13 @@ function ackControls(alert) {
 }
 
 function card(alert) {
-  const when = new Date(alert.time);
   return el("article", { class: `alert kind-${alert.kind}${alert.acknowledged_at ? " acknowledged" : ""}`,
                          id: `alert-${alert.id}`, "data-alert": alert.id },
     alert.snapshot_url ? el("img", { src: alert.snapshot_url, alt: `snapshot of alert ${alert.id}`, loading: "lazy" }) : null,
     el("div", { class: "body" },
-      el("h2", {}, `${alert.kind === "motion" ? "Motion" : alert.kind} · ${alert.camera_id}`),
-      el("p", { class: "meta" }, el("time", { datetime: alert.time }, when.toLocaleString()),
-        alert.zones.length ? ` · zone ${alert.zones.join(", ")}` : "",
+      el("h2", {}, `${alert.kind === "motion" ? "Motion" : alert.kind} · ${alert.camera_name}`),
+      el("p", { class: "meta" }, el("time", { datetime: alert.time }, siteTime(alert.time)),
+        alert.zone_names.length ? el("span", { class: "zone" }, ` · zone ${alert.zone_names.join(", ")}`) : "",
         alert.kind === "motion" ? ` · score ${alert.score.toFixed(2)}` : ""),
       alert.message ? el("p", {}, alert.message) : null,
       board.can_clips && (alert.event_id || alert.clip_id)
@@ -46,6 +45,7 @@ function card(alert) {
       ackControls(alert)));
 }
 
+// True when the alert was not on the board before (a new alert, not a change to one).
 function upsert(alert) {
   const list = document.getElementById("alerts");
   const existing = document.getElementById(`alert-${alert.id}`);
@@ -58,13 +58,42 @@ function upsert(alert) {
     list.insertBefore(card(alert), newer || null);
   }
   document.getElementById("no-alerts").hidden = list.children.length > 0;
+  return !existing && matches(alert);
+}
+
+// Notifications while the board is open (in a tab, in the background, or installed on a phone's
+// home screen). Shown through the service worker: Android allows no other way.
+function notifyState() {
+  const button = document.getElementById("notify");
+  const state = document.getElementById("notify-state");
+  if (!("Notification" in window) || !("serviceWorker" in navigator)) {
+    state.textContent = "This browser cannot show notifications (it needs HTTPS or localhost).";
+    return;
+  }
+  button.hidden = Notification.permission !== "default";
+  state.textContent = { granted: "Notifications are on while this board is open.",
+    denied: "Notifications are blocked for this site in the browser's settings.", default: "" }[Notification.permission];
+}
+
+async function notify(alert) {
+  if (!("Notification" in window) || Notification.permission !== "granted" || alert.acknowledged_at) return;
+  const where = alert.zone_names.length ? `${alert.zone_names.join(", ")} · ` : "";
+  const options = { body: `${where}${siteTime(alert.time, true)}`, tag: `alert-${alert.id}`,
+    icon: "/static/icons/icon-192.png", requireInteraction: true, data: { url: `/alerts#alert-${alert.id}` } };
+  const registration = await navigator.serviceWorker.getRegistration("/");
+  const title = `${alert.kind === "motion" ? "Motion" : alert.kind} · ${alert.camera_name}`;
+  if (registration) await registration.showNotification(title, options);
+  else new Notification(title, options);
 }
 
 function connect() {
   const state = document.getElementById("live-state");
   const source = new EventSource("/api/alerts/stream");
   source.addEventListener("open", () => { state.textContent = "live"; state.className = "badge live"; });
-  source.addEventListener("alert", (event) => upsert(JSON.parse(event.data)));
+  source.addEventListener("alert", (event) => {
+    const alert = JSON.parse(event.data);
+    if (upsert(alert)) notify(alert).catch(() => null);
+  });
   source.addEventListener("error", () => { state.textContent = "reconnecting…"; state.className = "badge"; });
 }
 
@@ -72,8 +101,8 @@ function connect() {
 async function refreshCameras() {
   const cameras = await (await api("GET", "/api/cameras")).json();
   document.getElementById("camera-states").replaceChildren(...cameras.map((c) => el("li",
-    { "data-camera": c.id, class: `state-${c.state}`, title: c.last_error || "" },
-    `${c.name}: ${c.state}${c.state === "online" ? ` (${c.fps} fps)` : ""}`)));
+    { "data-camera": c.id, class: `state-${c.state}` },
+    `${c.name}: ${c.state}${c.state === "online" ? ` (${c.fps} fps)` : (c.last_error ? `: ${c.last_error}` : "")}`)));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -82,4 +111,10 @@ document.addEventListener("DOMContentLoaded", () => {
   [...board.alerts].reverse().forEach(upsert);
   document.getElementById("no-alerts").hidden = board.alerts.length > 0;
   connect();
+  navigator.serviceWorker?.register("/sw.js", { scope: "/" }).catch(() => null);
+  notifyState();
+  document.getElementById("notify").addEventListener("click", async () => {
+    await Notification.requestPermission();
+    notifyState();
+  });
 });

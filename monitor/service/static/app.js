@@ -3,6 +3,19 @@
 
 const csrfToken = () => document.querySelector('meta[name="csrf"]')?.content || "";
 
+// Times are shown in the site's zone (never the browser's), to the second, with the zone's name.
+const siteZone = () => document.querySelector('meta[name="site-timezone"]')?.content || "UTC";
+
+function siteTime(iso, timeOnly) {
+  if (!iso) return "";
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", {
+    timeZone: siteZone(), year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+    minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+  }).formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  const time = `${parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName}`;
+  return timeOnly ? time : `${parts.year}-${parts.month}-${parts.day} ${time}`;
+}
+
 function cookie(name) {
   const found = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
   return found ? decodeURIComponent(found.slice(name.length + 1)) : "";

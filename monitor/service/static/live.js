@@ -1,10 +1,14 @@
 "use strict";
 // Refresh each camera's masked frame twice a second and its status every two seconds.
+// One request per camera at a time: an offline camera answers only after a wait, and requests
+// piling up would keep the page "loading" forever (a spinner on a phone).
 function refreshFrames() {
   for (const img of document.querySelectorAll("figure.camera img")) {
+    if (img.dataset.busy) continue;
+    img.dataset.busy = "1";
     const next = new Image();
-    next.onload = () => { img.src = next.src; img.classList.remove("stale"); };
-    next.onerror = () => img.classList.add("stale");
+    next.onload = () => { img.src = next.src; img.classList.remove("stale"); delete img.dataset.busy; };
+    next.onerror = () => { img.classList.add("stale"); delete img.dataset.busy; };
     next.src = `${img.dataset.src}?t=${Date.now()}`;
   }
 }

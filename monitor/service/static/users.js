@@ -8,7 +8,7 @@ async function loadUsers() {
     return el("tr", { "data-user": u.username },
       el("td", {}, u.username), el("td", {}, role),
       el("td", {}, u.disabled ? "disabled" : (u.must_change_password ? "must change password" : "active")),
-      el("td", {}, u.last_login || "never"),
+      el("td", {}, u.last_login ? siteTime(u.last_login) : "never"),
       el("td", {},
         el("button", { type: "button", onclick: () => change(u.username, { disabled: !u.disabled }) },
           u.disabled ? "Enable" : "Disable"), " ",
@@ -16,11 +16,12 @@ async function loadUsers() {
   }));
 }
 
+// Every one-time password made on this page stays listed: adding two users in a row loses neither.
 function showSecret(result) {
-  const box = document.getElementById("one-time");
   const revoked = result.tokens_revoked ? `; ${result.tokens_revoked} API token(s) revoked` : "";
-  box.textContent = `One-time password for ${result.username}: ${result.password} (they must change it at first login${revoked})`;
-  box.hidden = false;
+  document.getElementById("one-time-list").prepend(el("li", { "data-user": result.username },
+    `One-time password for ${result.username}: ${result.password} (they must change it at first login${revoked})`));
+  document.getElementById("one-time").hidden = false;
 }
 
 async function change(username, body) {

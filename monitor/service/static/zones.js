@@ -29,7 +29,7 @@ function draw() {
     }
     if (zone.polygon.length) {
       const [x, y] = toPixels(zone.polygon[0]);
-      ctx.fillStyle = "#fff"; ctx.font = "16px sans-serif"; ctx.fillText(zone.id || "(no id)", x + 6, y - 6);
+      ctx.fillStyle = "#fff"; ctx.font = "16px sans-serif"; ctx.fillText(zone.name || zone.id || "(no id)", x + 6, y - 6);
     }
   });
 }
@@ -39,7 +39,7 @@ function renderList() {
   list.replaceChildren(...zones.map((zone, index) => el("li", {},
     el("button", { type: "button", class: `${zone.kind}${index === selected ? " selected" : ""}`,
                    onclick: () => select(index) },
-      `${zone.kind === "privacy" ? "privacy" : "hotspot"}: ${zone.id || "(no id)"} (${zone.polygon.length} points)`))));
+      `${zone.kind === "privacy" ? "privacy" : "hotspot"}: ${zone.name ? `${zone.name} · ` : ""}${zone.id || "(no id)"} (${zone.polygon.length} points)`))));
   const fields = document.getElementById("zone-fields");
   fields.disabled = selected < 0;
   const zone = zones[selected];

@@ -216,3 +216,37 @@ def test_bad_frames_are_refused_with_a_reason() -> None:
         masker.apply(av.VideoFrame(320, 180, "yuv420p"))
     with pytest.raises(ValueError, match="at least 2x2"):
         PrivacyMasker(camera(), 0, 10)
+
+
+@pytest.mark.parametrize("size", [SIZE, (SIZE[0] + 1, SIZE[1] + 1)], ids=["even", "odd"])
+def test_a_clip_encodes_only_the_rectangle_that_holds_visible_pixels(size: tuple[int, int]) -> None:
+    """Cut to the hotspot's bounding box with even corners, pixel for pixel what masking the
+    whole frame leaves there, privacy zones inside it still filled; nothing visible outside."""
+    width, height = size
+    rng = np.random.default_rng(3)
+    image = rng.integers(40, 255, (height, width, 3), dtype=np.uint8)
+    frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+    masker = PrivacyMasker(camera(), width, height)
+    rect = masker.visible_rect
+    assert rect.x % 2 == rect.y % 2 == rect.width % 2 == rect.height % 2 == 0
+    assert rect.width * rect.height < 0.4 * width * height
+    whole = masker.apply(frame)
+    cut = masker.apply_within(frame, rect)
+    assert (cut.width, cut.height) == (rect.width, rect.height)
+    for plane, scale in zip(range(3), (1, 2, 2)):
+        full_plane, cut_plane = plane_view(whole.planes[plane]), plane_view(cut.planes[plane])
+        top, left = rect.y // scale, rect.x // scale
+        assert np.array_equal(cut_plane, full_plane[top:top + cut_plane.shape[0], left:left + cut_plane.shape[1]])
+        outside = np.ones(full_plane.shape, bool)
+        outside[top:top + cut_plane.shape[0], left:left + cut_plane.shape[1]] = False
+        assert np.all(full_plane[outside] == (16 if plane == 0 else 128)), "a visible pixel lies outside"
+    pane = polygon_mask(PANE, width, height) > 0
+    luma = plane_view(whole.planes[0])
+    assert np.all(luma[pane] == 16)
+
+
+def test_pixelated_masks_are_never_cut() -> None:
+    masker = PrivacyMasker(camera(style="pixelate"), *SIZE)
+    assert (masker.visible_rect.width, masker.visible_rect.height) == SIZE
+    with pytest.raises(ValueError, match="pixelated pixels are visible"):
+        masker.apply_within(to_frame(scene()), masker.visible_rect)

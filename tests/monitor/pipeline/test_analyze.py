@@ -8,11 +8,12 @@ import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from monitor.store.models import Alert, Clip
@@ -43,6 +44,17 @@ def _analyze(config: Path, video: Path, start: str = START) -> list[dict[str, ob
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
+def _sealed_metadata(tmp_path: Path, clip_id: str) -> dict[str, Any]:
+    """The clip metadata its custody entry sealed."""
+    engine = create_engine(f"sqlite:///{tmp_path}/data/hotspot.db")
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT action, details FROM custody_log WHERE clip_id = :c"),
+                                  {"c": clip_id}).all()
+    engine.dispose()
+    details = [json.loads(d) if isinstance(d, str) else d for action, d in rows if action == "sealed"]
+    return details[0]["metadata"]
+
+
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory: pytest.TempPathFactory) -> scenes.Scene:
     return scenes.walk_through(tmp_path_factory.mktemp("scene") / "walk.mp4", seconds=8)
@@ -71,13 +83,23 @@ def test_motion_in_zone_yields_one_sealed_masked_clip(tmp_path: Path, walk: scen
         frames = [f.to_ndarray(format="gray") for f in container.decode(stream)]
     expected = (end - start).total_seconds() * walk.fps
     assert abs(len(frames) - expected) <= 2
-    # Privacy: outside the zone every pixel is black in every decoded frame.
+    # Only the rectangle around the zone is encoded, where the seal says it lies in the frame.
+    frame_width, frame_height = walk.style.size
     height, width = frames[0].shape
-    outside = np.ones((height, width), bool)
-    xs = [int(x * width) for x, _ in walk.polygons["zone"]]
-    ys = [int(y * height) for _, y in walk.polygons["zone"]]
+    sealed = _sealed_metadata(tmp_path, str(event["clip_id"]))
+    placement = sealed["placement"]
+    assert (placement["frame_width"], placement["frame_height"]) == (frame_width, frame_height)
+    assert (sealed["width"], sealed["height"]) == (width, height) and width * height < frame_width * frame_height / 4
+    xs = [int(x * frame_width) for x, _ in walk.polygons["zone"]]
+    ys = [int(y * frame_height) for _, y in walk.polygons["zone"]]
+    left, top = placement["x"], placement["y"]
+    assert left <= min(xs) and top <= min(ys) and left + width >= max(xs) and top + height >= max(ys)
+    # Privacy: outside the zone every pixel is black in every decoded frame.
+    outside = np.ones((frame_height, frame_width), bool)
     outside[min(ys) - 2:max(ys) + 2, min(xs) - 2:max(xs) + 2] = False
-    assert max(int(f[outside].max()) for f in frames) <= 20
+    outside = outside[top:top + height, left:left + width]
+    if outside.any():  # a rectangular zone fills its rectangle: nothing outside it is encoded
+        assert max(int(f[outside].max()) for f in frames) <= 20
 
     engine = create_engine(f"sqlite:///{tmp_path}/data/hotspot.db")
     with Session(engine) as session:

@@ -15,7 +15,7 @@ import av
 import numpy as np
 
 from tests.fixtures import media, scenes
-from tests.monitor.pipeline.test_analyze import START, _analyze, _site
+from tests.monitor.pipeline.test_analyze import START, _analyze, _sealed_metadata, _site
 
 GOP = 100
 
@@ -42,7 +42,13 @@ def test_clip_frames_match_a_deblocked_decode(tmp_path: Path) -> None:
     scene = scenes.Scene(blocky, rendered.style, rendered.walkers, rendered.polygons, rendered.coverage)
     events = _analyze(_site(tmp_path, scene), blocky)
     assert len(events) == 1, events
-    clip = decode_gray(Path(str(events[0]["clip"])))
+    encoded = decode_gray(Path(str(events[0]["clip"])))
+    placement = _sealed_metadata(tmp_path, str(events[0]["clip_id"]))["placement"]
+    clip = []  # the encoded rectangle put back where it lies in the frame
+    for part in encoded:
+        canvas = np.zeros_like(full[0])
+        canvas[placement["y"]:placement["y"] + part.shape[0], placement["x"]:placement["x"] + part.shape[1]] = part
+        clip.append(canvas)
     first = round((datetime.fromisoformat(str(events[0]["start"])) - datetime.fromisoformat(START))
                   .total_seconds() * rendered.fps)
 

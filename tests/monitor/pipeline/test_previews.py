@@ -34,8 +34,9 @@ class Camera:
 
     def __init__(self, runtime: Runtime, source: VideoSource) -> None:
         stream = StreamInfo.of(source)
+        self.editor_frames: list[bytes] = []
         self.pipeline = CameraPipeline(runtime, runtime.config.cameras[0], stream, live_view=True,
-                                       outbox=DatabaseOutbox(runtime))
+                                       outbox=DatabaseOutbox(runtime), on_editor_frame=self.editor_frames.append)
         self._packets = iter(source)
         self.last = START
 
@@ -47,8 +48,9 @@ class Camera:
                 self.last = frames[-1].wall_time
 
 
-def _jpeg_size(path: Path) -> tuple[int, int]:
-    image = cv2.imdecode(np.frombuffer(path.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+def _jpeg_size(path: Path | bytes) -> tuple[int, int]:
+    data = path if isinstance(path, bytes) else path.read_bytes()
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     assert image is not None, f"{path} is not a JPEG"
     return image.shape[1], image.shape[0]
 
@@ -68,25 +70,26 @@ def test_previews_are_written_only_within_the_request_window(
         with VideoSource(str(scene.path), loop=True, realtime=False, start=START) as source:
             camera = Camera(runtime, source)
             camera.feed(2.0)
-            assert not live.exists() and not editor.exists(), "nobody asked for a preview"
+            assert not live.exists() and not camera.editor_frames, "nobody asked for a preview"
 
             paths.request_preview("hall", "live")
             time.sleep(CHECK_PERIOD)
             camera.feed(1.0)
             assert _jpeg_size(live) == scene.style.size
-            assert not editor.exists(), "the editor frame is asked for separately"
+            assert not camera.editor_frames, "the editor frame is asked for separately"
             first_live = live.stat().st_mtime_ns
 
             paths.request_preview("hall", "editor")
             time.sleep(CHECK_PERIOD)
             camera.feed(2.0)
-            assert _jpeg_size(editor) == scene.style.size
+            assert camera.editor_frames and _jpeg_size(camera.editor_frames[-1]) == scene.style.size
+            assert not editor.exists(), "the unmasked editor picture is handed over in memory, never stored"
             assert live.stat().st_mtime_ns > first_live, "live frames keep coming within the window"
 
             time.sleep(WINDOW + CHECK_PERIOD)  # nobody asks again
-            stamps = live.stat().st_mtime_ns, editor.stat().st_mtime_ns
+            stamps, sent = live.stat().st_mtime_ns, len(camera.editor_frames)
             camera.feed(3.0)
-            assert (live.stat().st_mtime_ns, editor.stat().st_mtime_ns) == stamps
+            assert (live.stat().st_mtime_ns, len(camera.editor_frames)) == (stamps, sent)
             camera.pipeline.close(camera.last, reason="end_of_file")
     finally:
         runtime.close()

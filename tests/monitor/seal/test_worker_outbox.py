@@ -55,7 +55,7 @@ def hand_over(messages: queue.Queue[Any], applier: RecordApplier, *, lose: set[i
         if seen in lose:
             continue
         if isinstance(message, WriteRequest):
-            applier.submit(message.record)
+            applier.submit_from_worker(message.camera_id, message.record)
         elif isinstance(message, JournalDone):
             applier.journal_done(message.camera_id, message.name)
 
@@ -181,8 +181,12 @@ def test_redoing_a_journal_never_brings_a_deleted_clip_back(site: Runtime, tmp_p
     applier.start()
     messages: queue.Queue[Any] = queue.Queue()
     worker_site = Site(site.config, site.paths)
-    sealer = ClipSealer(worker_site, WorkerOutbox(worker_site, "hall", messages, worker="w5"))
+    outbox = WorkerOutbox(worker_site, "hall", messages, worker="w5")
+    sealer = ClipSealer(worker_site, outbox)
     path = site.paths.clip_file("hall", T0, "clip-1")
+    outbox.submit({"op": "clip", "id": "clip-1", "event_id": "event-1", "part": 0, "camera_id": "hall",
+                   "start": T0.isoformat(), "width": 320, "height": 240, "fps": 10.0, "config_hash": "0" * 64,
+                   "path": site.paths.relative(path)})
     path.parent.mkdir(parents=True)
     noise_clip(path, seed=1, frames=5)
     meta = {"width": 320, "height": 240, "fps": 10.0, "config_hash": "0" * 64, "zones": ["door"]}
