@@ -1,17 +1,6 @@
 "use strict";
-// Cases and the incident timeline. Times are drawn in the site's time zone, whatever the phone's.
-
-const siteZone = () => (document.querySelector("[data-timezone]")?.dataset.timezone) || "UTC";
-
-function siteTime(value, withSeconds = true) {
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone: siteZone(), year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
-    minute: "2-digit", second: withSeconds ? "2-digit" : undefined, hour12: false, timeZoneName: "short",
-  }).formatToParts(new Date(value));
-  const get = (type) => parts.find((p) => p.type === type)?.value || "";
-  const clock = `${get("hour") === "24" ? "00" : get("hour")}:${get("minute")}${withSeconds ? ":" + get("second") : ""}`;
-  return `${get("year")}-${get("month")}-${get("day")} ${clock} ${get("timeZoneName")}`;
-}
+// Cases and the incident timeline. Times are drawn in the site's time zone (app.js's siteTime),
+// whatever the phone's.
 
 async function download(response, fallback) {
   const name = /filename="?([^";]+)"?/.exec(response.headers.get("Content-Disposition") || "")?.[1] || fallback;
@@ -114,7 +103,8 @@ class Timeline {
     const axis = document.getElementById("axis");
     axis.replaceChildren();
     for (let t = Math.ceil(this.since / step) * step; t <= this.until; t += step) {
-      axis.append(el("span", { class: "tick", style: `left:${this.x(t)}%` }, siteTime(t, step < 60000).split(" ")[1]));
+      const clock = siteTime(new Date(t).toISOString(), true).split(" ")[0];
+      axis.append(el("span", { class: "tick", style: `left:${this.x(t)}%` }, step < 60000 ? clock : clock.slice(0, 5)));
     }
     const lanes = document.getElementById("lanes");
     lanes.replaceChildren();
