@@ -226,6 +226,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     feeds = FEEDS[: args.cameras]
     folder = Path(args.out or tempfile.mkdtemp(prefix="hotspot-soak-"))
     folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)  # started as root, camera workers run as storage.worker_user and must pass
     server = None
     if args.transport == "rtsp":
         files = {name: h264_copy(name, CACHE / "soak") for _, name in feeds}

@@ -16,8 +16,9 @@ from pathlib import Path
 from evidence.bundle import verify_bundle
 from evidence.bundle_format import CASE_BUNDLE_TYPE
 from evidence.case_bundle import bundle_kind, verify_case_bundle
-from evidence.errors import VerificationError
+from evidence.errors import EvidenceError, VerificationError
 from evidence.outcome import EXIT_FAILED, EXIT_USAGE, anchors, exit_status, verdict_lines
+from evidence.timestamps import load_roots
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,10 +32,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="fingerprint of a site key you trust, from the site's printed card (repeatable)")
     verify.add_argument("--trust-file", type=Path, metavar="FILE",
                         help="a file of trusted fingerprints, one a line (# comments); the card's .txt is one")
+    verify.add_argument("--tsa-ca", type=Path, metavar="PEM",
+                        help="root certificates of the timestamp authorities you trust (from the authorities)")
     args = parser.parse_args(argv)
     try:
         trusted = anchors(args.trust, args.trust_file)
-    except ValueError as exc:
+        roots = load_roots(args.tsa_ca) if args.tsa_ca else None
+    except (ValueError, EvidenceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not args.bundle.is_file():
@@ -43,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bundle_kind(args.bundle) == CASE_BUNDLE_TYPE:
         return _verify_case(args.bundle, trusted, args.json)
     try:
-        report = verify_bundle(args.bundle, trusted_keys=trusted)
+        report = verify_bundle(args.bundle, trusted_keys=trusted, timestamp_roots=roots)
     except VerificationError as exc:
         if args.json:
             print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
@@ -56,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bundle: clip {report.clip_id} sha256 {report.sha256} ({report.size} bytes), sealed "
               f"{report.sealed_at}; {report.entries} custody entries; exported {report.exported_at} "
               f"by {report.exported_by} for case {report.case} to {report.recipient}; made by {report.software}")
+        for stamp in report.timestamps:
+            print(f"timestamped by {stamp}")
+        if report.timestamps_unchecked:
+            print(f"{report.timestamps_unchecked} timestamp token(s) not checked: give --tsa-ca")
         print("\n".join(verdict_lines(report)))
     return exit_status(report)
 

@@ -8,10 +8,13 @@ report says ``pinned=False`` and a bundle forged under any key would pass the ot
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from cryptography import x509
 
 from evidence.actions import SEAL_ACTIONS, Action
 from evidence.archive import SafeArchive
@@ -28,6 +31,7 @@ from evidence.bundle_format import (
     VERSION,
     entry_file,
     key_file,
+    proof_file,
     rotation_file,
     signature_file,
 )
@@ -44,6 +48,8 @@ from evidence.errors import (
 )
 from evidence.hashing import sha256_bytes
 from evidence.keys import PublicKeyring, key_id, load_public_pem
+from evidence.merkle import leaf_hash, verify_inclusion
+from evidence.timestamps import TOLERANCE, TimestampError, verify_token
 from evidence.trust import KeyChain, Rotation
 
 PROVES = (
@@ -52,12 +58,17 @@ PROVES = (
     "chain, and signed by the key that was the site's signing key at the time"),
     PINNED_ONLY := "the signing keys descend, rotation by rotation, from the key whose fingerprint you trusted",
     ("the site's custody log held these entries when the clip was exported (a signed checkpoint ends at "
-    "the export entry)"),
+    "the export entry), at the positions of its Merkle tree that the inclusion proofs show"),
 )
+STAMPED = ("that checkpoint, and so every entry in it, existed no later than the time each timestamp "
+           "authority attests (the times listed above)")
+CLOCK_ONLY = "that the times are true: they come from the site's own clock"
+CLOCK_STAMPED = ("that the entries' own times are exact: they come from the site's clock; a timestamp "
+                 "authority attests only that the checkpoint existed by its time")
 DOES_NOT_PROVE = (
     ("who signed it, unless you gave the fingerprint from the site's printed card (--trust): a bundle "
     "signed by any other key passes every other check"),
-    "that the times are true: they come from the site's own clock",
+    CLOCK_ONLY,
     ("that the recording shows everything that happened: only hotspot zones on schedule are recorded, "
     "and masked areas are blacked out before recording"),
     ("anything about a clip sealed as incomplete, or under the recovered action (left open by a crash), "
@@ -92,23 +103,30 @@ class BundleReport:
     anchor: str | None  # the trusted fingerprint the chain starts from
     sealed_as: str = "sealed"
     """``recovered`` when the clip was left open by a crash and sealed by the recovery pass."""
+    merkle_root: str | None = None  # the checkpoint's tree root each entry was proven to be under
+    timestamps: tuple[str, ...] = ()  # "<authority> at <time>" for each token that verified
+    timestamps_unchecked: int = 0  # tokens carried but not checked: no authority root was given
 
     @property
     def proves(self) -> tuple[str, ...]:
-        return PROVES if self.pinned else tuple(p for p in PROVES if p != PINNED_ONLY)
+        proves = PROVES if self.pinned else tuple(p for p in PROVES if p != PINNED_ONLY)
+        return (*proves, STAMPED) if self.timestamps else proves
 
     @property
     def does_not_prove(self) -> tuple[str, ...]:
-        return DOES_NOT_PROVE[1:] if self.pinned else DOES_NOT_PROVE
+        items = DOES_NOT_PROVE[1:] if self.pinned else DOES_NOT_PROVE
+        return tuple(CLOCK_STAMPED if i == CLOCK_ONLY and self.timestamps else i for i in items)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ok": True, "trust": "pinned" if self.pinned else "UNPINNED",
                 "proves": list(self.proves), "does_not_prove": list(self.does_not_prove)}
 
 
-def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) -> BundleReport:
+def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None,
+                  timestamp_roots: Sequence[x509.Certificate] | None = None) -> BundleReport:
     """Run every step; the first failure raises. ``trusted_keys`` pins the site's fingerprints:
-    with them a bundle whose keys do not descend from one of them raises TrustError."""
+    with them a bundle whose keys do not descend from one of them raises TrustError.
+    ``timestamp_roots`` are the root certificates of the timestamp authorities the reader trusts."""
     if trusted_keys is not None and not trusted_keys:
         raise TrustError("no trusted fingerprint given: pass None to verify unpinned")
     with SafeArchive(Path(path)) as archive:
@@ -121,6 +139,8 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) ->
         entries = step5_entries(archive, manifest, keys, chain, trusted)
         step6_chain(entries, manifest)
         checkpoint = step7_checkpoint(archive, manifest, keys, entries[-1], chain, trusted)
+        step8_inclusion(archive, manifest, checkpoint)
+        stamps = step9_timestamps(archive, manifest, checkpoint, entries, timestamp_roots)
     export = manifest["export"]
     seal = next(e for e in entries if e["action"] in SEAL_ACTIONS)
     software: dict[str, Any] = manifest["software"] if isinstance(manifest.get("software"), dict) else {}
@@ -133,6 +153,8 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) ->
         software=f"{software.get('name', '?')} {software.get('version', '?')}",
         pinned=trusted_keys is not None, anchor=None if trusted_keys is None else trusted[0],
         sealed_as=seal["action"],
+        merkle_root=checkpoint.root, timestamps=stamps,
+        timestamps_unchecked=0 if timestamp_roots else len(manifest.get("timestamps") or []),
     )
 
 
@@ -282,7 +304,7 @@ def step5_entries(archive: SafeArchive, manifest: dict[str, Any], keys: PublicKe
         kid = _field(entry, "key_id", str, name)
         keys.verify(kid, data, signature, what=name)
         _check_key(chain.entry_problem(seq, kid), kid, trusted, name)
-        listed |= {name, signature_file(name)}
+        listed |= {name, signature_file(name), proof_file(name)}
         entries.append(entry)
     extra = {n for n in archive.names if n.startswith("custody/")} - listed
     if extra:
@@ -357,6 +379,73 @@ def step7_checkpoint(archive: SafeArchive, manifest: dict[str, Any], keys: Publi
         raise ChainError(f"{CHECKPOINT}: ends at entry #{checkpoint.size} ({checkpoint.head}), "
                          f"not at the export entry #{last['seq']}")
     return checkpoint
+
+
+def step8_inclusion(archive: SafeArchive, manifest: dict[str, Any], checkpoint: Checkpoint) -> None:
+    """Each entry is leaf ``seq - 1`` of the log's Merkle tree under the checkpoint's root.
+
+    This ties the clip's entries to the whole log's state as the site's witness and timestamp
+    authorities saw it. Bundles made before the log was a tree (version 1 checkpoints) carry
+    no proofs and no root; they stop at step 7.
+    """
+    if checkpoint.root is None:
+        if any(n.endswith(".proof") for n in archive.names):
+            raise BundleFormatError(f"{CHECKPOINT}: inclusion proofs without a Merkle root")
+        return
+    root = bytes.fromhex(checkpoint.root)
+    for item in manifest["custody"]:
+        name = entry_file(item["seq"])
+        path = item.get("inclusion")
+        if not isinstance(path, list) or not all(isinstance(h, str) for h in path):
+            raise BundleFormatError(f"custody item #{item['seq']}: no inclusion proof")
+        if archive.read(proof_file(name)) != "".join(f"{h}\n" for h in path).encode():
+            raise IntegrityError(f"{proof_file(name)}: differs from the inclusion proof in the manifest")
+        try:
+            proof = [bytes.fromhex(h) for h in path]
+        except ValueError as exc:
+            raise BundleFormatError(f"{proof_file(name)}: not hex ({exc})") from exc
+        try:
+            verify_inclusion(leaf_hash(archive.read(name)), item["seq"] - 1, checkpoint.size, proof, root)
+        except ChainError as exc:
+            raise ChainError(f"{name}: {exc}") from exc
+
+
+def step9_timestamps(archive: SafeArchive, manifest: dict[str, Any], checkpoint: Checkpoint,
+                     entries: list[dict[str, Any]], roots: Sequence[x509.Certificate] | None) -> tuple[str, ...]:
+    """Each authority's RFC 3161 token covers ``checkpoint.json``, and no entry is dated after it.
+
+    Entries of the clip must also be dated in order. Tokens are checked only against roots the
+    reader trusts (taken from each authority, never from the bundle).
+    """
+    previous = None
+    for entry in entries:
+        if previous is not None and str(entry.get("time")) < str(previous.get("time")):
+            raise ChainError(f"custody entry #{entry.get('seq')} is dated {entry.get('time')}, before entry "
+                             f"#{previous.get('seq')} ({previous.get('time')}): the site's clock went backwards")
+        previous = entry
+    listed = manifest.get("timestamps") or []
+    if not isinstance(listed, list):
+        raise BundleFormatError(f"{MANIFEST}: timestamps is not a list")
+    names = {_field(_checked_dict(item, "timestamp"), "file", str, "timestamp") for item in listed}
+    present = {n for n in archive.names if n.endswith(".tsr")}
+    if names != present:
+        raise BundleFormatError(f"{MANIFEST}: listed timestamp tokens {sorted(names)} differ from {sorted(present)}")
+    if not roots:
+        return ()
+    stamps = []
+    data = archive.read(CHECKPOINT)
+    for item in listed:
+        try:
+            stamp = verify_token(archive.read(item["file"]), data, roots=roots)
+        except TimestampError as exc:
+            raise TimestampError(f"{item['file']} ({item.get('authority')}): {exc}") from exc
+        late = [e for e in entries if datetime.fromisoformat(str(e["time"])) > stamp.time + TOLERANCE]
+        if datetime.fromisoformat(checkpoint.time) > stamp.time + TOLERANCE or late:
+            raise ChainError(f"{item['file']}: {stamp.authority} timestamped the checkpoint at "
+                             f"{stamp.time.isoformat()}, before the times the site's clock gave it"
+                             + (f" and entry #{late[0]['seq']}" if late else "") + ": the clock was fast")
+        stamps.append(f"{stamp.authority} at {stamp.time.isoformat()}")
+    return tuple(stamps)
 
 
 def _canonical(value: Any, where: str) -> bytes:

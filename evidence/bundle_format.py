@@ -22,7 +22,8 @@ MEMBER = re.compile(
     r"^(manifest\.json|manifest\.sig|VERIFY\.md|checkpoint\.json|checkpoint\.sig"
     r"|SHA256SUMS|SHA256SUMS\.sig|CERTIFICATE\.txt"
     r"|clip/[A-Za-z0-9][A-Za-z0-9._-]{0,80}|report/[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.pdf"
-    r"|(custody|rotations)/[0-9]{8}\.(json|sig)|keys/[0-9a-f]{64}\.pem)$"
+    r"|custody/[0-9]{8}\.(json|sig|proof)|rotations/[0-9]{8}\.(json|sig)|keys/[0-9a-f]{64}\.pem"
+    r"|timestamps/[0-9a-f]{12}\.(tsr|url))$"
 )
 MAX_MEMBERS = 50_000
 MAX_MANIFEST = 32 << 20
@@ -44,6 +45,16 @@ def signature_file(json_name: str) -> str:
     return json_name.removesuffix(".json") + ".sig"
 
 
+def proof_file(json_name: str) -> str:
+    """The entry's Merkle audit path in the bundle's checkpoint: one hex hash a line, leaf side first."""
+    return json_name.removesuffix(".json") + ".proof"
+
+
+def token_file(authority: str) -> str:
+    """An RFC 3161 token over ``checkpoint.json`` from the authority with this id."""
+    return f"timestamps/{authority}.tsr"
+
+
 def key_file(kid: str) -> str:
     return f"keys/{kid}.pem"
 
@@ -56,8 +67,10 @@ def limit_for(name: str) -> int:
         return MAX_MANIFEST
     if name in (README, CERTIFICATE):
         return MAX_README
-    if name.startswith("keys/"):
-        return 4096
+    if name.startswith("keys/") or name.endswith((".proof", ".url")):
+        return 8192
+    if name.endswith(".tsr"):
+        return 64 << 10
     if name.startswith("clip/"):
         return MAX_CLIP
     if name.startswith(REPORT_DIR):

@@ -41,4 +41,16 @@ class AppendLock(Base):
     appends: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class TreeNode(Base):
+    """Every complete perfect subtree of the RFC 9162 Merkle tree over the log, so roots and
+    proofs for any size take O(log^2 n) reads. Derived data: verification rebuilds the tree
+    from the entries themselves and never trusts this table."""
+
+    __tablename__ = "custody_tree"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 metadata = Base.metadata

@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from importlib.resources import files
@@ -33,8 +33,10 @@ from evidence.bundle_format import (
     VERSION,
     entry_file,
     key_file,
+    proof_file,
     rotation_file,
     signature_file,
+    token_file,
 )
 from evidence.canonical import canonical_json
 from evidence.certificate import certificate_text, one_line
@@ -43,6 +45,7 @@ from evidence.entry import CustodyRecord
 from evidence.errors import EvidenceError, IntegrityError
 from evidence.hashing import CHUNK, sha256_bytes
 from evidence.store import EvidenceStore
+from evidence.timestamps import authority_id
 
 MAX_TEXT = 2000
 SOFTWARE = "hotspot-monitor"
@@ -92,12 +95,23 @@ def export_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, disclosure: Dis
             checkpoint = ev.checkpoint_at(record)
             parts = _Parts(seal=seal, record=record, checkpoint=checkpoint, clip_member=clip_member,
                            entries=[e for e in ev.entries(clip_id) if e.seq <= record.seq],
-                           rotations=ev.rotations(before=record.seq), signed_by=checkpoint.key_id)
+                           rotations=ev.rotations(before=record.seq), signed_by=checkpoint.key_id,
+                           tokens=_fetch_tokens(ev, checkpoint))
+            parts.proofs.update({e.seq: ev.inclusion_proof(e.seq, checkpoint.size) for e in parts.entries})
             _write_metadata(bundle, ev, parts, name)
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
     return out
+
+
+def _fetch_tokens(ev: EvidenceStore, checkpoint: Checkpoint) -> dict[str, tuple[str, bytes]]:
+    """Each authority's token over the export checkpoint, fetched now, by authority id (with its
+    URL); an authority that is down is left out (the bundle still verifies, with fewer times)."""
+    if ev.timestamper is None:
+        return {}
+    urls = {authority_id(url): url for url in ev.timestamper.authorities}
+    return {aid: (urls[aid], token) for aid, token in sorted(ev.timestamper.fetch_now(checkpoint).items())}
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,8 @@ class _Parts:
     entries: list[CustodyRecord]
     rotations: list[CustodyRecord]
     signed_by: str
+    tokens: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # authority id -> (URL, RFC 3161 reply)
+    proofs: dict[int, list[str]] = field(default_factory=dict)  # entry seq -> inclusion proof in the checkpoint
 
     @property
     def key_ids(self) -> list[str]:
@@ -145,9 +161,11 @@ def _copy_verified(bundle: zipfile.ZipFile, source: Path, member: str, seal: Cus
         )
 
 
-def _items(records: list[CustodyRecord], file_name: Any) -> list[dict[str, Any]]:
+def _items(records: list[CustodyRecord], file_name: Any,
+           proofs: dict[int, list[str]] | None = None) -> list[dict[str, Any]]:
     return [{"seq": e.seq, "file": file_name(e.seq), "entry_hash": e.entry_hash, "key_id": e.key_id,
-             "signature": e.signature, "entry": e.body()} for e in records]
+             "signature": e.signature, "entry": e.body(), **({"inclusion": proofs[e.seq]} if proofs else {})}
+            for e in records]
 
 
 def _manifest(parts: _Parts, certificate: bytes) -> dict[str, Any]:
@@ -160,13 +178,15 @@ def _manifest(parts: _Parts, certificate: bytes) -> dict[str, Any]:
                  "metadata": seal.details.get("metadata", {}), "incomplete": seal.details.get("incomplete")},
         "export": {**{k: record.details[k] for k in ("case", "reason", "by", "recipient", "interest")},
                    "time": record.time_text, "seq": record.seq},
-        "custody": _items(parts.entries, entry_file),
+        "custody": _items(parts.entries, entry_file, parts.proofs),
         "rotations": _items(parts.rotations, rotation_file),
         "checkpoint": {"file": CHECKPOINT, **parts.checkpoint.to_json()},
         "keys": {kid: key_file(kid) for kid in parts.key_ids},
         "signed_by": parts.signed_by,
         "software": software(),
         "certificate": {"file": CERTIFICATE, "sha256": sha256_bytes(certificate)},
+        "timestamps": [{"authority": url, "file": token_file(aid), "sha256": sha256_bytes(token)}
+                       for aid, (url, token) in parts.tokens.items()],
     }
 
 
@@ -191,6 +211,11 @@ def _write_metadata(bundle: zipfile.ZipFile, ev: EvidenceStore, parts: _Parts, b
         for entry in records:
             members[file_name(entry.seq)] = entry.signed_bytes()
             signatures[signature_file(file_name(entry.seq))] = entry.signature_bytes()
+    for seq, proof in parts.proofs.items():
+        members[proof_file(entry_file(seq))] = "".join(f"{h}\n" for h in proof).encode("ascii")
+    for aid, (url, token) in parts.tokens.items():
+        members[token_file(aid)] = token
+        members[token_file(aid).replace(".tsr", ".url")] = url.encode("utf-8")
     members[CHECKPOINT] = parts.checkpoint.signed_bytes()
     signatures[CHECKPOINT_SIG] = parts.checkpoint.signature_bytes()
     for kid in parts.key_ids:

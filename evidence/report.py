@@ -8,7 +8,7 @@ from typing import Any, Protocol
 KINDS = (
     "modified", "missing", "unsealed", "reordered", "inserted", "deleted", "truncated",
     "rewritten", "bad_signature", "unknown_key", "unlinked_key", "retired_key", "bad_checkpoint", "unanchored",
-    "keyring",
+    "keyring", "inconsistent", "time_backwards", "bad_timestamp",
 )
 
 
@@ -51,6 +51,7 @@ class StoreReport:
     warnings: tuple[str, ...]
     recovered: tuple[str, ...] = ()
     """Clips sealed under the ``recovered`` action: left open by a crash, sealed as found."""
+    timestamps: int = 0  # authority tokens that verified
 
     @property
     def ok(self) -> bool:

@@ -1,5 +1,10 @@
 """The custody log: append signed, hash-linked entries; seal clips; write checkpoints.
 
+The log is also an RFC 9162 Merkle tree (``evidence.log_tree``). A signed checkpoint of its
+size and root follows every seal at once, and any other entry within ``checkpoint_interval``
+seconds (or ``checkpoint_every`` entries, whichever comes first); each goes to the local
+``checkpoints.log`` and to every witness, with a consistency proof from what that witness held.
+
 Several processes (one per camera) append to the same database. Every append is one
 transaction that first updates the single lock row, so writers queue on the database's own
 lock, then read the head and insert; a unique ``seq`` plus retries keeps the log one linear
@@ -14,10 +19,12 @@ better what to do meanwhile (a camera queues the seal and keeps recording).
 from __future__ import annotations
 
 import base64
+import logging
 import random
 import re
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -28,19 +35,38 @@ from sqlalchemy import exc as sa_exc
 
 from evidence.actions import SEAL_ACTIONS, Action
 from evidence.canonical import canonical_json, parse_canonical
-from evidence.checkpoints import Checkpoint, append_checkpoint, make_checkpoint
+from evidence.checkpoints import (
+    FILE_NAME,
+    Checkpoint,
+    Published,
+    make_checkpoint,
+    newest_checkpoint,
+)
 from evidence.custody import AppendLock, CustodyEntry, metadata
 from evidence.entry import CustodyRecord, encode_signature, entry_body, format_time
 from evidence.errors import ChainError, ClipNotFound, EvidenceError, KeyringError, SignatureError
 from evidence.hashing import sha256_bytes
 from evidence.keys import PublicKeyring, SigningKeyring, key_id, public_pem
+from evidence.log_tree import DatabaseTree
+from evidence.timestamps import TOKENS_DIR, Timestamper
 from evidence.trust import KeyChain, Rotation
 from evidence.verify_log import body_bytes
+from evidence.witness import FolderWitness, Witness
 
 CLIP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 APPEND_ATTEMPTS = 40
 KEYS_DIR = "keys"
+CHECKPOINT_INTERVAL = 60.0
+# Entries a checkpoint follows at once: what makes a clip evidence, or removes one.
+CHECKPOINT_AT_ONCE = frozenset({Action.SEALED, Action.RECOVERED, Action.QUARANTINED, Action.DELETED_BY_RETENTION})
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -54,27 +80,52 @@ class EvidenceStore:
     """The custody log of one site, its signing keyring and its checkpoint files."""
 
     def __init__(self, root: Path, engine: Engine, keys: SigningKeyring, *, checkpoint_every: int,
-                 witness: Path | None) -> None:
+                 witnesses: Sequence[Witness], checkpoint_interval: float = CHECKPOINT_INTERVAL,
+                 clock: Clock = utc_now, timestamper: Timestamper | None = None) -> None:
         self.root = root
         self._engine = engine
         self._keys = keys
         self._every = checkpoint_every
-        self._witness = witness
+        self._interval = checkpoint_interval
+        self._clock = clock
+        self._local = FolderWitness(root)
+        self.witnesses = tuple(witnesses)
+        self.timestamper = timestamper
+        self._covered = 0  # largest size this process knows to be checkpointed
+        self._covered_at = time.monotonic()
+        self._timer: threading.Timer | None = None
+        self._timer_lock = threading.Lock()
+        self._publish_lock = threading.Lock()  # one checkpoint at a time per process: same order everywhere
         self._checked_key: str | None = None  # the key last found to be the one the log rotated to
 
     @classmethod
     def open(cls, storage_root: Path, engine: Engine, *, checkpoint_every: int = 50,
-             witness: Path | None = None) -> EvidenceStore:
-        """Load (or create on first run) the signing key and the tables. Fails closed on the key."""
+             witness: Path | None = None, witnesses: Sequence[Witness] = (),
+             checkpoint_interval: float = CHECKPOINT_INTERVAL, clock: Clock = utc_now,
+             timestamp_authorities: Sequence[str] = (), timestamp_timeout: float = 5.0) -> EvidenceStore:
+        """Load (or create on first run) the signing key and the tables. Fails closed on the key.
+
+        ``witness`` is a folder witness (the ``storage.witness_path`` setting); ``witnesses``
+        any others. Each checkpoint is sent to every URL of ``timestamp_authorities`` (RFC 3161)
+        in the background. Entries a crash left without a checkpoint get one now.
+        """
         if checkpoint_every < 1:
             raise EvidenceError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
+        if not 0 < checkpoint_interval <= CHECKPOINT_INTERVAL:
+            raise EvidenceError(f"checkpoint_interval must be in (0, {CHECKPOINT_INTERVAL:g}] seconds, "
+                                f"got {checkpoint_interval}")
         root = Path(storage_root)
         keys = SigningKeyring.open(root / KEYS_DIR)
         _create_tables(engine)
-        store = cls(root, engine, keys, checkpoint_every=checkpoint_every, witness=witness)
+        every = (*([FolderWitness(witness)] if witness is not None else []), *witnesses)
+        stamper = (Timestamper(root / TOKENS_DIR, timestamp_authorities, timeout=timestamp_timeout)
+                   if timestamp_authorities else None)
+        store = cls(root, engine, keys, checkpoint_every=checkpoint_every, witnesses=every,
+                    checkpoint_interval=checkpoint_interval, clock=clock, timestamper=stamper)
         with engine.connect() as conn:
             store._finish_rotation(conn)
             store._check_key(conn)
+        store._catch_up()
         return store
 
     def _finish_rotation(self, conn: Connection) -> None:
@@ -113,7 +164,8 @@ class EvidenceStore:
 
     @property
     def checkpoint_folders(self) -> tuple[Path, ...]:
-        return (self.root,) if self._witness is None else (self.root, self._witness)
+        """Folders holding a ``checkpoints.log``: the storage folder and any folder witness."""
+        return (self.root, *(w.folder for w in self.witnesses if isinstance(w, FolderWitness)))
 
     def append(self, action: Action, *, actor: str, clip_id: str | None = None,
                object_sha256: str | None = None, details: Mapping[str, Any] | None = None) -> CustodyRecord:
@@ -137,8 +189,7 @@ class EvidenceStore:
                 entry = f"{action.value} entry" + (f" for clip {clip_id}" if clip_id else "")
                 exc.add_note(f"custody log: {entry} not written: the database is locked or unreachable")
                 raise
-        if record.seq == 1 or record.seq % self._every == 0:
-            self.checkpoint_at(record)
+        self._after_append(record)
         return record
 
     def seal_clip(self, *, clip_id: str, path: str, sha256: str, size: int, metadata: Mapping[str, Any],
@@ -204,14 +255,84 @@ class EvidenceStore:
         return None if head is None else self.checkpoint_at(head)
 
     def checkpoint_at(self, record: CustodyRecord) -> Checkpoint:
-        """Sign a checkpoint ending at ``record`` and append it to every checkpoint file."""
-        with self._engine.connect() as conn:
+        """Sign a checkpoint of the log's first ``record.seq`` entries and publish it everywhere.
+
+        The local file must take it (an error propagates); a witness that cannot be reached is
+        logged and skipped: the next checkpoint's consistency proof covers the gap.
+        """
+        with self._publish_lock:
+            return self._publish(record)
+
+    def _publish(self, record: CustodyRecord) -> Checkpoint:
+        with self._engine.begin() as conn:
             self._check_key(conn)
-        checkpoint = make_checkpoint(size=record.seq, head=record.entry_hash,
-                                     key_id=self._keys.key_id, sign=self._keys.sign)
-        for folder in self.checkpoint_folders:
-            append_checkpoint(folder, checkpoint)
+            tree = self._tree(conn, record.seq)
+            checkpoint = make_checkpoint(size=record.seq, root=tree.root(record.seq).hex(),
+                                         head=record.entry_hash, key_id=self._keys.key_id,
+                                         sign=self._keys.sign, now=self._clock())
+            published = [(w, _linked(checkpoint, w.newest(), tree)) for w in (self._local, *self.witnesses)]
+        self._local.publish(published[0][1])
+        for witness, line in published[1:]:
+            try:
+                witness.publish(line)
+            except OSError as exc:
+                log.warning("checkpoint of %d entries not copied to witness %s: %s",
+                            checkpoint.size, witness.name, exc)
+        if self.timestamper is not None:
+            self.timestamper.submit(checkpoint)
+        with self._timer_lock:
+            if checkpoint.size >= self._covered:
+                self._covered, self._covered_at = checkpoint.size, time.monotonic()
         return checkpoint
+
+    def inclusion_proof(self, seq: int, size: int) -> list[str]:
+        """The audit path of entry ``seq`` in the tree of the first ``size`` entries (hex)."""
+        with self._engine.begin() as conn:
+            return [h.hex() for h in self._tree(conn, size).inclusion_proof(seq - 1, size)]
+
+    def flush_checkpoint(self) -> Checkpoint | None:
+        """Checkpoint entries not yet covered (the deadline timer's job, or a clean shutdown's)."""
+        with self._timer_lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        with self._publish_lock:
+            head = self.head()
+            return self._publish(head) if head is not None and head.seq > self._covered else None
+
+    def _after_append(self, record: CustodyRecord) -> None:
+        with self._timer_lock:
+            due = (record.action in CHECKPOINT_AT_ONCE or record.seq == 1 or record.seq - self._covered >= self._every
+                   or time.monotonic() - self._covered_at >= self._interval)
+            if not due and self._timer is None:
+                self._timer = threading.Timer(self._interval, self._on_deadline)
+                self._timer.daemon = True
+                self._timer.start()
+        if due:
+            self.checkpoint_at(record)
+
+    def _on_deadline(self) -> None:
+        with self._timer_lock:
+            self._timer = None
+        try:
+            self.flush_checkpoint()
+        except Exception:  # a timer thread has nobody to raise to; the next append retries
+            log.exception("deadline checkpoint failed")
+
+    def _catch_up(self) -> None:
+        newest = newest_checkpoint(self.root / FILE_NAME)
+        self._covered = newest.size if newest is not None else 0
+        head = self.head()
+        if head is not None and head.seq > self._covered:
+            self.checkpoint_at(head)
+
+    def _tree(self, conn: Connection, size: int) -> DatabaseTree:
+        """The stored tree, rebuilt from the log (under the append lock) when it falls short of ``size``."""
+        tree = DatabaseTree(conn, _row_bytes)
+        if size and not tree.has_leaf(size - 1):
+            conn.execute(update(AppendLock).where(AppendLock.id == 1).values(appends=AppendLock.appends + 1))
+            tree.rebuild(before=size + 1)
+        return tree
 
     def rotate_key(self, *, actor: str) -> CustodyRecord:
         """Replace the signing key. The old key signs the entry naming the new one."""
@@ -239,7 +360,7 @@ class EvidenceStore:
             raise EvidenceError(f"clip {clip_id} is already sealed")  # checked under the lock: one seal per clip
         self._check_key(conn)
         values = entry_body(
-            seq=head.seq + 1, time=format_time(datetime.now(UTC)), actor=actor, action=action.value,
+            seq=head.seq + 1, time=format_time(self._clock()), actor=actor, action=action.value,
             clip_id=clip_id, object_sha256=object_sha256, details=details, prev_hash=head.entry_hash,
             prev_clip_hash=head.clip_hash, key_id=self._keys.key_id,
         )
@@ -248,7 +369,25 @@ class EvidenceStore:
         row.update(details=canonical_json(details).decode("utf-8"), entry_hash=sha256_bytes(signed),
                    signature=encode_signature(self._keys.sign(signed)))
         conn.execute(insert(CustodyEntry).values(**row))
+        DatabaseTree(conn, _row_bytes).append(head.seq + 1, signed)
         return _record(row)
+
+
+def _linked(checkpoint: Checkpoint, previous: Checkpoint | None, tree: DatabaseTree) -> Published:
+    """The line for one witness: the checkpoint plus its consistency proof with that witness's
+    newest (either may be the larger when processes checkpoint concurrently)."""
+    if previous is None or previous.root is None or previous.size == checkpoint.size:
+        return Published(checkpoint)
+    first, second = sorted((previous.size, checkpoint.size))
+    try:
+        proof = tree.consistency_proof(first, second)
+    except LookupError:  # the witness names a size the log no longer reaches: verification reports it
+        return Published(checkpoint)
+    return Published(checkpoint, previous.size, tuple(h.hex() for h in proof))
+
+
+def _row_bytes(row: Mapping[str, Any] | RowMapping) -> bytes:
+    return _record(row).signed_bytes()
 
 
 def _create_tables(engine: Engine) -> None:

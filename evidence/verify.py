@@ -3,7 +3,8 @@
 1. load the public keyring; 2. recompute every entry's hash and signature, and check that each
 was signed by the key then active (the key chain of ``key_rotated`` entries); 3. check every
 link and every signed checkpoint (and witness copy); 4. re-hash every sealed clip still on disk;
-5. list files nobody sealed. All findings are collected, so one report says everything wrong.
+5. list files nobody sealed; 6. check that entry times never go backwards, and every timestamp
+authority's token. All findings are collected, so one report says everything wrong.
 
 ``verify_bundle`` is re-exported for convenience; offline tools import it from
 ``evidence.bundle``, which needs no database library.
@@ -11,8 +12,10 @@ link and every signed checkpoint (and witness copy); 4. re-hash every sealed cli
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+from cryptography import x509
 from sqlalchemy import Engine, inspect, select
 
 from evidence.bundle import BundleReport, verify_bundle
@@ -21,15 +24,25 @@ from evidence.errors import KeyringError
 from evidence.keys import PublicKeyring
 from evidence.report import Failure, NoProgress, ProgressSink, StoreReport
 from evidence.store import KEYS_DIR
+from evidence.timestamps import TOKENS_DIR
 from evidence.verify_clips import check_clips, find_unsealed, sealed_clips
 from evidence.verify_log import check_checkpoints, check_entries, check_key_chain
+from evidence.verify_time import check_entry_times, check_timestamps
+from evidence.witness import FolderWitness, Witness
 
 __all__ = ["BundleReport", "StoreReport", "verify_bundle", "verify_store"]
 
 
 def verify_store(storage_root: Path, engine: Engine, *, witness: Path | None = None,
-                 progress: ProgressSink | None = None) -> StoreReport:
-    """Check the custody log, the checkpoints and every clip file; never raises for findings."""
+                 witnesses: Sequence[Witness] = (), progress: ProgressSink | None = None,
+                 timestamp_roots: Sequence[x509.Certificate] | None = None) -> StoreReport:
+    """Check the custody log, the checkpoints and every clip file; never raises for findings.
+
+    ``witness`` is a folder witness (``storage.witness_path``), ``witnesses`` any others: the
+    log is compared with every checkpoint each of them holds, so entries removed after the
+    newest witnessed checkpoint are named even when the local checkpoint file was rewritten.
+    Timestamp tokens are checked against ``timestamp_roots`` (the authorities' root certificates).
+    """
     root = Path(storage_root)
     sink = progress or NoProgress()
     failures: list[Failure] = []
@@ -43,15 +56,19 @@ def verify_store(storage_root: Path, engine: Engine, *, witness: Path | None = N
     entries = check_entries(rows, keys)
     sink.advance(len(rows))
     chain, key_failures = check_key_chain(rows, entries.valid)
-    folders = [root] if witness is None else [root, witness]
-    checkpoints = check_checkpoints(rows, folders, keys, chain)
+    sources = [FolderWitness(root), *([FolderWitness(witness)] if witness is not None else []), *witnesses]
+    broken = min((f.seq for f in entries.failures if f.seq is not None), default=None)
+    checkpoints = check_checkpoints(rows, sources, keys, broken_from=broken, chain=chain)
     clips = sealed_clips(rows)
     clip_failures, hashed = check_clips(root, clips, sink)
     unsealed, warnings = find_unsealed(root, clips)
+    times = check_timestamps(root / TOKENS_DIR, rows, checkpoints.signed, timestamp_roots)
     failures += entries.failures + key_failures + checkpoints.failures + clip_failures + unsealed
+    failures += check_entry_times(rows) + times.failures
+    warnings += times.warnings
     return StoreReport(
         entries=len(rows), checkpoints=checkpoints.checkpoints, clips=len(clips), bytes_hashed=hashed,
-        key_ids=tuple(keys.key_ids), failures=tuple(failures), warnings=tuple(warnings),
+        key_ids=tuple(keys.key_ids), failures=tuple(failures), warnings=tuple(warnings), timestamps=times.tokens,
         recovered=tuple(c.clip_id for c in clips.values() if c.recovered),
     )
 

@@ -1,20 +1,26 @@
-"""Steps 1-3 of store verification: every entry, every link, every checkpoint."""
+"""Steps 1-3 of store verification: every entry, every link, every checkpoint.
+
+Step 3 rebuilds the RFC 9162 Merkle tree from the entries and compares it with every signed
+checkpoint held locally and by each witness; the witnesses' own files are also checked on
+their own, through the consistency proof each line carries.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 from evidence.canonical import canonical_json, parse_canonical
-from evidence.checkpoints import FILE_NAME, Checkpoint, read_checkpoints
+from evidence.checkpoints import Checkpoint, Published
 from evidence.entry import decode_signature, entry_body
 from evidence.errors import ChainError, SignatureError
 from evidence.hashing import sha256_bytes
 from evidence.keys import PublicKeyring
+from evidence.merkle import MemoryTree, verify_consistency
 from evidence.report import Failure
 from evidence.trust import KeyChain, Rotation
+from evidence.witness import Witness
 
 Row = Mapping[str, Any]
 
@@ -24,6 +30,7 @@ class LogCheck:
     failures: list[Failure]
     valid: set[int]  # seqs of entries whose hash and signature verified
     checkpoints: int
+    signed: dict[bytes, Checkpoint] = field(default_factory=dict)  # checkpoints whose signature verified
 
 
 def body_bytes(row: Row, seq: int | None = None) -> bytes | None:
@@ -139,41 +146,95 @@ def _check_links(rows: Sequence[Row], valid: set[int]) -> list[Failure]:
     return failures
 
 
-def check_checkpoints(rows: Sequence[Row], folders: Sequence[Path], keys: PublicKeyring,
-                      chain: KeyChain | None = None) -> LogCheck:
-    """Step 3: every signed checkpoint (and its witness copy) must still match the log."""
+def check_checkpoints(rows: Sequence[Row], sources: Sequence[Witness], keys: PublicKeyring, *,
+                      broken_from: int | None = None, chain: KeyChain | None = None) -> LogCheck:
+    """Step 3: every signed checkpoint (local, then each witness's) must still match the log,
+    and be signed by the key the log had rotated to at its size (``chain``).
+
+    ``broken_from`` is the first entry steps 1-2 already reported: the Merkle roots of larger
+    checkpoints cannot match after it, and saying so again would only bury the finding.
+    """
     failures: list[Failure] = []
-    seen: dict[str, Checkpoint] = {}
-    for folder in folders:
-        for item in read_checkpoints(folder / FILE_NAME):
-            if isinstance(item, ChainError):
-                failures.append(Failure("bad_checkpoint", str(item)))
-            else:
-                seen.setdefault(item.signature, item)
+    tree = MemoryTree.of(body_bytes(row) or bytes.fromhex(row["entry_hash"]) for row in rows)
     by_seq = {row["seq"]: row for row in rows}
-    for checkpoint in seen.values():
-        found = _check_checkpoint(checkpoint, by_seq, keys)
+    last = max(by_seq, default=0)
+    seen: dict[str, tuple[Checkpoint, str]] = {}
+    for source in sources:
+        held = _signed_checkpoints(source, keys, failures)
+        if rows and not held:
+            failures.append(Failure("unanchored", f"{len(rows)} entries but no signed checkpoint in {source.name}"))
+        failures.extend(_check_links_between(held, source))
+        for item in held:
+            seen.setdefault(item.checkpoint.signature, (item.checkpoint, source.name))
+    beyond = [pair for pair in seen.values() if pair[0].size > last]
+    if beyond:
+        checkpoint, where = max(beyond, key=lambda pair: pair[0].size)
+        missing = f"#{last + 1}" if checkpoint.size == last + 1 else f"#{last + 1}-#{checkpoint.size}"
+        failures.append(Failure("truncated", f"{_what(checkpoint)} in {where} holds {checkpoint.size} entries but "
+                                             f"the log ends at entry #{last}: entries {missing} were removed",
+                                seq=last + 1))
+    for checkpoint, where in seen.values():
+        found = _check_against_log(checkpoint, where, by_seq, tree if broken_from is None
+                                   or checkpoint.size < broken_from else None) if checkpoint.size <= last else []
         problem = chain.checkpoint_problem(checkpoint.size, checkpoint.key_id) if chain else None
         failures.extend(found or ([Failure(problem[0], problem[1], seq=checkpoint.size)] if problem else []))
-    if rows and not seen:
-        failures.append(Failure("unanchored", f"{len(rows)} entries but no signed checkpoint in "
-                                              f"{', '.join(str(f / FILE_NAME) for f in folders)}"))
-    return LogCheck(failures, set(), len(seen))
+    return LogCheck(failures, set(), len(seen), {c.signed_bytes(): c for c, _ in seen.values()})
 
 
-def _check_checkpoint(checkpoint: Checkpoint, by_seq: Mapping[int, Row], keys: PublicKeyring) -> list[Failure]:
-    what = f"checkpoint of {checkpoint.size} entries at {checkpoint.time}"
-    try:
-        keys.verify(checkpoint.key_id, checkpoint.signed_bytes(), checkpoint.signature_bytes(), what=what)
-    except SignatureError as exc:
-        kind = "unknown_key" if checkpoint.key_id not in keys else "bad_signature"
-        return [Failure(kind, str(exc))]
-    last = max(by_seq, default=0)
-    if checkpoint.size > last:
-        return [Failure("truncated", f"{what}: the log now ends at entry #{last}", seq=checkpoint.size)]
+def _signed_checkpoints(source: Witness, keys: PublicKeyring, failures: list[Failure]) -> list[Published]:
+    held: list[Published] = []
+    for item in source.checkpoints():
+        if isinstance(item, ChainError):
+            failures.append(Failure("bad_checkpoint", str(item)))
+            continue
+        checkpoint = item.checkpoint
+        try:
+            keys.verify(checkpoint.key_id, checkpoint.signed_bytes(), checkpoint.signature_bytes(),
+                        what=f"{_what(checkpoint)} in {source.name}")
+        except SignatureError as exc:
+            failures.append(Failure("unknown_key" if checkpoint.key_id not in keys else "bad_signature", str(exc)))
+            continue
+        held.append(item)
+    return held
+
+
+def _check_links_between(held: Sequence[Published], source: Witness) -> list[Failure]:
+    """Each line's consistency proof with the checkpoint the witness held before it: checked
+    without the log, so a witness's copy proves on its own that the log only ever grew."""
+    failures: list[Failure] = []
+    roots = {p.checkpoint.size: p.checkpoint.root for p in held if p.checkpoint.root is not None}
+    for item in held:
+        if item.linked_to is None or item.checkpoint.root is None:
+            continue
+        other = roots.get(item.linked_to)
+        if other is None:
+            failures.append(Failure("inconsistent", f"{item.where}: its consistency proof refers to a checkpoint "
+                                                    f"of {item.linked_to} entries that {source.name} does not hold"))
+            continue
+        (first, first_root), (second, second_root) = sorted(
+            [(item.linked_to, other), (item.checkpoint.size, item.checkpoint.root)])
+        try:
+            verify_consistency(first, second, bytes.fromhex(first_root), bytes.fromhex(second_root),
+                               [bytes.fromhex(h) for h in item.proof])
+        except ChainError as exc:
+            failures.append(Failure("inconsistent", f"{item.where}: {exc}", seq=first))
+    return failures
+
+
+def _what(checkpoint: Checkpoint) -> str:
+    return f"checkpoint of {checkpoint.size} entries at {checkpoint.time}"
+
+
+def _check_against_log(checkpoint: Checkpoint, where: str, by_seq: Mapping[int, Row],
+                       tree: MemoryTree | None) -> list[Failure]:
+    what = f"{_what(checkpoint)} in {where}"
     row = by_seq.get(checkpoint.size)
     if row is None or row["entry_hash"] != checkpoint.head:
         found = row["entry_hash"] if row else "nothing"
         return [Failure("rewritten", f"{what}: entry #{checkpoint.size} should hash to "
                                      f"{checkpoint.head}, found {found}", seq=checkpoint.size)]
+    if tree is not None and checkpoint.root is not None and (checkpoint.size > tree.size or tree.root(checkpoint.size).hex() != checkpoint.root):
+        found = tree.root(min(checkpoint.size, tree.size)).hex()
+        return [Failure("rewritten", f"{what}: the first {checkpoint.size} entries should have Merkle root "
+                                     f"{checkpoint.root}, found {found}", seq=checkpoint.size)]
     return []

@@ -31,10 +31,12 @@ from evidence.keys import PASSPHRASE_ENV
 from evidence.outcome import EXIT_FAILED, EXIT_USAGE, anchors, exit_status, verdict_lines
 from evidence.report import STORE_DOES_NOT_PROVE, STORE_PROVES, StoreReport
 from evidence.store import EvidenceStore
+from evidence.timestamps import load_roots
 from evidence.verify import verify_store
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, interactive, load_or_exit
 from monitor.cli.key_card import card_lines, write_card
 from monitor.config import Config
+from monitor.site.evidence_options import store_options, timestamp_roots
 from monitor.store.db import make_engine
 from monitor.store.paths import StoragePaths
 
@@ -68,8 +70,7 @@ def _open_store(cfg: Config) -> EvidenceStore:
     paths = StoragePaths(Path(cfg.storage.path).resolve())
     paths.ensure()
     try:
-        return EvidenceStore.open(paths.root, make_engine(cfg.storage.database),
-                                  checkpoint_every=cfg.storage.checkpoint_every, witness=_witness(cfg))
+        return EvidenceStore.open(paths.root, make_engine(cfg.storage.database), **store_options(cfg))
     except KeyringError as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
@@ -83,10 +84,12 @@ def verify(
         "--trust", help="bundle: fingerprint of a site key you trust, from the site's printed card (repeatable)")] = None,
     trust_file: Annotated[Path | None, typer.Option(
         "--trust-file", help="bundle: file of trusted fingerprints, one a line (the card's .txt is one)")] = None,
+    tsa_ca: Annotated[Path | None, typer.Option(
+        "--tsa-ca", help="bundle: root certificates (PEM) of the timestamp authorities you trust")] = None,
 ) -> None:
     """Verify an export bundle offline, or the whole store: custody log, checkpoints and clips."""
     if bundle is not None:
-        _verify_bundle(bundle, as_json, trust, trust_file)
+        _verify_bundle(bundle, as_json, trust, trust_file, tsa_ca)
         return
     cfg = load_or_exit(config)
     root = Path(cfg.storage.path).resolve()
@@ -94,7 +97,7 @@ def verify(
                         console=console, disable=not interactive() or as_json, transient=True)
     with progress:
         report = verify_store(root, make_engine(cfg.storage.database), witness=_witness(cfg),
-                              progress=RichProgress(progress))
+                              progress=RichProgress(progress), timestamp_roots=timestamp_roots(cfg))
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
     else:
@@ -106,10 +109,12 @@ RECOVERED_NOTE = ("RECOVERED: left open by a crash and sealed as found by the re
                   "end early and was not closed by its camera")
 
 
-def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None, trust_file: Path | None) -> None:
+def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None, trust_file: Path | None,
+                   tsa_ca: Path | None = None) -> None:
     try:
         trusted = anchors(trust, trust_file)
-    except ValueError as exc:
+        roots = load_roots(tsa_ca) if tsa_ca else None
+    except (ValueError, EvidenceError) as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     if not bundle.is_file():
@@ -120,7 +125,7 @@ def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None, trust_f
         if is_case:
             case_report = verify_case_bundle(bundle, trusted_keys=trusted)
         else:
-            report = verify_bundle(bundle, trusted_keys=trusted)
+            report = verify_bundle(bundle, trusted_keys=trusted, timestamp_roots=roots)
     except VerificationError as exc:
         if as_json:
             print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
@@ -139,6 +144,7 @@ def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None, trust_f
                          ("case", report.case), ("reason", report.reason), ("exported by", report.exported_by),
                          ("recipient", report.recipient), ("interest", report.interest),
                          ("exported", report.exported_at), ("custody", ", ".join(report.actions)),
+                         *(("timestamped", stamp) for stamp in report.timestamps),
                          ("software", report.software), ("signed by", report.signed_by)):
         table.add_row(label, value)
     console.print(table)

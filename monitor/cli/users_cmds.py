@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import getpass
+from collections.abc import Iterator, Mapping
 from typing import Annotated
 
 import typer
 from sqlalchemy.orm import Session
 
+from evidence.actions import Action
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, load_or_exit
 from monitor.service.accounts import (
     AccountError,
@@ -43,6 +45,15 @@ def _session(config_path: object) -> Iterator[Session]:
         engine.dispose()
 
 
+def _record(config_path: object, action: Action, details: Mapping[str, object]) -> None:
+    """The change on the signed custody log, as the dashboard records it, naming the system
+    account that ran the command (the audit page shows it with the dashboard's changes)."""
+    from monitor.cli.evidence_cmds import _open_store  # the signing key is opened only here
+
+    store = _open_store(load_or_exit(config_path))  # type: ignore[arg-type]
+    store.append(action, actor=f"{getpass.getuser()} (command line)", details=details)
+
+
 @users_app.command("add")
 def add(
     username: Annotated[str, typer.Argument(help="login name")],
@@ -52,6 +63,8 @@ def add(
     """Add a user and print a one-time password they must change at first login."""
     with _session(config) as session:
         user, secret = add_user(session, username, role)
+        added = {"user": user.username, "role": user.role}
+    _record(config, Action.USER_ADDED, added)
     typer.echo(f"added {user.username} ({user.role}); one-time password: {secret}")
 
 
@@ -70,6 +83,8 @@ def passwd(
     with _session(config) as session:
         revoked = set_password(session, find_user(session, username), secret, temporary=one_time,
                                revoke_tokens=not keep_tokens, context=(load_or_exit(config).site.name,))
+    _record(config, Action.PASSWORD_RESET if one_time else Action.PASSWORD_CHANGED,
+            {"user": username, "tokens_revoked": revoked})
     typer.echo(f"one-time password for {username}: {secret}" if one_time else f"password of {username} changed")
     typer.echo(f"sessions ended; {revoked} API token(s) revoked" if not keep_tokens
                else "sessions ended; API tokens kept")
@@ -84,6 +99,7 @@ def disable(
     """Disable a user (ends their sessions, revokes their API tokens), or enable them again."""
     with _session(config) as session:
         set_disabled(session, find_user(session, username), not enable)
+    _record(config, Action.USER_CHANGED, {"user": username, "disabled": not enable})
     typer.echo(f"{username} {'enabled' if enable else 'disabled'}")
 
 
@@ -95,7 +111,9 @@ def token(
 ) -> None:
     """Create an API token acting as USERNAME and print it (once)."""
     with _session(config) as session:
-        _row, secret = new_api_token(session, find_user(session, username), name)
+        row, secret = new_api_token(session, find_user(session, username), name)
+        made = {"user": username, "token": row.name, "token_id": str(row.id)}
+    _record(config, Action.TOKEN_CREATED, made)
     typer.echo(secret)
 
 

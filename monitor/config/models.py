@@ -50,6 +50,12 @@ def _clock_text(value: object) -> object:
     return value
 
 
+def _authority_problem(value: str) -> str | None:
+    if re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+        return None
+    return f"{value!r} is not an http(s) URL of an RFC 3161 timestamp authority"
+
+
 Identifier = Annotated[str, Check(_identifier_problem)]
 Polygon = Annotated[list[tuple[float, float]], Check(polygon_problem)]
 """At least 3 [x, y] points, fractions of frame width and height in [0, 1]."""
@@ -90,8 +96,13 @@ class Storage(_Section):
     busy_timeout: Annotated[float, Gt(0), Le(600)] = 30.0
     retention_days: Annotated[int, Ge(1), Le(3650)] = 30  # older clips go unless on legal hold
     min_free_mb: Annotated[int, Ge(0)] = 1024  # free-space floor under the storage path, MiB
-    checkpoint_every: Annotated[int, Ge(1), Le(100000)] = 50  # a signed checkpoint every N entries
-    witness_path: str | None = None  # a second folder that receives a copy of every checkpoint
+    # A signed checkpoint (Merkle tree size and root) follows every seal at once; other entries
+    # get one after checkpoint_every entries or checkpoint_interval seconds, whichever comes first.
+    checkpoint_every: Annotated[int, Ge(1), Le(100000)] = 50
+    checkpoint_interval: Annotated[float, Gt(0), Le(60)] = 60.0  # seconds an entry may wait for its checkpoint
+    # a folder outside the storage folder that receives a copy of every checkpoint; `hotspot
+    # verify` compares the log with it, which is what catches newest entries deleted with their files
+    witness_path: str | None = None
     # started as root, camera workers run as this user: they cannot read the signing key or the
     # database (docs/ARCHITECTURE.md); null keeps them as the service's user
     worker_user: str | None = "nobody"
@@ -135,6 +146,18 @@ class Server(_Section):
     # (counts and camera states, no personal data; still behind the Host check)
     metrics_token: Annotated[str | None, Check(lambda v: None if v is None or len(v) >= 16 else
                                                "use at least 16 characters")] = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evidence(_Section):
+    # RFC 3161 timestamp authorities: each checkpoint gets a token (SHA-256) from every one of
+    # them, so a third party attests when it existed. An authority that is down delays its
+    # tokens (they are retried), never sealing.
+    timestamp_authorities: list[Annotated[str, Check(_authority_problem)]] = field(default_factory=list)
+    timestamp_timeout: Annotated[float, Gt(0), Le(60)] = 5.0  # seconds to wait for one authority's reply
+    # PEM file of the authorities' root certificates, taken from each authority's own site: what
+    # `hotspot verify` checks tokens against (and what exported bundles carry for the reader)
+    timestamp_ca_file: str | None = None
 
 
 _WINDOW_NAMES = {"start": "from", "end": "to"}  # "from" is a Python keyword
@@ -233,6 +256,7 @@ class Camera(_Section):
 class Config(_Section):
     site: Site
     storage: Storage = field(default_factory=Storage)
+    evidence: Evidence = field(default_factory=Evidence)
     server: Server = field(default_factory=Server)  # the dashboard's network-facing settings
     schedules: dict[Identifier, Schedule] = field(default_factory=dict)
     cameras: list[Camera] = field(default_factory=list)

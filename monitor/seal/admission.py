@@ -11,6 +11,7 @@ trusted.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -81,5 +82,5 @@ def check_clip_path(relative: str, camera_id: str, clip_id: str) -> None:
 def written_by_this_service(path: Path) -> bool:
     """A queue file this process's user wrote, that nobody else may have changed since. When
     workers run as this same user there is no such line to draw (see docs/ARCHITECTURE.md)."""
-    stat = path.stat()
-    return stat.st_uid == os.geteuid() and not stat.st_mode & 0o022
+    info = path.lstat()  # a worker's symlink to one of this user's files is still the worker's
+    return stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022

@@ -27,6 +27,7 @@ from monitor.service.error_pages import error_page
 from monitor.service.errors import ERROR_RESPONSES
 from monitor.service.routers import (
     account,
+    alert_clips,
     alerts,
     app_shell,
     audit,
@@ -116,8 +117,11 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     return await asyncio.to_thread(error_page, request, 503, message, who=False)
 
 
+MACHINE_PATHS = ("/api/", "/static/", "/metrics", "/healthz")  # answered for programs, never as pages
+
+
 def _is_page(request: Request) -> bool:
-    return request.method in ("GET", "HEAD") and not request.url.path.startswith(("/api/", "/static/"))
+    return request.method in ("GET", "HEAD") and not request.url.path.startswith(MACHINE_PATHS)
 
 
 async def _auth_errors(request: Request, exc: Exception) -> Response:
@@ -155,8 +159,8 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     app.add_exception_handler(StarletteHTTPException, _auth_errors)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OperationalError, _database_unavailable)
-    for module in (system, app_shell, auth, account, alerts, cameras, clips, bundles, cases, timeline, zones, schedules,
-                   users, audit, case_pages, pages):
+    for module in (system, app_shell, auth, account, alert_clips, alerts, cameras, clips, bundles, cases, timeline,
+                   zones, schedules, users, audit, case_pages, pages):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

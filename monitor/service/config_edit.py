@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,22 @@ def flow(items: list[Any]) -> CommentedSeq:
     seq = CommentedSeq(items)
     seq.fa.set_flow_style()
     return seq
+
+
+_WHERE = re.compile(r"^schedules\.(?P<schedule>[^.\[]+)\.windows\[(?P<window>\d+)\](?:\.(?P<field>\w+))?: ")
+_FIELDS = {"from": "start", "to": "end", "days": "days"}
+
+
+def for_people(problem: str) -> str:
+    """A config loader's problem as the schedule editor shows it: the schedule by name and
+    windows counted from 1, as on the screen (the loader's own text stays for the command line)."""
+    found = _WHERE.match(problem)
+    if found is None:
+        return problem
+    where = f"Schedule \u201c{found['schedule']}\u201d, window {int(found['window']) + 1}"
+    if found["field"]:
+        where += f" ({_FIELDS.get(found['field'], found['field'])})"
+    return f"{where}: {problem[found.end():]}"
 
 
 def plain(value: Any) -> Any:

@@ -107,6 +107,7 @@ def _active(principal: Authenticated) -> Principal:
 ActiveUser = Annotated[Principal, Depends(_active)]
 CanViewAlerts = Annotated[Principal, Depends(_Require(Permission.ALERTS_VIEW))]
 CanAckAlerts = Annotated[Principal, Depends(_Require(Permission.ALERTS_ACK))]
+CanPlayAlertClip = Annotated[Principal, Depends(_Require(Permission.ALERTS_CLIP))]
 CanViewCameras = Annotated[Principal, Depends(_Require(Permission.CAMERAS_VIEW))]
 CanViewLive = Annotated[Principal, Depends(_Require(Permission.LIVE_VIEW))]
 CanViewClips = Annotated[Principal, Depends(_Require(Permission.CLIPS_VIEW))]

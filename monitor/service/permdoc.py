@@ -27,6 +27,11 @@ their API tokens unless they choose to keep them; an admin's reset always revoke
 `/metrics` is public unless `server.metrics_token` is set, and then needs that bearer token;
 every route, public or not, answers only requests for a host in `server.allowed_hosts`
 (see [security.md](security.md)).
+Security staff see what triggered an alert, not the archive: with `alerts.clip` they can play
+the clip(s) recorded for an alert on the board (the same privacy-masked video investigators
+see) for 12 hours after the alert, roughly their shift, and every viewing is a custody entry
+naming them ("viewed", via the alert board). They cannot search clips, open other clips,
+download or export; older alerts' clips are for investigators (`clips.view`).
 Generated from the code; `tests/service/test_permissions.py` checks every route below for every
 role and for anonymous callers against this file.
 

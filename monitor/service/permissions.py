@@ -8,6 +8,7 @@ from enum import StrEnum
 class Permission(StrEnum):
     ALERTS_VIEW = "alerts.view"
     ALERTS_ACK = "alerts.ack"
+    ALERTS_CLIP = "alerts.clip"
     CAMERAS_VIEW = "cameras.view"
     LIVE_VIEW = "live.view"
     CLIPS_VIEW = "clips.view"
@@ -25,6 +26,8 @@ class Permission(StrEnum):
 DESCRIPTIONS: dict[Permission, str] = {
     Permission.ALERTS_VIEW: "see the alert board, alert snapshots and live alert updates",
     Permission.ALERTS_ACK: "acknowledge an alert with a note",
+    Permission.ALERTS_CLIP: "play the privacy-masked clip of an alert on the board, up to 12 hours after it "
+                            "(each viewing logged); no search, no download",
     Permission.CAMERAS_VIEW: "see cameras online/offline, fps and last error",
     Permission.LIVE_VIEW: "watch the privacy-masked live view of a camera",
     Permission.CLIPS_VIEW: "search clips, play them, see custody history and verification status",
@@ -39,10 +42,10 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.CASES_MANAGE: "see and work on every case: clips, notes, photographs, report, case bundle, close",
 }
 
-_SECURITY = {Permission.ALERTS_VIEW, Permission.ALERTS_ACK, Permission.CAMERAS_VIEW, Permission.LIVE_VIEW,
-             Permission.CASES_OPEN}
+_SECURITY = {Permission.ALERTS_VIEW, Permission.ALERTS_ACK, Permission.ALERTS_CLIP, Permission.CAMERAS_VIEW,
+             Permission.LIVE_VIEW, Permission.CASES_OPEN}
 _INVESTIGATOR = {
-    Permission.ALERTS_VIEW, Permission.CAMERAS_VIEW, Permission.CLIPS_VIEW, Permission.CLIPS_EXPORT,
+    Permission.ALERTS_VIEW, Permission.ALERTS_CLIP, Permission.CAMERAS_VIEW, Permission.CLIPS_VIEW, Permission.CLIPS_EXPORT,
     Permission.BUNDLES_VERIFY, Permission.HOLDS_MANAGE, Permission.CASES_OPEN, Permission.CASES_MANAGE,
 }
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {

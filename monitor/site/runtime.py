@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from evidence.keys import SigningKeyring
 from evidence.store import KEYS_DIR, EvidenceStore
 from monitor.config import Config
+from monitor.site.evidence_options import store_options
 from monitor.site.folders import Site
 from monitor.store.db import describe_unavailable, make_engine, session_factory
 from monitor.store.file_modes import FileModes, secure_storage
@@ -76,14 +77,10 @@ class Runtime(Site):
             return self._evidence or self._open_evidence()
 
     def _open_evidence(self) -> EvidenceStore:
-        storage = self.config.storage
-        witness = Path(storage.witness_path) if storage.witness_path else None
         for attempt in range(1, CONNECT_ATTEMPTS + 1):
             try:
                 upgrade(self.engine)
-                evidence = EvidenceStore.open(
-                    self.paths.root, self.engine, checkpoint_every=storage.checkpoint_every, witness=witness
-                )
+                evidence = EvidenceStore.open(self.paths.root, self.engine, **store_options(self.config))
             except OperationalError as exc:
                 self.database_error = describe_unavailable(exc)
                 raise

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -40,9 +42,10 @@ class Site:
         return self.root / "clips" / "cam1" / "2026-03-02" / f"{clip_id}.mp4"
 
 
-def open_site(root: Path, *, checkpoint_every: int = 3, witness: Path | None = None) -> Site:
+def open_site(root: Path, *, checkpoint_every: int = 3, witness: Path | None = None, **options: Any) -> Site:
     engine = make_engine(f"sqlite:///{root}/hotspot.db")
-    return Site(root, engine, EvidenceStore.open(root, engine, checkpoint_every=checkpoint_every, witness=witness))
+    return Site(root, engine, EvidenceStore.open(root, engine, checkpoint_every=checkpoint_every, witness=witness,
+                                                 **options))
 
 
 def clip_metadata(index: int, frames: int) -> dict[str, object]:
@@ -106,3 +109,18 @@ def site(tmp_path: Path, site_template: Path) -> Iterator[Site]:
     copy = open_site(tmp_path / "data")
     yield copy
     copy.engine.dispose()
+
+
+# What VERIFY.md may use: unzip, sha256sum, openssl and POSIX shell tools, no Python.
+TOOLS = ("sh", "bash", "unzip", "sha256sum", "openssl", "grep", "sed", "cut", "awk", "tr", "cat", "head", "tail",
+         "find", "sort", "cmp", "comm", "mkdir")
+
+
+@pytest.fixture(scope="module")
+def no_python_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PATH of one folder with links to the allowed tools and nothing else."""
+    folder = tmp_path_factory.mktemp("bin")
+    for tool in TOOLS:
+        os.symlink(shutil.which(tool), folder / tool)  # type: ignore[arg-type]
+    assert not any(shutil.which(name, path=str(folder)) for name in ("python3", "python", "perl"))
+    return str(folder)

@@ -75,3 +75,21 @@ def insert(root: Path, row: dict[str, Any], *, at: int) -> None:
         columns = ", ".join(row)
         db.execute(f"INSERT INTO custody_log ({columns}) VALUES ({', '.join('?' * len(row))})",
                    [row[c] for c in row])
+
+
+def hide_newest(root: Path, count: int) -> list[int]:
+    """Remove the newest ``count`` entries as a thorough insider would: the rows, the clip files
+    they sealed, the Merkle tree's nodes and every local checkpoint that still names them."""
+    import json
+
+    with connect(root) as db:
+        newest = db.execute("SELECT max(seq) FROM custody_log").fetchone()[0]
+        keep = newest - count
+        for (details,) in db.execute("SELECT details FROM custody_log WHERE seq > ? AND action = 'sealed'", (keep,)):
+            (root / json.loads(details)["path"]).unlink()
+        db.execute("DELETE FROM custody_log WHERE seq > ?", (keep,))
+        db.execute("DELETE FROM custody_tree")
+    local = root / "checkpoints.log"
+    lines = [line for line in local.read_text().splitlines() if json.loads(line)["checkpoint"]["size"] <= keep]
+    local.write_text("".join(f"{line}\n" for line in lines))
+    return list(range(keep + 1, newest + 1))

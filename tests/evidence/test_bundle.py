@@ -141,7 +141,7 @@ def test_a_manifest_that_lies_is_caught_even_when_signed(site: Site, bundle: Pat
 def test_an_entry_left_out_of_the_bundle_breaks_the_chain(site: Site, bundle: Path, tmp_path: Path) -> None:
     def change(items: bundles.Members) -> None:
         dropped = json.loads(items["manifest.json"])["custody"][1]["file"]
-        del items[dropped], items[dropped.replace(".json", ".sig")]
+        del items[dropped], items[dropped.replace(".json", ".sig")], items[dropped.replace(".json", ".proof")]
         bundles.edit_manifest(items, lambda m: m["custody"].pop(1), sign_with=site_key(site))
 
     with pytest.raises(ChainError, match="not linked"):
@@ -232,3 +232,34 @@ def test_a_missing_member_or_not_a_zip_is_named(bundle: Path, tmp_path: Path) ->
 
 def test_the_exported_clip_matches_the_sealed_file(site: Site, bundle: Path) -> None:
     assert verify_bundle(bundle).sha256 == sha256_file(site.clip_path("clip0"))
+
+
+def test_every_entry_carries_its_inclusion_proof_in_the_checkpoint(site: Site, bundle: Path) -> None:
+    report = verify_bundle(bundle)
+    items = bundles.members(bundle)
+    manifest = json.loads(items["manifest.json"])
+    checkpoint = json.loads(items["checkpoint.json"])
+    assert report.merkle_root == checkpoint["root"] and checkpoint["v"] == 2
+    for item in manifest["custody"]:
+        proof = items[item["file"].replace(".json", ".proof")].decode().split()
+        assert proof == item["inclusion"] == site.ev.inclusion_proof(item["seq"], checkpoint["size"])
+        assert proof  # a real tree of more than one entry
+
+
+def test_an_edited_inclusion_proof_is_refused(site: Site, bundle: Path, tmp_path: Path) -> None:
+    name = "custody/00000001.proof"
+
+    def flip_file(items: bundles.Members) -> None:
+        items[name] = items[name].replace(items[name][:1], b"f" if items[name][:1] != b"f" else b"0", 1)
+
+    with pytest.raises(IntegrityError, match="custody/00000001.proof"):
+        verify_bundle(bundles.rewrite(bundle, tmp_path / "file.zip", flip_file))
+
+    def forge(items: bundles.Members) -> None:  # a key holder re-signs the manifest with a wrong path
+        def change(manifest: dict) -> None:
+            manifest["custody"][0]["inclusion"][0] = "00" * 32
+            items[name] = "".join(f"{h}\n" for h in manifest["custody"][0]["inclusion"]).encode()
+        bundles.edit_manifest(items, change, sign_with=site_key(site))
+
+    with pytest.raises(ChainError, match="custody/00000001.json: inclusion proof"):
+        verify_bundle(bundles.rewrite(bundle, tmp_path / "forged.zip", forge))

@@ -6,15 +6,19 @@ import itertools
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from evidence.actions import Action
 from evidence.canonical import canonical_json
-from evidence.checkpoints import FILE_NAME, Checkpoint, read_checkpoints
+from evidence.checkpoints import FILE_NAME, Published, read_checkpoints
+from evidence.custody import TreeNode
 from evidence.errors import ClipNotFound, EvidenceError
 from evidence.hashing import sha256_bytes
+from evidence.merkle import MemoryTree
 from evidence.verify import verify_store
 from tests.conftest import REPO
 from tests.evidence.conftest import Site, open_site, seal_real_clip
@@ -71,17 +75,51 @@ def test_seal_refuses_paths_outside_the_storage_folder(site: Site, path: str) ->
         site.ev.seal_clip(clip_id="evil", path=path, sha256="0" * 64, size=1, metadata={})
 
 
-def test_checkpoints_every_n_entries_and_to_the_witness(tmp_path: Path, mp4_library: list[Path]) -> None:
+def test_a_checkpoint_follows_every_seal_every_n_entries_and_the_deadline(
+        tmp_path: Path, mp4_library: list[Path]) -> None:
     witness = tmp_path / "witness"
-    site = open_site(tmp_path / "data", checkpoint_every=2, witness=witness)
-    for index in range(3):
+    site = open_site(tmp_path / "data", checkpoint_every=3, witness=witness, checkpoint_interval=1.5)
+    for index in range(2):
         seal_real_clip(site, f"c{index}", index, source=mp4_library[index])
-    site.ev.append(Action.VIEWED, actor="a", clip_id="c0")
-    local = [c for c in read_checkpoints(site.root / FILE_NAME) if isinstance(c, Checkpoint)]
-    assert [c.size for c in local] == [1, 2, 4]
+    for _ in range(3):
+        site.ev.append(Action.VIEWED, actor="a", clip_id="c0")
+    assert sizes(site.root) == [1, 2, 5]  # each seal at once, then after checkpoint_every entries
+    site.ev.append(Action.VIEWED, actor="a", clip_id="c1")
+    assert sizes(site.root) == [1, 2, 5]
+    deadline = time.monotonic() + 5
+    while sizes(witness) == [1, 2, 5] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sizes(site.root) == sizes(witness) == [1, 2, 5, 6]  # the lone entry is anchored by the deadline
     assert (witness / FILE_NAME).read_bytes() == (site.root / FILE_NAME).read_bytes()
+    published = [p for p in read_checkpoints(site.root / FILE_NAME) if isinstance(p, Published)]
     heads = {e.seq: e.entry_hash for e in site.ev.entries()}
-    assert all(heads[c.size] == c.head for c in local)
+    tree = MemoryTree.of(e.signed_bytes() for e in site.ev.entries())
+    for item in published:
+        assert heads[item.checkpoint.size] == item.checkpoint.head
+        assert tree.root(item.checkpoint.size).hex() == item.checkpoint.root
+    assert [p.linked_to for p in published] == [None, 1, 2, 5]
+    assert verify_store(site.root, site.engine, witness=witness).ok
+
+
+def test_a_crash_before_the_checkpoint_is_anchored_at_the_next_start(tmp_path: Path) -> None:
+    site = open_site(tmp_path / "data")
+    site.ev.append(Action.VIEWED, actor="a", clip_id="c0")  # the first entry is anchored at once
+    site.ev.append(Action.VIEWED, actor="a", clip_id="c0")
+    assert sizes(site.root) == [1]  # the process dies before the second one's deadline
+    assert sizes(open_site(tmp_path / "data").root) == [1, 2]
+
+
+def test_the_tree_is_rebuilt_for_a_store_written_before_it_existed(site: Site) -> None:
+    with site.engine.begin() as conn:
+        conn.execute(delete(TreeNode))
+    record = site.ev.append(Action.VIEWED, actor="a", clip_id="clip0")
+    checkpoint = site.ev.checkpoint_at(record)
+    assert checkpoint.root == MemoryTree.of(e.signed_bytes() for e in site.ev.entries()).root().hex()
+    assert verify_store(site.root, site.engine).ok
+
+
+def sizes(root: Path) -> list[int]:
+    return [p.checkpoint.size for p in read_checkpoints(root / FILE_NAME) if isinstance(p, Published)]
 
 
 APPENDER = """

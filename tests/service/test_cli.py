@@ -77,3 +77,14 @@ def test_first_start_admin_must_change_the_printed_password(tmp_path: Path) -> N
 def test_permissions_command_prints_the_matrix() -> None:
     result = runner.invoke(app, ["users", "permissions"])
     assert result.exit_code == 0 and result.output == matrix_markdown()
+
+
+def test_user_changes_by_command_are_on_the_custody_log(server: Server) -> None:
+    assert _hotspot(server, "users", "add", "porter", "--role", "security")[0] == 0
+    assert _hotspot(server, "users", "passwd", "porter", "--one-time")[0] == 0
+    assert _hotspot(server, "users", "token", "porter", "--name", "door-panel")[0] == 0
+    assert _hotspot(server, "users", "disable", "porter")[0] == 0
+    entries = [e for e in server.site.runtime.evidence.entries() if e.details.get("user") == "porter"]
+    assert [str(e.action) for e in entries] == ["user_added", "password_reset", "token_created", "user_changed"]
+    assert all(e.actor.endswith("(command line)") for e in entries)
+    assert entries[0].details["role"] == "security" and entries[3].details["disabled"] is True

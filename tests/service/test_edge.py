@@ -62,7 +62,9 @@ def test_tokens_one_time_passwords_and_clips_are_never_cached(server: Server) ->
             "clip": admin.get(f"/api/clips/{clip.id}/video"),
             "clip range": admin.get(f"/api/clips/{clip.id}/video", headers={"Range": "bytes=0-9"}),
             "download": admin.get(f"/api/clips/{clip.id}/download"),
-            "export": admin.post(f"/api/clips/{clip.id}/export", json={"case": "c-1", "reason": "test"}),
+            "export": admin.post(f"/api/clips/{clip.id}/export", json={"case": "c-1", "reason": "test",
+                                                                         "recipient": "district police",
+                                                                         "interest": "investigation"}),
         }
         with httpx.Client(base_url=server.url) as fresh:
             sensitive["login (CSRF token)"] = login(fresh, "security", "security-pass-1")

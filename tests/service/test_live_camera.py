@@ -58,8 +58,8 @@ def test_camera_alert_appears_live_on_the_board(page: Page, demo: Server) -> Non
     expect(page.locator("#live-state")).to_have_text("live")
     card = page.locator("article.alert.kind-motion").first
     expect(card).to_be_visible(timeout=DEMO_SECONDS * 1000)
-    expect(card).to_contain_text("demo-hallway")
-    expect(card).to_contain_text("zone locker-door")
+    expect(card).to_contain_text("Demo hallway (rendered)")
+    expect(card).to_contain_text("zone Locker-room door")
     expect(page.locator('#camera-states li[data-camera="demo-hallway"]')).to_contain_text("online")
     page.wait_for_function("[...document.querySelectorAll('article.alert img')].every(i => i.complete && i.naturalWidth > 0)")
     shoot(page, "alert-board.png")

@@ -6,15 +6,15 @@ import difflib
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from monitor.config import load_config
 from tests.conftest import REPO
-from tests.service.conftest import CAMERA, Server, make_site, serve
-
-NAMED_CAMERA = {**CAMERA, "zones": [{**CAMERA["zones"][0], "name": "Locker-room door"}]}
+from tests.service.conftest import Server, make_site, serve
+from tests.service.test_staff_browser import NAMED_CAMERA
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +144,26 @@ def test_every_page_error_is_a_page_and_the_api_stays_json(server: Server) -> No
                                    headers={"Content-Type": "application/zip"}).json()
     assert upload["ok"] is False and "uploaded bundle" in upload["error"], upload
     assert "/tmp" not in upload["error"] and "upload-" not in upload["error"], upload
+
+
+def test_security_plays_only_a_recent_alerts_own_clip_and_it_is_logged(server: Server) -> None:
+    clip, alert = server.site.add_clip(start=datetime.now(UTC) - timedelta(minutes=3))
+    other, _ = server.site.add_clip(start=datetime.now(UTC) - timedelta(minutes=2))
+    old_clip, old_alert = server.site.add_clip(start=datetime.now(UTC) - timedelta(hours=13))
+    assert alert is not None and old_alert is not None
+    with server.client("security") as security:
+        listed = security.get(f"/api/alerts/{alert.id}/clips").json()
+        assert [c["id"] for c in listed] == [clip.id]
+        video = security.get(listed[0]["video_url"], headers={"Range": "bytes=0-"})
+        assert video.status_code == 206 and video.headers["content-type"] == "video/mp4"
+        assert video.content == (server.site.storage / clip.path).read_bytes()
+        # The archive stays closed: another alert's clip, the clip API, downloads, old alerts.
+        assert security.get(f"/api/alerts/{alert.id}/clips/{other.id}/video").status_code == 404
+        assert security.get(f"/api/clips/{clip.id}/video").status_code == 403
+        assert security.get(f"/api/clips/{clip.id}/download").status_code == 403
+        assert security.get("/api/clips").status_code == 403
+        late = security.get(f"/api/alerts/{old_alert.id}/clips/{old_clip.id}/video")
+        assert late.status_code == 403 and "more than 12 hours old" in late.json()["detail"]
+    views = [e for e in server.site.runtime.evidence.entries(clip_id=clip.id) if str(e.action) == "viewed"]
+    assert [(e.actor, e.details) for e in views] == [("security", {"via": "alert board", "alert_id": str(alert.id)})]
+    assert not [e for e in server.site.runtime.evidence.entries(clip_id=old_clip.id) if str(e.action) == "viewed"]

@@ -1,7 +1,7 @@
 """cases, their clips and chosen photographs
 
 Revision ID: 0020_cases
-Revises: 0001
+Revises: 0015_custody_tree
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from alembic import op
 import monitor.store.models
 
 revision = "0020_cases"
-down_revision = "0001"
+down_revision = "0015_custody_tree"
 branch_labels = None
 depends_on = None
 

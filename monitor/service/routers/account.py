@@ -108,7 +108,7 @@ def create_token(body: TokenIn, principal: ActiveUser, db: Db, state: State) -> 
         raise HTTPException(422, str(exc)) from None
     db.commit()
     state.runtime.evidence.append(Action.TOKEN_CREATED, actor=principal.username,
-                                  details={"user": principal.username, "token": token.name, "token_id": token.id})
+                                  details={"user": principal.username, "token": token.name, "token_id": str(token.id)})
     return NewTokenOut(**TokenOut.model_validate(token, from_attributes=True).model_dump(), token=secret)
 
 
@@ -120,4 +120,4 @@ def revoke_token(token_id: RowId, principal: ActiveUser, db: Db, state: State) -
     token.revoked = True
     db.commit()
     state.runtime.evidence.append(Action.TOKEN_REVOKED, actor=principal.username,
-                                  details={"user": principal.username, "token": token.name, "token_id": token.id})
+                                  details={"user": principal.username, "token": token.name, "token_id": str(token.id)})

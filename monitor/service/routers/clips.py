@@ -25,7 +25,7 @@ from evidence.export import Disclosure, export_bundle
 from monitor.config import Config
 from monitor.service.clip_check import check_clip
 from monitor.service.deps import CanExport, CanManageHolds, CanViewClips, Db, Principal, State
-from monitor.service.params import OptionalRowId
+from monitor.service.params import MAX_ID, OptionalRowId
 from monitor.service.site_names import camera_name, zone_ids_for, zone_names
 from monitor.service.state import ServiceState
 from monitor.service.times import iso, utc
@@ -86,7 +86,7 @@ def search_clips(
     if hold is not None:
         query = query.where(Clip.legal_hold.is_(hold))
     if alert_id is not None:
-        alert = db.get(Alert, alert_id)
+        alert = db.get(Alert, alert_id) if 1 <= alert_id <= MAX_ID else None  # the driver cannot hold more
         if alert is None:
             return []
         query = query.where(Clip.event_id == alert.event_id if alert.event_id else Clip.id == alert.clip_id)

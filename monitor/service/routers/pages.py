@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from evidence.actions import Action
+from evidence.timestamps import TOKENS_DIR, pending_backlog
 from monitor.service.alert_feed import alert_json
 from monitor.service.custody_text import Sentences
 from monitor.service.deps import (
@@ -34,6 +35,7 @@ from monitor.service.deps import (
     Principal,
     State,
 )
+from monitor.service.params import MAX_ID
 from monitor.service.permissions import Permission, allowed
 from monitor.service.routers.alerts import filtered_alerts
 from monitor.service.routers.audit import custody_rows, login_rows
@@ -145,12 +147,23 @@ def alerts_page(
                                                          "unacknowledged": unacknowledged},
                   can_ack=allowed(user.role, Permission.ALERTS_ACK),
                   can_clips=allowed(user.role, Permission.CLIPS_VIEW),
+                  can_play=allowed(user.role, Permission.ALERTS_CLIP),
                   can_cases=allowed(user.role, Permission.CASES_OPEN))
 
 
 @router.get("/live")
 def live_page(request: Request, user: CanViewLive, state: State) -> HTMLResponse:
     return render(request, "live.html", user, state, cameras=camera_statuses(state))
+
+
+def _row_id(value: str | None, name: str) -> int | None:
+    """A form's id field: blank is none; anything but a row id is refused here (422), never
+    handed to the database, which cannot hold numbers past 2^63-1."""
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_ID:
+        raise HTTPException(422, f"{name} must be a row id (1 to 2^63-1)")
+    return int(value)
 
 
 @router.get("/clips")
@@ -163,7 +176,7 @@ def clips_page(
     clock = clock_of(state)
     since_at, until_at = clock.read(_when(since, "From")), clock.read(_when(until, "To"))
     rows = search_clips(db, state.config, camera=_blank(camera), zone=_blank(zone), since=since_at, until=until_at,
-                        alert_id=int(alert_id) if alert_id and alert_id.isdigit() else None, hold=on_hold, limit=200)
+                        alert_id=_row_id(alert_id, "alert_id"), hold=on_hold, limit=200)
     filters = _form_values(clock, camera=camera, zone=zone, since=since, until=until, alert_id=alert_id, hold=hold)
     return render(request, "clips.html", user, state, clips=[clip_json(c, state.config) for c in rows],
                   zones=zone_choices(state.config),
@@ -267,4 +280,6 @@ def audit_page(
     }
     return render(request, "audit.html", user, state, logins=logins[:LOGINS_PAGE],
                   custody=readable(state, db, custody[:AUDIT_PAGE]), filters=filters, pages=pages,
-                  actions=[a.value for a in Action])
+                  actions=[a.value for a in Action],
+                  timestamp_backlog=pending_backlog(state.runtime.paths.root / TOKENS_DIR,
+                                                    state.config.evidence.timestamp_authorities))

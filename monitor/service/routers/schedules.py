@@ -11,7 +11,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from monitor.config import Config, ConfigError, as_data
-from monitor.service.config_edit import assign, flow, plain, sync_items
+from monitor.service.config_edit import assign, flow, for_people, plain, sync_items
 from monitor.service.deps import CanEditSchedules, State
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
@@ -95,5 +95,6 @@ def put_schedules(body: SchedulesIn, user: CanEditSchedules, state: State) -> di
     try:
         applied = state.editor.update(_apply(body), actor=user.username)
     except ConfigError as exc:
-        raise HTTPException(422, {"message": "the change was not saved", "problems": exc.problems}) from None
+        problems = [for_people(p) for p in exc.problems]
+        raise HTTPException(422, {"message": "the change was not saved", "problems": problems}) from None
     return {**schedules_json(applied.config), "config_sha256": applied.sha256}

@@ -27,6 +27,22 @@ function ackControls(alert) {
   return form;
 }
 
+// The alert's own clip, played in the card (security staff see what triggered the alert).
+function playButton(alert) {
+  const button = el("button", { type: "button", class: "play" }, "Play clip");
+  button.addEventListener("click", async () => {
+    try {
+      const clips = await (await api("GET", `/api/alerts/${alert.id}/clips`)).json();
+      if (!clips.length) { flash("The clip is still being recorded; try again in a moment.", "info"); return; }
+      button.replaceWith(...clips.map((clip) => el("video", { class: "alert-clip", controls: "", playsinline: "",
+        preload: "auto", src: clip.video_url, "aria-label": `clip of alert ${alert.id}` })));
+    } catch (error) {
+      flash(error.message, "error");
+    }
+  });
+  return el("p", {}, button);
+}
+
 function card(alert) {
   return el("article", { class: `alert kind-${alert.kind}${alert.acknowledged_at ? " acknowledged" : ""}`,
                          id: `alert-${alert.id}`, "data-alert": alert.id },
@@ -36,7 +52,8 @@ function card(alert) {
       el("p", { class: "meta" }, el("time", { datetime: alert.time }, siteTime(alert.time)),
         alert.zone_names.length ? el("span", { class: "zone" }, ` · zone ${alert.zone_names.join(", ")}`) : "",
         alert.kind === "motion" ? ` · score ${alert.score.toFixed(2)}` : ""),
-      alert.message ? el("p", {}, alert.message) : null,
+      alert.message && alert.kind !== "motion" ? el("p", {}, alert.message) : null,
+      board.can_play && (alert.event_id || alert.clip_id) ? playButton(alert) : null,
       board.can_clips && (alert.event_id || alert.clip_id)
         ? el("p", {}, el("a", { href: `/clips?alert_id=${alert.id}` }, "Clips of this alert")) : null,
       board.can_cases && alert.clip_id
@@ -97,12 +114,17 @@ function connect() {
   source.addEventListener("error", () => { state.textContent = "reconnecting…"; state.className = "badge"; });
 }
 
+// What a camera decodes (decode gates): ", idle, 7% decoded", or nothing before it says.
+function decoding(c) {
+  return c.decode_mode ? `, ${c.decode_mode}, ${Math.round(100 * c.decoded_fraction)}% decoded` : "";
+}
+
 // Camera health under the title: online/offline, fps and the last error, every five seconds.
 async function refreshCameras() {
   const cameras = await (await api("GET", "/api/cameras")).json();
   document.getElementById("camera-states").replaceChildren(...cameras.map((c) => el("li",
     { "data-camera": c.id, class: `state-${c.state}` },
-    `${c.name}: ${c.state}${c.state === "online" ? ` (${c.fps} fps)` : (c.last_error ? `: ${c.last_error}` : "")}`)));
+    `${c.name}: ${c.state}${c.state === "online" ? ` (${c.fps} fps${decoding(c)})` : (c.last_error ? `: ${c.last_error}` : "")}`)));
 }
 
 document.addEventListener("DOMContentLoaded", () => {

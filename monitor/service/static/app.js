@@ -67,6 +67,19 @@ function formJSON(form) {
   return Object.fromEntries(new FormData(form).entries());
 }
 
+// A request validator's problem in the editor's words: names, and items counted from 1.
+function describeProblem(problem) {
+  const where = [];
+  const loc = problem.loc.filter((part) => part !== "body");
+  loc.forEach((part, i) => {
+    const parent = loc[i - 1];
+    if (typeof part === "number") where.push(`${{ windows: "window", zones: "zone", privacy_zones: "privacy zone" }[parent] || "item"} ${part + 1}`);
+    else if (parent === "schedules") where.push(`schedule \u201c${part}\u201d`);
+    else if (!["windows", "zones", "privacy_zones", "schedules"].includes(part)) where.push({ from: "start", to: "end" }[part] || part);
+  });
+  return `${where.join(", ")}: ${problem.msg}`;
+}
+
 // PUT a configuration change; list the validator's problems under #problems when refused.
 async function saveConfig(url, body, done) {
   const problems = document.getElementById("problems");
@@ -76,7 +89,7 @@ async function saveConfig(url, body, done) {
     flash(done, "ok");
   } catch (error) {
     const list = error.detail?.problems
-      || (Array.isArray(error.detail) ? error.detail.map((d) => `${d.loc.join(".")}: ${d.msg}`) : [error.message]);
+      || (Array.isArray(error.detail) ? error.detail.map(describeProblem) : [error.message]);
     problems.replaceChildren(...list.map((p) => el("li", {}, p)));
     flash("Not saved: fix the problems listed.", "error");
   }

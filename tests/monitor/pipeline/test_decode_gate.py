@@ -8,16 +8,27 @@ same events, starts and ends within one analysis interval.
 from __future__ import annotations
 
 import queue
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from ruamel.yaml import YAML
 
-from bench.gate_recall import analyze, compare, config_data
+from bench.gate_recall import START, analyze, compare, config_data
+from monitor.capture import VideoSource
 from monitor.capture.gate import DecodeGate, DecodeMode, GateStats
+from monitor.config import load_config
 from monitor.demo.scene import Walker
+from monitor.pipeline import preview_requests
+from monitor.pipeline.camera import CameraPipeline, StreamInfo
+from monitor.seal.database_outbox import DatabaseOutbox
+from monitor.service.routers.cameras import camera_statuses
+from monitor.site.runtime import Runtime
 from monitor.workers.camera_worker import Reporter
 from monitor.workers.messages import DECODE_MODES, StatusMessage
+from monitor.workers.supervisor import CameraStatus
 from tests.fixtures import scenes
 
 INTERVAL = timedelta(seconds=0.2)  # one analysis interval at the default 5 analysed frames a second
@@ -115,3 +126,44 @@ def test_worker_status_reports_the_mode_and_the_share_decoded_over_its_interval(
     status = messages.get_nowait()
     assert (status.decode_mode, status.decoded_fraction) == ("idle", 0.1)
     assert status.decode_mode in DECODE_MODES and set(DECODE_MODES) == {str(mode) for mode in DecodeMode}
+
+
+def test_a_preview_request_opens_a_gate_closed_by_schedule(tmp_path: Path, hall: Path) -> None:
+    """Nothing is decoded off-schedule until someone opens the live view; then frames come."""
+    schedules = {"never": {"windows": [{"days": ["sun"], "from": "03:00", "to": "03:30"}]}}
+    zones = [{"id": "door", "polygon": ZONE, "min_area": 0.02, "schedule": "never"}]
+    data = config_data(tmp_path / "data", hall, idle_gate=True, zones=zones, schedules=schedules)
+    config = load_config(_written(tmp_path, data))
+    runtime = Runtime.open(config)
+    paths = runtime.paths
+    try:
+        with VideoSource(str(hall), realtime=False, start=START, skip_loop_filter=True) as source:
+            pipeline = CameraPipeline(runtime, config.cameras[0], StreamInfo.of(source), outbox=DatabaseOutbox(runtime))
+            before = [pipeline.process(next(source)) for _ in range(60)]
+            stats = pipeline.gate_stats(START)
+            assert stats.mode is DecodeMode.OFF_SCHEDULE and stats.decoded <= 2, stats
+            assert not paths.preview_file("cam", "live").exists() and not any(before[5:])
+            request = paths.preview_request_file("cam", "live")
+            request.parent.mkdir(parents=True, exist_ok=True)
+            request.touch()
+            time.sleep(preview_requests.CHECK_PERIOD)  # the pipeline looks at requests once a second
+            after = [pipeline.process(next(source)) for _ in range(30)]
+            assert all(after) and pipeline.gate_stats(START).mode is not DecodeMode.OFF_SCHEDULE
+            assert paths.preview_file("cam", "live").stat().st_size > 0
+    finally:
+        runtime.close()
+
+
+def test_camera_status_rows_carry_the_mode_and_the_share_decoded(tmp_path: Path, hall: Path) -> None:
+    config = load_config(_written(tmp_path, config_data(tmp_path / "data", hall, idle_gate=True, **camera())))
+    status = CameraStatus("cam", "online", fps=15.0, decode_mode="idle", decoded_fraction=0.07)
+    state = SimpleNamespace(config=config, supervisor=SimpleNamespace(statuses=lambda: {"cam": status}))
+    (row,) = camera_statuses(state)  # type: ignore[arg-type]  # reads only these two attributes
+    assert (row["decode_mode"], row["decoded_fraction"]) == ("idle", 0.07)
+
+
+def _written(folder: Path, data: dict[str, object]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "cameras.yaml").open("w", encoding="utf-8") as handle:
+        YAML().dump(data, handle)
+    return folder / "cameras.yaml"

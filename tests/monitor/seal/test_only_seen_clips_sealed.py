@@ -213,3 +213,18 @@ def test_a_forged_empty_line_does_not_keep_a_crashed_clip_from_recovery(site: Ru
                                  "path": site.paths.relative(path)})
     recover_at_start(site)
     assert seals(site, "kept") == [("recovered", sha256_file(path))]
+
+
+def test_a_queue_file_that_is_a_link_is_not_the_services_own(site: Runtime, foreign_video: Path,
+                                                              tmp_path: Path) -> None:
+    """A worker can link pending/<camera>.<id>.jsonl to a file the service's user owns; the link
+    is the worker's, so its lines cannot open a clip."""
+    path = clip_file(site, "linked")
+    shutil.copyfile(foreign_video, path)
+    lines = tmp_path / "owned-by-the-service.jsonl"
+    lines.write_text(json.dumps(clip_open("linked")) + "\n" + json.dumps(clip_seal("linked", path)) + "\n")
+    lines.chmod(0o600)
+    (site.paths.root / SPOOL).mkdir(exist_ok=True)
+    (site.paths.root / SPOOL / "hall.0123.jsonl").symlink_to(lines)
+    recover_at_start(site)
+    assert seals(site, "linked") == [] and actions(site, "linked") == ["quarantined"]

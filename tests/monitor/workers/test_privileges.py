@@ -12,6 +12,7 @@ import multiprocessing as mp
 import os
 import pwd
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -96,6 +97,12 @@ def test_the_supervisors_workers_run_unprivileged_and_their_clips_are_sealed(ope
     finally:
         supervisor.stop()
     assert (root / "keys" / "signing.pem").stat().st_mode & 0o777 == 0o600
+    assert stat.S_IMODE((root / "keys").stat().st_mode) == 0o700
+    assert stat.S_IMODE(root.stat().st_mode) == 0o701, "the worker user may pass, not list"
+    nobody = pwd.getpwnam("nobody").pw_uid
+    clip = next((root / "clips").rglob("*.mp4"))
+    assert clip.stat().st_uid == nobody and clip.parent.stat().st_uid == nobody
+    assert (root / "hotspot.db").stat().st_uid == 0 and stat.S_IMODE((root / "hotspot.db").stat().st_mode) == 0o600
     report = verify_store(root, Runtime.open(config).engine)
     assert report.ok, [f.message for f in report.failures]
 
