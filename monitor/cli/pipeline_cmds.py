@@ -26,11 +26,12 @@ from monitor.cli.common import (
     recover_or_warn,
 )
 from monitor.detect.threads import one_opencv_thread
-from monitor.pipeline.camera import CameraPipeline, StreamInfo, describe_sealed
+from monitor.pipeline.camera import CameraPipeline, StreamInfo, describe_alert, describe_sealed
 from monitor.seal.database_outbox import DatabaseOutbox
 from monitor.site.runtime import Runtime
 from monitor.store.db import describe_unavailable
 from monitor.workers.heap import fix_mmap_threshold
+from monitor.workers.messages import AlertMessage
 from monitor.workers.supervisor import CameraStatus, Supervisor
 
 
@@ -52,7 +53,8 @@ def analyze(
     config: ConfigOption = DEFAULT_CONFIG,
     start: Annotated[str | None, typer.Option(help="wall-clock time of the first frame, ISO-8601")] = None,
 ) -> None:
-    """Process a video file as if it were CAMERA's stream; print one JSON line per clip."""
+    """Process a video file as if it were CAMERA's stream; print one JSON line per clip and per
+    alert that is not motion (tamper)."""
     one_opencv_thread()
     fix_mmap_threshold()  # records clips like a camera worker
     cfg = load_or_exit(config)
@@ -74,7 +76,8 @@ def analyze(
         with VideoSource(str(video), loop=False, realtime=False, start=begin,
                          skip_loop_filter=True) as source:
             stream = StreamInfo.of(source)
-            outbox = DatabaseOutbox(runtime, on_sealed=lambda m: print(describe_sealed(m), flush=True))
+            outbox = DatabaseOutbox(runtime, on_sealed=lambda m: print(describe_sealed(m), flush=True),
+                                    on_alert=_print_alert)
             pipeline = CameraPipeline(runtime, cam, stream, live_view=False, outbox=outbox)
             last = _feed(source, pipeline, begin)
             pipeline.close(last, reason="end_of_file")
@@ -83,6 +86,11 @@ def analyze(
         raise typer.Exit(1) from None
     finally:
         runtime.close()
+
+
+def _print_alert(message: AlertMessage) -> None:
+    if (line := describe_alert(message)) is not None:
+        print(line, flush=True)
 
 
 def _feed(source: VideoSource, pipeline: CameraPipeline, begin: datetime) -> datetime:

@@ -14,6 +14,7 @@ def config_hash(config: Config, camera: Camera) -> str:
     # How much is decoded is not what is recorded (the gate keeps events and clips as they
     # were, tested); hashes sealed before the setting existed stay the same.
     camera_data["detection"].pop("idle_gate", None)
+    camera_data.pop("tamper", None)  # tamper checks raise alerts; they record nothing
     material = {
         "camera": camera_data,
         "schedules": {name: as_data(s) for name, s in config.schedules.items() if name in used},

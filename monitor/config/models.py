@@ -229,6 +229,14 @@ class DetectionSettings(_Section):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TamperSettings(_Section):
+    enabled: bool = True  # report a covered, turned, defocused or too dark view, whatever the schedules
+    check_fps: Annotated[float, Gt(0.0), Le(5.0)] = 2.0  # checks per second
+    hold_seconds: Annotated[float, Ge(1.0), Le(600.0)] = 5.0  # how long a condition lasts before it is reported
+    dark_level: Annotated[int, Ge(0), Le(128)] = 18  # mean luma (0-255) below which a view is too dark to see
+
+
+@dataclass(frozen=True, kw_only=True)
 class Camera(_Section):
     id: Identifier
     name: str | None = None  # label shown on the dashboard
@@ -239,6 +247,7 @@ class Camera(_Section):
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     detection: DetectionSettings = field(default_factory=DetectionSettings)
+    tamper: TamperSettings = field(default_factory=TamperSettings)
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -252,6 +261,114 @@ class Camera(_Section):
         return self.name or self.id
 
 
+def _url_problem(value: str) -> str | None:
+    return None if re.match(r"^https?://[^/\s]+", value) else "use an http:// or https:// URL"
+
+
+def _env_problem(value: str) -> str | None:
+    if re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+        return None
+    return "name an environment variable (letters, digits, '_'); the secret itself never goes in this file"
+
+
+EnvName = Annotated[str, Check(_env_problem)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Webhook(_Section):
+    url: Annotated[str, Check(_url_problem)]  # receives a JSON POST per alert
+    secret_env: EnvName  # environment variable holding the HMAC-SHA256 key for X-Hotspot-Signature
+    name: Identifier | None = None  # how routes name this webhook (default webhook-1, webhook-2, ...)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mqtt(_Section):
+    host: Annotated[str, MinLen(1)]  # broker host name or address
+    port: Annotated[int, Ge(1), Le(65535)] = 1883
+    topic_prefix: Annotated[str, Check(lambda v: None if re.match(r"^[A-Za-z0-9_/-]+$", v)
+                                       and not v.endswith("/") else
+                                       "use letters, digits, '_', '-' and '/', with no trailing '/'")] = "hotspot"
+    username_env: EnvName | None = None  # environment variable holding the user name
+    password_env: EnvName | None = None  # environment variable holding the password
+    tls: bool = False  # connect with TLS (port 8883 is usual)
+    ca_file: str | None = None  # CA bundle for a broker with a private CA; default: the system's
+
+
+_EMAIL_NAMES = {"sender": "from"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Email(_Section):
+    """Written ``{host, port, starttls, username_env, password_env, from, to}``."""
+
+    yaml_names: ClassVar[dict[str, str]] = _EMAIL_NAMES
+    __pydantic_config__: ClassVar[dict[str, Any]] = {
+        "extra": "forbid", "validate_by_name": True, "validate_by_alias": True,
+        "alias_generator": lambda name: _EMAIL_NAMES.get(name, name),
+    }
+    host: Annotated[str, MinLen(1)]  # SMTP server
+    port: Annotated[int, Ge(1), Le(65535)] = 587
+    starttls: bool = True  # upgrade the connection with STARTTLS before logging in
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+    sender: Annotated[str, Check(lambda v: None if "@" in v else "use an e-mail address")]
+    to: Annotated[list[Annotated[str, Check(lambda v: None if "@" in v else "use an e-mail address")]],
+                  MinLen(1)]  # default recipients; a route may name others
+
+
+_ROUTE_NAMES = {"start": "from", "end": "to"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route(_Section):
+    """Which alerts go where. Every condition left out matches everything."""
+
+    yaml_names: ClassVar[dict[str, str]] = _ROUTE_NAMES
+    __pydantic_config__: ClassVar[dict[str, Any]] = {
+        "extra": "forbid", "validate_by_name": True, "validate_by_alias": True,
+        "alias_generator": lambda name: _ROUTE_NAMES.get(name, name),
+    }
+    name: Identifier  # shown on the dashboard and in delivery failures
+    cameras: list[Identifier] = field(default_factory=list)  # camera ids; empty = every camera
+    zones: list[Identifier] = field(default_factory=list)  # zone ids; empty = any zone (and alerts without one)
+    kinds: list[Annotated[str, MinLen(1)]] = field(default_factory=list)  # motion, tamper, camera-offline, ...
+    days: list[Day] = field(default_factory=list)  # site-time days; empty = every day
+    start: Clock | None = None  # site time the route starts (with ``to``; to before from crosses midnight)
+    end: Clock | None = None
+    channels: Annotated[list[Annotated[str, MinLen(1)]], MinLen(1)]  # webhook, webhook:<name>, mqtt, email
+    email_to: list[str] = field(default_factory=list)  # recipients instead of email.to
+
+    def __post_init__(self) -> None:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both 'from' and 'to', or neither")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notify(_Section):
+    webhooks: list[Webhook] = field(default_factory=list)
+    mqtt: Mqtt | None = None
+    email: Email | None = None
+    routes: list[Route] = field(default_factory=list)  # empty: every alert to every channel
+    dashboard_url: Annotated[str, Check(_url_problem)] | None = None  # for links in messages
+    min_interval: Annotated[float, Ge(0.0), Le(86400.0)] = 60.0  # seconds between messages per route, channel, camera and zone; the rest are grouped into the next
+    give_up_after: Annotated[float, Ge(10.0), Le(7 * 86400.0)] = 3600.0  # seconds a delivery is retried before it is marked failed
+
+    def channel_names(self) -> list[str]:
+        """Every channel a route may name."""
+        names = [f"webhook:{hook.name or f'webhook-{n}'}" for n, hook in enumerate(self.webhooks, 1)]
+        return names + (["mqtt"] if self.mqtt else []) + (["email"] if self.email else [])
+
+    def __post_init__(self) -> None:
+        known = self.channel_names()
+        for route in self.routes:
+            for channel in route.channels:
+                if channel == "webhook" and self.webhooks:
+                    continue
+                if channel not in known:
+                    raise ValueError(f"route {route.name!r}: channel {channel!r} is not configured "
+                                     f"(channels: {', '.join(known + (['webhook'] if self.webhooks else [])) or 'none'})")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config(_Section):
     site: Site
@@ -260,6 +377,7 @@ class Config(_Section):
     server: Server = field(default_factory=Server)  # the dashboard's network-facing settings
     schedules: dict[Identifier, Schedule] = field(default_factory=dict)
     cameras: list[Camera] = field(default_factory=list)
+    notify: Notify = field(default_factory=Notify)  # alerts sent to webhooks, MQTT and e-mail
 
     def __post_init__(self) -> None:
         seen: set[str] = set()

@@ -26,6 +26,7 @@ from monitor.detect import MotionDetector, PrivacyMasker
 from monitor.detect.planes import plane_view
 from monitor.detect.preview import Preview
 from monitor.detect.privacy import Rect
+from monitor.detect.tamper import TamperAlert, TamperDetector
 from monitor.pipeline.preview_requests import PreviewRequests
 from monitor.record import (
     ClipRolled,
@@ -38,7 +39,7 @@ from monitor.record import (
 from monitor.record.events import EventRecord
 from monitor.seal.clip_sealer import ClipSealer, OpenClip, Outbox
 from monitor.site.folders import Site
-from monitor.workers.messages import SealedMessage
+from monitor.workers.messages import AlertMessage, SealedMessage
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,7 @@ class CameraPipeline:
         self._apply_camera(site.config, camera)
         self._detector = MotionDetector(camera, stream.width, stream.height)
         self._tracker = EventTracker(camera.recording, camera.id)
+        self._tamper = TamperDetector(camera.tamper) if camera.tamper.enabled else None
 
     # -- configuration -------------------------------------------------------------------
 
@@ -184,6 +186,8 @@ class CameraPipeline:
     def update_config(self, config: Config) -> None:
         """Apply edited zones, schedules and privacy at the next frame; the open clip keeps going."""
         camera = config.camera(self.camera.id)
+        if camera.tamper != self.camera.tamper:  # otherwise the learned reference view stays
+            self._tamper = TamperDetector(camera.tamper) if camera.tamper.enabled else None
         self._apply_camera(config, camera)
         self._detector.update_camera(camera)
 
@@ -274,6 +278,8 @@ class CameraPipeline:
         if (reason is None and packet.keyframe and gate.closed_mode is DecodeMode.IDLE
                 and (checked is None or packet.wall_time - checked >= KEYFRAME_CHECK)):
             reason = self._check_keyframe(packet)
+        elif packet.keyframe and self._tamper is not None and self._tamper.due(packet.wall_time):
+            self._check_tamper(self._decode_keyframe(packet))
         if reason is None:
             return ()
         if not packet.keyframe and self._preroll.oldest is None:
@@ -283,13 +289,17 @@ class CameraPipeline:
         since = checked if reason is OpenReason.KEYFRAME and checked is not None else packet.wall_time
         return self._open_gate(packet, reason, since)
 
-    def _check_keyframe(self, packet: CapturedPacket) -> OpenReason | None:
-        """Decode the keyframe alone and compare it with the background, which learns from it
-        what the frames nobody decoded would have taught."""
+    def _decode_keyframe(self, packet: CapturedPacket) -> tuple[CapturedFrame, ...]:
         source = self._stream.source
         decoder = PacketDecoder(source.detection_decoder(), source=source.spec)
         self._gate.counted()
-        frames = decoder.decode(packet) + decoder.drain(packet.wall_time)
+        return decoder.decode(packet) + decoder.drain(packet.wall_time)
+
+    def _check_keyframe(self, packet: CapturedPacket) -> OpenReason | None:
+        """Decode the keyframe alone and compare it with the background, which learns from it
+        what the frames nobody decoded would have taught."""
+        frames = self._decode_keyframe(packet)
+        self._check_tamper(frames)
         if not frames:
             return None
         since = self._last_learned or packet.wall_time
@@ -341,6 +351,7 @@ class CameraPipeline:
             self._zones_seen.update(observation.triggered)
             for record in self._tracker.update(now, observation.triggered, observation.score):
                 self._handle(record, captured, observation.zone_fractions)
+        self._check_tamper((captured,))
         if self._live_view:
             self._update_live(captured)
 
@@ -510,6 +521,27 @@ class CameraPipeline:
         }
         self._sealer.record_alert(alert)
 
+    def _check_tamper(self, frames: tuple[CapturedFrame, ...]) -> None:
+        """A few times a second while frames are decoded; at keyframes (decoded for this alone
+        when nothing else needs them) while the decode gate is closed."""
+        if self._tamper is None or not frames or not self._tamper.due(frames[0].wall_time):
+            return
+        captured = frames[0]
+        tampered = self._tamper.check(plane_view(captured.frame.planes[0]), captured.wall_time)
+        if tampered is not None:
+            self._raise_tamper_alert(tampered, captured)
+
+    def _raise_tamper_alert(self, tampered: TamperAlert, captured: CapturedFrame) -> None:
+        """Whatever the zones' schedules say: a blocked or turned camera is a blind spot."""
+        stamp = tampered.time.strftime("%Y%m%dT%H%M%S%fZ")
+        snapshot = self._site.paths.snapshots / self.camera.id / f"{stamp}-tamper.jpg"
+        written = write_jpeg(snapshot, self._masker.apply(captured.frame))
+        self._sealer.record_alert({
+            "kind": "tamper", "reason": tampered.reason, "camera_id": self.camera.id,
+            "time": tampered.time, "message": f"{tampered.message} since {tampered.since:%H:%M:%S} UTC",
+            "snapshot_path": self._site.paths.relative(snapshot) if written else None,
+        })
+
     def _update_live(self, captured: CapturedFrame) -> None:
         """Reduced previews, and only while someone watches: full-size JPEGs cost a third of
         the decoder's time; reduced ones, drawn for every camera all the time, still a tenth
@@ -556,6 +588,14 @@ class CameraPipeline:
         self._source_decoded = True
         self._gate.resume()
         self._preroll.clear()
+
+
+def describe_alert(message: AlertMessage) -> str | None:
+    """One JSON line per alert that is not motion (a motion alert's clip gets its own line)."""
+    if message.kind == "motion":
+        return None
+    return json.dumps({"alert": message.kind, "camera": message.camera_id,
+                       "time": message.time.isoformat(), "reason": message.reason})
 
 
 def describe_sealed(message: SealedMessage) -> str:

@@ -21,6 +21,7 @@ class Permission(StrEnum):
     AUDIT_VIEW = "audit.view"
     CASES_OPEN = "cases.open"
     CASES_MANAGE = "cases.manage"
+    NOTIFY_EDIT = "notify.edit"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -40,6 +41,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.AUDIT_VIEW: "see logins, failed logins and every custody entry",
     Permission.CASES_OPEN: "open a case from an alert and see the cases one opened",
     Permission.CASES_MANAGE: "see and work on every case: clips, notes, photographs, report, case bundle, close",
+    Permission.NOTIFY_EDIT: "edit which alerts go to which webhook, MQTT broker or e-mail",
 }
 
 _SECURITY = {Permission.ALERTS_VIEW, Permission.ALERTS_ACK, Permission.ALERTS_CLIP, Permission.CAMERAS_VIEW,

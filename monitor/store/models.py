@@ -81,7 +81,11 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(
-        String(24), index=True, doc="motion | camera-offline | camera-online | storage | database"
+        String(24), index=True,
+        doc="motion | tamper | camera-offline | camera-online | storage | database",
+    )
+    reason: Mapped[str | None] = mapped_column(
+        String(24), nullable=True, doc="tamper: covered | moved | defocused | dark"
     )
     camera_id: Mapped[str] = mapped_column(String(64), index=True)
     time: Mapped[datetime] = mapped_column(index=True)

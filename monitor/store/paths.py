@@ -38,6 +38,11 @@ class StoragePaths:
     def quarantine(self) -> Path:
         return self.root / "quarantine"
 
+    @property
+    def notify(self) -> Path:
+        """Alert messages waiting for their receiver (``queue/``) or given up on (``failed/``)."""
+        return self.root / "notify"
+
     def clip_file(self, camera_id: str, start: datetime, clip_id: str) -> Path:
         return self.clips / camera_id / start.strftime("%Y-%m-%d") / f"{clip_id}.mp4"
 

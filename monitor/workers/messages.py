@@ -18,6 +18,8 @@ class AlertMessage:
     score: float = 0.0
     snapshot_path: str | None = None
     message: str = ""
+    reason: str | None = None  # tamper alerts: covered | moved | defocused | dark
+    clip_id: str | None = None  # the clip recording the event, for motion alerts
 
 
 # ``monitor.capture.gate.DecodeMode``'s values, for the service, which does not load PyAV

@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from monitor.capture import Backoff
 from monitor.config import Config
+from monitor.notify.notifier import Notifier
 from monitor.seal.clip_sealer import alert_record
 from monitor.seal.record_applier import RecordApplier
 from monitor.seal.worker_outbox import journal_prefix
@@ -101,6 +102,7 @@ class Supervisor:
         self._exited: list[tuple[str, str]] = []  # (camera, worker) whose journals await a redo
         self._senders: dict[str, str] = {}  # a running worker's token -> its camera
         self._run_as: WorkerUser | None = None
+        self.notifier: Notifier | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -112,7 +114,9 @@ class Supervisor:
         self._run_as = worker_user(self.config.storage.worker_user)
         if self._run_as is not None:  # Runtime.open gave it the folders workers write
             check_reachable(self._runtime.paths.root, self._run_as)
-        self._applier = RecordApplier(self._runtime, on_alert=self._on_alert)
+        self.notifier = Notifier(self.config, self._runtime.paths.root)
+        self.notifier.start()
+        self._applier = RecordApplier(self._runtime, on_alert=self._committed_alert)
         self._applier.start()
         if not self._recovered:
             for camera in self.config.cameras:
@@ -143,6 +147,8 @@ class Supervisor:
             with self._lock:
                 workers = self._exited + [(c, slot.worker) for c, slot in self._slots.items() if slot.worker]
             self._applier.stop(workers)
+        if self.notifier is not None:
+            self.notifier.stop()
         if self._runtime is not None:
             self._runtime.close()
 
@@ -161,10 +167,18 @@ class Supervisor:
                     if problem and slot.status.state in ("starting", "online") else slot.status
                     for cid, slot in self._slots.items()}
 
+    def _committed_alert(self, message: AlertMessage) -> None:
+        """Staff hear of an alert once it is committed: on the board and on their channels."""
+        if self.notifier is not None:
+            self.notifier.submit(message)
+        self._on_alert(message)
+
     def apply_config(self, config: Config) -> None:
         """Push edited zones, schedules and privacy to running workers; add or stop cameras."""
         old = {c.id: c for c in self.config.cameras}
         self.config = config
+        if self.notifier is not None:
+            self.notifier.apply_config(config)
         with self._lock:
             for camera in config.cameras:
                 previous = old.get(camera.id)

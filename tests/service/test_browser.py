@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 NAV = {
     "security": {"Alerts", "Live", "Cases"},
     "investigator": {"Alerts", "Clips", "Cases", "Timeline", "Verify bundle"},
-    "admin": {"Alerts", "Live", "Clips", "Cases", "Timeline", "Verify bundle", "Zones", "Schedules", "Users", "Audit"},
+    "admin": {"Alerts", "Live", "Clips", "Cases", "Timeline", "Verify bundle", "Zones", "Schedules", "Notifications",
+              "Users", "Audit"},
 }
 
 

@@ -23,6 +23,7 @@ from monitor.service.custody_text import Sentences
 from monitor.service.deps import (
     ActiveUser,
     Authenticated,
+    CanEditNotify,
     CanEditSchedules,
     CanEditZones,
     CanManageUsers,
@@ -43,6 +44,7 @@ from monitor.service.routers.auth import issue_login_csrf
 from monitor.service.routers.bundles import site_key_ids
 from monitor.service.routers.cameras import camera_or_404, camera_statuses
 from monitor.service.routers.clips import clip_json, clip_or_404, entry_json, search_clips
+from monitor.service.routers.notify import notify_status_json, routes_json
 from monitor.service.routers.schedules import schedules_json
 from monitor.service.routers.zones import zones_json
 from monitor.service.site_clock import SiteClock
@@ -61,6 +63,7 @@ NAV = (
     ("/verify", "Verify bundle", Permission.BUNDLES_VERIFY),
     ("/zones", "Zones", Permission.ZONES_EDIT),
     ("/schedules", "Schedules", Permission.SCHEDULES_EDIT),
+    ("/notify", "Notifications", Permission.NOTIFY_EDIT),
     ("/users", "Users", Permission.USERS_MANAGE),
     ("/audit", "Audit", Permission.AUDIT_VIEW),
 )
@@ -230,6 +233,12 @@ def zones_page(request: Request, user: CanEditZones, state: State, camera: Text 
 @router.get("/schedules")
 def schedules_page(request: Request, user: CanEditSchedules, state: State) -> HTMLResponse:
     return render(request, "schedules.html", user, state, data=schedules_json(state.config))
+
+
+@router.get("/notify")
+def notify_page(request: Request, user: CanEditNotify, state: State) -> HTMLResponse:
+    return render(request, "notify.html", user, state, data=routes_json(state.config),
+                  status=notify_status_json(state))
 
 
 @router.get("/users")

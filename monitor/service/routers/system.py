@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
@@ -62,7 +62,7 @@ class _SiteCollector(Collector):
     def __init__(self, state: ServiceState) -> None:
         self._state = state
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         online = GaugeMetricFamily("hotspot_camera_online", "1 when the camera worker is online", labels=["camera"])
         fps = GaugeMetricFamily("hotspot_camera_fps", "frames decoded per second", labels=["camera"])
         restarts = GaugeMetricFamily("hotspot_camera_restarts", "worker restarts since start", labels=["camera"])
@@ -82,6 +82,23 @@ class _SiteCollector(Collector):
                 modes.add_metric([camera.id, mode], 1.0 if status and status.decode_mode == mode else 0.0)
         yield from (online, fps, restarts, decoded, modes)
         yield from self._counts()
+        yield from self._notifications()
+
+    def _notifications(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        notifier = self._state.supervisor.notifier if self._state.supervisor else None
+        if notifier is None or not notifier.enabled:
+            return
+        status = notifier.status()
+        yield GaugeMetricFamily("hotspot_notify_queued", "alert messages waiting for their receiver",
+                                value=float(status.queued))
+        yield GaugeMetricFamily("hotspot_notify_failed", "alert messages given up on (notify/failed/)",
+                                value=float(status.failed))
+        sent = CounterMetricFamily("hotspot_notify_sent", "alert messages delivered", labels=["channel"])
+        errors = CounterMetricFamily("hotspot_notify_errors", "failed delivery attempts", labels=["channel"])
+        for channel in notifier.channels:
+            sent.add_metric([channel], float(status.sent[channel]))
+            errors.add_metric([channel], float(status.errors[channel]))
+        yield from (sent, errors)
 
     def _counts(self) -> Iterator[GaugeMetricFamily]:
         with self._state.runtime.sessions() as session:

@@ -127,8 +127,21 @@ async function refreshCameras() {
     `${c.name}: ${c.state}${c.state === "online" ? ` (${c.fps} fps${decoding(c)})` : (c.last_error ? `: ${c.last_error}` : "")}`)));
 }
 
+// Alert delivery to phones, radios and mail: say so on the board when messages are not getting through.
+async function refreshDelivery() {
+  const { status } = await (await api("GET", "/api/notify/status")).json();
+  const line = document.getElementById("delivery-state");
+  const errors = Object.entries(status?.last_error || {});
+  line.hidden = !status || (!status.failed && !errors.length);
+  if (line.hidden) return;
+  line.textContent = `Alert messages are not getting through: ${status.queued} waiting, ${status.failed} given up`
+    + (errors.length ? ` (${errors.map(([channel, why]) => `${channel}: ${why}`).join("; ")})` : "") + ".";
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setInterval(() => refreshCameras().catch(() => null), 5000);
+  refreshDelivery().catch(() => null);
+  setInterval(() => refreshDelivery().catch(() => null), 30000);
   board = JSON.parse(document.getElementById("alert-data").textContent);
   [...board.alerts].reverse().forEach(upsert);
   document.getElementById("no-alerts").hidden = board.alerts.length > 0;
