@@ -71,13 +71,15 @@ class Fleet:
     """Start, watch and stop N processes of one kind (``ours`` or ``decode``)."""
 
     def __init__(self, kind: str, path: Path, count: int, folder: Path, *, mode: str = "idle",
-                 encoder_preset: str | None = None, max_clip: float = 3600.0) -> None:
+                 encoder_preset: str | None = None, max_clip: float = 3600.0,
+                 originals: dict[str, object] | None = None) -> None:
         if kind not in ("ours", "decode"):
             raise ValueError(f"unknown fleet kind {kind!r}; use ours or decode")
         self.kind, self.count = kind, count
         self.reports: mp.Queue = CTX.Queue()  # type: ignore[type-arg]
         self._stop = CTX.Event()
         self._controls: list[mp.Queue] = []  # type: ignore[type-arg]
+        self._originals = originals
         self._config = self._site(path, folder, mode, encoder_preset, max_clip) if kind == "ours" else None
         self.processes = [self._spawn(index, path) for index in range(count)]
         self.seen: list[Report] = []
@@ -87,7 +89,7 @@ class Fleet:
         """One site for all workers; opened once here so they do not race to create the keys."""
         config = write_site(folder, [camera_entry(f"cam-{i}", path, mode=mode, loop=True,
                                                   encoder_preset=encoder_preset, max_clip=max_clip)
-                                     for i in range(self.count)])
+                                     for i in range(self.count)], originals=self._originals)
         loaded = load_config(config)
         Runtime.open(loaded).close()
         return loaded

@@ -56,8 +56,9 @@ def camera_entry(
     }
 
 
-def write_site(folder: Path, cameras: list[dict[str, Any]]) -> Path:
-    """A ``cameras.yaml`` whose storage (SQLite, clips, keys) lives in ``folder``."""
+def write_site(folder: Path, cameras: list[dict[str, Any]], *, originals: dict[str, Any] | None = None) -> Path:
+    """A ``cameras.yaml`` whose storage (SQLite, clips, keys) lives in ``folder``; ``originals``
+    is its section of that name (the unmask recipient), none by default."""
     folder.mkdir(parents=True, exist_ok=True)
     storage = folder / "data"
     data = {
@@ -66,6 +67,8 @@ def write_site(folder: Path, cameras: list[dict[str, Any]]) -> Path:
         "schedules": {},
         "cameras": cameras,
     }
+    if originals is not None:
+        data["originals"] = originals
     path = folder / "cameras.yaml"
     with path.open("w", encoding="utf-8") as handle:
         YAML().dump(data, handle)

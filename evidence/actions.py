@@ -30,6 +30,10 @@ class Action(StrEnum):
     # The zone editor's picture: only privacy zones are masked, so people outside the hotspots
     # are visible. Every view is logged; the picture itself is never stored.
     EDITOR_FRAME_VIEWED = "editor_frame_viewed"
+    CUSTODIANS_SET = "custodians_set"
+    UNMASK_REQUESTED = "unmask_requested"
+    UNMASK_APPROVED = "unmask_approved"
+    UNMASK_DISCLOSED = "unmask_disclosed"
 
     # Investigations: a case's changes, its report and its disclosure (details name the case).
     CASE_OPENED = "case_opened"

@@ -106,6 +106,7 @@ class BundleReport:
     merkle_root: str | None = None  # the checkpoint's tree root each entry was proven to be under
     timestamps: tuple[str, ...] = ()  # "<authority> at <time>" for each token that verified
     timestamps_unchecked: int = 0  # tokens carried but not checked: no authority root was given
+    original_sha256: str | None = None  # an unmask bundle's native original, as sealed
 
     @property
     def proves(self) -> tuple[str, ...]:
@@ -136,6 +137,7 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None,
         manifest = step3_signatures(archive, keys, chain)
         clip = _field(manifest, "clip", dict, MANIFEST)
         step4_sums(archive, manifest, clip)
+        original = step4_original(archive, manifest)
         entries = step5_entries(archive, manifest, keys, chain, trusted)
         step6_chain(entries, manifest)
         checkpoint = step7_checkpoint(archive, manifest, keys, entries[-1], chain, trusted)
@@ -152,7 +154,7 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None,
         signed_by=chain.current, key_ids=chain.keys, checkpoint_size=checkpoint.size,
         software=f"{software.get('name', '?')} {software.get('version', '?')}",
         pinned=trusted_keys is not None, anchor=None if trusted_keys is None else trusted[0],
-        sealed_as=seal["action"],
+        sealed_as=seal["action"], original_sha256=None if original is None else original["sha256"],
         merkle_root=checkpoint.root, timestamps=stamps,
         timestamps_unchecked=0 if timestamp_roots else len(manifest.get("timestamps") or []),
     )
@@ -241,7 +243,8 @@ def step4_sums(archive: SafeArchive, manifest: dict[str, Any], clip: dict[str, A
         raise BundleFormatError(f"{SUMS}: must list the clip first and then every other member once "
                                 f"(lists {sorted(n for n, _ in listed)}, bundle holds {sorted(expected)})")
     for member, wanted in listed:
-        digest, size = archive.sha256(member) if member == name else (sha256_bytes(archive.read(member)), None)
+        large = member == name or member.startswith("original/")
+        digest, size = archive.sha256(member) if large else (sha256_bytes(archive.read(member)), None)
         if digest != wanted:
             raise IntegrityError(f"{member}: hashes to {digest}, {SUMS} says {wanted}")
         if member == name and (digest != _field(clip, "sha256", str, "manifest clip")
@@ -261,6 +264,26 @@ def check_rotation_list(archive: SafeArchive, manifest: dict[str, Any]) -> None:
     if [_checked_dict(r, "rotation item").get("file") for r in rotations] != files or any(
             r.get("entry") != archive.read_json(r["file"]) for r in rotations):
         raise BundleFormatError(f"{MANIFEST}: listed rotations do not match the rotation files")
+
+
+def step4_original(archive: SafeArchive, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """An unmask bundle's native original hashes to the plaintext hash the manifest (and, in
+    step 6, the seal) names; any other bundle holds no original."""
+    originals = [n for n in archive.names if n.startswith("original/")]
+    if "original" not in manifest:
+        if originals:
+            raise BundleFormatError(f"bundle holds {originals} but its manifest lists no original")
+        return None
+    original = _field(manifest, "original", dict, MANIFEST)
+    name = _field(original, "file", str, "manifest original")
+    if originals != [name]:
+        raise BundleFormatError(f"bundle must hold exactly the original {name}; found {originals}")
+    digest, size = archive.sha256(name)
+    if digest != _field(original, "sha256", str, "manifest original") or size != _field(
+            original, "size", int, "manifest original"):
+        raise IntegrityError(f"{name}: hashes to {digest} ({size} bytes), the sealed original is "
+                             f"{original['sha256']} ({original['size']} bytes)")
+    return original
 
 
 def _parse_sums(data: bytes) -> list[tuple[str, str]]:
@@ -335,10 +358,14 @@ def step6_chain(entries: list[dict[str, Any]], manifest: dict[str, Any]) -> None
     if len(seals) != 1:
         raise ChainError(f"clip {clip.get('id')}: {len(seals)} seal entries, expected exactly one")
     _check_seal(seals[0], clip)
+    disclosure = Action.EXPORTED.value
+    if "original" in manifest:
+        _check_sealed_original(seals[0], manifest["original"])
+        disclosure = Action.UNMASK_DISCLOSED.value
     last = entries[-1]
     details = _details(last)
     wanted = {k: export.get(k) for k in ("case", "reason", "by", "recipient", "interest")}
-    if last.get("action") != Action.EXPORTED.value or last["seq"] != export.get("seq") or any(
+    if last.get("action") != disclosure or last["seq"] != export.get("seq") or any(
             details.get(k) != v for k, v in wanted.items()) or last.get("time") != export.get("time"):
         raise ChainError(f"custody entry #{last['seq']}: the last entry is not this bundle's export")
 
@@ -352,6 +379,15 @@ def _check_seal(seal: dict[str, Any], clip: dict[str, Any]) -> None:
         if clip.get(field, Action.SEALED.value if field == "sealed_as" else None) != value:
             raise IntegrityError(f"seal entry #{seal.get('seq')}: {field} is {value!r}, the manifest says "
                                  f"{clip.get(field)!r}")
+
+
+def _check_sealed_original(seal: dict[str, Any], original: dict[str, Any]) -> None:
+    sealed = _details(seal).get("original")
+    sealed = sealed if isinstance(sealed, dict) else {}
+    for field in ("sha256", "size", "ciphertext_sha256", "complete"):
+        if sealed.get(field) != original.get(field):
+            raise IntegrityError(f"seal entry #{seal.get('seq')}: original {field} is {sealed.get(field)!r}, "
+                                 f"the manifest says {original.get(field)!r}")
 
 
 def _details(entry: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,8 @@ SIGNATURE_BYTES = 64
 MEMBER = re.compile(
     r"^(manifest\.json|manifest\.sig|VERIFY\.md|checkpoint\.json|checkpoint\.sig"
     r"|SHA256SUMS|SHA256SUMS\.sig|CERTIFICATE\.txt"
-    r"|clip/[A-Za-z0-9][A-Za-z0-9._-]{0,80}|report/[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.pdf"
+    r"|clip/[A-Za-z0-9][A-Za-z0-9._-]{0,80}|original/[A-Za-z0-9][A-Za-z0-9._-]{0,80}"
+    r"|report/[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.pdf"
     r"|custody/[0-9]{8}\.(json|sig|proof)|rotations/[0-9]{8}\.(json|sig)|keys/[0-9a-f]{64}\.pem"
     r"|timestamps/[0-9a-f]{12}\.(tsr|url))$"
 )
@@ -71,7 +72,7 @@ def limit_for(name: str) -> int:
         return 8192
     if name.endswith(".tsr"):
         return 64 << 10
-    if name.startswith("clip/"):
+    if name.startswith(("clip/", "original/")):
         return MAX_CLIP
     if name.startswith(REPORT_DIR):
         return MAX_REPORT

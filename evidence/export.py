@@ -125,6 +125,7 @@ class _Parts:
     signed_by: str
     tokens: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # authority id -> (URL, RFC 3161 reply)
     proofs: dict[int, list[str]] = field(default_factory=dict)  # entry seq -> inclusion proof in the checkpoint
+    original: dict[str, Any] | None = None  # an unmask bundle's native original (manifest section)
 
     @property
     def key_ids(self) -> list[str]:
@@ -135,12 +136,17 @@ class _Parts:
 
 
 def _clip_source(ev: EvidenceStore, seal: CustodyRecord) -> Path:
-    relative = PurePosixPath(str(seal.details.get("path", "")))
+    return stored_file(ev, seal.clip_id, str(seal.details.get("path", "")))
+
+
+def stored_file(ev: EvidenceStore, clip_id: str | None, sealed_path: str) -> Path:
+    """A sealed file under the storage folder; a path that escapes it or is gone is refused."""
+    relative = PurePosixPath(sealed_path)
     path = (ev.root / relative).resolve()
     if relative.is_absolute() or ".." in relative.parts or not path.is_relative_to(ev.root.resolve()):
-        raise EvidenceError(f"clip {seal.clip_id}: sealed path {str(relative)!r} escapes the storage folder")
+        raise EvidenceError(f"clip {clip_id}: sealed path {str(relative)!r} escapes the storage folder")
     if not path.is_file():
-        raise EvidenceError(f"clip {seal.clip_id}: file {relative} is missing (deleted or moved?)")
+        raise EvidenceError(f"clip {clip_id}: file {relative} is missing (deleted or moved?)")
     return path
 
 
@@ -170,7 +176,7 @@ def _items(records: list[CustodyRecord], file_name: Any,
 
 def _manifest(parts: _Parts, certificate: bytes) -> dict[str, Any]:
     seal, record = parts.seal, parts.record
-    return {
+    return ({"original": parts.original} if parts.original is not None else {}) | {
         "type": BUNDLE_TYPE, "v": VERSION,
         "clip": {"id": seal.clip_id, "file": parts.clip_member, "sha256": seal.object_sha256,
                  "size": seal.details.get("size"), "sealed_seq": seal.seq, "sealed_at": seal.time_text,
@@ -199,7 +205,8 @@ def software() -> dict[str, str]:
     return {"name": SOFTWARE, "version": version}
 
 
-def _write_metadata(bundle: zipfile.ZipFile, ev: EvidenceStore, parts: _Parts, bundle_name: str) -> None:
+def _write_metadata(bundle: zipfile.ZipFile, ev: EvidenceStore, parts: _Parts, bundle_name: str,
+                    *, guide: str | None = None) -> None:
     """Everything but the clip; SHA256SUMS lists every member a reader must check, and is signed."""
     certificate = certificate_text(seal=parts.seal, export=parts.record, entries=parts.entries,
                                    signed_by=parts.signed_by, software=software(),
@@ -222,10 +229,13 @@ def _write_metadata(bundle: zipfile.ZipFile, ev: EvidenceStore, parts: _Parts, b
         members[key_file(kid)] = ev.keys.public_pem(kid)
     members[CERTIFICATE] = certificate
     sums = sums_text(parts.seal.object_sha256 or "", parts.clip_member, members)
+    if parts.original is not None:  # listed second, after the clip, hashed as it was written
+        head, rest = sums.split(b"\n", 1)
+        sums = head + f"\n{parts.original['sha256']}  {parts.original['file']}\n".encode("ascii") + rest
     for name, data in {**members, **signatures, SUMS: sums, SUMS_SIG: ev.keys.sign(sums)}.items():
         bundle.writestr(name, data)
-    bundle.writestr(README, readme(clip_id=parts.seal.clip_id or "", case=parts.record.details["case"],
-                                   bundle_name=bundle_name))
+    bundle.writestr(README, guide or readme(clip_id=parts.seal.clip_id or "", case=parts.record.details["case"],
+                                            bundle_name=bundle_name))
 
 
 def sums_text(clip_sha256: str, clip_member: str, members: dict[str, bytes]) -> bytes:
@@ -235,11 +245,12 @@ def sums_text(clip_sha256: str, clip_member: str, members: dict[str, bytes]) -> 
     return ("\n".join(lines) + "\n").encode("ascii")
 
 
-def readme(*, clip_id: str, case: str, bundle_name: str) -> str:
+def readme(*, clip_id: str, case: str, bundle_name: str, template: str = "VERIFY.md",
+           names: tuple[tuple[str, str], ...] = ()) -> str:
     """VERIFY.md for this bundle: the packaged template with its names filled in."""
-    text = files("evidence").joinpath("VERIFY.md").read_text(encoding="utf-8")
+    text = files("evidence").joinpath(template).read_text(encoding="utf-8")
     for name, value in (("bundle_name", _shell_word(bundle_name)), ("check_dir", check_dir(bundle_name)),
-                        ("clip_id", clip_id), ("case", one_line(case))):  # free text last: never re-read
+                        ("clip_id", clip_id), *names, ("case", one_line(case))):  # free text last: never re-read
         text = text.replace("{{" + name + "}}", value)
     return text
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 20
@@ -61,3 +62,15 @@ class HashingWriter:
 
     def close(self) -> None:
         self._handle.close()
+
+
+def create_durably(path: Path) -> BinaryIO:
+    """Create the file exclusively (never overwrite) and fsync its folder entry."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "xb")  # noqa: SIM115 - closed by the caller
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+    return handle

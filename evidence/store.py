@@ -193,15 +193,25 @@ class EvidenceStore:
         return record
 
     def seal_clip(self, *, clip_id: str, path: str, sha256: str, size: int, metadata: Mapping[str, Any],
-                  incomplete: str | None = None, recovered: bool = False, actor: str = "system") -> CustodyRecord:
+                  incomplete: str | None = None, recovered: bool = False, actor: str = "system",
+                  original: Mapping[str, Any] | None = None) -> CustodyRecord:
         """Record a finished clip: its file (relative to the storage folder), hash and metadata.
 
         ``recovered``: nobody closed the clip (its process died); it is sealed under the
-        ``recovered`` action, which verification and bundles report as such."""
+        ``recovered`` action, which verification and bundles report as such.
+        ``original``: the native original kept beside it (path, plaintext and ciphertext hashes,
+        recipient); one seal covers both files.
+        """
         _check_relative(path)
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise EvidenceError(f"clip {clip_id}: size must be a non-negative integer, got {size!r}")
         details = {"path": path, "size": size, "metadata": dict(metadata), "incomplete": incomplete}
+        if original is not None:
+            _check_relative(str(original.get("path", "")))
+            for field in ("sha256", "ciphertext_sha256"):
+                if not SHA256.match(str(original.get(field, ""))):
+                    raise EvidenceError(f"clip {clip_id}: original {field} {original.get(field)!r} is not a SHA-256")
+            details["original"] = dict(original)
         action = Action.RECOVERED if recovered else Action.SEALED
         return self.append(action, actor=actor, clip_id=clip_id, object_sha256=sha256,
                            details=details)

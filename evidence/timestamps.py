@@ -187,11 +187,13 @@ class Timestamper:
 
     def run_once(self) -> int:
         """Try every pending checkpoint, oldest first; the number still pending afterwards."""
-        for name in sorted(p.name for p in (self.folder / PENDING_DIR).iterdir()):
+        pending = self.folder / PENDING_DIR
+        pending.mkdir(parents=True, exist_ok=True)  # an admin may have cleared the folder
+        for name in sorted(p.name for p in pending.iterdir()):
             if self._stopped.is_set():
                 break
             self._process(name)
-        return sum(1 for _ in (self.folder / PENDING_DIR).iterdir())
+        return sum(1 for _ in pending.iterdir())
 
     def stop(self) -> None:
         self._stopped.set()
@@ -224,7 +226,12 @@ class Timestamper:
         with _locked(marker) as held:
             if not held:
                 return  # another process is on it
-            data = (self.folder / f"{name}.json").read_bytes()
+            try:
+                data = (self.folder / f"{name}.json").read_bytes()
+            except FileNotFoundError:  # a marker without its checkpoint: nothing to timestamp
+                log.warning("timestamp marker %s has no checkpoint file; dropped", name)
+                marker.unlink(missing_ok=True)
+                return
             missing = 0
             for url in self.authorities:
                 path = self.folder / f"{name}.{authority_id(url)}.tsr"

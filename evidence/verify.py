@@ -67,7 +67,8 @@ def verify_store(storage_root: Path, engine: Engine, *, witness: Path | None = N
     failures += check_entry_times(rows) + times.failures
     warnings += times.warnings
     return StoreReport(
-        entries=len(rows), checkpoints=checkpoints.checkpoints, clips=len(clips), bytes_hashed=hashed,
+        entries=len(rows), checkpoints=checkpoints.checkpoints, clips=len({c.clip_id for c in clips.values()}),
+        bytes_hashed=hashed,
         key_ids=tuple(keys.key_ids), failures=tuple(failures), warnings=tuple(warnings), timestamps=times.tokens,
         recovered=tuple(c.clip_id for c in clips.values() if c.recovered),
     )

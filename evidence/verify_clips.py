@@ -14,6 +14,8 @@ from evidence.hashing import sha256_file
 from evidence.report import Failure, ProgressSink
 
 CLIPS_DIR = "clips"
+ORIGINALS_DIR = "originals"
+ORIGINAL = "#original"  # key of a clip's original among the sealed files
 HASH_THREADS = 2
 GONE = {Action.DELETED_BY_RETENTION.value: "deleted by retention", Action.QUARANTINED.value: "quarantined"}
 
@@ -42,8 +44,15 @@ def sealed_clips(rows: Sequence[Mapping[str, Any]]) -> dict[str, SealedClip]:
             clips[clip_id] = SealedClip(clip_id, row["seq"], str(details.get("path", "")),
                                         row["object_sha256"], _int(details.get("size")),
                                         recovered=row["action"] == Action.RECOVERED.value)
+            original = details.get("original")
+            if isinstance(original, dict):  # sealed with the clip: checked by its ciphertext, no key needed
+                clips[clip_id + ORIGINAL] = SealedClip(
+                    clip_id, row["seq"], str(original.get("path", "")), _text(original.get("ciphertext_sha256")),
+                    _int(original.get("ciphertext_size")))
         elif row["action"] in GONE and clip_id in clips:
-            clips[clip_id].gone = f"{GONE[row['action']]} (entry #{row['seq']})"
+            for key in (clip_id, clip_id + ORIGINAL):
+                if key in clips:
+                    clips[key].gone = f"{GONE[row['action']]} (entry #{row['seq']})"
     return clips
 
 
@@ -81,24 +90,32 @@ def _compare(clip: SealedClip, path: Path, digest: str, by_hash: Mapping[str, st
 
 
 def find_unsealed(root: Path, clips: Mapping[str, SealedClip]) -> tuple[list[Failure], list[str]]:
-    """Step 5: files under clips/ with no seal. One with a sidecar is still being written or
-    awaits recovery: a warning, not a failure."""
+    """Step 5: files under clips/ and originals/ with no seal. One with a sidecar (an original:
+    its clip's, or its progress file) is still being written or awaits recovery: a warning."""
     sealed = {clip.path for clip in clips.values()}
     failures: list[Failure] = []
     warnings: list[str] = []
-    folder = root / CLIPS_DIR
-    if not folder.is_dir():
-        return failures, warnings
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    files = [p for name in (CLIPS_DIR, ORIGINALS_DIR) if (root / name).is_dir() for p in (root / name).rglob("*")]
+    for path in sorted(p for p in files if p.is_file()):
         relative = path.relative_to(root).as_posix()
-        if relative in sealed or _is_sidecar(path):
+        if relative in sealed or _is_sidecar(path) or path.suffix == ".progress":
             continue
-        if path.with_suffix(".json").is_file():
+        if path.with_suffix(".json").is_file() or _original_in_progress(root, path):
             warnings.append(f"{relative}: not sealed yet (recording, or awaiting recovery)")
         else:
             failures.append(Failure("unsealed", f"{relative}: file has no seal in the custody log",
-                                    clip_id=path.stem))
+                                    clip_id=path.name.split(".")[0]))
     return failures, warnings
+
+
+def _original_in_progress(root: Path, path: Path) -> bool:
+    if path.with_name(path.name + ".progress").is_file():
+        return True
+    try:
+        folder = path.parent.relative_to(root / ORIGINALS_DIR)
+    except ValueError:
+        return False
+    return (root / CLIPS_DIR / folder / f"{path.name.split('.')[0]}.json").is_file()
 
 
 def _is_sidecar(path: Path) -> bool:
@@ -120,6 +137,10 @@ def _details(text: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _int(value: Any) -> int | None:

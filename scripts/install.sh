@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Install everything Hotspot Monitor needs into ./.venv (and, with --test, what the tests need).
 # System packages come from Debian: Chromium (browser tests), GStreamer's RTSP server (stream
-# tests), PostgreSQL (database outage tests) and Motion (benchmark peer). Python packages come
-# from PyPI.
+# tests), PostgreSQL (database outage tests), Motion (benchmark peer), Mosquitto (MQTT tests) and
+# age (opening encrypted originals with the standard tool). Python packages come from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 system_packages=(fonts-dejavu-core)  # the incident report embeds DejaVu for any language's text
 if [[ "${1:-}" == "--test" ]]; then
   system_packages+=(poppler-utils chromium gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base
-                   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad motion postgresql mosquitto)
+                   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad motion postgresql mosquitto age)
 fi
 
 missing=()

@@ -227,6 +227,11 @@ class VideoSource:
         return self._rejected.decode(self._decoder, packet)
 
     # -- decoders --------------------------------------------------------------------------
+    @property
+    def video_stream(self) -> av.VideoStream | None:
+        """The open stream, whose codec parameters a remux of its packets copies."""
+        return self._stream if self._container is not None else None
+
     def hand_over_decoding(self) -> None:
         """Stop decoding and free the decoder: a full-quality decoder fed the same packets
         (a clip's) now makes the frames. Packets come with ``decoded=False`` until

@@ -147,6 +147,8 @@ def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None, trust_f
                          *(("timestamped", stamp) for stamp in report.timestamps),
                          ("software", report.software), ("signed by", report.signed_by)):
         table.add_row(label, value)
+    if report.original_sha256:
+        table.add_row("original sha256", report.original_sha256 + "  (the native original, as sealed)")
     console.print(table)
     _print_verdict(report, None, False)
 

@@ -148,6 +148,37 @@ class Server(_Section):
                                                "use at least 16 characters")] = None
 
 
+_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
+
+
+def _recipient_problem(value: str | None) -> str | None:
+    if value is None or _RECIPIENT.match(value):
+        return None
+    return "expected an age X25519 recipient (age1 followed by 58 bech32 characters)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Originals(_Section):
+    """The camera's own packets kept beside each masked clip, and who may unmask them."""
+
+    keep: bool = True  # keep each clip's native original (the camera's packets, not re-encoded)
+    # age X25519 recipient the originals of masked cameras are encrypted to; written by
+    # `hotspot custodians init`, whose private key exists only as custodians' shares. Without
+    # it, masked cameras keep no original (a plaintext one would undo the masking).
+    recipient: Annotated[str | None, Check(_recipient_problem)] = None
+    threshold: Annotated[int, Ge(2), Le(16)] = 2  # shares from this many custodians unmask a clip
+    custodians: list[Identifier] = field(default_factory=list)  # share holders, in share order
+    encrypt_unmasked: bool = False  # also encrypt originals of cameras recorded without masking
+    approval_minutes: Annotated[int, Ge(1), Le(10080)] = 60  # dashboard: approvals expire after
+
+    def __post_init__(self) -> None:
+        if len(set(self.custodians)) != len(self.custodians):
+            raise ValueError("custodians: each name may appear once")
+        if self.recipient is not None and len(self.custodians) < self.threshold:
+            raise ValueError(f"custodians: {len(self.custodians)} named, fewer than the threshold "
+                             f"{self.threshold}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Evidence(_Section):
     # RFC 3161 timestamp authorities: each checkpoint gets a token (SHA-256) from every one of
@@ -311,6 +342,7 @@ class Email(_Section):
     starttls: bool = True  # upgrade the connection with STARTTLS before logging in
     username_env: EnvName | None = None
     password_env: EnvName | None = None
+    ca_file: str | None = None  # CA bundle for a server with a private CA; default: the system's
     sender: Annotated[str, Check(lambda v: None if "@" in v else "use an e-mail address")]
     to: Annotated[list[Annotated[str, Check(lambda v: None if "@" in v else "use an e-mail address")]],
                   MinLen(1)]  # default recipients; a route may name others
@@ -375,6 +407,7 @@ class Config(_Section):
     storage: Storage = field(default_factory=Storage)
     evidence: Evidence = field(default_factory=Evidence)
     server: Server = field(default_factory=Server)  # the dashboard's network-facing settings
+    originals: Originals = field(default_factory=Originals)
     schedules: dict[Identifier, Schedule] = field(default_factory=dict)
     cameras: list[Camera] = field(default_factory=list)
     notify: Notify = field(default_factory=Notify)  # alerts sent to webhooks, MQTT and e-mail

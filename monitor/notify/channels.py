@@ -77,7 +77,7 @@ def send_email(settings: Email, delivery: Delivery, storage: Path) -> None:
     try:
         with smtplib.SMTP(settings.host, settings.port, timeout=TIMEOUT) as smtp:
             if settings.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=ssl.create_default_context(cafile=settings.ca_file))
             user, password = _secret(settings.username_env), _secret(settings.password_env)
             if user is not None and password is not None:
                 smtp.login(user, password)

@@ -21,6 +21,7 @@ import numpy as np
 from monitor.capture import CapturedFrame, CapturedPacket, PacketDecoder, PacketPreroll, VideoSource
 from monitor.capture.gate import DecodeGate, DecodeMode, GateStats, OpenReason
 from monitor.config import Camera, Config, config_hash
+from monitor.config.models import Originals
 from monitor.config.schedule import is_active
 from monitor.detect import MotionDetector, PrivacyMasker
 from monitor.detect.planes import plane_view
@@ -37,6 +38,7 @@ from monitor.record import (
     EventTracker,
 )
 from monitor.record.events import EventRecord
+from monitor.record.original import OriginalWriter
 from monitor.seal.clip_sealer import ClipSealer, OpenClip, Outbox
 from monitor.site.folders import Site
 from monitor.workers.messages import AlertMessage, SealedMessage
@@ -68,6 +70,10 @@ class Decoding(Protocol):
 
     def detection_decoder(self) -> av.VideoCodecContext:
         """A fresh decoder for detection only, as cheap as the source's own."""
+
+    @property
+    def video_stream(self) -> av.VideoStream | None:
+        """The stream whose packets the native original copies (None: keep no original)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,25 @@ def write_image(path: Path, bgr: np.ndarray, quality: int) -> bool:
         tmp.unlink(missing_ok=True)
         return False
     return True
+
+
+def masks_anything(camera: Camera) -> bool:
+    """False only for a camera recorded with no privacy masking at all."""
+    return camera.privacy.mask == "outside-zones" or bool(camera.privacy.zones)
+
+
+def original_policy(originals: Originals, camera: Camera) -> tuple[bool, str | None]:
+    """Whether this camera keeps native originals, and the recipient they are encrypted to.
+
+    A masked camera's original is what the masking hides: it is kept only encrypted, so with
+    no unmask key configured it is not kept. A camera with no masking keeps it in the clear
+    unless ``encrypt_unmasked`` asks otherwise.
+    """
+    if not originals.keep:
+        return False, None
+    if masks_anything(camera) or originals.encrypt_unmasked:
+        return originals.recipient is not None, originals.recipient
+    return True, None
 
 
 class CameraPipeline:
@@ -243,6 +268,8 @@ class CameraPipeline:
         self._last_wall = packet.wall_time
         self._resume_recording(packet.wall_time)
         self._preroll.push(packet)  # after any replay, which therefore ends before this packet
+        if self._clip is not None and self._clip.original is not None:
+            self._write_original((packet,))
         if self._clip is not None and self._decoder is not None:
             # A decoder made for a clip opened by this packet's frames has not seen it yet.
             fresh = packet.decoded or self._decoders_made != decoders_before
@@ -395,8 +422,37 @@ class CameraPipeline:
             stream=(rect.width, rect.height, self._stream.fps),
             placement={"x": rect.x, "y": rect.y, "frame_width": self._stream.width,
                        "frame_height": self._stream.height},
+            original=self._open_original(clip_id, start),
         )
+        # The original starts at the keyframe at or before the clip's start: the packets the
+        # pre-roll holds from there (this packet follows once the pre-roll has it).
+        self._write_original(self._preroll.since(start))
         return True
+
+    def _open_original(self, clip_id: str, start: datetime) -> OriginalWriter | None:
+        template = self._stream.source.video_stream
+        keep, recipient = original_policy(self._config.originals, self.camera)
+        if not keep or template is None:
+            return None
+        path = self._site.paths.original_file(self.camera.id, start, clip_id, encrypted=recipient is not None)
+        try:
+            return OriginalWriter(path, template, recipient=recipient)
+        except (av.error.FFmpegError, ValueError, OSError) as exc:  # e.g. a codec MP4 cannot hold
+            log.error("camera %s: clip %s keeps no original: %s", self.camera.id, clip_id, exc)
+            return None
+
+    def _write_original(self, packets: Iterable[CapturedPacket]) -> None:
+        """The camera's packets, copied. A failure stops the original (sealed as far as it was
+        synced, with the reason) but never the clip: the masked recording goes on."""
+        original = self._clip.original if self._clip is not None else None
+        if original is None or original.stopped is not None:
+            return
+        try:
+            for item in packets:
+                original.write(item.packet)
+        except ClipWriteError as exc:
+            log.error("camera %s: %s", self.camera.id, exc)
+            original.abandon(str(exc))
 
     def _replay_preroll(self, start: datetime) -> None:
         """A new full-quality decoder replays the pre-roll from the keyframe before ``start``

@@ -13,17 +13,15 @@ from the last fragment, and Chromium plays the result.
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
 
 import av
 import av.container
 
-from evidence.hashing import HashingWriter
+from evidence.hashing import HashingWriter, create_durably
 from monitor.record.errors import ClipWriteError, EmptyClipError
 from monitor.record.timestamps import TIME_BASE, PtsClock
 
@@ -89,7 +87,7 @@ class ClipWriter:
         self.skipped = 0
         self._synced = 0
         self._closed = False
-        self._sink = HashingWriter(_create_durably(self.path))
+        self._sink = HashingWriter(create_durably(self.path))
         try:
             self._container, self._stream = self._open_encoder(preset, crf, threads)
         except Exception:
@@ -189,15 +187,3 @@ class ClipWriter:
             height=self.height,
             fps=self.fps,
         )
-
-
-def _create_durably(path: Path) -> BinaryIO:
-    """Create the file exclusively (never overwrite a clip) and fsync its folder entry."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "xb")  # noqa: SIM115 - closed by ClipWriter.close
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-    return handle

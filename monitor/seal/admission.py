@@ -10,10 +10,8 @@ trusted.
 
 from __future__ import annotations
 
-import os
-import stat
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 from evidence.store import CLIP_ID
@@ -77,10 +75,3 @@ def check_clip_path(relative: str, camera_id: str, clip_id: str) -> None:
     if len(parts) != 4 or parts[:2] != ("clips", camera_id) or parts[3] != f"{clip_id}.mp4" \
             or parts[2] in ("", ".", "..") or "\\" in relative:
         raise RecordRefused(f"clip {clip_id}: path {relative!r} is not in camera {camera_id}'s folder")
-
-
-def written_by_this_service(path: Path) -> bool:
-    """A queue file this process's user wrote, that nobody else may have changed since. When
-    workers run as this same user there is no such line to draw (see docs/ARCHITECTURE.md)."""
-    info = path.lstat()  # a worker's symlink to one of this user's files is still the worker's
-    return stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022

@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from evidence.actions import SEAL_ACTIONS, Action
 from monitor.record import recover_clip
-from monitor.seal.clip_sealer import sidecar_path
+from monitor.seal.clip_sealer import original_beside, recovered_original, sidecar_path
 from monitor.seal.database_outbox import DatabaseOutbox, opened_identity
 from monitor.seal.quarantine import quarantine_file
 from monitor.seal.spool import SPOOL
@@ -61,6 +61,12 @@ def _quarantine(runtime: Runtime, clip_id: str, path: Path, why: str) -> Recover
     return RecoveryAction(clip_id, "quarantined", why)
 
 
+def _recover_original(runtime: Runtime, clip_path: Path) -> dict[str, object] | None:
+    """Cut the clip's original back to what was synced; sealed with it as one piece of evidence."""
+    found = original_beside(runtime.paths, clip_path)
+    return None if found is None else recovered_original(*found)
+
+
 def _recover_file(runtime: Runtime, row: Clip, path: Path, reason: str) -> RecoveryAction:
     """Seal what a crash left of a clip the supervisor saw opened, under ``recovered``, with the
     hash of the file as it is now and the row's account of when and where it was made."""
@@ -72,7 +78,8 @@ def _recover_file(runtime: Runtime, row: Clip, path: Path, reason: str) -> Recov
                 "end": end.isoformat(), "frame_count": recovered.frame_count,
                 "trimmed_bytes": recovered.trimmed_bytes}
     seal = runtime.evidence.seal_clip(clip_id=row.id, path=row.path, sha256=recovered.sha256,
-                                      size=recovered.size, metadata=metadata, incomplete=reason, recovered=True)
+                                      size=recovered.size, metadata=metadata, incomplete=reason, recovered=True,
+                                      original=_recover_original(runtime, path))
     with runtime.sessions.begin() as session:
         current = session.get(Clip, row.id)
         if current is not None:

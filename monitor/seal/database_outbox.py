@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from evidence.hashing import sha256_file
-from monitor.seal.admission import SERVICE, Origin, admit, replayed_origin, written_by_this_service
+from monitor.seal.admission import SERVICE, Origin, admit, replayed_origin
 from monitor.seal.clip_sealer import alert_record, sidecar_path
 from monitor.seal.outage_queue import Outage, OutageQueue, Write
 from monitor.seal.quarantine import quarantine_file
@@ -81,8 +81,9 @@ class DatabaseOutbox:
         are the normal path of a worker's records and most were written already.
         """
         done = queued = 0
-        for path, records in spooled(self._runtime.paths.root / SPOOL, camera_id, prefix=prefix):
-            trusted = not is_journal(path) and written_by_this_service(path)
+        for spool in spooled(self._runtime.paths.root / SPOOL, camera_id, prefix=prefix):
+            path, records = spool.path, spool.records
+            trusted = not is_journal(path) and spool.private
             origin = SERVICE if trusted else replayed_origin(camera_id)
             for record in records:
                 try:
@@ -192,7 +193,9 @@ class DatabaseOutbox:
                     return
                 meta.update(identity)
                 seal = evidence.seal_clip(clip_id=clip_id, path=relative, sha256=digest, size=size,
-                                          metadata=meta, incomplete=record["incomplete"])
+                                          metadata=meta, incomplete=record["incomplete"],
+                                          original=self._stored_original(record.get("original"), clip_id,
+                                                                         camera_id))
             incomplete = seal.details.get("incomplete")  # the custody log wins over a redo
             sealed_meta = seal.details.get("metadata", {})
             start = datetime.fromisoformat(str(sealed_meta.get("start")))
@@ -215,6 +218,38 @@ class DatabaseOutbox:
             ))
 
         return work
+
+    def _stored_original(self, original: dict[str, Any] | None, clip_id: str,
+                         camera_id: str) -> dict[str, Any] | None:
+        """The original as it is on disk now: its ciphertext is re-hashed here, where the key
+        to sign is, rather than taken from the worker. Its plaintext hash cannot be: for a
+        masked camera nobody here can decrypt it (unmasking checks it against this seal).
+
+        A worker names only its own clip's original (``originals/<camera>/<day>/<clip id>.mp4[.age]``)
+        and only the site's recipient: another clip's file, or a key of its choosing, is refused."""
+        if original is None:
+            return None
+        recipient = original.get("recipient")
+        relative = str(original.get("path", ""))
+        parts = relative.split("/")
+        expected_name = f"{clip_id}.mp4.age" if recipient is not None else f"{clip_id}.mp4"
+        if len(parts) != 4 or parts[:2] != ["originals", camera_id] or parts[3] != expected_name or (
+                recipient is not None and recipient != self._runtime.config.originals.recipient):
+            log.error("clip %s: its record names original %r for recipient %r, not its own under the site's "
+                      "key; sealed without it", clip_id, relative, recipient)
+            return None
+        path = self._runtime.paths.absolute(relative)
+        if not path.is_file():
+            log.error("original %s is missing at seal time; the clip is sealed without it", original["path"])
+            return None
+        stored = {**original, "ciphertext_sha256": sha256_file(path), "ciphertext_size": path.stat().st_size}
+        if stored["ciphertext_sha256"] != original.get("ciphertext_sha256"):
+            log.error("original %s: the worker reported %s, the file hashes to %s; sealed as found",
+                      original["path"], original.get("ciphertext_sha256"), stored["ciphertext_sha256"])
+            stored["reported_ciphertext_sha256"] = original.get("ciphertext_sha256")
+        if stored.get("recipient") is None:  # kept in the clear: the plaintext hash is checked too
+            stored["sha256"], stored["size"] = stored["ciphertext_sha256"], stored["ciphertext_size"]
+        return stored
 
     def _unknown(self, clip_id: str, path: Path, why: str) -> None:
         """A record names a clip nobody saw opened: whatever file it points at is no evidence.

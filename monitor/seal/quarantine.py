@@ -14,8 +14,9 @@ from pathlib import Path
 
 from evidence.actions import Action
 from evidence.hashing import sha256_file
+from evidence.original import progress_path
 from evidence.store import CLIP_ID
-from monitor.seal.clip_sealer import sidecar_path
+from monitor.seal.clip_sealer import original_beside, sidecar_path
 from monitor.site.runtime import Runtime
 from monitor.store.models import Clip
 
@@ -30,7 +31,8 @@ def quarantine_file(runtime: Runtime, clip_id: str, path: Path, why: str) -> Non
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(path), target)
     target.with_suffix(".reason.txt").write_text(why + "\n", encoding="utf-8")
-    details = {"from": source, "to": runtime.paths.relative(target), "reason": why}
+    details = {"from": source, "to": runtime.paths.relative(target), "reason": why,
+               **_take_original(runtime, path)}
     named = clip_id if CLIP_ID.match(clip_id) else None
     if named is None:
         details["claimed_clip_id"] = clip_id[:200]
@@ -43,6 +45,20 @@ def quarantine_file(runtime: Runtime, clip_id: str, path: Path, why: str) -> Non
             row.path = runtime.paths.relative(target)
     sidecar_path(path).unlink(missing_ok=True)
     log.warning("quarantined %s as %s: %s", source, details["to"], why)
+
+
+def _take_original(runtime: Runtime, clip_path: Path) -> dict[str, str]:
+    """A clip and its original are one piece of evidence: the original (ciphertext for a masked
+    camera) goes to quarantine with it, named in the same entry."""
+    found = original_beside(runtime.paths, clip_path)
+    if found is None or not found[1].is_file():
+        return {}
+    relative, original, _ = found
+    moved = _free_name(runtime.paths.quarantine, original.name)
+    shutil.move(str(original), moved)
+    progress_path(original).unlink(missing_ok=True)
+    return {"original_from": relative, "original_to": runtime.paths.relative(moved),
+            "original_ciphertext_sha256": sha256_file(moved)}
 
 
 def _free_name(folder: Path, name: str) -> Path:

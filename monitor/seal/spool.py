@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,19 +49,65 @@ class Spool:
         self.path.unlink(missing_ok=True)
 
 
-def spooled(folder: Path, camera_id: str, *, prefix: str = "") -> Iterator[tuple[Path, list[dict[str, Any]]]]:
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""A journal holds at most ``JOURNAL_RECORDS`` records of a few kB: anything far larger is not one."""
+
+
+@dataclass(frozen=True)
+class SpoolFile:
+    path: Path
+    records: list[dict[str, Any]]
+    private: bool
+    """A regular file of this process's user that nobody else may write, as opened (not as
+    named: camera workers may own ``pending/`` and swap a name for a link or their own file)."""
+
+
+def spooled(folder: Path, camera_id: str, *, prefix: str = "") -> Iterator[SpoolFile]:
     """Spool files of ``camera_id`` (whose names go on with ``prefix``), oldest first, with
-    their records; a torn last line (the process died while writing it) is skipped."""
-    files = sorted(folder.glob(f"{camera_id}.{prefix}*.jsonl"), key=lambda p: p.stat().st_mtime)
-    for path in files:
+    their records; a torn last line (the process died while writing it) is skipped. Links,
+    folders, devices and oversized files are set aside in ``quarantine/``, never read."""
+    dated = []
+    for path in folder.glob(f"{camera_id}.{prefix}*.jsonl"):
+        try:
+            dated.append((path.lstat().st_mtime, path))
+        except FileNotFoundError:
+            continue
+    for _, path in sorted(dated):
+        text, private = _read(path)
+        if text is None:
+            continue
         records = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(text.splitlines(), 1):
             record = _record(line)
             if record is None:
                 log.error("%s line %d: not a JSON record, skipped", path, number)
             else:
                 records.append(record)
-        yield path, records
+        yield SpoolFile(path, records, private)
+
+
+def _read(path: Path) -> tuple[str | None, bool]:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:  # a link (ELOOP), or gone
+        if path.is_symlink():
+            _set_aside(path, f"a link, not a file: {exc}")
+        return None, False
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+            handle.close()
+            _set_aside(path, f"not a regular file of at most {MAX_FILE_BYTES} bytes")
+            return None, False
+        private = info.st_uid == os.geteuid() and not info.st_mode & 0o022
+        return handle.read(MAX_FILE_BYTES + 1).decode("utf-8", errors="replace"), private
+
+
+def _set_aside(path: Path, why: str) -> None:
+    target = path.parent.parent / "quarantine" / f"{path.name}.{uuid.uuid4().hex[:8]}"
+    log.error("%s: %s; moved to %s", path, why, target)
+    target.parent.mkdir(exist_ok=True)
+    os.rename(path, target)
 
 
 def _record(line: str) -> dict[str, Any] | None:

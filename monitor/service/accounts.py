@@ -70,8 +70,8 @@ def check_password(password: str, username: str, *, context: tuple[str, ...] = (
         raise AccountError("the password must not be the username")
     from zxcvbn import zxcvbn  # loaded on first use: camera workers import this module's package
 
-    # zxcvbn's matching is quadratic in the length; past 100 characters, length alone suffices
-    estimate = zxcvbn(password[:100], user_inputs=_guessable_words(username, *context, "hotspot monitor"))
+    # zxcvbn judges at most 72 characters (it raises past that); beyond, length alone suffices
+    estimate = zxcvbn(password[:72], user_inputs=_guessable_words(username, *context, "hotspot monitor"))
     if estimate["score"] < MIN_STRENGTH:
         feedback = estimate["feedback"]
         hint = " ".join(filter(None, [feedback.get("warning"), *feedback.get("suggestions", [])]))

@@ -42,6 +42,7 @@ from monitor.service.routers import (
     schedules,
     system,
     timeline,
+    unmask,
     users,
     zones,
 )
@@ -160,8 +161,8 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     app.add_exception_handler(StarletteHTTPException, _auth_errors)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OperationalError, _database_unavailable)
-    for module in (system, app_shell, auth, account, alert_clips, alerts, cameras, clips, bundles, cases, timeline,
-                   zones, schedules, notify, users, audit, case_pages, pages):
+    for module in (system, app_shell, auth, account, alert_clips, alerts, cameras, clips, unmask, bundles, cases,
+                   timeline, zones, schedules, notify, users, audit, case_pages, pages):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -37,6 +37,8 @@ class Sentences:
             "user_changed": self._user_changed, "password_reset": self._password_reset,
             "password_changed": self._password_changed, "token_created": self._token_created,
             "token_revoked": self._token_revoked, "editor_frame_viewed": self._editor_frame,
+            "custodians_set": self._custodians_set, "unmask_requested": self._unmask_requested,
+            "unmask_approved": self._unmask_approved, "unmask_disclosed": self._unmask_disclosed,
         }
 
     def __call__(self, entry: Entry, clip: Clip = None) -> str:
@@ -134,6 +136,25 @@ class Sentences:
 
     def _token_created(self, entry: Entry, clip: Clip) -> str:
         return f"{entry['actor']} created the API token \u201c{entry['details']['token']}\u201d"
+
+    def _custodians_set(self, entry: Entry, clip: Clip) -> str:
+        d = entry["details"]
+        return (f"{entry['actor']} made a new unmask key: shares of any {d['threshold']} of "
+                f"{', '.join(d['custodians'])} open the originals recorded from now on")
+
+    def _unmask_requested(self, entry: Entry, clip: Clip) -> str:
+        d = entry["details"]
+        return (f"{entry['actor']} asked to unmask the original of {self._clip(entry, clip)} for case {d['case']}, "
+                f"to {d['recipient']}")
+
+    def _unmask_approved(self, entry: Entry, clip: Clip) -> str:
+        return (f"custodian {entry['details']['custodian']} approved unmasking the original of "
+                f"{self._clip(entry, clip)} with their share")
+
+    def _unmask_disclosed(self, entry: Entry, clip: Clip) -> str:
+        d = entry["details"]
+        return (f"{entry['actor']} received the unmasked original of {self._clip(entry, clip)} for case "
+                f"{d['case']}, to {d['recipient']}")
 
     def _editor_frame(self, entry: Entry, clip: Clip) -> str:
         camera = camera_name(self._config, entry["details"]["camera"])

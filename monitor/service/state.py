@@ -10,6 +10,7 @@ from monitor.config import Config
 from monitor.service.alert_feed import AlertFeed
 from monitor.service.config_edit import ConfigEditor
 from monitor.service.throttle import AddressGate, RateLimit
+from monitor.service.unmask_requests import UnmaskRequests
 from monitor.service.views import ViewLog
 from monitor.site.runtime import Runtime
 
@@ -37,6 +38,8 @@ class ServiceState:
     views: ViewLog
     supervisor: Supervisor | None = None
     login_gate: AddressGate = field(default_factory=AddressGate)
+    unmask: UnmaskRequests = field(default_factory=UnmaskRequests)
+    """Open unmask requests, in memory only (shares and rebuilt keys never reach the disk)."""
     recovered: bool = False
     """The start-up recovery pass has run (``hotspot serve`` runs it before workers start)."""
 

@@ -116,17 +116,26 @@ class StorageGuard:
         return True
 
     def _finish(self, candidate: _Candidate, now: datetime, *, reason: str) -> None:
+        original = self._original_path(candidate.clip_id)
         if not self._deletion_logged(candidate.clip_id):
             age = now - _aware(candidate.start)
+            details = {"path": candidate.path, "age_days": round(age.total_seconds() / 86400, 3), "reason": reason}
+            if original is not None:
+                details["original_path"] = original
             self._runtime.evidence.append(
                 Action.DELETED_BY_RETENTION, actor="system", clip_id=candidate.clip_id,
-                object_sha256=candidate.sha256,
-                details={"path": candidate.path, "age_days": round(age.total_seconds() / 86400, 3),
-                         "reason": reason},
+                object_sha256=candidate.sha256, details=details,
             )
         self._runtime.paths.absolute(candidate.path).unlink(missing_ok=True)
+        if original is not None:  # clip and original are one piece of evidence: they go together
+            self._runtime.paths.absolute(original).unlink(missing_ok=True)
         self._set_status(candidate.clip_id, "deleted")
         log.info("storage: deleted clip %s (%s)", candidate.clip_id, reason)
+
+    def _original_path(self, clip_id: str) -> str | None:
+        seal = self._runtime.evidence.find_seal(clip_id)
+        original = seal.details.get("original") if seal is not None else None
+        return str(original["path"]) if isinstance(original, dict) and original.get("path") else None
 
     def _claim(self, clip_id: str) -> bool:
         claim = update(Clip).where(

@@ -22,6 +22,11 @@ class StoragePaths:
         return self.root / "clips"
 
     @property
+    def originals(self) -> Path:
+        """Each clip's native original (the camera's packets), age-encrypted for masked cameras."""
+        return self.root / "originals"
+
+    @property
     def snapshots(self) -> Path:
         return self.root / "snapshots"
 
@@ -45,6 +50,10 @@ class StoragePaths:
 
     def clip_file(self, camera_id: str, start: datetime, clip_id: str) -> Path:
         return self.clips / camera_id / start.strftime("%Y-%m-%d") / f"{clip_id}.mp4"
+
+    def original_file(self, camera_id: str, start: datetime, clip_id: str, *, encrypted: bool) -> Path:
+        name = f"{clip_id}.mp4.age" if encrypted else f"{clip_id}.mp4"
+        return self.originals / camera_id / start.strftime("%Y-%m-%d") / name
 
     def preview_file(self, camera_id: str, kind: PreviewKind) -> Path:
         """The camera's latest preview: the masked live tile, or the zone editor's frame."""
@@ -70,7 +79,7 @@ class StoragePaths:
         return candidate
 
     def ensure(self) -> None:
-        for folder in (self.clips, self.snapshots, self.live, self.keys, self.quarantine):
+        for folder in (self.clips, self.originals, self.snapshots, self.live, self.keys, self.quarantine):
             folder.mkdir(parents=True, exist_ok=True)
         if self.keys.stat().st_uid == os.geteuid():  # a camera worker may run as another user
             self.keys.chmod(0o700)

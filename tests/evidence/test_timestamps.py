@@ -20,6 +20,7 @@ from evidence.bundle import verify_bundle
 from evidence.errors import EvidenceError
 from evidence.export import export_bundle
 from evidence.timestamps import (
+    Timestamper,
     TimestampError,
     authority_id,
     load_roots,
@@ -157,7 +158,7 @@ def test_a_token_shows_an_entry_was_backdated(authority: TimestampAuthority, tmp
     roots = load_roots(authority.ca_file)
     assert verify_store(site.root, site.engine, timestamp_roots=roots).timestamps == 1
     clock.offset = -timedelta(hours=1)
-    (site.root / "timestamps" / "pending").rename(site.root / "timestamps" / "held")  # no newer tokens
+    authority.down = True  # no newer tokens
     late = site.ev.append(Action.VIEWED, actor="ms.garcia", clip_id="c0")
     report = verify_store(site.root, site.engine, timestamp_roots=roots)
     backdated = [f for f in report.failures if f.kind == "time_backwards"]
@@ -240,3 +241,12 @@ def test_hotspot_verify_checks_tokens_against_the_configured_roots(authority: Ti
     token.write_bytes(token.read_bytes()[:-1] + bytes([token.read_bytes()[-1] ^ 1]))
     result = CliRunner().invoke(app, ["verify", "--json", "--config", str(config)])
     assert result.exit_code == 1 and [f["kind"] for f in json.loads(result.stdout)["failures"]] == ["bad_timestamp"]
+
+
+def test_a_stray_marker_or_a_cleared_folder_does_not_stop_the_retries(authority: TimestampAuthority,
+                                                                      tmp_path: Path) -> None:
+    stamper = Timestamper(tmp_path / "timestamps", [authority.url])
+    (tmp_path / "timestamps" / "pending" / "0000000009-00000000deadbeef").touch()
+    assert stamper.run_once() == 0 and stamper.backlog() == {authority.url: 0}
+    shutil.rmtree(tmp_path / "timestamps" / "pending")
+    assert stamper.run_once() == 0

@@ -26,14 +26,15 @@ def noise_clip(path: Path, seed: int, frames: int = 20) -> Path:
     return write_video(path, images, fps=10, options={"preset": "ultrafast"})
 
 
-def open_runtime(storage: Path, **fields: object) -> Runtime:
-    data = base_config(storage)
+def open_runtime(storage: Path, *, originals: dict[str, object] | None = None, **fields: object) -> Runtime:
+    data = base_config(storage, **({"originals": originals} if originals else {}))
     data["storage"].update(fields)
     return Runtime.open(load_config(write_config(storage.parent, data)))
 
 
-def seal_copy(runtime: Runtime, source: Path, clip_id: str, start: datetime) -> Path:
-    """Copy a clip into the store and seal it the way the pipeline does."""
+def seal_copy(runtime: Runtime, source: Path, clip_id: str, start: datetime,
+              original: dict[str, object] | None = None) -> Path:
+    """Copy a clip into the store and seal it the way the pipeline does (with its original)."""
     path = runtime.paths.clip_file("hall", start, clip_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, path)
@@ -45,7 +46,7 @@ def seal_copy(runtime: Runtime, source: Path, clip_id: str, start: datetime) -> 
     ClipSealer(runtime, outbox).seal(
         clip_id, f"event-{clip_id}", "hall", path, written_meta=meta, sha256=sha256_file(path),
         size=path.stat().st_size, start=start, end=start + timedelta(seconds=2), frame_count=20,
-        incomplete=None,
+        incomplete=None, original=original,
     )
     return path
 

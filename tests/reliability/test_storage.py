@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import av
+import pyrage
 import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
@@ -20,6 +22,8 @@ from monitor.capture import SourceEnded, VideoSource
 from monitor.cli import app
 from monitor.config import load_config
 from monitor.pipeline.camera import CameraPipeline, StreamInfo
+from monitor.record.original import OriginalWriter
+from monitor.seal.clip_sealer import original_record
 from monitor.seal.crash_recovery import recover_camera
 from monitor.seal.database_outbox import DatabaseOutbox
 from monitor.site.runtime import Runtime
@@ -72,6 +76,34 @@ def test_retention_deletes_old_unheld_clips_with_signed_entries(tmp_path: Path, 
     assert guard.enforce_retention(NOW + timedelta(days=26)) == ["recent"]
     assert guard.enforce_retention(NOW + timedelta(days=400)) == []
     assert paths["old-held"].exists(), "a clip on legal hold is never deleted"
+    runtime.close()
+
+
+def test_retention_and_hold_treat_a_clip_and_its_original_as_one(tmp_path: Path, noise_clips: list[Path]) -> None:
+    recipient = str(pyrage.x25519.Identity.generate().to_public())
+    runtime = open_runtime(tmp_path / "data", retention_days=30,
+                           originals={"recipient": recipient, "custodians": ["a", "b"]})
+    originals = {}
+    for index, (clip_id, days) in enumerate({"old": 40, "old-held": 35}.items()):
+        start = NOW - timedelta(days=days)
+        target = runtime.paths.original_file("hall", start, clip_id, encrypted=True)
+        with av.open(str(noise_clips[index])) as source:
+            writer = OriginalWriter(target, source.streams.video[0], recipient=recipient)
+            for packet in source.demux(source.streams.video[0]):
+                writer.write(packet)
+            digest = writer.close()
+        originals[clip_id] = target
+        seal_copy(runtime, noise_clips[index], clip_id, start, original=original_record(
+            runtime.paths.relative(target), recipient, digest))
+    hold(runtime, "old-held")
+    assert StorageGuard(runtime).enforce_retention(NOW) == ["old"]
+    assert not originals["old"].exists() and originals["old-held"].exists()
+    assert deletions(runtime)["old"]["original_path"] == runtime.paths.relative(originals["old"])
+    report = verify_store(runtime.paths.root, runtime.engine)
+    assert report.ok, [f.message for f in report.failures]
+    originals["old-held"].write_bytes(originals["old-held"].read_bytes()[:-1])
+    report = verify_store(runtime.paths.root, runtime.engine)
+    assert [(f.kind, f.clip_id) for f in report.failures] == [("modified", "old-held")]
     runtime.close()
 
 

@@ -49,6 +49,7 @@ from monitor.service.routers.schedules import schedules_json
 from monitor.service.routers.zones import zones_json
 from monitor.service.site_clock import SiteClock
 from monitor.service.site_names import zone_choices
+from monitor.service.unmask_requests import RequestGone
 from monitor.store.models import Clip
 
 router = APIRouter(include_in_schema=False)
@@ -191,7 +192,7 @@ def sealed_placement(custody: list[dict[str, Any]]) -> dict[str, float] | None:
     its seal; None when it is the whole frame (or the clip is not sealed yet)."""
     for entry in custody:
         details = entry["details"] if isinstance(entry["details"], dict) else {}
-        placement = (details.get("metadata") or {}).get("placement") if entry["action"] == "sealed" else None
+        placement = (details.get("metadata") or {}).get("placement") if entry["action"] in ("sealed", "recovered") else None
         if not placement:
             continue
         frame_width, frame_height = placement["frame_width"], placement["frame_height"]
@@ -209,10 +210,24 @@ def clip_page(request: Request, clip_id: str, user: CanViewClips, db: Db, state:
     clip = clip_or_404(db, clip_id)
     custody = readable(state, db, [entry_json(e) for e in state.runtime.evidence.entries(clip_id=clip.id)])
     last_check = next((e for e in reversed(custody) if e["action"] == "verified"), None)
-    return render(request, "clip.html", user, state, clip=clip_json(clip, state.config), custody=custody, last_check=last_check,
-                  placement=sealed_placement(custody),
+    seal = state.runtime.evidence.find_seal(clip.id)
+    original = seal.details.get("original") if seal is not None else None
+    return render(request, "clip.html", user, state, clip=clip_json(clip, state.config), custody=custody,
+                  last_check=last_check, placement=sealed_placement(custody),
                   can_export=allowed(user.role, Permission.CLIPS_EXPORT),
-                  can_hold=allowed(user.role, Permission.HOLDS_MANAGE))
+                  can_hold=allowed(user.role, Permission.HOLDS_MANAGE),
+                  encrypted_original=isinstance(original, dict) and original.get("recipient") is not None)
+
+
+@router.get("/unmask/{request_id}")
+def unmask_page(request: Request, request_id: str, user: ActiveUser, state: State) -> HTMLResponse:
+    """Where custodians enter their share and the requester downloads the original."""
+    try:
+        status = state.unmask.get(request_id).status()
+    except RequestGone:
+        status = None
+    return render(request, "unmask.html", user, state, status=status, request_id=request_id,
+                  minutes=state.config.originals.approval_minutes)
 
 
 @router.get("/verify")

@@ -33,6 +33,17 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 
+  const unmaskForm = document.getElementById("unmask-form");
+  unmaskForm?.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const request = await (await api("POST", `/api/unmask/clips/${clipId}`, formJSON(unmaskForm))).json();
+      window.location.assign(`/unmask/${request.id}`);
+    } catch (error) {
+      flash(error.message, "error");
+    }
+  });
+
   const holdForm = document.getElementById("hold-form");
   holdForm?.addEventListener("submit", async (event) => {
     event.preventDefault();

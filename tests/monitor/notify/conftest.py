@@ -1,3 +1,9 @@
 """Receivers on loopback for the delivery tests."""
 
-from tests.fixtures.receivers import mosquitto, smtp_server, webhook  # noqa: F401
+from tests.fixtures.receivers import (  # noqa: F401
+    mosquitto,
+    mosquitto_tls,
+    smtp_server,
+    smtp_starttls,
+    webhook,
+)

@@ -20,7 +20,16 @@ from monitor.config import Config, load_config
 from monitor.notify.notifier import Notifier
 from monitor.workers.messages import AlertMessage
 from tests.conftest import base_config, write_config
-from tests.fixtures.receivers import Broker, Mailbox, Webhook
+from tests.fixtures.receivers import (
+    MQTT_PASSWORD,
+    MQTT_USER,
+    SMTP_PASSWORD,
+    SMTP_USER,
+    Broker,
+    LoopbackCert,
+    Mailbox,
+    Webhook,
+)
 
 SECRET = "webhook-secret-for-tests-0123456789"
 WHEN = datetime(2026, 3, 2, 21, 15, 7, tzinfo=UTC)  # 15:15:07 in Chicago
@@ -163,6 +172,34 @@ def test_mqtt_broker_gets_one_message_per_event_on_the_documented_topics(
         client.disconnect()
 
 
+def test_mqtt_over_tls_with_a_login(
+        tmp_path: Path, mosquitto_tls: tuple[Broker, LoopbackCert], monkeypatch: pytest.MonkeyPatch,
+        running: list[Notifier]) -> None:
+    broker, cert = mosquitto_tls
+    monkeypatch.setenv("MQTT_USER", MQTT_USER)
+    monkeypatch.setenv("MQTT_PASSWORD", MQTT_PASSWORD)
+    received: list[str] = []
+    subscribed = threading.Event()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client.username_pw_set(MQTT_USER, MQTT_PASSWORD)
+    client.tls_set(ca_certs=str(cert.cert))
+    client.on_message = lambda _c, _u, msg: received.append(msg.topic)
+    client.on_subscribe = lambda *_a: subscribed.set()
+    client.connect("127.0.0.1", broker.port)
+    client.subscribe("hotspot/events", qos=1)
+    client.loop_start()
+    try:
+        assert subscribed.wait(10), "the test's subscription"
+        mqtt_settings = {"host": "127.0.0.1", "port": broker.port, "tls": True, "ca_file": str(cert.cert),
+                         "username_env": "MQTT_USER", "password_env": "MQTT_PASSWORD"}
+        notifier = start(Notifier(site_config(tmp_path, {"mqtt": mqtt_settings}), tmp_path / "data"), running)
+        notifier.submit(alert())
+        wait_for(lambda: received == ["hotspot/events"], "the event over TLS")
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
 def test_email_arrives_with_the_masked_snapshot(
         tmp_path: Path, smtp_server: Mailbox, running: list[Notifier]) -> None:
     config = site_config(tmp_path, {"email": {"host": "127.0.0.1", "port": smtp_server.port, "starttls": False,
@@ -180,3 +217,23 @@ def test_email_arrives_with_the_masked_snapshot(
                                   "(America/Chicago)")
     attachments = [part for part in message.walk() if part.get_content_type() == "image/jpeg"]
     assert [a.get_payload(decode=True) for a in attachments] == [jpeg]
+
+
+def test_email_over_starttls_with_a_login(
+        tmp_path: Path, smtp_starttls: tuple[Mailbox, LoopbackCert], monkeypatch: pytest.MonkeyPatch,
+        running: list[Notifier]) -> None:
+    box, cert = smtp_starttls
+    monkeypatch.setenv("SMTP_USER", SMTP_USER)
+    monkeypatch.setenv("SMTP_PASSWORD", SMTP_PASSWORD)
+    email = {"host": "127.0.0.1", "port": box.port, "starttls": True, "ca_file": str(cert.cert),
+             "username_env": "SMTP_USER", "password_env": "SMTP_PASSWORD",
+             "from": "hotspot@lincoln.example", "to": ["desk@lincoln.example"]}
+    notifier = start(Notifier(site_config(tmp_path, {"email": email}), tmp_path / "data"), running)
+    notifier.submit(alert())
+    wait_for(lambda: len(box.messages) == 1, "the e-mail over TLS")
+    assert box.logins == [(SMTP_USER, SMTP_PASSWORD)]
+    plain = start(Notifier(site_config(tmp_path, {"email": {**email, "ca_file": None}}), tmp_path / "other"),
+                  running)
+    plain.submit(alert(2))
+    wait_for(lambda: "CERTIFICATE_VERIFY_FAILED" in plain.status().last_error.get("email", ""),
+             "a server whose certificate nobody trusts to be refused")

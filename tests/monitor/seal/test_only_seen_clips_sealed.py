@@ -8,6 +8,7 @@ camera. Real SQLite file, real video files, the real record writer and recovery 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -228,3 +229,14 @@ def test_a_queue_file_that_is_a_link_is_not_the_services_own(site: Runtime, fore
     (site.paths.root / SPOOL / "hall.0123.jsonl").symlink_to(lines)
     recover_at_start(site)
     assert seals(site, "linked") == [] and actions(site, "linked") == ["quarantined"]
+
+
+def test_a_journal_that_is_an_endless_device_is_set_aside_not_read(site: Runtime) -> None:
+    """A link to /dev/zero, or a pipe nobody writes, would hold the supervisor's start forever."""
+    pending = site.paths.root / SPOOL
+    pending.mkdir(exist_ok=True)
+    (pending / "hall.journal-evil-000001.jsonl").symlink_to("/dev/zero")
+    os.mkfifo(pending / "hall.journal-evil-000002.jsonl")
+    assert recover_at_start(site) == []
+    assert not list(pending.iterdir())
+    assert len(list(site.paths.quarantine.glob("hall.journal-evil-*"))) == 2
