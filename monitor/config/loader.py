@@ -78,6 +78,14 @@ def parse_config(raw: Any, path: str = "<config>") -> Config:
         raise ConfigError(path, [_describe(raw, e) for e in exc.errors()]) from None
 
 
+def parse_section(kind: type[Section], raw: Any, path: str) -> Section:
+    """Validate one section read from its own file; raise ConfigError with every problem found."""
+    try:
+        return TypeAdapter(kind).validate_python(raw)
+    except ValidationError as exc:
+        raise ConfigError(path, [_describe(raw, e) for e in exc.errors()]) from None
+
+
 def parse_camera(raw: Any) -> Camera:
     """Validate one camera's section on its own (its zones may name no schedule)."""
     return _adapter(Camera).validate_python(raw)

@@ -401,6 +401,50 @@ class Notify(_Section):
                                      f"(channels: {', '.join(known + (['webhook'] if self.webhooks else [])) or 'none'})")
 
 
+def _zone_ref_problem(value: str) -> str | None:
+    camera, _, zone = value.partition("/")
+    if _IDENTIFIER.match(camera) and _IDENTIFIER.match(zone):
+        return None
+    return f"{value!r} is not a zone; write camera-id/zone-id"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatrolPoint(_Section):
+    name: Annotated[str, MinLen(1)]  # the place as officers know it ("Parking lot B")
+    # the zones whose activity this place stands for, each as camera-id/zone-id
+    zones: Annotated[list[Annotated[str, Check(_zone_ref_problem)]], MinLen(1)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatrolSettings(_Section):
+    # visits every patrol point gets in every plan, whatever its activity
+    min_visits: Annotated[int, Ge(1), Le(50)] = 2
+    # visits a plan holds per hour of shift in all (at least min_visits x points); the visits
+    # beyond the minimum go where and when the heat map shows most activity
+    visits_per_hour: Annotated[float, Gt(0), Le(30)] = 2.0
+    # days of alert and clip history behind the heat map a plan is weighted by
+    history_days: Annotated[int, Ge(1), Le(366)] = 28
+    # width of the time slot in which two shifts' visits to a point count as "the same time"
+    slot_minutes: Annotated[int, Ge(1), Le(120)] = 15
+    # named places grouping zones; empty = every zone is its own patrol point
+    points: list[PatrolPoint] = field(default_factory=list)
+
+
+def patrol_point_problems(points: list[PatrolPoint], cameras: list[Camera]) -> list[str]:
+    """What is wrong with a list of patrol points: names used twice, zones no camera has."""
+    zones = {f"{c.id}/{z.id}" for c in cameras for z in c.zones}
+    problems, names = [], set()
+    for point in points:
+        if point.name in names:
+            problems.append(f"patrol point {point.name!r} is named twice")
+        names.add(point.name)
+        unknown = [z for z in point.zones if z not in zones]
+        if unknown:
+            problems.append(f"patrol point {point.name!r}: no zone {', '.join(unknown)} "
+                            f"(zones: {', '.join(sorted(zones)) or 'none defined'})")
+    return problems
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config(_Section):
     site: Site
@@ -411,8 +455,10 @@ class Config(_Section):
     schedules: dict[Identifier, Schedule] = field(default_factory=dict)
     cameras: list[Camera] = field(default_factory=list)
     notify: Notify = field(default_factory=Notify)  # alerts sent to webhooks, MQTT and e-mail
+    patrol: PatrolSettings = field(default_factory=PatrolSettings)  # heat map and patrol plans
 
     def __post_init__(self) -> None:
+        self._check_patrol_points()
         seen: set[str] = set()
         for camera in self.cameras:
             if camera.id in seen:
@@ -425,6 +471,11 @@ class Config(_Section):
                         f"camera {camera.id!r} zone {zone.id!r}: schedule {zone.schedule!r} "
                         f"is not defined (schedules: {known})"
                     )
+
+    def _check_patrol_points(self) -> None:
+        problems = patrol_point_problems(self.patrol.points, self.cameras)
+        if problems:
+            raise ValueError("; ".join(problems))
 
     def camera(self, camera_id: str) -> Camera:
         for camera in self.cameras:

@@ -39,6 +39,7 @@ from monitor.service.routers import (
     clips,
     notify,
     pages,
+    patrol,
     schedules,
     system,
     timeline,
@@ -162,7 +163,7 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OperationalError, _database_unavailable)
     for module in (system, app_shell, auth, account, alert_clips, alerts, cameras, clips, unmask, bundles, cases,
-                   timeline, zones, schedules, notify, users, audit, case_pages, pages):
+                   timeline, zones, schedules, notify, users, audit, patrol, case_pages, pages):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

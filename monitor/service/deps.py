@@ -121,6 +121,7 @@ CanManageUsers = Annotated[Principal, Depends(_Require(Permission.USERS_MANAGE))
 CanViewAudit = Annotated[Principal, Depends(_Require(Permission.AUDIT_VIEW))]
 CanOpenCases = Annotated[Principal, Depends(_Require(Permission.CASES_OPEN))]
 CanManageCases = Annotated[Principal, Depends(_Require(Permission.CASES_MANAGE))]
+CanPlanPatrols = Annotated[Principal, Depends(_Require(Permission.PATROL_PLAN))]
 
 
 def route_permission(dependant_calls: list[object]) -> str:

@@ -22,6 +22,7 @@ class Permission(StrEnum):
     CASES_OPEN = "cases.open"
     CASES_MANAGE = "cases.manage"
     NOTIFY_EDIT = "notify.edit"
+    PATROL_PLAN = "patrol.plan"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -42,10 +43,13 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.CASES_OPEN: "open a case from an alert and see the cases one opened",
     Permission.CASES_MANAGE: "see and work on every case: clips, notes, photographs, report, case bundle, close",
     Permission.NOTIFY_EDIT: "edit which alerts go to which webhook, MQTT broker or e-mail",
+    Permission.PATROL_PLAN: "see the hotspot heat map, draw and print patrol plans, check past plans' predictability",
 }
 
-_SECURITY = {Permission.ALERTS_VIEW, Permission.ALERTS_ACK, Permission.ALERTS_CLIP, Permission.CAMERAS_VIEW,
-             Permission.LIVE_VIEW, Permission.CASES_OPEN}
+_SECURITY = {
+    Permission.ALERTS_VIEW, Permission.ALERTS_ACK, Permission.ALERTS_CLIP, Permission.CAMERAS_VIEW,
+    Permission.LIVE_VIEW, Permission.PATROL_PLAN, Permission.CASES_OPEN,
+}
 _INVESTIGATOR = {
     Permission.ALERTS_VIEW, Permission.ALERTS_CLIP, Permission.CAMERAS_VIEW, Permission.CLIPS_VIEW, Permission.CLIPS_EXPORT,
     Permission.BUNDLES_VERIFY, Permission.HOLDS_MANAGE, Permission.CASES_OPEN, Permission.CASES_MANAGE,

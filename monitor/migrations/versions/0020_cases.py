@@ -1,7 +1,7 @@
 """cases, their clips and chosen photographs
 
 Revision ID: 0020_cases
-Revises: 0021_alert_reason
+Revises: 0021b_patrol_plans
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from alembic import op
 import monitor.store.models
 
 revision = "0020_cases"
-down_revision = "0021_alert_reason"
+down_revision = "0021b_patrol_plans"
 branch_labels = None
 depends_on = None
 

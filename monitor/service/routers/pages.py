@@ -6,7 +6,7 @@ the server would refuse.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from evidence.actions import Action
 from evidence.timestamps import TOKENS_DIR, pending_backlog
+from monitor.patrol.planner import site_heatmap, site_predictability
 from monitor.service.alert_feed import alert_json
 from monitor.service.custody_text import Sentences
 from monitor.service.deps import (
@@ -27,6 +28,7 @@ from monitor.service.deps import (
     CanEditSchedules,
     CanEditZones,
     CanManageUsers,
+    CanPlanPatrols,
     CanVerify,
     CanViewAlerts,
     CanViewAudit,
@@ -45,6 +47,7 @@ from monitor.service.routers.bundles import site_key_ids
 from monitor.service.routers.cameras import camera_or_404, camera_statuses
 from monitor.service.routers.clips import clip_json, clip_or_404, entry_json, search_clips
 from monitor.service.routers.notify import notify_status_json, routes_json
+from monitor.service.routers.patrol import heatmap_view
 from monitor.service.routers.schedules import schedules_json
 from monitor.service.routers.zones import zones_json
 from monitor.service.site_clock import SiteClock
@@ -67,6 +70,8 @@ NAV = (
     ("/notify", "Notifications", Permission.NOTIFY_EDIT),
     ("/users", "Users", Permission.USERS_MANAGE),
     ("/audit", "Audit", Permission.AUDIT_VIEW),
+    ("/heatmap", "Heat map", Permission.PATROL_PLAN),
+    ("/patrol", "Patrol", Permission.PATROL_PLAN),
 )
 
 
@@ -307,3 +312,24 @@ def audit_page(
                   actions=[a.value for a in Action],
                   timestamp_backlog=pending_backlog(state.runtime.paths.root / TOKENS_DIR,
                                                     state.config.evidence.timestamp_authorities))
+
+
+@router.get("/heatmap")
+def heatmap_page(
+    request: Request, user: CanPlanPatrols, db: Db, state: State,
+    since: date | None = None, metric: Annotated[str, Query(pattern="^(events|seconds)$")] = "events",
+) -> HTMLResponse:
+    config = state.config
+    heatmap = site_heatmap(db, config, since=since)
+    data = heatmap.as_json()
+    labels = {f"{c.id}/{z.id}": f"{c.label} · {z.name or z.id}" for c in config.cameras for z in c.zones}
+    return render(request, "heatmap.html", user, state, view=heatmap_view(data, metric, labels), data=data,
+                  metric=metric, since=(since or heatmap.since.date()).isoformat())
+
+
+@router.get("/patrol")
+def patrol_page(request: Request, user: CanPlanPatrols, db: Db, state: State) -> HTMLResponse:
+    config = state.config
+    today = datetime.now(config.site.tz).date().isoformat()
+    report = site_predictability(db, config).as_json()
+    return render(request, "patrol.html", user, state, today=today, settings=config.patrol, report=report)

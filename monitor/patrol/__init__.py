@@ -1,0 +1,2 @@
+"""Hotspot heat maps and randomized patrol plans: reading the alert and clip history, not
+making it."""
