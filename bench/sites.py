@@ -63,7 +63,9 @@ def write_site(folder: Path, cameras: list[dict[str, Any]], *, originals: dict[s
     storage = folder / "data"
     data = {
         "site": {"name": "Benchmark", "timezone": "UTC", "holidays": []},
-        "storage": {"path": str(storage), "database": f"sqlite:///{storage}/hotspot.db"},
+        # Workers keep the benchmark's user: its scratch folders are private to it, and dropping
+        # to another user changes nothing that is measured here.
+        "storage": {"path": str(storage), "database": f"sqlite:///{storage}/hotspot.db", "worker_user": None},
         "schedules": {},
         "cameras": cameras,
     }

@@ -134,7 +134,7 @@ def write_site(folder: Path, sources: dict[str, str], *, loop: bool) -> Path:
     } for camera_id, source in sources.items()]
     data = {"site": {"name": "Soak", "timezone": "UTC"},
             "storage": {"path": str(folder / "data"), "database": f"sqlite:///{folder}/data/hotspot.db",
-                        "min_free_mb": 64},
+                        "min_free_mb": 64, "worker_user": None},  # the run's folder may be private
             "cameras": cameras}
     path = folder / "cameras.yaml"
     with path.open("w", encoding="utf-8") as handle:
@@ -226,7 +226,6 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     feeds = FEEDS[: args.cameras]
     folder = Path(args.out or tempfile.mkdtemp(prefix="hotspot-soak-"))
     folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o755)  # started as root, camera workers run as storage.worker_user and must pass
     server = None
     if args.transport == "rtsp":
         files = {name: h264_copy(name, CACHE / "soak") for _, name in feeds}

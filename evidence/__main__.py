@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evidence.bundle import verify_bundle
+from evidence.bundle_format import CASE_BUNDLE_TYPE
+from evidence.case_bundle import bundle_kind, verify_case_bundle
 from evidence.errors import EvidenceError, VerificationError
 from evidence.outcome import EXIT_FAILED, EXIT_USAGE, anchors, exit_status, verdict_lines
 from evidence.timestamps import load_roots
@@ -42,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.bundle.is_file():
         print(f"error: {args.bundle}: no such file", file=sys.stderr)
         return EXIT_USAGE
+    if bundle_kind(args.bundle) == CASE_BUNDLE_TYPE:
+        return _verify_case(args.bundle, trusted, args.json)
     try:
         report = verify_bundle(args.bundle, trusted_keys=trusted, timestamp_roots=roots)
     except VerificationError as exc:
@@ -60,6 +64,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"timestamped by {stamp}")
         if report.timestamps_unchecked:
             print(f"{report.timestamps_unchecked} timestamp token(s) not checked: give --tsa-ca")
+        print("\n".join(verdict_lines(report)))
+    return exit_status(report)
+
+
+def _verify_case(path: Path, trusted: list[str] | None, as_json: bool) -> int:
+    try:
+        report = verify_case_bundle(path, trusted_keys=trusted)
+    except VerificationError as exc:
+        if as_json:
+            print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
+        else:
+            print(f"FAILED: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps(report.to_json(), indent=2) if as_json else report.summary())
+    if not as_json:
         print("\n".join(verdict_lines(report)))
     return exit_status(report)
 

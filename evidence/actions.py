@@ -38,6 +38,16 @@ class Action(StrEnum):
     UNMASK_APPROVED = "unmask_approved"
     UNMASK_DISCLOSED = "unmask_disclosed"
 
+    # Investigations: a case's changes, its report and its disclosure (details name the case).
+    CASE_OPENED = "case_opened"
+    CASE_CHANGED = "case_changed"
+    CASE_CLIP_ADDED = "case_clip_added"
+    CASE_CLIP_REMOVED = "case_clip_removed"
+    CASE_PHOTO_ADDED = "case_photo_added"
+    CASE_CLOSED = "case_closed"
+    CASE_EXPORTED = "case_exported"
+    REPORT_MADE = "report_made"
+
 
 SEAL_ACTIONS = frozenset({Action.SEALED, Action.RECOVERED})
 """Entries that seal a clip's bytes; a clip has exactly one of them."""

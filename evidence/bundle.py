@@ -209,13 +209,14 @@ def step2_rotations(archive: SafeArchive, keys: PublicKeyring) -> KeyChain:
     return KeyChain.build(_field(manifest, "signed_by", str, MANIFEST), [])
 
 
-def step3_signatures(archive: SafeArchive, keys: PublicKeyring, chain: KeyChain) -> dict[str, Any]:
+def step3_signatures(archive: SafeArchive, keys: PublicKeyring, chain: KeyChain,
+                     kind: str = BUNDLE_TYPE) -> dict[str, Any]:
     """SHA256SUMS and the manifest are signed by the last key of the chain."""
     keys.verify(chain.current, archive.read(SUMS), archive.read(SUMS_SIG), what=SUMS)
     data = archive.read(MANIFEST)
     manifest = _checked_dict(archive.read_json(MANIFEST), MANIFEST)
-    if manifest.get("type") != BUNDLE_TYPE or manifest.get("v") != VERSION:
-        raise BundleFormatError(f"{MANIFEST}: not a version {VERSION} {BUNDLE_TYPE} manifest")
+    if manifest.get("type") != kind or manifest.get("v") != VERSION:
+        raise BundleFormatError(f"{MANIFEST}: not a version {VERSION} {kind} manifest")
     signer = _field(manifest, "signed_by", str, MANIFEST)
     if signer != chain.current:
         raise SignatureError(f"{MANIFEST}: signed_by {signer}, but the key rotations end at {chain.current}")
@@ -253,6 +254,11 @@ def step4_sums(archive: SafeArchive, manifest: dict[str, Any], clip: dict[str, A
     certificate = _field(manifest, "certificate", dict, MANIFEST)
     if certificate.get("file") != CERTIFICATE or certificate.get("sha256") != dict(listed).get(CERTIFICATE):
         raise IntegrityError(f"{CERTIFICATE}: does not match the certificate the manifest names")
+    check_rotation_list(archive, manifest)
+
+
+def check_rotation_list(archive: SafeArchive, manifest: dict[str, Any]) -> None:
+    """The manifest lists exactly the rotation files the bundle holds, with their entries."""
     rotations = _field(manifest, "rotations", list, MANIFEST)
     files = sorted(n for n in archive.names if n.startswith("rotations/") and n.endswith(".json"))
     if [_checked_dict(r, "rotation item").get("file") for r in rotations] != files or any(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 BUNDLE_TYPE = "hotspot-evidence-bundle"
+CASE_BUNDLE_TYPE = "hotspot-case-bundle"
+REPORT_DIR = "report/"
 MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"
 CHECKPOINT = "checkpoint.json"
@@ -20,6 +22,7 @@ MEMBER = re.compile(
     r"^(manifest\.json|manifest\.sig|VERIFY\.md|checkpoint\.json|checkpoint\.sig"
     r"|SHA256SUMS|SHA256SUMS\.sig|CERTIFICATE\.txt"
     r"|clip/[A-Za-z0-9][A-Za-z0-9._-]{0,80}|original/[A-Za-z0-9][A-Za-z0-9._-]{0,80}"
+    r"|report/[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.pdf"
     r"|custody/[0-9]{8}\.(json|sig|proof)|rotations/[0-9]{8}\.(json|sig)|keys/[0-9a-f]{64}\.pem"
     r"|timestamps/[0-9a-f]{12}\.(tsr|url))$"
 )
@@ -28,6 +31,7 @@ MAX_MANIFEST = 32 << 20
 MAX_ENTRY = 1 << 20
 MAX_README = 1 << 20
 MAX_CLIP = 64 << 30
+MAX_REPORT = 256 << 20
 
 
 def entry_file(seq: int) -> str:
@@ -70,4 +74,6 @@ def limit_for(name: str) -> int:
         return 64 << 10
     if name.startswith(("clip/", "original/")):
         return MAX_CLIP
+    if name.startswith(REPORT_DIR):
+        return MAX_REPORT
     return MAX_ENTRY

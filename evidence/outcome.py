@@ -11,14 +11,33 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
-from evidence.bundle import BundleReport
 from evidence.trust import normalise_fingerprint, read_trust_file
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNPINNED = 3
+
+
+class Verified(Protocol):
+    """What a clip bundle's and a case bundle's report share for the verdict."""
+
+    @property
+    def pinned(self) -> bool: ...
+
+    @property
+    def signed_by(self) -> str: ...
+
+    @property
+    def anchor(self) -> str | None: ...
+
+    @property
+    def proves(self) -> tuple[str, ...]: ...
+
+    @property
+    def does_not_prove(self) -> tuple[str, ...]: ...
 
 
 def anchors(trust: list[str] | None, trust_file: Path | None) -> list[str] | None:
@@ -31,11 +50,11 @@ def anchors(trust: list[str] | None, trust_file: Path | None) -> list[str] | Non
     return found
 
 
-def exit_status(report: BundleReport) -> int:
+def exit_status(report: Verified) -> int:
     return EXIT_OK if report.pinned else EXIT_UNPINNED
 
 
-def verdict_lines(report: BundleReport) -> list[str]:
+def verdict_lines(report: Verified) -> list[str]:
     """The verdict, then what it proves and what it does not."""
     if report.pinned:
         lines = [f"VERIFIED: signed by key {report.signed_by}, which descends from the trusted key {report.anchor}"]

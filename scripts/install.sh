@@ -6,9 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-system_packages=()
+system_packages=(fonts-dejavu-core)  # the incident report embeds DejaVu for any language's text
 if [[ "${1:-}" == "--test" ]]; then
-  system_packages=(chromium gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base
+  system_packages+=(poppler-utils chromium gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base
                    gstreamer1.0-plugins-good gstreamer1.0-plugins-bad motion postgresql mosquitto age)
 fi
 

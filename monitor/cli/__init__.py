@@ -12,8 +12,8 @@ from evidence.errors import KeyringError
 from evidence.keys import set_passphrase_prompt
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "pipeline_cmds", "serve_cmds", "demo_cmds", "users_cmds", "evidence_cmds", "maintenance_cmds",
-    "unmask_cmds", "patrol_cmds",
+    "pipeline_cmds", "serve_cmds", "demo_cmds", "users_cmds", "evidence_cmds", "case_cmds",
+    "maintenance_cmds", "unmask_cmds", "patrol_cmds",
 )
 
 app = typer.Typer(

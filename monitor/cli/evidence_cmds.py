@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.progress import (
@@ -22,7 +22,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from evidence.bundle import verify_bundle
+from evidence.bundle import BundleReport, verify_bundle
+from evidence.bundle_format import CASE_BUNDLE_TYPE
+from evidence.case_bundle import CaseBundleReport, bundle_kind, verify_case_bundle
 from evidence.errors import ClipNotFound, EvidenceError, KeyringError, VerificationError
 from evidence.export import Disclosure, export_bundle
 from evidence.keys import PASSPHRASE_ENV
@@ -133,14 +135,20 @@ def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None, trust_f
     if not bundle.is_file():
         console.print(f"[red]error:[/] {bundle}: no such file")
         raise typer.Exit(EXIT_USAGE)
+    is_case = bundle_kind(bundle) == CASE_BUNDLE_TYPE
     try:
-        report = verify_bundle(bundle, trusted_keys=trusted, timestamp_roots=roots)
+        if is_case:
+            case_report = verify_case_bundle(bundle, trusted_keys=trusted)
+        else:
+            report = verify_bundle(bundle, trusted_keys=trusted, timestamp_roots=roots)
     except VerificationError as exc:
         if as_json:
             print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
         else:
             console.print(f"[bold red]FAILED[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_FAILED) from None
+    if is_case:
+        _print_verdict(case_report, case_report.summary(), as_json)
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
         raise typer.Exit(exit_status(report))
@@ -157,6 +165,15 @@ def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None, trust_f
     if report.original_sha256:
         table.add_row("original sha256", report.original_sha256 + "  (the native original, as sealed)")
     console.print(table)
+    _print_verdict(report, None, False)
+
+
+def _print_verdict(report: BundleReport | CaseBundleReport, summary: str | None, as_json: bool) -> NoReturn:
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
+        raise typer.Exit(exit_status(report))
+    if summary:
+        console.print(summary, highlight=False, soft_wrap=True)
     colour = "green" if report.pinned else "yellow"
     lines = verdict_lines(report)
     console.print(f"[bold {colour}]{lines[0]}[/]", highlight=False, soft_wrap=True)

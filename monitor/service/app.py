@@ -34,12 +34,15 @@ from monitor.service.routers import (
     auth,
     bundles,
     cameras,
+    case_pages,
+    cases,
     clips,
     notify,
     pages,
     patrol,
     schedules,
     system,
+    timeline,
     unmask,
     users,
     zones,
@@ -159,8 +162,8 @@ def create_app(config_path: Path, *, settings: ServiceSettings | None = None) ->
     app.add_exception_handler(StarletteHTTPException, _auth_errors)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OperationalError, _database_unavailable)
-    for module in (system, app_shell, auth, account, alert_clips, alerts, cameras, clips, unmask, bundles, zones,
-                   schedules, notify, users, audit, patrol, pages):
+    for module in (system, app_shell, auth, account, alert_clips, alerts, cameras, clips, unmask, bundles, cases,
+                   timeline, zones, schedules, notify, users, audit, patrol, case_pages, pages):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

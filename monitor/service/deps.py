@@ -119,6 +119,8 @@ CanEditSchedules = Annotated[Principal, Depends(_Require(Permission.SCHEDULES_ED
 CanEditNotify = Annotated[Principal, Depends(_Require(Permission.NOTIFY_EDIT))]
 CanManageUsers = Annotated[Principal, Depends(_Require(Permission.USERS_MANAGE))]
 CanViewAudit = Annotated[Principal, Depends(_Require(Permission.AUDIT_VIEW))]
+CanOpenCases = Annotated[Principal, Depends(_Require(Permission.CASES_OPEN))]
+CanManageCases = Annotated[Principal, Depends(_Require(Permission.CASES_MANAGE))]
 CanPlanPatrols = Annotated[Principal, Depends(_Require(Permission.PATROL_PLAN))]
 
 

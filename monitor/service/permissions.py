@@ -19,6 +19,8 @@ class Permission(StrEnum):
     SCHEDULES_EDIT = "schedules.edit"
     USERS_MANAGE = "users.manage"
     AUDIT_VIEW = "audit.view"
+    CASES_OPEN = "cases.open"
+    CASES_MANAGE = "cases.manage"
     NOTIFY_EDIT = "notify.edit"
     PATROL_PLAN = "patrol.plan"
 
@@ -38,17 +40,19 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.SCHEDULES_EDIT: "edit the named schedules and the holidays",
     Permission.USERS_MANAGE: "add users, change roles, reset passwords, disable users",
     Permission.AUDIT_VIEW: "see logins, failed logins and every custody entry",
+    Permission.CASES_OPEN: "open a case from an alert and see the cases one opened",
+    Permission.CASES_MANAGE: "see and work on every case: clips, notes, photographs, report, case bundle, close",
     Permission.NOTIFY_EDIT: "edit which alerts go to which webhook, MQTT broker or e-mail",
     Permission.PATROL_PLAN: "see the hotspot heat map, draw and print patrol plans, check past plans' predictability",
 }
 
 _SECURITY = {
     Permission.ALERTS_VIEW, Permission.ALERTS_ACK, Permission.ALERTS_CLIP, Permission.CAMERAS_VIEW,
-    Permission.LIVE_VIEW, Permission.PATROL_PLAN,
+    Permission.LIVE_VIEW, Permission.PATROL_PLAN, Permission.CASES_OPEN,
 }
 _INVESTIGATOR = {
     Permission.ALERTS_VIEW, Permission.ALERTS_CLIP, Permission.CAMERAS_VIEW, Permission.CLIPS_VIEW, Permission.CLIPS_EXPORT,
-    Permission.BUNDLES_VERIFY, Permission.HOLDS_MANAGE,
+    Permission.BUNDLES_VERIFY, Permission.HOLDS_MANAGE, Permission.CASES_OPEN, Permission.CASES_MANAGE,
 }
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "security": frozenset(_SECURITY),

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-HEAD = "0021b_patrol_plans"  # newest revision under migrations/versions; tests/monitor/test_migrations.py checks it
+HEAD = "0020_cases"  # newest revision under migrations/versions; tests/monitor/test_migrations.py checks it
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

@@ -17,10 +17,10 @@ from tests.service.conftest import Server, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 NAV = {
-    "security": {"Alerts", "Live", "Heat map", "Patrol"},
-    "investigator": {"Alerts", "Clips", "Verify bundle"},
-    "admin": {"Alerts", "Live", "Clips", "Verify bundle", "Zones", "Schedules", "Notifications", "Users", "Audit",
-              "Heat map", "Patrol"},
+    "security": {"Alerts", "Live", "Cases", "Heat map", "Patrol"},
+    "investigator": {"Alerts", "Clips", "Cases", "Timeline", "Verify bundle"},
+    "admin": {"Alerts", "Live", "Clips", "Cases", "Timeline", "Verify bundle", "Zones", "Schedules", "Notifications",
+              "Users", "Audit", "Heat map", "Patrol"},
 }
 
 

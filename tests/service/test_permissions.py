@@ -90,7 +90,8 @@ def test_every_route_for_every_role(server: Server, spec: tuple[dict[str, set[st
     clip, alert = server.site.add_clip()
     assert alert is not None
     ids = {"clip_id": clip.id, "alert_id": str(alert.id), "camera_id": "east-stairwell", "username": "nobody-here",
-           "token_id": "999999", "path": "app.css", "request_id": "no-such-request"}
+           "token_id": "999999", "path": "app.css", "case_ref": "no-such-case", "photo_id": "999999",
+           "request_id": "no-such-request"}
     # Logging out ends the session, so it goes last.
     ordered = sorted(rules.items(), key=lambda item: item[0][1] == "/api/auth/logout")
     failures = []
@@ -134,7 +135,8 @@ def test_csrf_is_required_on_every_state_changing_route(server: Server) -> None:
     assert len(unsafe) >= 15
     clip, alert = server.site.add_clip()
     ids = {"clip_id": clip.id, "alert_id": str(alert.id if alert else 0), "camera_id": "east-stairwell",
-           "username": "security", "token_id": "1", "request_id": "no-such-request"}
+           "username": "security", "token_id": "1", "case_ref": "no-such-case", "photo_id": "1",
+           "request_id": "no-such-request"}
     with server.client("admin") as client:
         good = client.headers.pop("X-CSRF-Token")
         for method, path in unsafe:

@@ -11,12 +11,12 @@ import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select
 from starlette.background import BackgroundTask
 
 from evidence.actions import Action
@@ -30,6 +30,8 @@ from monitor.service.params import MAX_ID, OptionalRowId
 from monitor.service.site_names import camera_name, zone_ids_for, zone_names
 from monitor.service.state import ServiceState
 from monitor.service.times import iso, utc
+from monitor.store.cases import open_case_holding
+from monitor.store.holds import change_hold
 from monitor.store.models import Alert, Clip
 
 router = APIRouter(prefix="/api/clips", tags=["clips"])
@@ -200,25 +202,12 @@ def _set_hold(clip_id: str, body: HoldIn, user: Principal, db: Db, state: Servic
     clip = clip_or_404(db, clip_id)
     if clip.legal_hold == hold:
         raise HTTPException(409, f"clip {clip.id} is {'already' if hold else 'not'} on legal hold")
-    # One conditional update, so a hold can never land on a clip retention is already deleting.
-    # An UPDATE yields a CursorResult, but Session.execute() is typed as returning any Result.
-    changed = cast(CursorResult[Any], db.execute(
-        update(Clip).where(Clip.id == clip.id, Clip.status == "sealed", Clip.legal_hold.is_(not hold))
-        .values(legal_hold=hold)
-    )).rowcount
-    if not changed:
-        db.rollback()
+    if not hold and (case := open_case_holding(db, clip.id)) is not None:
+        raise HTTPException(409, f"clip {clip.id} is held by open case {case}; the hold ends when the case closes")
+    if not change_hold(db, state.runtime.evidence, clip, hold=hold, actor=user.username,
+                       details={"reason": body.reason}):
         raise HTTPException(409, f"clip {clip.id} is {clip.status}: only a sealed clip can be held or released")
-    db.commit()
-    try:
-        state.runtime.evidence.append(Action.HOLD_SET if hold else Action.HOLD_RELEASED, actor=user.username,
-                                      clip_id=clip.id, object_sha256=clip.sha256, details={"reason": body.reason})
-    except Exception:  # no entry, no change: undo the flag before reporting the failure
-        db.execute(update(Clip).where(Clip.id == clip.id).values(legal_hold=not hold))
-        db.commit()
-        raise
     problem = set_object_hold(state.runtime, clip.id, on=hold)  # the store's copy follows the hold
-    db.refresh(clip)
     return {**clip_json(clip, state.config), **({"object_hold_error": problem} if problem else {})}
 
 

@@ -62,6 +62,8 @@ NAV = (
     ("/alerts", "Alerts", Permission.ALERTS_VIEW),
     ("/live", "Live", Permission.LIVE_VIEW),
     ("/clips", "Clips", Permission.CLIPS_VIEW),
+    ("/cases", "Cases", Permission.CASES_OPEN),
+    ("/timeline", "Timeline", Permission.CLIPS_VIEW),
     ("/verify", "Verify bundle", Permission.BUNDLES_VERIFY),
     ("/zones", "Zones", Permission.ZONES_EDIT),
     ("/schedules", "Schedules", Permission.SCHEDULES_EDIT),
@@ -154,7 +156,8 @@ def alerts_page(
                                                          "unacknowledged": unacknowledged},
                   can_ack=allowed(user.role, Permission.ALERTS_ACK),
                   can_clips=allowed(user.role, Permission.CLIPS_VIEW),
-                  can_play=allowed(user.role, Permission.ALERTS_CLIP))
+                  can_play=allowed(user.role, Permission.ALERTS_CLIP),
+                  can_cases=allowed(user.role, Permission.CASES_OPEN))
 
 
 @router.get("/live")

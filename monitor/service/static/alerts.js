@@ -56,6 +56,9 @@ function card(alert) {
       board.can_play && (alert.event_id || alert.clip_id) ? playButton(alert) : null,
       board.can_clips && (alert.event_id || alert.clip_id)
         ? el("p", {}, el("a", { href: `/clips?alert_id=${alert.id}` }, "Clips of this alert")) : null,
+      board.can_cases && alert.clip_id
+        ? el("p", {}, el("a", { href: `/cases?alert=${alert.id}`, class: "open-case" }, "Open a case from this alert"))
+        : null,
       ackControls(alert)));
 }
 

@@ -1,0 +1,1 @@
+"""Investigations: cases across cameras, the incident timeline, the report and the case bundle."""
