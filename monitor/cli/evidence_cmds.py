@@ -34,6 +34,7 @@ from evidence.store import EvidenceStore
 from evidence.timestamps import load_roots
 from evidence.verify import verify_store
 from evidence.verify_clips import ObjectReader
+from evidence.witness import Witness
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, interactive, load_or_exit
 from monitor.cli.key_card import card_lines, write_card
 from monitor.config import Config
@@ -75,6 +76,17 @@ def _object_reader(cfg: Config) -> ObjectReader | None:
         return None
 
 
+def _bucket_witnesses(cfg: Config) -> tuple[Witness, ...]:
+    from monitor.objects.bucket import ObjectStoreError
+    from monitor.objects.witness import bucket_witnesses
+
+    try:
+        return bucket_witnesses(cfg)
+    except ObjectStoreError as exc:
+        console.print(f"[yellow]checkpoint witness in the object store not used: {exc}[/yellow]")
+        return ()
+
+
 def _witness(cfg: Config) -> Path | None:
     return Path(cfg.storage.witness_path) if cfg.storage.witness_path else None
 
@@ -112,7 +124,7 @@ def verify(
     with progress:
         report = verify_store(root, make_engine(cfg.storage.database), witness=_witness(cfg),
                               progress=RichProgress(progress), timestamp_roots=timestamp_roots(cfg),
-                              objects=_object_reader(cfg))
+                              objects=_object_reader(cfg), witnesses=_bucket_witnesses(cfg))
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
     else:

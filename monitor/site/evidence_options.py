@@ -9,6 +9,7 @@ from cryptography import x509
 
 from evidence.timestamps import load_roots
 from monitor.config.models import Config
+from monitor.objects.witness import bucket_witnesses
 
 
 def store_options(config: Config) -> dict[str, Any]:
@@ -18,6 +19,7 @@ def store_options(config: Config) -> dict[str, Any]:
         "checkpoint_every": storage.checkpoint_every,
         "checkpoint_interval": storage.checkpoint_interval,
         "witness": Path(storage.witness_path) if storage.witness_path else None,
+        "witnesses": bucket_witnesses(config),
         "timestamp_authorities": tuple(evidence.timestamp_authorities),
         "timestamp_timeout": evidence.timestamp_timeout,
     }

@@ -23,6 +23,7 @@ from monitor.site.runtime import Runtime
 from monitor.site.storage_guard import StorageGuard
 from monitor.store.models import Clip
 from monitor.workers.supervisor import Supervisor
+from tests.evidence import tampering
 from tests.fixtures.seaweedfs import SeaweedServer
 from tests.monitor.objects.conftest import START, bucket_name, objects_config
 
@@ -213,3 +214,30 @@ def test_legal_hold_and_retention_follow_the_stored_version(tmp_path: Path, seaw
     versions = client.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
     assert version not in [v["VersionId"] for v in versions]
     runtime.close()
+
+
+def test_checkpoints_are_witnessed_in_the_bucket(tmp_path: Path, seaweed: SeaweedServer, walk_scene) -> None:
+    """The attacker has the storage folder and the database: they delete the newest entries
+    with the local checkpoints. The bucket's locked checkpoints name what was removed."""
+    bucket = seaweed.make_bucket(bucket_name())
+    config_path = objects_config(tmp_path, walk_scene, seaweed.endpoint, bucket)
+    analyze(config_path, walk_scene.path)
+    runtime = Runtime.open(load_config(config_path))
+    assert drained(Uploader(runtime))
+    runtime.evidence.flush_checkpoint()
+    client = seaweed.client()
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="school-12/checkpoints/")["Contents"]]
+    assert keys
+    head = client.head_object(Bucket=bucket, Key=keys[-1])
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    with pytest.raises(Exception, match="AccessDenied"):
+        client.delete_object(Bucket=bucket, Key=keys[-1], VersionId=head["VersionId"])
+    assert CliRunner().invoke(app, ["verify", "--config", str(config_path)]).exit_code == 0
+    runtime.close()
+
+    removed = tampering.hide_newest(runtime.paths.root, 2)
+    result = CliRunner().invoke(app, ["verify", "--config", str(config_path), "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout[result.stdout.index("{"):])
+    assert [(f["kind"], f["seq"]) for f in report["failures"]] == [("truncated", removed[0])]
+    assert bucket in report["failures"][0]["message"]
