@@ -32,7 +32,8 @@ STORE_PROVES = (
     "every signed checkpoint (and its witness copy) matches the log",
 )
 STORE_DOES_NOT_PROVE = (
-    "that no entries were removed after the newest checkpoint (see storage.checkpoint_every)",
+    ("that no entry written after the newest witnessed checkpoint was removed (a checkpoint follows "
+     "every seal, and other entries within storage.checkpoint_interval)"),
     "that the times are true: they come from the site's own clock",
     "that a clip sealed as incomplete or recovered holds more than what was written before recording stopped",
 )
