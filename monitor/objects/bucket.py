@@ -154,9 +154,15 @@ class Bucket:
         except Exception as exc:
             raise ObjectStoreError(f"bucket {self.url}: {key} ({version_id}) not deleted: {exc}") from exc
 
-    def stream(self, key: str, version_id: str | None = None) -> Iterator[bytes]:
-        """The object's bytes in chunks, without holding it whole."""
-        extra = {"VersionId": version_id} if version_id else {}
+    def size(self, key: str, version_id: str) -> int:
+        return int(self.describe(key, version_id)["ContentLength"])
+
+    def stream(self, key: str, version_id: str | None = None, *,
+               byte_range: tuple[int, int] | None = None) -> Iterator[bytes]:
+        """The object's bytes in chunks (``byte_range``: first and last byte), never held whole."""
+        extra: dict[str, str] = {"VersionId": version_id} if version_id else {}
+        if byte_range is not None:
+            extra["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
         try:
             body = self._client.get_object(Bucket=self.name, Key=key, **extra)["Body"]
         except Exception as exc:

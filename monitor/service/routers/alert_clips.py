@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
 from evidence.actions import Action
 from monitor.service.deps import CanPlayAlertClip, Db, State
 from monitor.service.params import RowId
-from monitor.service.routers.clips import clip_file
+from monitor.service.stored_video import clip_video
 from monitor.service.times import iso, utc
 from monitor.store.models import Alert, Clip
 
@@ -55,12 +55,13 @@ def list_alert_clips(alert_id: RowId, _user: CanPlayAlertClip, db: Db) -> list[d
 
 @router.get("/{alert_id}/clips/{clip_id}/video", response_class=FileResponse,
             summary="Play a recent alert's clip (range requests); logs one view per viewing")
-def play_alert_clip(alert_id: RowId, clip_id: str, user: CanPlayAlertClip, db: Db, state: State) -> FileResponse:
+def play_alert_clip(alert_id: RowId, clip_id: str, request: Request, user: CanPlayAlertClip, db: Db,
+                    state: State) -> Response:
     alert = _recent_alert(db, alert_id)
     clip = next((c for c in alert_clips(db, alert) if c.id == clip_id), None)
     if clip is None:
         raise HTTPException(404, f"clip {clip_id!r} is not a clip of alert {alert_id}")
-    path = clip_file(state, clip)
+    response = clip_video(state.runtime, clip, request)
     if state.views.first_view(user.username, clip.id):
         try:
             state.runtime.evidence.append(Action.VIEWED, actor=user.username, clip_id=clip.id,
@@ -69,4 +70,4 @@ def play_alert_clip(alert_id: RowId, clip_id: str, user: CanPlayAlertClip, db: D
         except BaseException:  # no entry, no bytes
             state.views.forget(user.username, clip.id)
             raise
-    return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private, no-store"})
+    return response

@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from starlette.background import BackgroundTask
@@ -29,6 +29,7 @@ from monitor.service.deps import CanExport, CanManageHolds, CanViewClips, Db, Pr
 from monitor.service.params import MAX_ID, OptionalRowId
 from monitor.service.site_names import camera_name, zone_ids_for, zone_names
 from monitor.service.state import ServiceState
+from monitor.service.stored_video import clip_video
 from monitor.service.times import iso, utc
 from monitor.store.cases import open_case_holding
 from monitor.store.holds import change_hold
@@ -137,9 +138,9 @@ def get_clip(clip_id: str, _user: CanViewClips, db: Db, state: State) -> dict[st
 
 @router.get("/{clip_id}/video", summary="Play the clip (HTTP range requests); logs one view per viewing",
             response_class=FileResponse)
-def video(clip_id: str, user: CanViewClips, db: Db, state: State) -> FileResponse:
+def video(clip_id: str, request: Request, user: CanViewClips, db: Db, state: State) -> Response:
     clip = clip_or_404(db, clip_id)
-    path = clip_file(state, clip)
+    response = clip_video(state.runtime, clip, request)
     if state.views.first_view(user.username, clip.id):  # any Range: every request delivers bytes
         try:
             state.runtime.evidence.append(Action.VIEWED, actor=user.username, clip_id=clip.id,
@@ -147,7 +148,7 @@ def video(clip_id: str, user: CanViewClips, db: Db, state: State) -> FileRespons
         except BaseException:  # no entry, no bytes; and the next request tries again
             state.views.forget(user.username, clip.id)
             raise
-    return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private, no-store"})
+    return response
 
 
 @router.get("/{clip_id}/download", summary="Download the MP4 file; logs a download", response_class=FileResponse)

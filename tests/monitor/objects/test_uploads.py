@@ -25,7 +25,7 @@ from monitor.store.models import Clip
 from monitor.workers.supervisor import Supervisor
 from tests.evidence import tampering
 from tests.fixtures.seaweedfs import SeaweedServer
-from tests.monitor.objects.conftest import START, bucket_name, objects_config
+from tests.monitor.objects.conftest import START, bucket_name, drained, objects_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("credentials")]
 
@@ -36,17 +36,6 @@ def analyze(config_path: Path, scene_path: Path) -> list[dict[str, object]]:
                                       "--config", str(config_path), "--start", START])
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-
-
-def drained(uploader: Uploader, timeout: float = 30.0) -> bool:
-    """Drain as the uploader's thread would: a new bucket's first write may find its volume
-    still growing, which the store reports as an internal error to retry."""
-    deadline = time.monotonic() + timeout
-    while not uploader.drain():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(1.0)
-    return True
 
 
 def test_bucket_without_object_lock_is_refused_at_start(tmp_path: Path, seaweed: SeaweedServer, walk_scene) -> None:
