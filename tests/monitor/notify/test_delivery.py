@@ -3,6 +3,7 @@ a receiver that is down loses nothing, and one that stays down is given up on, v
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -141,35 +142,45 @@ def test_a_receiver_that_stays_down_is_given_up_on_visibly(
     assert "ConnectError" in notifier.status().last_error["webhook:webhook-1"]
 
 
-def test_mqtt_broker_gets_one_message_per_event_on_the_documented_topics(
-        tmp_path: Path, mosquitto: Broker, running: list[Notifier]) -> None:
-    received: list[tuple[str, bytes, bool]] = []
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+@contextlib.contextmanager
+def subscriber(port: int, topic: str, cert: LoopbackCert | None = None) -> Iterator[list[tuple[str, bytes]]]:
+    """A test client subscribed to ``topic`` (acknowledged before it yields); what it receives."""
+    received: list[tuple[str, bytes]] = []
     subscribed = threading.Event()
-    client.on_message = lambda _c, _u, msg: received.append((msg.topic, msg.payload, msg.retain))
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    if cert is not None:
+        client.username_pw_set(MQTT_USER, MQTT_PASSWORD)
+        client.tls_set(ca_certs=str(cert.cert))
+    client.on_message = lambda _c, _u, msg: received.append((msg.topic, msg.payload))
     client.on_subscribe = lambda *_a: subscribed.set()
-    client.connect("127.0.0.1", mosquitto.port)
-    client.subscribe("school/#", qos=1)
+    client.connect("127.0.0.1", port)
+    client.subscribe(topic, qos=1)
     client.loop_start()
     try:
         assert subscribed.wait(10), "the test's subscription"
+        yield received
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def test_mqtt_broker_gets_one_message_per_event_on_the_documented_topics(
+        tmp_path: Path, mosquitto: Broker, running: list[Notifier]) -> None:
+    with subscriber(mosquitto.port, "school/#") as received:
         config = site_config(tmp_path, {"mqtt": {"host": "127.0.0.1", "port": mosquitto.port,
                                                  "topic_prefix": "school"}})
         notifier = start(Notifier(config, tmp_path / "data"), running)
         notifier.submit(alert(1))
         notifier.submit(alert(2, when=WHEN + timedelta(minutes=5), kind="tamper"))
-        wait_for(lambda: sum(t == "school/events" for t, _p, _r in received) == 2, "two events")
+        wait_for(lambda: sum(t == "school/events" for t, _p in received) == 2, "two events")
         time.sleep(0.3)  # nothing more is coming
-        topics = sorted(t for t, _p, _r in received if t != "school/available")
-        assert topics == sorted(["school/events", "school/east-stairwell/alerts",
-                                 "school/east-stairwell/landing/alerts"] * 2)
-        events = [json.loads(p) for t, p, _r in received if t == "school/events"]
-        assert [(e["id"], e["kind"], e["camera"], e["zones"]) for e in events] == [
-            (1, "motion", "east-stairwell", ["landing"]), (2, "tamper", "east-stairwell", ["landing"])]
-        assert ("school/available", b"online") in [(t, p) for t, p, _r in received]
-    finally:
-        client.loop_stop()
-        client.disconnect()
+    topics = sorted(t for t, _p in received if t != "school/available")
+    assert topics == sorted(["school/events", "school/east-stairwell/alerts",
+                             "school/east-stairwell/landing/alerts"] * 2)
+    events = [json.loads(p) for t, p in received if t == "school/events"]
+    assert [(e["id"], e["kind"], e["camera"], e["zones"]) for e in events] == [
+        (1, "motion", "east-stairwell", ["landing"]), (2, "tamper", "east-stairwell", ["landing"])]
+    assert ("school/available", b"online") in received
 
 
 def test_mqtt_over_tls_with_a_login(
@@ -178,26 +189,12 @@ def test_mqtt_over_tls_with_a_login(
     broker, cert = mosquitto_tls
     monkeypatch.setenv("MQTT_USER", MQTT_USER)
     monkeypatch.setenv("MQTT_PASSWORD", MQTT_PASSWORD)
-    received: list[str] = []
-    subscribed = threading.Event()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    client.username_pw_set(MQTT_USER, MQTT_PASSWORD)
-    client.tls_set(ca_certs=str(cert.cert))
-    client.on_message = lambda _c, _u, msg: received.append(msg.topic)
-    client.on_subscribe = lambda *_a: subscribed.set()
-    client.connect("127.0.0.1", broker.port)
-    client.subscribe("hotspot/events", qos=1)
-    client.loop_start()
-    try:
-        assert subscribed.wait(10), "the test's subscription"
+    with subscriber(broker.port, "hotspot/events", cert) as received:
         mqtt_settings = {"host": "127.0.0.1", "port": broker.port, "tls": True, "ca_file": str(cert.cert),
                          "username_env": "MQTT_USER", "password_env": "MQTT_PASSWORD"}
         notifier = start(Notifier(site_config(tmp_path, {"mqtt": mqtt_settings}), tmp_path / "data"), running)
         notifier.submit(alert())
-        wait_for(lambda: received == ["hotspot/events"], "the event over TLS")
-    finally:
-        client.loop_stop()
-        client.disconnect()
+        wait_for(lambda: [t for t, _p in received] == ["hotspot/events"], "the event over TLS")
 
 
 def test_email_arrives_with_the_masked_snapshot(
