@@ -59,6 +59,10 @@ def sealed_clips(rows: Sequence[Mapping[str, Any]]) -> dict[str, SealedClip]:
             key, version = details.get("key"), details.get("version_id")
             if isinstance(key, str) and isinstance(version, str):
                 clips[clip_id].stored = (key, version, row["seq"])
+            kept = details.get("original")
+            if clip_id + ORIGINAL in clips and isinstance(kept, dict) and isinstance(kept.get("key"), str) \
+                    and isinstance(kept.get("version_id"), str):
+                clips[clip_id + ORIGINAL].stored = (kept["key"], kept["version_id"], row["seq"])
         elif row["action"] in GONE and clip_id in clips:
             for key in (clip_id, clip_id + ORIGINAL):
                 if key in clips:

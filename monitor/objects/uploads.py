@@ -83,7 +83,9 @@ def set_object_hold(runtime: Runtime, clip_id: str, *, on: bool) -> str | None:
     if objects is None or stored is None:
         return None
     try:
-        Bucket(objects).set_legal_hold(str(stored["key"]), str(stored["version_id"]), on=on)
+        bucket = Bucket(objects)
+        for key, version in _versions(stored):
+            bucket.set_legal_hold(key, version, on=on)
     except ObjectStoreError as exc:
         log.error("clip %s: %s", clip_id, exc)
         return str(exc)
@@ -101,11 +103,22 @@ def delete_expired_object(runtime: Runtime, clip_id: str, now: datetime) -> str 
     if until > now:
         return f"locked until {until.isoformat()}"
     try:
-        Bucket(objects).delete_version(str(stored["key"]), str(stored["version_id"]))
+        bucket = Bucket(objects)
+        for key, version in _versions(stored):
+            bucket.delete_version(key, version)
     except ObjectStoreError as exc:
         log.error("clip %s: %s", clip_id, exc)
         return str(exc)
     return None
+
+
+def _versions(stored: dict[str, Any]) -> list[tuple[str, str]]:
+    """The stored versions a ``stored`` entry names: the clip's, and its original's when kept."""
+    versions = [(str(stored["key"]), str(stored["version_id"]))]
+    original = stored.get("original")
+    if isinstance(original, dict):
+        versions.append((str(original["key"]), str(original["version_id"])))
+    return versions
 
 
 @dataclass(frozen=True)
@@ -231,17 +244,32 @@ class Uploader:
             return
         self._check_lock()
         retain_until = max(datetime.fromisoformat(record["retain_until"]), datetime.now(UTC) + MIN_LOCK)
-        stored = self.bucket.put_locked(relative, local, sha256=sha256, retain_until=retain_until,
-                                        legal_hold=self._held(clip_id))
+        held = self._held(clip_id)
+        stored = self.bucket.put_locked(relative, local, sha256=sha256, retain_until=retain_until, legal_hold=held)
+        details: dict[str, Any] = {"bucket": self.bucket.url, "key": stored.key, "version_id": stored.version_id,
+                                   "retain_until": stored.retain_until.isoformat(), "mode": "COMPLIANCE"}
+        original = self._original(clip_id)
+        if original is not None:  # clip and original are one piece of evidence: stored together
+            kept = self.bucket.put_locked(original[0], original[1], sha256=original[2], retain_until=retain_until,
+                                          legal_hold=held)
+            details["original"] = {"key": kept.key, "version_id": kept.version_id}
         self._runtime.evidence.append(Action.STORED, actor="system", clip_id=clip_id, object_sha256=sha256,
-                                      details={"bucket": self.bucket.url, "key": stored.key,
-                                               "version_id": stored.version_id,
-                                               "retain_until": stored.retain_until.isoformat(),
-                                               "mode": "COMPLIANCE"})
+                                      details=details)
         queued.unlink(missing_ok=True)
         self._let_go(local)
+        if original is not None:
+            self._let_go(original[1])
         log.info("clip %s stored as %s (%s), locked until %s", clip_id, stored.key, stored.version_id,
                  stored.retain_until.isoformat())
+
+    def _original(self, clip_id: str) -> tuple[str, Path, str] | None:
+        """The clip's sealed original (path, file, SHA-256 of the bytes on disk), when kept."""
+        seal = self._runtime.evidence.find_seal(clip_id)
+        original = seal.details.get("original") if seal is not None else None
+        if not isinstance(original, dict) or not original.get("path") or not original.get("ciphertext_sha256"):
+            return None
+        path = self._runtime.paths.absolute(str(original["path"]))
+        return (str(original["path"]), path, str(original["ciphertext_sha256"])) if path.is_file() else None
 
     def _held(self, clip_id: str) -> bool:
         with self._runtime.sessions() as session:
