@@ -23,6 +23,7 @@ from monitor.cases.book import CaseBook, CaseError, CaseFields
 from monitor.cases.bundle import write_case_bundle
 from monitor.cases.report import make_report
 from monitor.service.deps import CanManageCases, CanOpenCases, Db, Principal, State
+from monitor.service.params import RowId
 from monitor.service.permissions import Permission, allowed
 from monitor.service.routers.clips import clip_json
 from monitor.service.state import ServiceState
@@ -137,7 +138,7 @@ def create_case(body: CaseIn, user: CanManageCases, db: Db, state: State) -> dic
 
 @router.post("/from-alert/{alert_id}", summary="Open a case from this alert (its clip joins the case)",
              status_code=201)
-def case_from_alert(alert_id: int, body: CaseIn, user: CanOpenCases, db: Db, state: State) -> dict[str, Any]:
+def case_from_alert(alert_id: RowId, body: CaseIn, user: CanOpenCases, db: Db, state: State) -> dict[str, Any]:
     alert = db.get(Alert, alert_id)
     if alert is None:
         raise HTTPException(404, f"no alert {alert_id}")
@@ -194,7 +195,7 @@ def add_photo(case_ref: str, body: PhotoIn, user: CanManageCases, db: Db, state:
 
 @router.get("/{case_ref}/photos/{photo_id}.jpg", summary="A case photograph (a masked clip frame)",
             response_class=FileResponse)
-def photo_file(case_ref: str, photo_id: int, user: CanOpenCases, db: Db, state: State) -> FileResponse:
+def photo_file(case_ref: str, photo_id: RowId, user: CanOpenCases, db: Db, state: State) -> FileResponse:
     book = _book(state, db)
     case = visible_case(book, case_ref, user)
     photo = db.get(CasePhoto, photo_id)
