@@ -158,7 +158,9 @@ def test_serve_starts_with_the_database_down_and_says_so_until_it_returns(
 
         postgres_server.start()
         wait_for(lambda: (h := health()) and h["status"] == "ok", 20, "healthy once the server is back")
-        output = wait_for(lambda: serve.output if "one-time password" in serve.output else None, 20,
+        # the admin is made by a thread that retries every 2 s, behind the workers' schema upgrade:
+        # on a loaded machine that takes a while
+        output = wait_for(lambda: serve.output if "one-time password" in serve.output else None, 60,
                           "the first admin, made once the database answered")
         assert re.search(r"warning: database \S+ is unavailable \(connection failed", output), output
         secret = re.search(r"one-time password (\S+)", output).group(1)  # type: ignore[union-attr]
