@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import pyrage
-
 from evidence.errors import EvidenceError
 from evidence.hashing import create_durably, sha256_file
 
@@ -137,6 +135,11 @@ class EncryptedOriginal:
     """A write-only, non-seekable file object that stores what it is given age-encrypted."""
 
     def __init__(self, path: Path, recipient: str) -> None:
+        # Loaded here, not at import: every camera worker imports this module, and only those whose
+        # camera keeps an encrypted original need age (1.2 MB resident).
+        import pyrage
+
+        self._pyrage = pyrage
         try:
             self._recipient = pyrage.x25519.Recipient.from_str(recipient)
         except pyrage.RecipientError as exc:
@@ -157,7 +160,7 @@ class EncryptedOriginal:
 
     def _encrypt(self) -> None:
         try:
-            pyrage.encrypt_io(self._pipe, self._sink, [self._recipient])
+            self._pyrage.encrypt_io(self._pipe, self._sink, [self._recipient])
         except BaseException as exc:  # noqa: BLE001 - handed to the writer's thread
             self._error = exc
 

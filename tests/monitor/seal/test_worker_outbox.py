@@ -137,10 +137,10 @@ def test_workers_ask_for_space_instead_of_deleting(site: Runtime) -> None:
 def test_the_worker_process_loads_neither_the_database_nor_the_signing_code(site: Runtime) -> None:
     """The process that parses untrusted streams never opens the database or loads a key; it
     gets its config already validated, so it loads no validator or YAML parser either (pydantic
-    alone is about 11 MB a worker)."""
+    alone is about 11 MB a worker), nor age unless its camera keeps an encrypted original."""
     code = ("import pickle, sys, monitor.workers.camera_worker; args = pickle.loads(sys.stdin.buffer.read()); "
             "print(type(args.config).__name__, sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'sqlalchemy', 'cryptography', 'alembic', 'pydantic', 'pydantic_core', 'ruamel'}))")
+            "{'sqlalchemy', 'cryptography', 'alembic', 'pydantic', 'pydantic_core', 'ruamel', 'pyrage'}))")
     args = pickle.dumps(WorkerArgs(site.config, "hall", "w0"))
     result = subprocess.run([sys.executable, "-c", code], input=args, capture_output=True, check=True)
     assert result.stdout.decode().strip() == "Config []", result.stdout + result.stderr
