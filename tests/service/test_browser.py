@@ -59,9 +59,16 @@ def test_play_clip_and_export_bundle(page: Page, server: Server, tmp_path: Path)
     clip, _alert = server.site.add_clip()
     page.set_viewport_size({"width": 1280, "height": 900})
     log_in(page, server, "investigator", f"/clips/{clip.id}")
-    page.wait_for_function("document.getElementById('player').readyState === 4", timeout=10000)
-    page.evaluate("(async () => { const v = document.getElementById('player'); v.muted = true; await v.play(); })()")
-    page.wait_for_function("document.getElementById('player').currentTime > 0", timeout=10000)
+    # Plain evaluations: polling with wait_for_function would eval() inside the page, which the
+    # dashboard's content security policy forbids.
+    expect(page.locator("#player")).to_have_js_property("readyState", 4, timeout=10000)
+    played = page.evaluate("""async () => {
+        const v = document.getElementById('player');
+        v.muted = true;
+        const advanced = new Promise((r) => v.addEventListener('timeupdate', () => v.currentTime > 0 && r(), {}));
+        await v.play(); await advanced; return v.currentTime;
+    }""")
+    assert played > 0
     page.click("#verify")
     expect(page.locator("#verify-state")).to_contain_text("intact")
     page.fill("#export-form input[name=case]", "2026-114")

@@ -61,7 +61,13 @@ def test_camera_alert_appears_live_on_the_board(page: Page, demo: Server) -> Non
     expect(card).to_contain_text("Demo hallway (rendered)")
     expect(card).to_contain_text("zone Locker-room door")
     expect(page.locator('#camera-states li[data-camera="demo-hallway"]')).to_contain_text("online")
-    page.wait_for_function("[...document.querySelectorAll('article.alert img')].every(i => i.complete && i.naturalWidth > 0)")
+    # Awaited in the page: wait_for_function would eval(), which the content security policy forbids.
+    loaded = page.evaluate("""() => Promise.all([...document.querySelectorAll('article.alert img')].map((i) =>
+        i.complete ? i.naturalWidth : new Promise((r) => {
+            i.addEventListener('load', () => r(i.naturalWidth), {once: true});
+            i.addEventListener('error', () => r(0), {once: true});
+        })))""")
+    assert loaded and all(width > 0 for width in loaded), loaded
     shoot(page, "alert-board.png")
 
 
@@ -81,7 +87,7 @@ def test_camera_clip_plays_and_verifies(page: Page, demo: Server) -> None:
     clip_id = wait_for(sealed, timeout=DEMO_SECONDS * 2, what="a sealed clip from the demo camera")
     page.set_viewport_size({"width": 1280, "height": 1000})
     log_in(page, demo, "investigator", f"/clips/{clip_id}")
-    page.wait_for_function("document.getElementById('player').readyState === 4", timeout=10000)
+    expect(page.locator("#player")).to_have_js_property("readyState", 4, timeout=10000)
     page.click("#verify")
     expect(page.locator("#verify-state")).to_contain_text("intact")
     shoot(page, "clip-page.png", full_page=True)
