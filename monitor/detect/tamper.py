@@ -113,6 +113,11 @@ class TamperDetector:
         self._reported: str | None = None
         self._normal_since: datetime | None = None
 
+    @property
+    def settled(self) -> bool:
+        """Has its reference view and sees it now: no condition pending or reported."""
+        return self._coarse is not None and self._pending is None and self._reported is None
+
     def due(self, when: datetime) -> bool:
         """Whether a check is due: the caller decodes or reduces a frame only then."""
         return self._last is None or when - self._last >= self._interval or when < self._last

@@ -20,6 +20,7 @@ import numpy as np
 
 from monitor.capture import CapturedFrame, CapturedPacket, PacketDecoder, PacketPreroll, VideoSource
 from monitor.capture.gate import DecodeGate, DecodeMode, GateStats, OpenReason
+from monitor.capture.keyframe_screen import KeyframeScreen
 from monitor.config import Camera, Config, config_hash
 from monitor.config.models import Originals
 from monitor.config.schedule import is_active
@@ -190,6 +191,7 @@ class CameraPipeline:
         self._detector = MotionDetector(camera, stream.width, stream.height)
         self._tracker = EventTracker(camera.recording, camera.id)
         self._tamper = TamperDetector(camera.tamper) if camera.tamper.enabled else None
+        self._keyframes = KeyframeScreen()
 
     # -- configuration -------------------------------------------------------------------
 
@@ -305,8 +307,8 @@ class CameraPipeline:
         if (reason is None and packet.keyframe and gate.closed_mode is DecodeMode.IDLE
                 and (checked is None or packet.wall_time - checked >= KEYFRAME_CHECK)):
             reason = self._check_keyframe(packet)
-        elif packet.keyframe and self._tamper is not None and self._tamper.due(packet.wall_time):
-            self._check_tamper(self._decode_keyframe(packet))
+        elif packet.keyframe and self._tamper is not None:
+            self._screened_tamper_check(packet, self._tamper)
         if reason is None:
             return ()
         if not packet.keyframe and self._preroll.oldest is None:
@@ -315,6 +317,15 @@ class CameraPipeline:
         # (as much of it as it does).
         since = checked if reason is OpenReason.KEYFRAME and checked is not None else packet.wall_time
         return self._open_gate(packet, reason, since)
+
+    def _screened_tamper_check(self, packet: CapturedPacket, tamper: TamperDetector) -> None:
+        """A tamper check on a keyframe nothing else decodes, when its size or the time since
+        the last check says it is worth the decode (``monitor.capture.keyframe_screen``)."""
+        size, when = packet.packet.size, packet.wall_time
+        if not tamper.due(when) or not self._keyframes.wants(size, when, settled=tamper.settled):
+            return
+        self._check_tamper(self._decode_keyframe(packet))
+        self._keyframes.checked(size, when, normal=tamper.settled)
 
     def _decode_keyframe(self, packet: CapturedPacket) -> tuple[CapturedFrame, ...]:
         source = self._stream.source
