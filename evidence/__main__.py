@@ -44,10 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.bundle.is_file():
         print(f"error: {args.bundle}: no such file", file=sys.stderr)
         return EXIT_USAGE
-    if bundle_kind(args.bundle) == CASE_BUNDLE_TYPE:
-        return _verify_case(args.bundle, trusted, args.json)
+    verifier = verify_case_bundle if bundle_kind(args.bundle) == CASE_BUNDLE_TYPE else verify_bundle
     try:
-        report = verify_bundle(args.bundle, trusted_keys=trusted, timestamp_roots=roots)
+        report = verifier(args.bundle, trusted_keys=trusted, timestamp_roots=roots)
     except VerificationError as exc:
         if args.json:
             print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
@@ -57,28 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
-        print(f"bundle: clip {report.clip_id} sha256 {report.sha256} ({report.size} bytes), sealed "
-              f"{report.sealed_at}; {report.entries} custody entries; exported {report.exported_at} "
-              f"by {report.exported_by} for case {report.case} to {report.recipient}; made by {report.software}")
-        for stamp in report.timestamps:
-            print(f"timestamped by {stamp}")
-        if report.timestamps_unchecked:
-            print(f"{report.timestamps_unchecked} timestamp token(s) not checked: give --tsa-ca")
-        print("\n".join(verdict_lines(report)))
-    return exit_status(report)
-
-
-def _verify_case(path: Path, trusted: list[str] | None, as_json: bool) -> int:
-    try:
-        report = verify_case_bundle(path, trusted_keys=trusted)
-    except VerificationError as exc:
-        if as_json:
-            print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
-        else:
-            print(f"FAILED: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    print(json.dumps(report.to_json(), indent=2) if as_json else report.summary())
-    if not as_json:
+        print(report.summary())
         print("\n".join(verdict_lines(report)))
     return exit_status(report)
 

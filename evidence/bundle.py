@@ -26,6 +26,7 @@ from evidence.bundle_format import (
     MANIFEST,
     MANIFEST_SIG,
     README,
+    REPORT_DIR,
     SUMS,
     SUMS_SIG,
     VERSION,
@@ -110,17 +111,41 @@ class BundleReport:
 
     @property
     def proves(self) -> tuple[str, ...]:
-        proves = PROVES if self.pinned else tuple(p for p in PROVES if p != PINNED_ONLY)
-        return (*proves, STAMPED) if self.timestamps else proves
+        return claims_proved(PROVES, pinned=self.pinned, stamped=bool(self.timestamps))
 
     @property
     def does_not_prove(self) -> tuple[str, ...]:
-        items = DOES_NOT_PROVE[1:] if self.pinned else DOES_NOT_PROVE
-        return tuple(CLOCK_STAMPED if i == CLOCK_ONLY and self.timestamps else i for i in items)
+        return claims_not_proved(DOES_NOT_PROVE, pinned=self.pinned, stamped=bool(self.timestamps))
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ok": True, "trust": "pinned" if self.pinned else "UNPINNED",
                 "proves": list(self.proves), "does_not_prove": list(self.does_not_prove)}
+
+    def summary(self) -> str:
+        """What was verified, in a few lines a person reads."""
+        line = (f"bundle: clip {self.clip_id} sha256 {self.sha256} ({self.size} bytes), sealed {self.sealed_at}; "
+                f"{self.entries} custody entries; exported {self.exported_at} by {self.exported_by} for case "
+                f"{self.case} to {self.recipient}; made by {self.software}")
+        return "\n".join([line, *stamp_lines(self.timestamps, self.timestamps_unchecked)])
+
+
+def stamp_lines(timestamps: tuple[str, ...], unchecked: int) -> list[str]:
+    """The timestamp tokens a summary lists: those verified, and how many went unchecked."""
+    lines = [f"timestamped by {stamp}" for stamp in timestamps]
+    if unchecked:
+        lines.append(f"{unchecked} timestamp token(s) not checked: give --tsa-ca")
+    return lines
+
+
+def claims_proved(proves: tuple[str, ...], *, pinned: bool, stamped: bool) -> tuple[str, ...]:
+    """What a verified bundle proves: the trust claim only when pinned, the time claim only when stamped."""
+    kept = proves if pinned else tuple(p for p in proves if p != PINNED_ONLY)
+    return (*kept, STAMPED) if stamped else kept
+
+
+def claims_not_proved(does_not: tuple[str, ...], *, pinned: bool, stamped: bool) -> tuple[str, ...]:
+    items = does_not[1:] if pinned else does_not
+    return tuple(CLOCK_STAMPED if i == CLOCK_ONLY and stamped else i for i in items)
 
 
 def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None,
@@ -128,36 +153,85 @@ def verify_bundle(path: Path, *, trusted_keys: Collection[str] | None = None,
     """Run every step; the first failure raises. ``trusted_keys`` pins the site's fingerprints:
     with them a bundle whose keys do not descend from one of them raises TrustError.
     ``timestamp_roots`` are the root certificates of the timestamp authorities the reader trusts."""
-    if trusted_keys is not None and not trusted_keys:
-        raise TrustError("no trusted fingerprint given: pass None to verify unpinned")
     with SafeArchive(Path(path)) as archive:
-        keys = step2_keys(archive)
-        chain = step2_rotations(archive, keys)
-        trusted = chain.keys if trusted_keys is None else chain.trusted_from(set(trusted_keys))
-        manifest = step3_signatures(archive, keys, chain)
+        signed = open_signed(archive, trusted_keys, BUNDLE_TYPE)
+        manifest = signed.manifest
         clip = _field(manifest, "clip", dict, MANIFEST)
-        step4_sums(archive, manifest, clip)
-        original = step4_original(archive, manifest)
-        entries = step5_entries(archive, manifest, keys, chain, trusted)
+        hashed = step4_sums(archive, manifest, clip)
+        original = step4_original(archive, manifest, hashed)
+        entries = signed.step5_entries(archive)
         step6_chain(entries, manifest)
-        checkpoint = step7_checkpoint(archive, manifest, keys, entries[-1], chain, trusted)
-        step8_inclusion(archive, manifest, checkpoint)
-        stamps = step9_timestamps(archive, manifest, checkpoint, entries, timestamp_roots)
+        anchored = anchor(archive, signed, entries, timestamp_roots)
     export = manifest["export"]
     seal = next(e for e in entries if e["action"] in SEAL_ACTIONS)
-    software: dict[str, Any] = manifest["software"] if isinstance(manifest.get("software"), dict) else {}
     return BundleReport(
         clip_id=clip["id"], sha256=clip["sha256"], size=clip["size"], sealed_at=seal["time"],
         incomplete=clip.get("incomplete"), case=export["case"], reason=export["reason"],
         exported_by=export["by"], recipient=export["recipient"], interest=export["interest"],
         exported_at=export["time"], entries=len(entries), actions=tuple(e["action"] for e in entries),
-        signed_by=chain.current, key_ids=chain.keys, checkpoint_size=checkpoint.size,
-        software=f"{software.get('name', '?')} {software.get('version', '?')}",
-        pinned=trusted_keys is not None, anchor=None if trusted_keys is None else trusted[0],
+        signed_by=signed.chain.current, key_ids=signed.chain.keys, checkpoint_size=anchored.checkpoint.size,
+        software=signed.software, pinned=signed.pinned, anchor=signed.anchor,
         sealed_as=seal["action"], original_sha256=None if original is None else original["sha256"],
-        merkle_root=checkpoint.root, timestamps=stamps,
-        timestamps_unchecked=0 if timestamp_roots else len(manifest.get("timestamps") or []),
+        merkle_root=anchored.checkpoint.root, timestamps=anchored.timestamps,
+        timestamps_unchecked=anchored.unchecked,
     )
+
+
+@dataclass(frozen=True)
+class Signed:
+    """Steps 2 and 3, the same for every kind of bundle: its keys, the rotations linking them,
+    which of them the reader trusts, and the manifest they signed."""
+
+    keys: PublicKeyring
+    chain: KeyChain
+    trusted: tuple[str, ...]
+    manifest: dict[str, Any]
+    pinned: bool  # True when the keys descend from a fingerprint the caller trusts
+
+    @property
+    def anchor(self) -> str | None:
+        """The trusted fingerprint the chain starts from."""
+        return self.trusted[0] if self.pinned else None
+
+    @property
+    def software(self) -> str:
+        made_by = self.manifest.get("software")
+        made_by = made_by if isinstance(made_by, dict) else {}
+        return f"{made_by.get('name', '?')} {made_by.get('version', '?')}"
+
+    def step5_entries(self, archive: SafeArchive) -> list[dict[str, Any]]:
+        return step5_entries(archive, self.manifest, self.keys, self.chain, self.trusted)
+
+
+def open_signed(archive: SafeArchive, trusted_keys: Collection[str] | None, kind: str) -> Signed:
+    """Steps 2-3. ``trusted_keys`` pins the site's fingerprints (None: unpinned); a manifest of
+    another ``kind`` is refused, so a case bundle is never taken for a clip bundle or back."""
+    if trusted_keys is not None and not trusted_keys:
+        raise TrustError("no trusted fingerprint given: pass None to verify unpinned")
+    keys = step2_keys(archive)
+    chain = step2_rotations(archive, keys)
+    trusted = chain.keys if trusted_keys is None else chain.trusted_from(set(trusted_keys))
+    manifest = step3_signatures(archive, keys, chain, kind)
+    return Signed(keys=keys, chain=chain, trusted=trusted, manifest=manifest, pinned=trusted_keys is not None)
+
+
+@dataclass(frozen=True)
+class Anchored:
+    """Steps 7-9: the checkpoint ending at the export, and the timestamp tokens over it."""
+
+    checkpoint: Checkpoint
+    timestamps: tuple[str, ...]  # "<authority> at <time>" for each token that verified
+    unchecked: int  # tokens carried but not checked: no authority root was given
+
+
+def anchor(archive: SafeArchive, signed: Signed, entries: list[dict[str, Any]],
+           roots: Sequence[x509.Certificate] | None) -> Anchored:
+    """Steps 7-9, the same for every kind of bundle: the signed checkpoint ends at the last entry,
+    each entry is in its Merkle tree, and each authority's token covers it."""
+    checkpoint = step7_checkpoint(archive, signed.manifest, signed.keys, entries[-1], signed.chain, signed.trusted)
+    step8_inclusion(archive, signed.manifest, checkpoint)
+    stamps = step9_timestamps(archive, signed.manifest, checkpoint, entries, roots)
+    return Anchored(checkpoint, stamps, 0 if roots else len(signed.manifest.get("timestamps") or []))
 
 
 def step2_keys(archive: SafeArchive) -> PublicKeyring:
@@ -230,31 +304,51 @@ def step3_signatures(archive: SafeArchive, keys: PublicKeyring, chain: KeyChain,
     return manifest
 
 
-def step4_sums(archive: SafeArchive, manifest: dict[str, Any], clip: dict[str, Any]) -> None:
+def step4_sums(archive: SafeArchive, manifest: dict[str, Any], clip: dict[str, Any]) -> dict[str, tuple[str, int]]:
     """Every member a reader checks is listed in the signed SHA256SUMS, and hashes to it; the
     clip (listed first) is the file the manifest names."""
     name = _field(clip, "file", str, "manifest clip")
     clips = [n for n in archive.names if n.startswith("clip/")]
     if clips != [name]:
         raise BundleFormatError(f"bundle must hold exactly the clip {name}; found {clips}")
+    hashed = check_sums(archive, manifest, [name])
+    check_listed(name, hashed[name], clip, "manifest clip")
+    check_rotation_list(archive, manifest)
+    return hashed
+
+
+LARGE = ("clip/", "original/", REPORT_DIR)  # hashed as a stream, never read whole
+
+
+def check_sums(archive: SafeArchive, manifest: dict[str, Any], first: list[str]) -> dict[str, tuple[str, int]]:
+    """The signed SHA256SUMS lists ``first`` in that order, then every other checked member once,
+    and each hashes to it (what `sha256sum -c SHA256SUMS` checks by hand); the certificate is the
+    one the manifest names. Returns each member's SHA-256 and size."""
     listed = _parse_sums(archive.read(SUMS))
     expected = {n for n in archive.names if not n.endswith(".sig") and n not in (SUMS, README)}
-    if [n for n, _ in listed][:1] != [name] or {n for n, _ in listed} != expected or len(listed) != len(expected):
-        raise BundleFormatError(f"{SUMS}: must list the clip first and then every other member once "
+    if [n for n, _ in listed][:len(first)] != first or {n for n, _ in listed} != expected or len(listed) != len(expected):
+        raise BundleFormatError(f"{SUMS}: must list {', '.join(first)} first and then every other member once "
                                 f"(lists {sorted(n for n, _ in listed)}, bundle holds {sorted(expected)})")
+    hashed = {}
     for member, wanted in listed:
-        large = member == name or member.startswith("original/")
-        digest, size = archive.sha256(member) if large else (sha256_bytes(archive.read(member)), None)
-        if digest != wanted:
-            raise IntegrityError(f"{member}: hashes to {digest}, {SUMS} says {wanted}")
-        if member == name and (digest != _field(clip, "sha256", str, "manifest clip")
-                               or size != _field(clip, "size", int, "manifest clip")):
-            raise IntegrityError(f"{name}: hashes to {digest} ({size} bytes), manifest says "
-                                 f"{clip['sha256']} ({clip['size']} bytes)")
+        if member.startswith(LARGE):
+            hashed[member] = archive.sha256(member)
+        else:
+            data = archive.read(member)
+            hashed[member] = (sha256_bytes(data), len(data))
+        if hashed[member][0] != wanted:
+            raise IntegrityError(f"{member}: hashes to {hashed[member][0]}, {SUMS} says {wanted}")
     certificate = _field(manifest, "certificate", dict, MANIFEST)
     if certificate.get("file") != CERTIFICATE or certificate.get("sha256") != dict(listed).get(CERTIFICATE):
         raise IntegrityError(f"{CERTIFICATE}: does not match the certificate the manifest names")
-    check_rotation_list(archive, manifest)
+    return hashed
+
+
+def check_listed(name: str, found: tuple[str, int], listed: dict[str, Any], where: str) -> None:
+    """A large member hashes to the SHA-256 and size its manifest section gives."""
+    if found != (_field(listed, "sha256", str, where), _field(listed, "size", int, where)):
+        raise IntegrityError(f"{name}: hashes to {found[0]} ({found[1]} bytes), manifest says "
+                             f"{listed['sha256']} ({listed['size']} bytes)")
 
 
 def check_rotation_list(archive: SafeArchive, manifest: dict[str, Any]) -> None:
@@ -266,7 +360,8 @@ def check_rotation_list(archive: SafeArchive, manifest: dict[str, Any]) -> None:
         raise BundleFormatError(f"{MANIFEST}: listed rotations do not match the rotation files")
 
 
-def step4_original(archive: SafeArchive, manifest: dict[str, Any]) -> dict[str, Any] | None:
+def step4_original(archive: SafeArchive, manifest: dict[str, Any],
+                   hashed: dict[str, tuple[str, int]]) -> dict[str, Any] | None:
     """An unmask bundle's native original hashes to the plaintext hash the manifest (and, in
     step 6, the seal) names; any other bundle holds no original."""
     originals = [n for n in archive.names if n.startswith("original/")]
@@ -278,11 +373,7 @@ def step4_original(archive: SafeArchive, manifest: dict[str, Any]) -> dict[str, 
     name = _field(original, "file", str, "manifest original")
     if originals != [name]:
         raise BundleFormatError(f"bundle must hold exactly the original {name}; found {originals}")
-    digest, size = archive.sha256(name)
-    if digest != _field(original, "sha256", str, "manifest original") or size != _field(
-            original, "size", int, "manifest original"):
-        raise IntegrityError(f"{name}: hashes to {digest} ({size} bytes), the sealed original is "
-                             f"{original['sha256']} ({original['size']} bytes)")
+    check_listed(name, hashed[name], original, "manifest original")
     return original
 
 

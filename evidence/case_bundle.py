@@ -8,10 +8,12 @@ VERIFY.md itself is the text the manifest hashed.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from cryptography import x509
 
 from evidence.actions import SEAL_ACTIONS, Action
 from evidence.archive import SafeArchive
@@ -23,16 +25,17 @@ from evidence.bundle import (
     _checked_dict,
     _details,
     _field,
-    _parse_sums,
+    anchor,
+    check_listed,
     check_rotation_list,
-    step2_keys,
-    step2_rotations,
-    step3_signatures,
-    step5_entries,
-    step7_checkpoint,
+    check_sums,
+    claims_not_proved,
+    claims_proved,
+    open_signed,
+    stamp_lines,
 )
-from evidence.bundle_format import CASE_BUNDLE_TYPE, MANIFEST, README, REPORT_DIR, SUMS
-from evidence.errors import BundleFormatError, ChainError, IntegrityError, TrustError
+from evidence.bundle_format import CASE_BUNDLE_TYPE, MANIFEST, README, REPORT_DIR
+from evidence.errors import BundleFormatError, ChainError, IntegrityError, VerificationError
 from evidence.hashing import sha256_bytes
 
 PROVES = (
@@ -41,8 +44,9 @@ PROVES = (
     "the report is the file whose SHA-256 the site logged when it was made, and the case's entries are intact",
     PINNED_ONLY,
     ("the site's custody log held these entries when the case was exported (a signed checkpoint ends at "
-     "the export entry)"),
+     "the export entry), at the positions of its Merkle tree that the inclusion proofs show"),
 )
+NARRATIVE = "that the report's narrative is true: it is what the investigator wrote"
 
 
 @dataclass(frozen=True)
@@ -76,14 +80,17 @@ class CaseBundleReport:
     software: str
     pinned: bool
     anchor: str | None
+    merkle_root: str | None = None  # the checkpoint's tree root each entry was proven to be under
+    timestamps: tuple[str, ...] = ()  # "<authority> at <time>" for each token that verified
+    timestamps_unchecked: int = 0  # tokens carried but not checked: no authority root was given
 
     @property
     def proves(self) -> tuple[str, ...]:
-        return PROVES if self.pinned else tuple(p for p in PROVES if p != PINNED_ONLY)
+        return claims_proved(PROVES, pinned=self.pinned, stamped=bool(self.timestamps))
 
     @property
     def does_not_prove(self) -> tuple[str, ...]:
-        return DOES_NOT_PROVE[1:] if self.pinned else DOES_NOT_PROVE
+        return (*claims_not_proved(DOES_NOT_PROVE, pinned=self.pinned, stamped=bool(self.timestamps)), NARRATIVE)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "kind": CASE_BUNDLE_TYPE, "ok": True, "trust": "pinned" if self.pinned else "UNPINNED",
@@ -97,7 +104,7 @@ class CaseBundleReport:
                   for c in self.clips]
         lines.append(f"exported {self.exported_at} by {self.exported_by} to {self.recipient} "
                      f"(interest: {self.interest}; reason: {self.reason}); made by {self.software}")
-        return "\n".join(lines)
+        return "\n".join(lines + stamp_lines(self.timestamps, self.timestamps_unchecked))
 
 
 def bundle_kind(path: Path) -> str | None:
@@ -113,40 +120,60 @@ def bundle_kind(path: Path) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def verify_case_bundle(path: Path, *, trusted_keys: Collection[str] | None = None) -> CaseBundleReport:
-    """Run every step; the first failure raises. ``trusted_keys`` pins the site's fingerprints:
-    with them a bundle whose keys do not descend from one of them raises TrustError."""
-    if trusted_keys is not None and not trusted_keys:
-        raise TrustError("no trusted fingerprint given: pass None to verify unpinned")
+def claimed_members(path: Path) -> dict[str, Any] | None:
+    """For a case bundle that failed: the case number its (unverified) manifest claims and, for
+    each clip and the report, whether the member hashes to the SHA-256 listed there. Nothing
+    here is verified; it only says which member differs. None when even that cannot be read."""
+    try:
+        with SafeArchive(Path(path)) as archive:
+            manifest = _checked_dict(archive.read_json(MANIFEST), MANIFEST)
+            case = _field(manifest, "case", dict, MANIFEST)
+            listed = [("clip", _checked_dict(c, "manifest clip")) for c in _field(manifest, "clips", list, MANIFEST)]
+            listed.append(("report", _field(manifest, "report", dict, MANIFEST)))
+            return {"case": str(case.get("number")), "members": [
+                {"kind": kind, "id": str(item.get("id", "report")), "file": str(item.get("file")),
+                 "matches": _matches(archive, item)} for kind, item in listed]}
+    except VerificationError:
+        return None
+
+
+def _matches(archive: SafeArchive, item: dict[str, Any]) -> bool:
+    try:
+        return archive.sha256(str(item.get("file"))) == (item.get("sha256"), item.get("size"))
+    except VerificationError:
+        return False
+
+
+def verify_case_bundle(path: Path, *, trusted_keys: Collection[str] | None = None,
+                       timestamp_roots: Sequence[x509.Certificate] | None = None) -> CaseBundleReport:
+    """As ``evidence.bundle.verify_bundle``, for a case bundle: the first failure raises."""
     with SafeArchive(Path(path)) as archive:
-        keys = step2_keys(archive)
-        chain = step2_rotations(archive, keys)
-        trusted = chain.keys if trusted_keys is None else chain.trusted_from(set(trusted_keys))
-        manifest = step3_signatures(archive, keys, chain, CASE_BUNDLE_TYPE)
-        clips = step4_clips(archive, manifest)
-        report = step4_report(archive, manifest)
+        signed = open_signed(archive, trusted_keys, CASE_BUNDLE_TYPE)
+        manifest = signed.manifest
+        clips, report = step4_members(archive, manifest)
         step4_readme(archive, manifest)
-        step4_sums(archive, clips, report)
         check_rotation_list(archive, manifest)
-        entries = step5_entries(archive, manifest, keys, chain, trusted)
+        entries = signed.step5_entries(archive)
         counts = step6_chains(entries, manifest, clips, report)
-        checkpoint = step7_checkpoint(archive, manifest, keys, entries[-1], chain, trusted)
+        anchored = anchor(archive, signed, entries, timestamp_roots)
     export, case = manifest["export"], _field(manifest, "case", dict, MANIFEST)
     report_entry = next(e for e in entries if e["seq"] == report["seq"])
-    software: dict[str, Any] = manifest["software"] if isinstance(manifest.get("software"), dict) else {}
     return CaseBundleReport(
         case=export["case"], case_id=export["case_id"], title=str(case.get("title", "")),
         clips=tuple(CaseClipResult(c["id"], c["sha256"], c["size"], c["sealed_at"], counts[c["id"]]) for c in clips),
         report_sha256=report["sha256"], report_made_at=report_entry["time"], reason=export["reason"],
         recipient=export["recipient"], interest=export["interest"], exported_by=export["by"],
-        exported_at=export["time"], entries=len(entries), signed_by=chain.current, key_ids=chain.keys,
-        checkpoint_size=checkpoint.size, software=f"{software.get('name', '?')} {software.get('version', '?')}",
-        pinned=trusted_keys is not None, anchor=None if trusted_keys is None else trusted[0],
+        exported_at=export["time"], entries=len(entries), signed_by=signed.chain.current, key_ids=signed.chain.keys,
+        checkpoint_size=anchored.checkpoint.size, software=signed.software, pinned=signed.pinned,
+        anchor=signed.anchor, merkle_root=anchored.checkpoint.root, timestamps=anchored.timestamps,
+        timestamps_unchecked=anchored.unchecked,
     )
 
 
-def step4_clips(archive: SafeArchive, manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every clip's bytes hash to what the manifest (and, in step 6, its seal) says; no extra clips."""
+def step4_members(archive: SafeArchive, manifest: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every member hashes to the signed SHA256SUMS, which lists the clips and the report first;
+    each clip and the report hash to what the manifest (and, in step 6, the custody entries) say;
+    the bundle holds no clip or report the manifest does not list."""
     clips = [_checked_dict(c, "manifest clip") for c in _field(manifest, "clips", list, MANIFEST)]
     if not clips:
         raise BundleFormatError(f"{MANIFEST}: a case bundle lists no clips")
@@ -155,27 +182,17 @@ def step4_clips(archive: SafeArchive, manifest: dict[str, Any]) -> list[dict[str
     present = sorted(n for n in archive.names if n.startswith("clip/"))
     if sorted(names) != present or len(set(names)) != len(names) or len(set(ids)) != len(ids):
         raise BundleFormatError(f"bundle clips {present} do not match the manifest's {sorted(names)}")
-    for clip, name in zip(clips, names, strict=True):
-        digest, size = archive.sha256(name)
-        if digest != _field(clip, "sha256", str, "manifest clip") or size != _field(clip, "size", int, "manifest clip"):
-            raise IntegrityError(f"{name}: hashes to {digest} ({size} bytes), manifest says "
-                                 f"{clip['sha256']} ({clip['size']} bytes)")
-    return clips
-
-
-def step4_report(archive: SafeArchive, manifest: dict[str, Any]) -> dict[str, Any]:
-    """The report PDF hashes to what the manifest says (step 6 ties that to the report entry)."""
     report = _field(manifest, "report", dict, MANIFEST)
-    name = _field(report, "file", str, "manifest report")
-    present = [n for n in archive.names if n.startswith(REPORT_DIR)]
-    if present != [name]:
-        raise BundleFormatError(f"bundle must hold exactly the report {name}; found {present}")
-    digest, size = archive.sha256(name)
-    if digest != _field(report, "sha256", str, "manifest report") or size != _field(report, "size", int, "manifest report"):
-        raise IntegrityError(f"{name}: hashes to {digest} ({size} bytes), manifest says "
-                             f"{report['sha256']} ({report['size']} bytes)")
+    report_name = _field(report, "file", str, "manifest report")
+    reports = [n for n in archive.names if n.startswith(REPORT_DIR)]
+    if reports != [report_name]:
+        raise BundleFormatError(f"bundle must hold exactly the report {report_name}; found {reports}")
     _field(report, "seq", int, "manifest report")
-    return report
+    hashed = check_sums(archive, manifest, [*names, report_name])
+    for clip, name in zip(clips, names, strict=True):
+        check_listed(name, hashed[name], clip, "manifest clip")
+    check_listed(report_name, hashed[report_name], report, "manifest report")
+    return clips, report
 
 
 def step4_readme(archive: SafeArchive, manifest: dict[str, Any]) -> None:
@@ -184,21 +201,6 @@ def step4_readme(archive: SafeArchive, manifest: dict[str, Any]) -> None:
     digest = sha256_bytes(archive.read(README))
     if listed.get("file") != README or digest != listed.get("sha256"):
         raise IntegrityError(f"{README}: hashes to {digest}, manifest says {listed.get('sha256')}")
-
-
-def step4_sums(archive: SafeArchive, clips: list[dict[str, Any]], report: dict[str, Any]) -> None:
-    """The signed SHA256SUMS lists the clips and the report first, then every other checked member
-    once, and each hashes to it (what `sha256sum -c SHA256SUMS` checks by hand)."""
-    listed = _parse_sums(archive.read(SUMS))
-    first = [(c["file"], c["sha256"]) for c in clips] + [(report["file"], report["sha256"])]
-    expected = {n for n in archive.names if not n.endswith(".sig") and n not in (SUMS, README)}
-    if listed[:len(first)] != first or {n for n, _ in listed} != expected or len(listed) != len(expected):
-        raise BundleFormatError(f"{SUMS}: must list the clips and the report first and then every other member "
-                                f"once (lists {sorted(n for n, _ in listed)}, bundle holds {sorted(expected)})")
-    for member, wanted in listed[len(first):]:
-        digest = sha256_bytes(archive.read(member))
-        if digest != wanted:
-            raise IntegrityError(f"{member}: hashes to {digest}, {SUMS} says {wanted}")
 
 
 def step6_chains(entries: list[dict[str, Any]], manifest: dict[str, Any], clips: list[dict[str, Any]],

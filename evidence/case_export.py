@@ -9,40 +9,33 @@ no clip's history can be cut short in the bundle, and a checkpoint ends exactly 
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib.resources import files
 from pathlib import Path
-from string import Template
 from typing import Any
 
 from evidence.actions import Action
-from evidence.bundle_format import (
-    CASE_BUNDLE_TYPE,
-    CHECKPOINT,
-    CHECKPOINT_SIG,
-    MANIFEST,
-    MANIFEST_SIG,
-    README,
-    REPORT_DIR,
-    SUMS,
-    SUMS_SIG,
-    VERSION,
-    entry_file,
-    key_file,
-    rotation_file,
-    signature_file,
-)
-from evidence.canonical import canonical_json
-from evidence.certificate import one_line
+from evidence.bundle_format import CASE_BUNDLE_TYPE, README, REPORT_DIR, VERSION
+from evidence.certificate import case_certificate_text, one_line
 from evidence.entry import CustodyRecord
 from evidence.errors import EvidenceError, IntegrityError
-from evidence.export import Disclosure, _clip_source, _copy_verified, _items, _shell_word, software
+from evidence.export import (
+    Custody,
+    Disclosure,
+    _clip_source,
+    _copy_verified,
+    fill_guide,
+    software,
+    write_signed,
+)
 from evidence.hashing import sha256_bytes, sha256_file
 from evidence.store import EvidenceStore
 
 CASE_README = "VERIFY_CASE.md"
+CLIP_README = "VERIFY.md"
 
 
 @dataclass(frozen=True)
@@ -85,46 +78,25 @@ def export_case_bundle(ev: EvidenceStore, out: Path, *, case: CaseRef, clip_ids:
                 **asdict(disclosure), "case_id": case.case_id, "file": out.name, "report_sha256": report_sha256,
                 "clips": {clip_id: head.entry_hash for clip_id, head in heads.items()},
             })
-            checkpoint = ev.checkpoint_at(record)
-            entries = _entries(ev, case, heads, record)
-            rotations = ev.rotations(before=record.seq)
-            key_ids = ([rotations[0].details["old_key_id"], *(r.details["new_key_id"] for r in rotations)]
-                       if rotations else [checkpoint.key_id])
-            text = case_readme(case=case, clip_count=len(clip_ids), signed_by=checkpoint.key_id, bundle_name=out.name)
+            custody = Custody.at(ev, record, _entries(ev, case, heads, record))
+            certificate = case_certificate_text(
+                clips=[(seals[c], members[c]) for c in clip_ids], report=(report_entry, report_member), export=record,
+                entries=custody.entries, signed_by=custody.signed_by, software=software()).encode("utf-8")
+            guide = case_readme(case=case, clip_count=len(clip_ids), bundle_name=out.name)
             manifest = {
                 "type": CASE_BUNDLE_TYPE, "v": VERSION,
                 "case": {"id": case.case_id, "number": case.number, "title": case.title},
                 "clips": [_clip_json(seals[c], members[c]) for c in clip_ids],
                 "report": {"file": report_member, "sha256": report_sha256, "size": report.stat().st_size,
                            "seq": report_entry.seq},
-                "readme": {"file": README, "sha256": sha256_bytes(text.encode("utf-8"))},
+                "readme": {"file": README, "sha256": sha256_bytes(guide.encode("utf-8"))},
                 "export": {**{k: record.details[k] for k in ("case", "case_id", "reason", "by", "recipient",
                                                                "interest")},
                            "time": record.time_text, "seq": record.seq},
-                "custody": _items(entries, entry_file),
-                "rotations": _items(rotations, rotation_file),
-                "checkpoint": {"file": CHECKPOINT, **checkpoint.to_json()},
-                "keys": {kid: key_file(kid) for kid in key_ids},
-                "signed_by": checkpoint.key_id,
-                "software": software(),
+                **custody.manifest(certificate),
             }
-            texts: dict[str, bytes] = {MANIFEST: canonical_json(manifest)}
-            signatures: dict[str, bytes] = {MANIFEST_SIG: ev.keys.sign(texts[MANIFEST])}
-            for records, file_name in ((entries, entry_file), (rotations, rotation_file)):
-                for entry in records:
-                    texts[file_name(entry.seq)] = entry.signed_bytes()
-                    signatures[signature_file(file_name(entry.seq))] = entry.signature_bytes()
-            texts[CHECKPOINT] = checkpoint.signed_bytes()
-            signatures[CHECKPOINT_SIG] = checkpoint.signature_bytes()
-            for kid in key_ids:
-                texts[key_file(kid)] = ev.keys.public_pem(kid)
             first = [(seals[c].object_sha256 or "", members[c]) for c in clip_ids] + [(report_sha256, report_member)]
-            sums = "".join(f"{digest}  {name}\n" for digest, name in
-                           first + [(sha256_bytes(data), name) for name, data in sorted(texts.items())])
-            for name, data in {**texts, **signatures, SUMS: sums.encode("ascii"),
-                               SUMS_SIG: ev.keys.sign(sums.encode("ascii"))}.items():
-                bundle.writestr(name, data)
-            bundle.writestr(README, text)
+            write_signed(bundle, ev, custody, manifest, certificate=certificate, first=first, guide=guide)
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
@@ -149,10 +121,18 @@ def _clip_json(seal: CustodyRecord, member: str) -> dict[str, Any]:
             "incomplete": seal.details.get("incomplete")}
 
 
-def case_readme(*, case: CaseRef, clip_count: int, signed_by: str, bundle_name: str) -> str:
-    template = Template(files("evidence").joinpath(CASE_README).read_text(encoding="utf-8"))
-    return template.substitute(case=one_line(case.number), title=one_line(case.title), clip_count=clip_count,
-                               signed_by=signed_by, bundle_name=_shell_word(bundle_name))
+def case_readme(*, case: CaseRef, clip_count: int, bundle_name: str) -> str:
+    """VERIFY.md of a case bundle: its own steps 4 and 6, and the clip bundle's others word for word
+    (``{{step N}}`` in the template), since they check the same members the same way."""
+    steps = {number: text for text, number in
+             re.findall(r"^(## Step (\d+)\..*?)(?=^## |^<!--)", _template(CLIP_README), flags=re.MULTILINE | re.DOTALL)}
+    text = re.sub(r"^\{\{step (\d+)\}\}\n", lambda m: steps[m.group(1)], _template(CASE_README), flags=re.MULTILINE)
+    return fill_guide(text, clip_id="", case=case.number, bundle_name=bundle_name,
+                      names=(("clip_count", str(clip_count)), ("title", one_line(case.title))))
+
+
+def _template(name: str) -> str:
+    return files("evidence").joinpath(name).read_text(encoding="utf-8")
 
 
 def _file_word(text: str) -> str:

@@ -92,12 +92,8 @@ def export_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, disclosure: Dis
             _copy_verified(bundle, source, clip_member, seal)
             record = ev.append(Action.EXPORTED, actor=disclosure.by, clip_id=clip_id,
                                object_sha256=seal.object_sha256, details={**asdict(disclosure), "file": name})
-            checkpoint = ev.checkpoint_at(record)
-            parts = _Parts(seal=seal, record=record, checkpoint=checkpoint, clip_member=clip_member,
-                           entries=[e for e in ev.entries(clip_id) if e.seq <= record.seq],
-                           rotations=ev.rotations(before=record.seq), signed_by=checkpoint.key_id,
-                           tokens=_fetch_tokens(ev, checkpoint))
-            parts.proofs.update({e.seq: ev.inclusion_proof(e.seq, checkpoint.size) for e in parts.entries})
+            custody = Custody.at(ev, record, [e for e in ev.entries(clip_id) if e.seq <= record.seq])
+            parts = _Parts(seal=seal, clip_member=clip_member, custody=custody)
             _write_metadata(bundle, ev, parts, name)
         os.replace(partial, out)
     finally:
@@ -115,17 +111,29 @@ def _fetch_tokens(ev: EvidenceStore, checkpoint: Checkpoint) -> dict[str, tuple[
 
 
 @dataclass(frozen=True)
-class _Parts:
-    seal: CustodyRecord
-    record: CustodyRecord
+class Custody:
+    """What every bundle (clip, unmask or case) carries about custody: the entries up to the
+    export, the site's key rotations, the checkpoint ending at the export with each entry's
+    inclusion proof in it, and the timestamp authorities' tokens over that checkpoint."""
+
+    record: CustodyRecord  # the export (disclosure) entry, last of ``entries``
     checkpoint: Checkpoint
-    clip_member: str
     entries: list[CustodyRecord]
     rotations: list[CustodyRecord]
-    signed_by: str
     tokens: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # authority id -> (URL, RFC 3161 reply)
     proofs: dict[int, list[str]] = field(default_factory=dict)  # entry seq -> inclusion proof in the checkpoint
-    original: dict[str, Any] | None = None  # an unmask bundle's native original (manifest section)
+
+    @classmethod
+    def at(cls, ev: EvidenceStore, record: CustodyRecord, entries: list[CustodyRecord]) -> Custody:
+        """Checkpoint the log at ``record`` and gather what proves ``entries`` are in it."""
+        checkpoint = ev.checkpoint_at(record)
+        return cls(record=record, checkpoint=checkpoint, entries=entries, rotations=ev.rotations(before=record.seq),
+                   tokens=_fetch_tokens(ev, checkpoint),
+                   proofs={e.seq: ev.inclusion_proof(e.seq, checkpoint.size) for e in entries})
+
+    @property
+    def signed_by(self) -> str:
+        return self.checkpoint.key_id
 
     @property
     def key_ids(self) -> list[str]:
@@ -133,6 +141,28 @@ class _Parts:
         if not self.rotations:
             return [self.signed_by]
         return [self.rotations[0].details["old_key_id"], *(r.details["new_key_id"] for r in self.rotations)]
+
+    def manifest(self, certificate: bytes) -> dict[str, Any]:
+        """The manifest sections every kind of bundle has."""
+        return {
+            "custody": _items(self.entries, entry_file, self.proofs),
+            "rotations": _items(self.rotations, rotation_file),
+            "checkpoint": {"file": CHECKPOINT, **self.checkpoint.to_json()},
+            "keys": {kid: key_file(kid) for kid in self.key_ids},
+            "signed_by": self.signed_by,
+            "software": software(),
+            "certificate": {"file": CERTIFICATE, "sha256": sha256_bytes(certificate)},
+            "timestamps": [{"authority": url, "file": token_file(aid), "sha256": sha256_bytes(token)}
+                           for aid, (url, token) in self.tokens.items()],
+        }
+
+
+@dataclass(frozen=True)
+class _Parts:
+    seal: CustodyRecord
+    clip_member: str
+    custody: Custody
+    original: dict[str, Any] | None = None  # an unmask bundle's native original (manifest section)
 
 
 def _clip_source(ev: EvidenceStore, seal: CustodyRecord) -> Path:
@@ -175,7 +205,7 @@ def _items(records: list[CustodyRecord], file_name: Any,
 
 
 def _manifest(parts: _Parts, certificate: bytes) -> dict[str, Any]:
-    seal, record = parts.seal, parts.record
+    seal, record = parts.seal, parts.custody.record
     return ({"original": parts.original} if parts.original is not None else {}) | {
         "type": BUNDLE_TYPE, "v": VERSION,
         "clip": {"id": seal.clip_id, "file": parts.clip_member, "sha256": seal.object_sha256,
@@ -184,15 +214,7 @@ def _manifest(parts: _Parts, certificate: bytes) -> dict[str, Any]:
                  "metadata": seal.details.get("metadata", {}), "incomplete": seal.details.get("incomplete")},
         "export": {**{k: record.details[k] for k in ("case", "reason", "by", "recipient", "interest")},
                    "time": record.time_text, "seq": record.seq},
-        "custody": _items(parts.entries, entry_file, parts.proofs),
-        "rotations": _items(parts.rotations, rotation_file),
-        "checkpoint": {"file": CHECKPOINT, **parts.checkpoint.to_json()},
-        "keys": {kid: key_file(kid) for kid in parts.key_ids},
-        "signed_by": parts.signed_by,
-        "software": software(),
-        "certificate": {"file": CERTIFICATE, "sha256": sha256_bytes(certificate)},
-        "timestamps": [{"authority": url, "file": token_file(aid), "sha256": sha256_bytes(token)}
-                       for aid, (url, token) in parts.tokens.items()],
+        **parts.custody.manifest(certificate),
     }
 
 
@@ -207,40 +229,49 @@ def software() -> dict[str, str]:
 
 def _write_metadata(bundle: zipfile.ZipFile, ev: EvidenceStore, parts: _Parts, bundle_name: str,
                     *, guide: str | None = None) -> None:
-    """Everything but the clip; SHA256SUMS lists every member a reader must check, and is signed."""
-    certificate = certificate_text(seal=parts.seal, export=parts.record, entries=parts.entries,
-                                   signed_by=parts.signed_by, software=software(),
+    """Everything but the clip (and original), which are already in the bundle."""
+    custody = parts.custody
+    certificate = certificate_text(seal=parts.seal, export=custody.record, entries=custody.entries,
+                                   signed_by=custody.signed_by, software=software(),
                                    clip_member=parts.clip_member).encode("utf-8")
-    manifest = _manifest(parts, certificate)
+    first = [(parts.seal.object_sha256 or "", parts.clip_member)]
+    if parts.original is not None:  # listed second, after the clip, hashed as it was written
+        first.append((parts.original["sha256"], parts.original["file"]))
+    write_signed(bundle, ev, custody, _manifest(parts, certificate), certificate=certificate, first=first,
+                 guide=guide or readme(clip_id=parts.seal.clip_id or "", case=custody.record.details["case"],
+                                       bundle_name=bundle_name))
+
+
+def write_signed(bundle: zipfile.ZipFile, ev: EvidenceStore, custody: Custody, manifest: dict[str, Any], *,
+                 certificate: bytes, first: list[tuple[str, str]], guide: str) -> None:
+    """Write the manifest, the custody files, the certificate and the guide, each signed or listed
+    in the signed SHA256SUMS. ``first`` (SHA-256, member) are the large members already written
+    (clips, original, report): SHA256SUMS lists them first, then every other member by name."""
     members: dict[str, bytes] = {MANIFEST: canonical_json(manifest)}
     signatures: dict[str, bytes] = {MANIFEST_SIG: ev.keys.sign(members[MANIFEST])}
-    for records, file_name in ((parts.entries, entry_file), (parts.rotations, rotation_file)):
+    for records, file_name in ((custody.entries, entry_file), (custody.rotations, rotation_file)):
         for entry in records:
             members[file_name(entry.seq)] = entry.signed_bytes()
             signatures[signature_file(file_name(entry.seq))] = entry.signature_bytes()
-    for seq, proof in parts.proofs.items():
+    for seq, proof in custody.proofs.items():
         members[proof_file(entry_file(seq))] = "".join(f"{h}\n" for h in proof).encode("ascii")
-    for aid, (url, token) in parts.tokens.items():
+    for aid, (url, token) in custody.tokens.items():
         members[token_file(aid)] = token
         members[token_file(aid).replace(".tsr", ".url")] = url.encode("utf-8")
-    members[CHECKPOINT] = parts.checkpoint.signed_bytes()
-    signatures[CHECKPOINT_SIG] = parts.checkpoint.signature_bytes()
-    for kid in parts.key_ids:
+    members[CHECKPOINT] = custody.checkpoint.signed_bytes()
+    signatures[CHECKPOINT_SIG] = custody.checkpoint.signature_bytes()
+    for kid in custody.key_ids:
         members[key_file(kid)] = ev.keys.public_pem(kid)
     members[CERTIFICATE] = certificate
-    sums = sums_text(parts.seal.object_sha256 or "", parts.clip_member, members)
-    if parts.original is not None:  # listed second, after the clip, hashed as it was written
-        head, rest = sums.split(b"\n", 1)
-        sums = head + f"\n{parts.original['sha256']}  {parts.original['file']}\n".encode("ascii") + rest
+    sums = sums_text(first, members)
     for name, data in {**members, **signatures, SUMS: sums, SUMS_SIG: ev.keys.sign(sums)}.items():
         bundle.writestr(name, data)
-    bundle.writestr(README, guide or readme(clip_id=parts.seal.clip_id or "", case=parts.record.details["case"],
-                                            bundle_name=bundle_name))
+    bundle.writestr(README, guide)
 
 
-def sums_text(clip_sha256: str, clip_member: str, members: dict[str, bytes]) -> bytes:
-    """``sha256sum -c`` input: the clip first, then every other checked member in name order."""
-    lines = [f"{clip_sha256}  {clip_member}"]
+def sums_text(first: list[tuple[str, str]], members: dict[str, bytes]) -> bytes:
+    """``sha256sum -c`` input: the large members first, in order, then every other member by name."""
+    lines = [f"{digest}  {name}" for digest, name in first]
     lines += [f"{sha256_bytes(data)}  {name}" for name, data in sorted(members.items())]
     return ("\n".join(lines) + "\n").encode("ascii")
 
@@ -249,8 +280,13 @@ def readme(*, clip_id: str, case: str, bundle_name: str, template: str = "VERIFY
            names: tuple[tuple[str, str], ...] = ()) -> str:
     """VERIFY.md for this bundle: the packaged template with its names filled in."""
     text = files("evidence").joinpath(template).read_text(encoding="utf-8")
+    return fill_guide(text, clip_id=clip_id, case=case, bundle_name=bundle_name, names=names)
+
+
+def fill_guide(text: str, *, clip_id: str, case: str, bundle_name: str, names: tuple[tuple[str, str], ...] = ()) -> str:
+    """Fill a guide's ``{{name}}`` fields; free text goes last, so none of it is read again as a field."""
     for name, value in (("bundle_name", _shell_word(bundle_name)), ("check_dir", check_dir(bundle_name)),
-                        ("clip_id", clip_id), *names, ("case", one_line(case))):  # free text last: never re-read
+                        ("clip_id", clip_id), *names, ("case", one_line(case))):
         text = text.replace("{{" + name + "}}", value)
     return text
 

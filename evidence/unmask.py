@@ -26,10 +26,10 @@ from evidence.certificate import one_line
 from evidence.entry import CustodyRecord
 from evidence.errors import EvidenceError, IntegrityError
 from evidence.export import (
+    Custody,
     Disclosure,
     _clip_source,
     _copy_verified,
-    _fetch_tokens,
     _Parts,
     _shell_word,
     _write_metadata,
@@ -93,13 +93,9 @@ def unmask_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, identity: str |
             _copy_verified(bundle, clip_source, clip_member, seal)
             _write_original(bundle, stored, member, original, identity, clip_id)
             record = _log(ev, clip_id, original, approvals, disclosure, out.name, request_seq)
-            checkpoint = ev.checkpoint_at(record)
             listed = {k: original[k] for k in ("sha256", "size", "ciphertext_sha256", "complete")}
-            parts = _Parts(seal=seal, record=record, checkpoint=checkpoint, clip_member=clip_member,
-                           entries=[e for e in ev.entries(clip_id) if e.seq <= record.seq],
-                           rotations=ev.rotations(before=record.seq), signed_by=checkpoint.key_id,
-                           tokens=_fetch_tokens(ev, checkpoint), original={"file": member, **listed})
-            parts.proofs.update({e.seq: ev.inclusion_proof(e.seq, checkpoint.size) for e in parts.entries})
+            custody = Custody.at(ev, record, [e for e in ev.entries(clip_id) if e.seq <= record.seq])
+            parts = _Parts(seal=seal, clip_member=clip_member, custody=custody, original={"file": member, **listed})
             _write_metadata(bundle, ev, parts, out.name, guide=_guide(clip_id, disclosure, original, out.name))
         os.replace(partial, out)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +42,18 @@ def base_config(storage: Path, **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+# What VERIFY.md may use: unzip, sha256sum, openssl and POSIX shell tools, no Python.
+TOOLS = ("sh", "bash", "unzip", "sha256sum", "openssl", "grep", "sed", "cut", "awk", "tr", "cat", "head", "tail",
+         "find", "sort", "cmp", "comm", "mkdir")
+
+
+@pytest.fixture(scope="module")
+def no_python_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PATH of one folder with links to the allowed tools and nothing else."""
+    folder = tmp_path_factory.mktemp("bin")
+    for tool in TOOLS:
+        os.symlink(shutil.which(tool), folder / tool)  # type: ignore[arg-type]
+    assert not any(shutil.which(name, path=str(folder)) for name in ("python3", "python", "perl"))
+    return str(folder)

@@ -150,7 +150,7 @@ def _verify_bundle(bundle: Path, as_json: bool, trust: list[str] | None, trust_f
     is_case = bundle_kind(bundle) == CASE_BUNDLE_TYPE
     try:
         if is_case:
-            case_report = verify_case_bundle(bundle, trusted_keys=trusted)
+            case_report = verify_case_bundle(bundle, trusted_keys=trusted, timestamp_roots=roots)
         else:
             report = verify_bundle(bundle, trusted_keys=trusted, timestamp_roots=roots)
     except VerificationError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -109,18 +108,3 @@ def site(tmp_path: Path, site_template: Path) -> Iterator[Site]:
     copy = open_site(tmp_path / "data")
     yield copy
     copy.engine.dispose()
-
-
-# What VERIFY.md may use: unzip, sha256sum, openssl and POSIX shell tools, no Python.
-TOOLS = ("sh", "bash", "unzip", "sha256sum", "openssl", "grep", "sed", "cut", "awk", "tr", "cat", "head", "tail",
-         "find", "sort", "cmp", "comm", "mkdir")
-
-
-@pytest.fixture(scope="module")
-def no_python_path(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A PATH of one folder with links to the allowed tools and nothing else."""
-    folder = tmp_path_factory.mktemp("bin")
-    for tool in TOOLS:
-        os.symlink(shutil.which(tool), folder / tool)  # type: ignore[arg-type]
-    assert not any(shutil.which(name, path=str(folder)) for name in ("python3", "python", "perl"))
-    return str(folder)

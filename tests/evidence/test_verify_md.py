@@ -15,8 +15,9 @@ from evidence.bundle import verify_bundle
 from evidence.export import export_bundle
 from evidence.hashing import sha256_file
 from monitor.cli.key_card import grouped
+from tests.conftest import TOOLS
 from tests.evidence import bundles
-from tests.evidence.conftest import TOOLS, Site, disclose, open_site, seal_real_clip
+from tests.evidence.conftest import Site, disclose, open_site, seal_real_clip
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(tool) for tool in TOOLS), reason=f"needs {', '.join(TOOLS)}")
 
