@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from evidence.bundle import verify_bundle
 from evidence.case_bundle import verify_case_bundle
@@ -26,7 +27,7 @@ from tests.evidence import bundles
 from tests.evidence.test_verify_md import run_verify_md, steps
 from tests.fixtures.tsa import TimestampAuthority, make_authority
 from tests.service.casework import BASE, case_with_two_cameras, export
-from tests.service.conftest import Server, make_site, serve
+from tests.service.conftest import Server, log_in, make_site, serve, shoot
 
 pytestmark = pytest.mark.slow
 
@@ -226,3 +227,59 @@ def test_members_cannot_be_added_swapped_or_passed_off_as_another_kind(server: S
                                   lambda m: m.update({"report/x.pdf": items[report]}))
     with pytest.raises(VerificationError, match="SHA256SUMS"):
         verify_bundle(with_report)  # a clip bundle's signed list has no room for a report
+
+
+def test_the_verify_api_takes_a_case_bundle_within_the_upload_limit(server: Server, tmp_path: Path) -> None:
+    case, clips = case_with_two_cameras(server, "2026-0097")
+    bundle = export(server, case, tmp_path)
+    data = bundle.read_bytes()
+    with server.client("investigator") as client:
+        result = client.post("/api/bundles/verify", content=data, headers={"Content-Type": "application/zip"}).json()
+        assert result["ok"] is True and result["kind"] == "hotspot-case-bundle", result
+        assert len(result["result"]["timestamps"]) == 1 and result["result"]["case"] == "2026-0097" and {c["clip_id"] for c in result["result"]["clips"]} == {
+            c.id for c in clips}
+        broken = bundles.members(bundle)
+        broken[f"clip/{clips[0].id}.mp4"] = bundles.flip_byte(broken[f"clip/{clips[0].id}.mp4"], 700)
+        failed = client.post("/api/bundles/verify", content=bundles.write(tmp_path / "b.zip", broken).read_bytes(),
+                             headers={"Content-Type": "application/zip"}).json()
+        assert failed["ok"] is False and f"clip/{clips[0].id}.mp4" in failed["error"]
+        assert {m["id"]: m["matches"] for m in failed["claimed"]["members"]} == {
+            clips[0].id: False, clips[1].id: True, "report": True}
+        too_big = client.post("/api/bundles/verify", content=data + b"\0" * (5 * 1024 * 1024),
+                              headers={"Content-Type": "application/zip"})
+        assert too_big.status_code == 413
+    logged = [e for e in server.site.runtime.evidence.entries() if str(e.action) == "verified"][-2:]
+    assert [e.details.get("bundle_case") for e in logged] == ["2026-0097", None]
+    assert [e.details["ok"] for e in logged] == [True, False]
+
+
+@pytest.mark.browser
+def test_the_verify_page_shows_a_case_bundle_and_a_changed_byte(page: Page, server: Server, tmp_path: Path) -> None:
+    case, clips = case_with_two_cameras(server, "2026-0099")
+    bundle = export(server, case, tmp_path)
+    log_in(page, server, "investigator", "/verify")
+    page.set_input_files("#verify-form input[type=file]", str(bundle))
+    page.click("#verify-form button[type=submit]")
+    result = page.locator("#verify-result")
+    expect(result).to_have_class("ok")
+    expect(result).to_contain_text("VERIFIED: case bundle intact and signed by this site's key")
+    expect(result).to_contain_text("Case 2026-0099 (Fight, stairwell to hallway): 2 clip(s)")
+    for clip in clips:
+        expect(result).to_contain_text(f"clip {clip.id}: VERIFIED, sha256 {clip.sha256}")
+    expect(result).to_contain_text("report: VERIFIED, sha256")
+    expect(result).to_contain_text("timestamped by CN=Test TSA")  # against the root the site configures
+    shoot(page, "verify-case-bundle.png", full_page=True)
+
+    report = next(n for n in bundles.members(bundle) if n.startswith("report/"))
+    tampered = bundles.rewrite(bundle, tmp_path / "tampered.zip", lambda m: m.update(
+        {report: bundles.flip_byte(m[report], len(m[report]) // 2)}))
+    page.set_input_files("#verify-form input[type=file]", str(tampered))
+    page.click("#verify-form button[type=submit]")
+    expect(result).to_have_class("failed")
+    expect(result).to_contain_text(f"NOT VERIFIED: {report}: hashes to")
+    expect(result).to_contain_text("Case 2026-0099 (as the bundle claims; not verified)")
+    expect(result).to_contain_text("report: DOES NOT MATCH the SHA-256 its manifest lists")
+    for clip in clips:
+        expect(result).to_contain_text(f"clip {clip.id}: matches the SHA-256 its manifest lists")
+    shoot(page, "verify-case-bundle-failed.png", full_page=True)
+    assert "VERIFIED:" not in result.inner_text().replace("NOT VERIFIED:", "")
