@@ -22,6 +22,7 @@ from evidence.case_bundle import verify_case_bundle
 from evidence.errors import VerificationError
 from evidence.export import software
 from evidence.timestamps import load_roots
+from monitor.service.routers.bundles import site_key_ids
 from tests.conftest import TOOLS
 from tests.evidence import bundles
 from tests.evidence.test_verify_md import run_verify_md, steps
@@ -51,7 +52,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, authority: TimestampAuthori
 
 
 def fingerprint(server: Server) -> str:
-    return server.site.runtime.evidence.keys.key_id
+    """The site's first key, as its card gives it: later keys descend from it by rotation."""
+    return site_key_ids(server.site.runtime.evidence)[0]
 
 
 def evidence_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -109,14 +111,16 @@ def test_case_bundle_carries_proofs_tokens_version_and_certificate(server: Serve
 def test_case_bundle_verifies_offline_and_any_changed_byte_fails_it(server: Server, authority: TimestampAuthority,
                                                                     tmp_path: Path) -> None:
     case, clips = case_with_two_cameras(server, "2026-0060")
+    server.site.runtime.evidence.rotate_key(actor="admin")  # the bundle carries the rotation
     bundle = export(server, case, tmp_path)
     roots = load_roots(authority.ca_file)
     report = verify_case_bundle(bundle, trusted_keys=[fingerprint(server)], timestamp_roots=roots)
+    assert len(report.key_ids) == 2 and report.anchor == fingerprint(server) != report.signed_by
     assert report.case == "2026-0060" and {c.clip_id for c in report.clips} == {c.id for c in clips}
     assert report.recipient == "District Office, J. Park"
     items = bundles.members(bundle)
     kinds = {"clip/", "report/", "manifest.", "SHA256SUMS", "VERIFY.md", "CERTIFICATE.txt", "checkpoint.", "keys/",
-             "timestamps/", ".json", ".sig", ".proof", ".tsr", ".url"}
+             "rotations/", "timestamps/", ".json", ".sig", ".proof", ".tsr", ".url"}
     assert all(any(kind in name for name in items) for kind in kinds), sorted(items)
     with zipfile.ZipFile(bundle) as archive:
         spans = {info.filename: (info.header_offset + len(info.FileHeader()), info.file_size)
@@ -150,6 +154,7 @@ def test_case_verify_md_runs_literally_without_python(server: Server, authority:
     code, output, ran = run_verify_md(bundle, fingerprint(server), no_python_path, extra_env=tsa)
     assert code == 0 and ran == len(steps(bundle)) == 9 and output.count("OK:") == 9, output
     assert all(f"clip/{clip.id}.mp4: OK" in output and f"clip {clip.id}: chain OK" in output for clip in clips)
+    assert ("rotated to" in output) == (len(site_key_ids(server.site.runtime.evidence)) > 1)
     assert "VERIFY.md: OK" in output and "report: made in custody/" in output and "OK: 2 clip chain(s)" in output
     assert "OK: 1 timestamp token(s) verified" in output and "Time stamp:" in output
     assert "entries are in the checkpoint's Merkle tree" in output
