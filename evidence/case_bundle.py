@@ -1,9 +1,10 @@
 """Verify a case bundle offline: several clips, their report, one export. Same tools as a clip bundle.
 
-The steps are those of a clip bundle (``evidence.bundle``), in the order of the bundle's VERIFY.md,
-widened to many clips: every clip hashes to its seal and its whole chain is present up to the
-entry the signed export pins; the report hashes to what the signed ``report_made`` entry recorded;
-VERIFY.md itself is the text the manifest hashed.
+The steps are those of a clip bundle (``evidence.bundle``), in the order of the bundle's VERIFY.md;
+steps 2-3, the signed list and steps 7-9 (checkpoint, inclusion proofs, timestamp tokens) are its
+very functions. Steps 4 and 6 are widened to many clips: every clip hashes to its seal and its
+whole chain is present up to the entry the signed export pins; the report hashes to what the
+signed ``report_made`` entry recorded; VERIFY.md itself is the text the manifest hashed.
 """
 
 from __future__ import annotations

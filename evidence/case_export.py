@@ -3,7 +3,10 @@
 The bundle extends the single-clip format (FORMAT.md): several ``clip/`` members, one
 ``report/`` PDF, and a manifest of type ``hotspot-case-bundle``. The export is one custody entry
 (``case_exported``) that names the last entry of each clip's chain and the report's SHA-256, so
-no clip's history can be cut short in the bundle, and a checkpoint ends exactly at it.
+no clip's history can be cut short in the bundle, and a checkpoint ends exactly at it. As in a
+clip bundle, each entry comes with its inclusion proof in that checkpoint, the timestamp
+authorities' tokens over it are fetched at export, and a draft certificate covers every clip
+and the report.
 """
 
 from __future__ import annotations
