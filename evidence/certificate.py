@@ -58,8 +58,9 @@ def case_certificate_text(*, clips: list[tuple[CustodyRecord, str]], report: tup
    standard tool `sha256sum`; VERIFY.md in this bundle lists every check. A match shows a copy is
    bit for bit identical to the file sealed at recording time.
 
-3. The file {member} in this bundle is the incident report the system made from those records
-   at {made.time_text} (custody entry #{made.seq}, by {one_line(made.actor)}), whose SHA-256 digest is
+3. The file {member} in this bundle is the incident report the system made
+   from those records at {made.time_text} (custody entry #{made.seq}, by {one_line(made.actor)}),
+   whose SHA-256 digest is
        {made.object_sha256}
 """, handled="the clips since each was sealed, and of the case", export=export, entries=entries, signed_by=signed_by, software=software)
 
