@@ -114,6 +114,34 @@ class Objects(_Section):
     keep_local: bool = True
 
 
+PER_CAMERA = "per-camera"
+"""``storage.worker_user``: each camera's worker gets its own numeric uid and gid."""
+UID_MAX = 2**31 - 2
+"""Past this some tools read a uid as negative; 2**32 - 1 is (uid_t) -1."""
+_SPECIAL_UIDS = (65534, 65535)  # nobody, and (uid16_t) -1
+
+
+def _uid_range_problem(value: WorkerUids) -> str | None:
+    last = value.first + value.count - 1
+    if last > UID_MAX:
+        return f"uids {value.first}-{last} go past {UID_MAX}; lower first or count"
+    special = [uid for uid in _SPECIAL_UIDS if value.first <= uid <= last]
+    if special:
+        return f"uids {value.first}-{last} include {special[0]} (nobody, or -1 as a 16-bit uid); move the range"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerUids(_Section):
+    """Numeric uids (each also a gid) for per-camera workers. No account needs to exist: each
+    camera keeps the uid it was first given (``worker-uids.json`` in the storage folder)."""
+
+    # the first uid of the range; the default lies in a block systemd leaves unused (60578-61183),
+    # between its regular users (up to 60000) and DynamicUser= (61184-65519)
+    first: Annotated[int, Ge(1000), Le(UID_MAX)] = 60600
+    count: Annotated[int, Ge(1), Le(1_000_000)] = 500  # how many cameras can ever be given one
+
+
 @dataclass(frozen=True, kw_only=True)
 class Storage(_Section):
     path: str = "data"  # folder for clips, snapshots, keys and checkpoints
@@ -132,9 +160,15 @@ class Storage(_Section):
     # a folder outside the storage folder that receives a copy of every checkpoint; `hotspot
     # verify` compares the log with it, which is what catches newest entries deleted with their files
     witness_path: str | None = None
-    # started as root, camera workers run as this user: they cannot read the signing key or the
-    # database (docs/ARCHITECTURE.md); null keeps them as the service's user
-    worker_user: str | None = "nobody"
+    # started as root, who camera workers run as (docs/ARCHITECTURE.md): "per-camera" gives each
+    # camera's worker its own uid and gid from worker_uids, so no worker can write or read another
+    # camera's files; a user name makes every worker that one user (a compromised worker can then
+    # reach the other cameras' open clips); null keeps them as the service's user. Either way
+    # they cannot read the signing key or the database.
+    worker_user: str | None = PER_CAMERA
+    # the uid range "per-camera" takes from: {first: 60600, count: 500}; it must be one no
+    # account on this machine uses (the supervisor checks at start)
+    worker_uids: Annotated[WorkerUids, Check(_uid_range_problem)] = field(default_factory=lambda: WorkerUids())
     # Unix group that may read the storage folder and the config (files 0640, folders 2750,
     # the signing key stays 0600); unset = private to the service's user (0600 and 0700)
     group: Annotated[str | None, Check(_group_problem)] = None

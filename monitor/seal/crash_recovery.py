@@ -28,7 +28,7 @@ from monitor.record import recover_clip
 from monitor.seal.clip_sealer import original_beside, recovered_original, sidecar_path
 from monitor.seal.database_outbox import DatabaseOutbox, opened_identity
 from monitor.seal.quarantine import quarantine_file
-from monitor.seal.spool import SPOOL
+from monitor.seal.spool import JOURNALS, SPOOL
 from monitor.site.runtime import Runtime
 from monitor.store.db import describe_unavailable
 from monitor.store.models import Clip
@@ -111,7 +111,8 @@ def recover_at_start(runtime: Runtime) -> list[RecoveryAction] | None:
 def _redo_queued(runtime: Runtime, camera_id: str | None) -> bool:
     """Redo the writes earlier processes queued on disk; False if some must wait again."""
     folder = runtime.paths.root / SPOOL
-    cameras = {camera_id} if camera_id else {p.name.split(".", 1)[0] for p in folder.glob("*.jsonl")}
+    found = (*folder.glob("*.jsonl"), *(runtime.paths.root / JOURNALS).glob("*/*.jsonl"))
+    cameras = {camera_id} if camera_id else {p.name.split(".", 1)[0] for p in found}
     outbox = DatabaseOutbox(runtime)
     for camera in sorted(cameras):
         outbox.redo_spooled(camera)

@@ -1,6 +1,7 @@
 """A camera worker's outbox: each record goes to disk, then to the supervisor to write.
 
-The record is fsynced to the worker's journal (``pending/<camera>.journal-<worker>-<n>.jsonl``)
+The record is fsynced to the worker's journal
+(``journals/<camera>/<camera>.journal-<worker>-<n>.jsonl``, a folder only this camera's worker writes)
 before it is sent, so a worker killed with a message still in its pipe loses nothing: the
 supervisor redoes a dead worker's journals. After ``JOURNAL_RECORDS`` records, or
 ``JOURNAL_SECONDS`` after its first one, the worker starts the next file and sends a
@@ -17,7 +18,7 @@ import time
 import uuid
 from typing import Any
 
-from monitor.seal.spool import JOURNAL, SPOOL, Spool
+from monitor.seal.spool import JOURNAL, Spool, journal_folder
 from monitor.site.folders import Site
 from monitor.workers.messages import JournalDone, SpaceWanted, WriteRequest
 
@@ -47,7 +48,8 @@ class WorkerOutbox:
 
     def _next_journal(self) -> Spool:
         self._files += 1
-        return Spool(self._site.paths.root / SPOOL, self._camera_id, f"{self._prefix}{self._files:06d}")
+        folder = journal_folder(self._site.paths.root, self._camera_id)
+        return Spool(folder, self._camera_id, f"{self._prefix}{self._files:06d}")
 
     def submit(self, record: dict[str, Any]) -> None:
         self._journal.append(record)

@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 def _build_state(config_path: Path, config: Config, settings: ServiceSettings) -> ServiceState:
     runtime = Runtime.open(config, require_database=False)  # the workers record through an outage
     for camera in config.cameras:  # earlier versions stored the unmasked editor picture: remove it
-        runtime.paths.preview_file(camera.id, "editor").unlink(missing_ok=True)
+        (runtime.paths.live / f"{camera.id}.editor.jpg").unlink(missing_ok=True)
     feed = AlertFeed(runtime.sessions, lambda: runtime.config, poll_seconds=settings.alert_poll_seconds)
     editor = ConfigEditor(config_path, runtime, lambda c: _apply(state, c))
     state = ServiceState(config_path, runtime, settings, feed, editor, ViewLog())

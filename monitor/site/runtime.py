@@ -9,9 +9,10 @@ why it is not there. Camera workers never open one: they only need ``monitor.sit
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -26,7 +27,7 @@ from monitor.site.folders import Site
 from monitor.store.db import describe_unavailable, make_engine, session_factory
 from monitor.store.file_modes import FileModes, secure_storage
 from monitor.store.migrate import upgrade
-from monitor.workers.privileges import worker_user
+from monitor.workers.privileges import WorkerUser, owners, worker_users
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ class Runtime(Site):
     sessions: sessionmaker[Session]
     _evidence: EvidenceStore | None = None
     database_error: str | None = None
+    modes: FileModes = field(default_factory=FileModes)
+    worker_users: dict[str, WorkerUser] | None = None
+    """Who each camera's worker runs as (None: the service's user)."""
     _connecting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -49,12 +53,17 @@ class Runtime(Site):
         ``database_error`` instead of raised; the key is still loaded now, so a broken keyring
         stops the service at once rather than when the database returns.
         """
-        workers = worker_user(config.storage.worker_user)
-        modes = FileModes(config.storage.group, worker_uid=workers.uid if workers else None)
-        secure_storage(Path(config.storage.path).resolve(), modes)
+        root = Path(config.storage.path).resolve()
+        modes = FileModes(config.storage.group)
+        os.umask(modes.umask)
+        root.mkdir(parents=True, exist_ok=True)
+        users = worker_users(config.storage, root, [c.id for c in config.cameras], modes)
+        modes = replace(modes, workers=owners(users))
+        secure_storage(root, modes)
         paths = Site.open(config).paths
         engine = make_engine(config.storage.database, busy_timeout=config.storage.busy_timeout)
-        runtime = cls(config, paths, engine=engine, sessions=session_factory(engine))
+        runtime = cls(config, paths, engine=engine, sessions=session_factory(engine), modes=modes,
+                      worker_users=users)
         if require_database:
             runtime.connect()
         elif not runtime.try_connect():

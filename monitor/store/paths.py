@@ -10,7 +10,6 @@ from typing import Literal, get_args
 
 PreviewKind = Literal["live", "editor"]
 PREVIEW_KINDS: tuple[PreviewKind, ...] = get_args(PreviewKind)
-_PREVIEW_SUFFIX: dict[PreviewKind, str] = {"live": "", "editor": ".editor"}
 
 
 @dataclass(frozen=True)
@@ -56,17 +55,20 @@ class StoragePaths:
         return self.originals / camera_id / start.strftime("%Y-%m-%d") / name
 
     def preview_file(self, camera_id: str, kind: PreviewKind) -> Path:
-        """The camera's latest preview: the masked live tile, or the zone editor's frame."""
-        return self.live / f"{camera_id}{_PREVIEW_SUFFIX[kind]}.jpg"
+        """The camera's latest preview: the masked live tile, or the zone editor's frame (in
+        the camera's own folder, which only its worker writes)."""
+        return self.live / camera_id / f"{kind}.jpg"
 
     def preview_request_file(self, camera_id: str, kind: PreviewKind) -> Path:
         """Its modification time is when someone last asked for that preview."""
-        return self.live / f"{camera_id}{_PREVIEW_SUFFIX[kind]}.watch"
+        return self.live / camera_id / f"{kind}.watch"
 
     def request_preview(self, camera_id: str, kind: PreviewKind) -> None:
         """Tell the camera's worker, in another process, that someone is watching: it makes
         previews only while they are asked for."""
-        self.preview_request_file(camera_id, kind).touch()
+        path = self.preview_request_file(camera_id, kind)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
 
     def relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.root.resolve()).as_posix()

@@ -1,15 +1,16 @@
-"""Camera workers run as an unprivileged user when the service runs as root.
+"""Camera workers run as unprivileged users when the service runs as root.
 
 A worker parses untrusted stream data, so a decoder bug is a foothold. Started by root, each
-worker becomes ``storage.worker_user`` (default ``nobody``) before it opens its stream: it
-can then read neither the signing key (``keys/`` is 0700, ``signing.pem`` 0600, root's) nor
-the database file (0600, or 0640 for ``storage.group``), cannot write the custody checkpoints
-or ``quarantine/``, and cannot signal the supervisor. It keeps what recording needs: the
-folders ``clips/``, ``snapshots/``, ``live/`` and ``pending/`` belong to the worker user and the
-storage folder lets it pass (``monitor.store.file_modes``). Files the service writes there (its
-outage queues) stay root's: a worker can remove one but not forge one, since queue files
-another user owns are read as untrusted (``monitor.seal.admission``). Started as any other
-user, workers run as that user: there is no line to draw, and docs/ARCHITECTURE.md says so.
+worker drops to its user before it opens its stream: with ``storage.worker_user: per-camera``
+(the default) each camera's worker has its own uid and gid (``monitor.workers.camera_uids``),
+so one compromised worker cannot write, read or signal another camera's; with a user name all
+workers share that user. Either way a worker can read neither the signing key (``keys/`` is
+0700, ``signing.pem`` 0600, root's) nor the database file (0600, or 0640 for ``storage.group``),
+cannot write the custody checkpoints or ``quarantine/``, and cannot signal the supervisor. It
+keeps what recording needs: its camera's folders under ``clips/``, ``originals/``,
+``snapshots/``, ``live/`` and ``journals/`` are its own, and the folders above let it pass
+(``monitor.store.file_modes``). Started as any other user, workers run as that user: there is
+no line to draw, and docs/ARCHITECTURE.md says so.
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ import logging
 import os
 import pwd
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from monitor.config.models import PER_CAMERA, Storage
+from monitor.store.file_modes import FileModes, Owner
+from monitor.workers.camera_uids import assign, check_unused
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +44,31 @@ class WorkerUser:
     uid: int
     gid: int
 
+    @property
+    def owner(self) -> Owner:
+        return self.uid, self.gid
+
+
+def worker_users(storage: Storage, root: Path, cameras: Iterable[str], modes: FileModes) -> dict[str, WorkerUser] | None:
+    """Who each camera's worker becomes (cameras not seen before are given a uid), or None: not
+    root, or ``storage.worker_user`` null. Per camera, every camera ever given a uid is named."""
+    if not storage.worker_user or os.geteuid() != 0:
+        return None
+    if storage.worker_user == PER_CAMERA:
+        check_unused(storage.worker_uids)
+        uids = assign(root, cameras, storage.worker_uids, modes)
+        return {camera: WorkerUser(f"uid {uid} (camera {camera})", uid, uid) for camera, uid in uids.items()}
+    shared = worker_user(storage.worker_user)
+    assert shared is not None
+    return dict.fromkeys(cameras, shared)
+
+
+def owners(users: dict[str, WorkerUser] | None) -> dict[str, Owner] | None:
+    return None if users is None else {camera: user.owner for camera, user in users.items()}
+
 
 def worker_user(name: str | None) -> WorkerUser | None:
-    """The user camera workers become, or None (not root, or ``storage.worker_user`` unset)."""
+    """The named user all camera workers share, or None (not root, or ``storage.worker_user`` unset)."""
     if not name or os.geteuid() != 0:
         return None
     try:
@@ -54,13 +82,8 @@ def worker_user(name: str | None) -> WorkerUser | None:
 
 
 def check_reachable(root: Path, user: WorkerUser) -> None:
-    """The folders workers write are the worker user's (``monitor.store.file_modes``); every
-    folder above them must let it pass, or each worker would die at its first clip."""
-    _check_reachable(root, user)
-
-
-def _check_reachable(root: Path, user: WorkerUser) -> None:
-    """Every folder above the storage folder must let the worker user pass."""
+    """The folders a worker writes are its own (``monitor.store.file_modes``); every folder
+    above the storage folder must let it pass, or the worker would die at its first clip."""
     for folder in (root, *root.parents):
         mode = folder.stat()
         allowed = stat.S_IXOTH if mode.st_gid != user.gid and mode.st_uid != user.uid else stat.S_IXGRP
@@ -79,7 +102,7 @@ def drop_privileges(user: WorkerUser) -> None:
     """In the worker, first thing: become ``user`` for good (no way back, no setuid gain)."""
     for module in PRELOAD:
         importlib.import_module(module)
-    os.setgroups([user.gid])
+    os.setgroups([])
     os.setgid(user.gid)
     os.setuid(user.uid)
     if os.getuid() != user.uid or os.geteuid() != user.uid:

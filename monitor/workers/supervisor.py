@@ -31,6 +31,7 @@ from monitor.seal.worker_outbox import journal_prefix
 from monitor.site.runtime import Runtime
 from monitor.site.storage_guard import StorageGuard
 from monitor.store.db import describe_unavailable
+from monitor.store.file_modes import camera_folders
 from monitor.workers.camera_worker import WorkerArgs, worker_main
 from monitor.workers.messages import (
     AlertMessage,
@@ -41,7 +42,7 @@ from monitor.workers.messages import (
     StatusMessage,
     WriteRequest,
 )
-from monitor.workers.privileges import WorkerUser, check_reachable, worker_user
+from monitor.workers.privileges import WorkerUser, check_reachable, owners, worker_users
 from monitor.workers.spawning import start_without_main
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,6 @@ class Supervisor:
         self._applier: RecordApplier | None = None
         self._exited: list[tuple[str, str]] = []  # (camera, worker) whose journals await a redo
         self._senders: dict[str, str] = {}  # a running worker's token -> its camera
-        self._run_as: WorkerUser | None = None
         self.notifier: Notifier | None = None
         self.uploader: Uploader | None = None
 
@@ -114,9 +114,8 @@ class Supervisor:
         here until it returns; their clips are recovered then if start-up recovery could not.
         (Whether the database answers now does not tell: it may have come back since.)"""
         self._runtime = Runtime.open(self.config, require_database=False)
-        self._run_as = worker_user(self.config.storage.worker_user)
-        if self._run_as is not None:  # Runtime.open gave it the folders workers write
-            check_reachable(self._runtime.paths.root, self._run_as)
+        for user in (self._runtime.worker_users or {}).values():  # Runtime.open gave them their folders
+            check_reachable(self._runtime.paths.root, user)
         self.uploader = self._open_uploader(self._runtime)
         self.notifier = Notifier(self.config, self._runtime.paths.root)
         self.notifier.start()
@@ -244,7 +243,7 @@ class Supervisor:
         self._senders.pop(slot.token, None)
         slot.token = secrets.token_hex(16)
         self._senders[slot.token] = camera_id
-        args = WorkerArgs(self.config, camera_id, slot.worker, slot.token, self._run_as)
+        args = WorkerArgs(self.config, camera_id, slot.worker, slot.token, self._user_of(camera_id))
         process = self._ctx.Process(
             target=worker_main, args=(args, self._messages, slot.control),
             name=f"hotspot-{camera_id}", daemon=True,
@@ -252,6 +251,23 @@ class Supervisor:
         start_without_main(process)
         slot.process, slot.restart_at, slot.started_at = process, None, time.monotonic()
         slot.status = replace(slot.status, pid=process.pid, state="starting" if not slot.status.restarts else slot.status.state)
+
+    def _user_of(self, camera_id: str) -> WorkerUser | None:
+        """Who the camera's worker runs as; a camera added since the start gets its user (its
+        own uid, per camera) and its folders now."""
+        runtime = self._runtime
+        assert runtime is not None
+        users = runtime.worker_users
+        if users is None:
+            return None
+        if camera_id not in users:
+            added = worker_users(self.config.storage, runtime.paths.root, [camera_id], runtime.modes)
+            assert added is not None, "workers had users at start, so they have now"
+            users.update(added)
+            runtime.modes = replace(runtime.modes, workers=owners(users))
+            camera_folders(runtime.paths.root, camera_id, runtime.modes)
+            check_reachable(runtime.paths.root, users[camera_id])
+        return users[camera_id]
 
     def _stop_slot(self, slot: _Slot) -> None:
         if slot.process is not None and slot.process.is_alive():

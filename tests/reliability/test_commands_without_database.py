@@ -128,7 +128,8 @@ def test_run_starts_with_the_database_down_and_seals_once_it_returns(
     assert run.process.returncode == 0, output
     assert re.search(r"warning: database \S+ is unavailable \(connection failed", output), output
     assert "Traceback" not in output
-    assert not list((root / "pending").iterdir()), "journals and queues are gone after a clean stop"
+    assert not list((root / "pending").iterdir()), "queues are gone after a clean stop"
+    assert not list((root / "journals").rglob("*.jsonl")), "and so are journals"
     check_store(config_path, engine, complete={finished})
     assert alerts(engine, "database"), "the outage is on record"
     engine.dispose()

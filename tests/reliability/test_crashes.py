@@ -95,7 +95,7 @@ def test_a_restarted_worker_runs_its_supervisors_config_not_the_file_as_edited_s
 
 def _live_since(site: Site, camera_id: str, moment: float) -> bool:
     StoragePaths(site.root).request_preview(camera_id, "live")  # workers draw previews only when asked
-    live = site.root / "live" / f"{camera_id}.jpg"
+    live = site.root / "live" / camera_id / "live.jpg"
     return live.is_file() and live.stat().st_mtime > moment
 
 

@@ -27,7 +27,7 @@ from evidence.verify import verify_store
 from monitor.cli import app
 from monitor.config import load_config
 from monitor.seal.clip_sealer import sidecar_path
-from monitor.seal.spool import SPOOL
+from monitor.seal.spool import JOURNALS, SPOOL
 from monitor.store.db import make_engine
 from monitor.store.models import Alert, Clip
 from monitor.store.paths import StoragePaths
@@ -148,7 +148,7 @@ def test_site_started_while_postgres_is_down_records_and_seals_when_it_returns(
     entries = EvidenceStore.open(root, engine).entries(ORPHAN)
     assert [e.action for e in entries] == [Action.QUARANTINED], "quarantined with a custody entry, never sealed"
     assert len(alerts(engine, "camera-offline")) == 1, "the crash alert, queued by the supervisor"
-    assert not list((root / SPOOL).glob("*.jsonl"))
+    assert not list((root / SPOOL).glob("*.jsonl")) and not list((root / JOURNALS).rglob("*.jsonl"))
     assert {p.stem for p in recorded_files(root)} <= {c.id for c in clips(engine)}
     engine.dispose()
 
@@ -175,7 +175,8 @@ def test_postgres_lost_mid_event_queues_writes_and_saves_each_once(
         supervisor.stop()
     assert first[0] in {c.id for c in clips(engine)}
     assert len(clips(engine)) >= 2
-    assert not list((root / SPOOL).glob("*.jsonl")), "journals and queues are gone once written"
+    assert not [*(root / SPOOL).glob("*.jsonl"), *(root / JOURNALS).rglob("*.jsonl")], \
+        "journals and queues are gone once written"
     check_store(config_path, engine, complete={c.id for c in clips(engine)})
     engine.dispose()
 

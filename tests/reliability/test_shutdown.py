@@ -62,5 +62,6 @@ def test_a_signal_to_the_whole_group_seals_the_open_clip_complete(
     assert all(c.status == "sealed" and c.incomplete_reason is None for c in rows.values()), \
         [(c.id, c.status, c.incomplete_reason) for c in rows.values()]
     assert not list((tmp_path / "data" / "pending").glob("*.jsonl")), "every record was written"
+    assert not list((tmp_path / "data" / "journals").rglob("*.jsonl")), "every journal was redone"
     clip = (tmp_path / "data" / rows[recording[0]].path).read_bytes()
     assert b" threads=1 " in clip and b" sliced_threads=0 " in clip, "workers encode on one thread"

@@ -88,6 +88,7 @@ def test_stale_frame_is_not_served_as_live(server: Server) -> None:
     """No worker runs here: an old frame is refused after a bounded wait, a new one is served."""
     paths = server.site.runtime.paths
     live = paths.preview_file("east-stairwell", "live")
+    live.parent.mkdir(parents=True, exist_ok=True)  # as the camera's worker makes it
     with server.client("security") as client:
         cv2.imwrite(str(live), np.full((90, 160, 3), 200, np.uint8))
         hour_ago = time.time() - 3600

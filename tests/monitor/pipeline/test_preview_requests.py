@@ -46,6 +46,6 @@ def test_a_request_outside_the_window_does_not_count(paths: StoragePaths, offset
 def test_request_files_are_per_camera_and_kind(paths: StoragePaths) -> None:
     files = {paths.preview_request_file(cam, kind)
              for cam in ("hall", "gym") for kind in ("live", "editor")}
-    assert len(files) == 4 and all(f.parent == paths.live for f in files)
-    assert paths.preview_file("hall", "live").name == "hall.jpg"
-    assert paths.preview_file("hall", "editor").name == "hall.editor.jpg"
+    assert len(files) == 4 and all(f.parent == paths.live / f.parent.name for f in files)
+    assert paths.preview_file("hall", "live") == paths.live / "hall" / "live.jpg", "the camera's own folder"
+    assert paths.preview_file("hall", "editor") == paths.live / "hall" / "editor.jpg"

@@ -25,7 +25,7 @@ from monitor.config import load_config
 from monitor.seal import worker_outbox
 from monitor.seal.clip_sealer import ClipSealer, alert_record
 from monitor.seal.record_applier import RecordApplier
-from monitor.seal.spool import SPOOL
+from monitor.seal.spool import SPOOL, journal_folder
 from monitor.seal.worker_outbox import WorkerOutbox
 from monitor.site.folders import Site
 from monitor.site.runtime import Runtime
@@ -69,10 +69,15 @@ def settle(applier: RecordApplier, runtime: Runtime, expected: int) -> list[str]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         found = messages_in_db(runtime)
-        if len(found) >= expected and not list((runtime.paths.root / SPOOL).glob("*.jsonl")):
+        if len(found) >= expected and not left_on_disk(runtime):
             return found
         time.sleep(0.05)
     return messages_in_db(runtime)
+
+
+def left_on_disk(runtime: Runtime) -> list[Path]:
+    """Queues and journals not yet written and removed."""
+    return [*(runtime.paths.root / SPOOL).glob("*.jsonl"), *journal_folder(runtime.paths.root, "hall").glob("*.jsonl")]
 
 
 @pytest.fixture
@@ -93,13 +98,13 @@ def test_records_land_in_order_and_finished_journals_are_deleted(
     outbox = WorkerOutbox(Site(site.config, site.paths), "hall", messages, worker="w1")
     for n in range(7):
         outbox.submit(alert(n))
-    journals = sorted(p.name for p in (site.paths.root / SPOOL).glob("*.jsonl"))
+    journals = sorted(p.name for p in journal_folder(site.paths.root, "hall").glob("*.jsonl"))
     assert journals == [f"hall.journal-w1-{i:06d}.jsonl" for i in (1, 2, 3)], "fsynced before sending"
     assert hand_over(messages, applier) == 7 + 2, "seven records and two finished journals"
     time.sleep(0.5)
     assert messages_in_db(site) == [f"Motion {n}" for n in range(7)]
     assert [m.message for m in heard] == [f"Motion {n}" for n in range(7)], "each alert announced once"
-    left = sorted(p.name for p in (site.paths.root / SPOOL).glob("*.jsonl"))
+    left = sorted(p.name for p in left_on_disk(site))
     assert left == ["hall.journal-w1-000003.jsonl"], "the live journal stays until its worker is gone"
     applier.worker_gone("hall", "w1", recover=False)
     assert settle(applier, site, 7) == [f"Motion {n}" for n in range(7)], "redoing wrote nothing twice"
@@ -202,7 +207,7 @@ def test_redoing_a_journal_never_brings_a_deleted_clip_back(site: Runtime, tmp_p
         session.get(Clip, "clip-1").status = "deleted"  # as retention leaves it
     applier.worker_gone("hall", "w5", recover=False)
     applier.stop([])
-    assert not list((site.paths.root / SPOOL).glob("*.jsonl")), "the journal was redone"
+    assert not left_on_disk(site), "the journal was redone"
     assert clip_status(site, "clip-1") == "deleted"
 
 
