@@ -7,6 +7,7 @@ always finds the schema current.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 HEAD = "0020_cases"  # newest revision under migrations/versions; tests/monitor/test_migrations.py checks it
+UPGRADE_LOCK = 0x686F_7473_706F_7401  # PostgreSQL advisory lock key: one schema upgrade per database
+LOCK_TIMEOUT = "30s"
+_UPGRADING = threading.Lock()
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -37,13 +41,24 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Apply every pending migration in one transaction; a current schema is left as it is."""
+    """Apply every pending migration in one transaction; a current schema is left as it is.
+
+    One upgrade at a time: ``hotspot serve`` opens the database from the service and from the
+    supervisor, and recorder nodes share one PostgreSQL. Two upgrades at once each create
+    tables the other waits for, and a thread waiting on the other's lock in this process is a
+    cycle PostgreSQL cannot see: it hung the service. So a process lock and, on PostgreSQL, an
+    advisory lock serialise them (the second finds the schema current), and no lock is awaited
+    longer than ``LOCK_TIMEOUT``: the callers retry rather than wait forever.
+    """
     if current_revision(engine) == HEAD:
         return
     from alembic import command
 
     config = alembic_config(engine)
-    with engine.begin() as connection:
+    with _UPGRADING, engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
         config.attributes["connection"] = connection
         tables = set(inspect(connection).get_table_names())
         if "clips" in tables and "alembic_version" not in tables:

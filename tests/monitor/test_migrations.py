@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from alembic import command
@@ -16,8 +17,13 @@ import monitor.store.cases  # (the case tables)
 import monitor.store.patrols  # (recorded patrol plans)
 import monitor.store.users  # noqa: F401  (the service's tables)
 from evidence.custody import metadata as custody_metadata
+from monitor.store.db import make_engine
 from monitor.store.migrate import HEAD, alembic_config, current_revision, upgrade
 from monitor.store.models import Base
+from tests.fixtures.postgres_server import postgres_server, postgres_url
+
+REPO = Path(__file__).resolve().parents[2]
+__all__ = ["postgres_server", "postgres_url"]  # fixtures: imported so pytest finds them
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:
@@ -59,3 +65,24 @@ def test_a_current_schema_is_opened_without_loading_alembic(tmp_path: Path) -> N
     done = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_nodes_upgrading_one_postgresql_at_once_all_succeed(postgres_url: str) -> None:
+    """Recorder nodes (and the service beside its supervisor) upgrade the same database at
+    start: the advisory lock makes the others wait and find the schema current."""
+    script = (
+        "import sys, time\n"
+        "from monitor.store.db import make_engine\n"
+        "from monitor.store.migrate import upgrade\n"
+        "engine = make_engine(sys.argv[1])\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+        "upgrade(engine)\n"
+    )
+    start = f"{time.time() + 3.0:.3f}"  # every process imported and connected by then
+    nodes = [subprocess.Popen([sys.executable, "-c", script, postgres_url, start], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(3)]
+    outputs = [node.communicate(timeout=120)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0, 0], outputs
+    engine = make_engine(postgres_url)
+    assert current_revision(engine) == HEAD
+    engine.dispose()

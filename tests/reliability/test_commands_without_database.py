@@ -135,9 +135,6 @@ def test_run_starts_with_the_database_down_and_seals_once_it_returns(
     engine.dispose()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known race, also on the release before: started while PostgreSQL is down, the first admin "
-    "is sometimes never made after it returns, and the service then does not stop on SIGTERM"))
 def test_serve_starts_with_the_database_down_and_says_so_until_it_returns(
     tmp_path: Path, walk_scene: scenes.Scene, postgres_server: PostgresServer, postgres_url: str,
 ) -> None:
