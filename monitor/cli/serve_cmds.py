@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Annotated
 
 import typer
 from sqlalchemy.exc import DBAPIError
@@ -19,6 +20,7 @@ from monitor.cli.common import (
     recover_or_warn,
 )
 from monitor.service.accounts import ensure_first_admin
+from monitor.service.state import ServiceSettings
 from monitor.site.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,9 @@ def serve(
     config: ConfigOption = DEFAULT_CONFIG,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
+    node: Annotated[str | None, typer.Option(
+        "--node", help="this recorder node's name, when several share the site's PostgreSQL "
+                       "database (default: the config's node:)")] = None,
 ) -> None:
     """Serve the dashboard and API and run every camera worker.
 
@@ -66,10 +71,14 @@ def serve(
     from monitor.service.edge import server_config
 
     cfg = load_or_exit(config)
-    app = create_app(config)
+    node = node or cfg.node
+    app = create_app(config, settings=ServiceSettings(node=node))
     runtime: Runtime = app.state.service.runtime
     meanwhile = "cameras record and queue their alerts and seals; the dashboard answers 503 until it returns"
-    app.state.service.recovered = recover_or_warn(runtime, cfg, meanwhile=meanwhile)
+    if node is not None:  # other nodes record now: each camera is recovered when its lease is won
+        app.state.service.recovered = runtime.try_connect()
+    else:
+        app.state.service.recovered = recover_or_warn(runtime, cfg, meanwhile=meanwhile)
     if not app.state.service.recovered:
         threading.Thread(target=_first_admin_when_connected, args=(runtime,), name="first-admin",
                          daemon=True).start()
@@ -77,7 +86,8 @@ def serve(
         _first_admin(runtime)
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning:[/] listening on {host}: put HTTPS in front (cookies are Secure only over https)")
-    console.print(f"{cfg.site.name}: dashboard at http://{host}:{port}/ ({len(cfg.cameras)} camera(s))")
+    where = f", node {node}" if node else ""
+    console.print(f"{cfg.site.name}: dashboard at http://{host}:{port}/ ({len(cfg.cameras)} camera(s){where})")
     if host not in ("127.0.0.1", "localhost", "::1"):
         if not cfg.server.metrics_token:
             console.print("[yellow]warning:[/] /metrics is public: set server.metrics_token to require a token")

@@ -15,6 +15,7 @@ def config_hash(config: Config, camera: Camera) -> str:
     # were, tested); hashes sealed before the setting existed stay the same.
     camera_data["detection"].pop("idle_gate", None)
     camera_data.pop("tamper", None)  # tamper checks raise alerts; they record nothing
+    camera_data.pop("node", None)  # which recorder node records it changes nothing recorded
     material = {
         "camera": camera_data,
         "schedules": {name: as_data(s) for name, s in config.schedules.items() if name in used},

@@ -344,6 +344,7 @@ class Camera(_Section):
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     detection: DetectionSettings = field(default_factory=DetectionSettings)
     tamper: TamperSettings = field(default_factory=TamperSettings)
+    node: Identifier | None = None  # with several recorder nodes: only this node records the camera
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -511,6 +512,21 @@ def patrol_point_problems(points: list[PatrolPoint], cameras: list[Camera]) -> l
 
 
 @dataclass(frozen=True, kw_only=True)
+class Nodes(_Section):
+    """Camera leases between recorder nodes on one database (``hotspot serve --node``)."""
+
+    heartbeat: Annotated[float, Gt(0.0), Le(60.0)] = 5.0  # seconds between a node's lease renewals
+    # seconds a lease lasts without renewal: a dead node's cameras move after at most this
+    # plus one heartbeat of the node taking them over
+    lease: Annotated[float, Gt(0.0), Le(600.0)] = 20.0
+
+    def __post_init__(self) -> None:
+        if self.lease < 2 * self.heartbeat:
+            raise ValueError(f"nodes.lease ({self.lease} s) must be at least twice nodes.heartbeat "
+                             f"({self.heartbeat} s), or a slow renewal loses a live node's cameras")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config(_Section):
     site: Site
     storage: Storage = field(default_factory=Storage)
@@ -521,6 +537,8 @@ class Config(_Section):
     cameras: list[Camera] = field(default_factory=list)
     notify: Notify = field(default_factory=Notify)  # alerts sent to webhooks, MQTT and e-mail
     patrol: PatrolSettings = field(default_factory=PatrolSettings)  # heat map and patrol plans
+    node: Identifier | None = None  # this recorder node's name (``hotspot serve --node`` wins); none: one node
+    nodes: Nodes = field(default_factory=Nodes)  # how recorder nodes share cameras
 
     def __post_init__(self) -> None:
         self._check_patrol_points()

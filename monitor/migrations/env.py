@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import monitor.store.cases  # (the case tables)
+import monitor.store.leases  # (recorder nodes and camera leases)
 import monitor.store.users  # noqa: F401  (registers the service's tables on Base.metadata)
 from evidence.custody import metadata as custody_metadata
 from monitor.store.models import Base

@@ -76,17 +76,43 @@ class RecordApplier:
         prefix = name.removeprefix(f"{camera_id}.").removesuffix(".jsonl")
         self._tasks.put(lambda: self.outbox.redo_spooled(camera_id, prefix=prefix))
 
-    def worker_gone(self, camera_id: str, worker: str, *, recover: bool) -> None:
+    def worker_gone(self, camera_id: str, worker: str, *, recover: bool) -> threading.Event:
         """Redo the journals of a worker that has exited; after a crash, also seal or
-        quarantine the clips it left open (those begun before now: its successor's are newer)."""
+        quarantine the clips it left open (those begun before now: its successor's are newer).
+        The event is set once the journals are redone."""
         cutoff = datetime.now(UTC)
+        done = threading.Event()
 
         def task() -> None:
-            self.outbox.redo_spooled(camera_id, prefix=journal_prefix(worker))
-            if recover:
-                self._recoveries[camera_id] = (cutoff, WORKER_DIED)
+            try:
+                self.outbox.redo_spooled(camera_id, prefix=journal_prefix(worker))
+                if recover:
+                    self._recoveries[camera_id] = (cutoff, WORKER_DIED)
+            finally:
+                done.set()
 
         self._tasks.put(task)
+        return done
+
+    def take_over(self, camera_id: str, *, reason: str) -> threading.Event:
+        """A camera comes to this node from another: redo every journal and queue earlier
+        processes left for it, then seal as ``recovered`` (or quarantine) the clips they left
+        open. Call before this node's worker starts, whose journal must not be taken for a
+        leftover; the event is set once done (or once the recovery is left to wait for the
+        database)."""
+        cutoff = datetime.now(UTC)
+        done = threading.Event()
+
+        def task() -> None:
+            try:
+                self.outbox.redo_spooled(camera_id)
+                if self.outbox.pending or not self._recover(camera_id, cutoff, reason):
+                    self._recoveries[camera_id] = (cutoff, reason)
+            finally:
+                done.set()
+
+        self._tasks.put(task)
+        return done
 
     def recover_later(self, camera_id: str) -> None:
         """The start-up pass could not run: recover this camera once the database answers."""

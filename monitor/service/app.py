@@ -78,7 +78,7 @@ def _start_workers(state: ServiceState) -> None:
     )
 
     state.supervisor = Supervisor(state.config, on_alert=lambda _m: state.feed.wake(),
-                                  recovered=state.recovered)
+                                  recovered=state.recovered, node=state.settings.node)
     state.supervisor.start()
 
 

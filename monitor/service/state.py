@@ -26,6 +26,8 @@ class ServiceSettings:
     rate_limit: RateLimit = field(default_factory=RateLimit)
     max_bundle_bytes: int = 2 * 1024**3
     alert_poll_seconds: float = 0.5
+    node: str | None = None
+    """This recorder node's name when several share the site's database (``serve --node``)."""
 
 
 @dataclass

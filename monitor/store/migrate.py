@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-HEAD = "0020_cases"  # newest revision under migrations/versions; tests/monitor/test_migrations.py checks it
+HEAD = "0022_node_leases"  # newest revision under migrations/versions; tests/monitor/test_migrations.py checks it
 UPGRADE_LOCK = 0x686F_7473_706F_7401  # PostgreSQL advisory lock key: one schema upgrade per database
 LOCK_TIMEOUT = "30s"
 _UPGRADING = threading.Lock()

@@ -22,10 +22,14 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import OperationalError
 
 from monitor.capture import Backoff
-from monitor.config import Config
+from monitor.config import Camera, Config
+from monitor.nodes.keeper import LeaseKeeper
+from monitor.nodes.lease_book import Holder, LeaseBook
+from monitor.nodes.remote_status import remote_status
 from monitor.notify.notifier import Notifier
 from monitor.objects.uploads import Uploader
 from monitor.seal.clip_sealer import alert_record
+from monitor.seal.crash_recovery import SERVICE_DIED
 from monitor.seal.record_applier import RecordApplier
 from monitor.seal.worker_outbox import journal_prefix
 from monitor.site.runtime import Runtime
@@ -63,6 +67,8 @@ class CameraStatus:
     pid: int | None = None
     decode_mode: str = ""
     decoded_fraction: float = 1.0
+    node: str = ""  # the recorder node recording it (several nodes only)
+    moved_from: str | None = None  # how it came to that node, when another node had it before
 
 
 @dataclass
@@ -85,12 +91,16 @@ class _Slot:
 class Supervisor:
     def __init__(
         self, config: Config, *, on_alert: Callable[[AlertMessage], None] | None = None,
-        recovered: bool = False,
+        recovered: bool = False, node: str | None = None,
     ) -> None:
         """``config`` is what every worker runs, restarts included (none reads the file).
         ``recovered``: the start-up recovery pass has run; otherwise (the database was down,
-        or nobody ran it) the supervisor recovers each camera's leftovers once it answers."""
+        or nobody ran it) the supervisor recovers each camera's leftovers once it answers.
+        ``node``: one of several recorder nodes on the site's database; cameras start only
+        once this node holds their lease (``monitor.nodes``), and each is recovered then."""
         self._recovered = recovered
+        self.node = node
+        self.keeper: LeaseKeeper | None = None
         self.config = config
         self._on_alert = on_alert or (lambda _m: None)
         self._ctx = mp.get_context("spawn")
@@ -122,14 +132,20 @@ class Supervisor:
         self._applier = RecordApplier(self._runtime, on_alert=self._committed_alert,
                                       on_sealed=self._sealed)
         self._applier.start()
-        if not self._recovered:
+        if self.node is not None:
+            book = LeaseBook(self._runtime.sessions, self.node, lease_seconds=self.config.nodes.lease)
+            self.keeper = LeaseKeeper(book, self, heartbeat=self.config.nodes.heartbeat)
+        elif not self._recovered:
             for camera in self.config.cameras:
                 self._applier.recover_later(camera.id)
-        with self._lock:
-            for camera in self.config.cameras:
-                self._add(camera.id, enabled=camera.enabled)
+        if self.keeper is None:
+            with self._lock:
+                for camera in self.config.cameras:
+                    self._add(camera.id, enabled=camera.enabled)
         self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
         self._thread.start()
+        if self.keeper is not None:
+            self.keeper.start()
 
     @staticmethod
     def _open_uploader(runtime: Runtime) -> Uploader | None:
@@ -144,6 +160,8 @@ class Supervisor:
 
     def stop(self, timeout: float = 15.0) -> None:
         """Ask every worker to close its clip and exit; kill those that do not."""
+        if self.keeper is not None:
+            self.keeper.stop()
         self._stop.set()
         with self._lock:
             for slot in self._slots.values():
@@ -162,6 +180,8 @@ class Supervisor:
             with self._lock:
                 workers = self._exited + [(c, slot.worker) for c, slot in self._slots.items() if slot.worker]
             self._applier.stop(workers)
+        if self.keeper is not None:
+            self.keeper.leave()
         if self.notifier is not None:
             self.notifier.stop()
         if self.uploader is not None:
@@ -181,9 +201,74 @@ class Supervisor:
         problem = self._applier.database_problem() if self._applier is not None else None
         problem = problem or self._store_problem()
         with self._lock:
-            return {cid: replace(slot.status, last_error=problem)
-                    if problem and slot.status.state in ("starting", "online") else slot.status
-                    for cid, slot in self._slots.items()}
+            own = {cid: replace(slot.status, last_error=problem)
+                   if problem and slot.status.state in ("starting", "online") else slot.status
+                   for cid, slot in self._slots.items()}
+        if self.keeper is None:
+            return own
+        holders = self.keeper.holders()
+        others = {c.id: remote_status(c.id, holders.get(c.id)) for c in self.config.cameras
+                  if c.enabled and c.id not in own}
+        return {**others, **{cid: replace(status, node=self.keeper.node) for cid, status in own.items()}}
+
+    # -- several nodes: called by the lease keeper -----------------------------------------
+
+    def take_camera(self, camera_id: str, before: Holder) -> None:
+        """This node won the camera's lease: redo and recover what its previous holder left
+        (on the shared storage folder), then start its worker; a take-over from a node that
+        stopped renewing is an alert."""
+        assert self._applier is not None and self.node is not None
+        moved_from = None
+        if before.node and before.node != self.node:
+            how = "taken over" if not before.released else "handed over"
+            moved_from = f"{how} from node {before.node} at {datetime.now(UTC):%H:%M:%S} UTC"
+            reason = (f"recorder node {before.node} stopped renewing its lease "
+                      f"(expired {before.expires_at:%Y-%m-%d %H:%M:%S} UTC)" if not before.released
+                      else f"recorder node {before.node} let the camera go")
+        else:
+            reason = SERVICE_DIED
+        if not self._applier.take_over(camera_id, reason=reason).wait(120):
+            log.warning("camera %s: recovery of earlier leftovers still runs; starting anyway", camera_id)
+        if moved_from and not before.released:
+            log.warning("camera %s: %s", camera_id, moved_from)
+            self._applier.submit(alert_record({
+                "kind": "camera-moved", "camera_id": camera_id, "time": datetime.now(UTC),
+                "message": f"Camera {camera_id} {moved_from}: {reason}; node {self.node} records it now",
+            }))
+        camera = self._camera(camera_id)
+        with self._lock:
+            if self._stop.is_set() or camera_id in self._slots or camera is None:
+                return
+            self._add(camera_id, enabled=camera.enabled)
+            slot = self._slots[camera_id]
+            slot.status = replace(slot.status, moved_from=moved_from)
+
+    def drop_camera(self, camera_id: str) -> None:
+        """Stop the camera's worker (it seals its clip), then write its journals."""
+        with self._lock:
+            slot = self._slots.pop(camera_id, None)
+            if slot is None:
+                return
+            self._stop_slot(slot)
+        if slot.process is not None:
+            slot.process.join(15)
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join(2)
+        if self._applier is not None and slot.worker:
+            crashed = slot.process is not None and slot.process.exitcode != 0
+            self._applier.worker_gone(camera_id, slot.worker, recover=crashed).wait(120)
+
+    def lease_status(self, camera_id: str) -> dict[str, object]:
+        with self._lock:
+            slot = self._slots.get(camera_id)
+            status = slot.status if slot is not None else CameraStatus(camera_id, "starting")
+        return {"state": status.state, "fps": status.fps, "last_error": status.last_error,
+                "restarts": status.restarts, "moved_from": status.moved_from,
+                "last_frame": status.last_frame.isoformat() if status.last_frame else None}
+
+    def _camera(self, camera_id: str) -> Camera | None:
+        return next((c for c in self.config.cameras if c.id == camera_id), None)
 
     def _store_problem(self) -> str | None:
         """The object store's backlog, shown like the database's: on every recording camera."""
@@ -214,7 +299,8 @@ class Supervisor:
                 previous = old.get(camera.id)
                 slot = self._slots.get(camera.id)
                 if slot is None:
-                    self._add(camera.id, enabled=camera.enabled)
+                    if self.keeper is None:  # with leases, the keeper starts new cameras
+                        self._add(camera.id, enabled=camera.enabled)
                 elif not camera.enabled:
                     self._stop_slot(slot)
                     slot.status = replace(slot.status, state="disabled")

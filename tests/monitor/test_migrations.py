@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 import monitor.store.cases  # (the case tables)
+import monitor.store.leases  # (recorder nodes and camera leases)
 import monitor.store.patrols  # (recorded patrol plans)
 import monitor.store.users  # noqa: F401  (the service's tables)
 from evidence.custody import metadata as custody_metadata

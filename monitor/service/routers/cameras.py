@@ -52,6 +52,8 @@ def camera_statuses(state: ServiceState) -> list[dict[str, Any]]:
             "last_error": status.last_error if status else None,
             "restarts": status.restarts if status else 0,
             "last_frame": iso(status.last_frame) if status else None,
+            "node": status.node if status else "",
+            "moved_from": status.moved_from if status else None,
         })
     return rows
 

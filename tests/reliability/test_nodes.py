@@ -1,0 +1,153 @@
+"""Several ``hotspot serve --node`` processes on one PostgreSQL database and one storage folder.
+
+Each camera is recorded by exactly one node, every node's dashboard shows every camera, and
+when a node is killed (SIGKILL to its whole process group: a machine losing power) another
+takes its cameras within the lease bound, seals the clip it left open as ``recovered``, and
+raises a ``camera-moved`` alert. Nothing is lost: every clip is sealed once and verifies.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from evidence.actions import SEAL_ACTIONS, Action
+from evidence.store import EvidenceStore
+from monitor.cli import app
+from monitor.config import load_config
+from monitor.store.db import make_engine
+from monitor.store.leases import CameraLease
+from tests.fixtures import scenes
+from tests.fixtures.postgres_server import PostgresServer, free_port, postgres_server, postgres_url
+from tests.reliability.conftest import camera, site_config, wait_for
+from tests.reliability.test_commands_without_database import HOTSPOT, Command
+from tests.reliability.test_postgres import alerts, clips
+from tests.service.conftest import login
+
+pytestmark = pytest.mark.slow
+__all__ = ["postgres_server", "postgres_url"]  # fixtures: imported so pytest finds them
+
+HEARTBEAT, LEASE = 0.5, 3.0  # seconds; the defaults are 5 and 20
+T = TypeVar("T")
+BOUND = LEASE + HEARTBEAT  # a dead node's cameras move within this (plus the take-over's own work)
+
+
+@contextmanager
+def node(name: str, config_path: Path, port: int) -> Iterator[Command]:
+    """``hotspot serve --node NAME`` in a process group of its own, so a test can kill the node
+    with all its camera workers at once; stopped with SIGTERM at the end if still running."""
+    process = subprocess.Popen([str(HOTSPOT), "serve", "--config", str(config_path), "--node", name,
+                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, cwd=config_path.parent, start_new_session=True,
+                               env={**os.environ, "COLUMNS": "300"})
+    command = Command(process)
+    try:
+        yield command
+    finally:
+        command.stop()
+
+
+def leases(engine: Engine) -> dict[str, CameraLease]:
+    if not inspect(engine).has_table(CameraLease.__tablename__):
+        return {}
+    with Session(engine) as session:
+        return {row.camera_id: row for row in session.scalars(select(CameraLease))}
+
+
+def held(engine: Engine) -> dict[str, str]:
+    """camera -> the node recording it, for leases in force."""
+    return {cid: row.node for cid, row in leases(engine).items() if not row.released}
+
+
+def when(value: T, test: Callable[[T], bool]) -> T | None:
+    return value if test(value) else None
+
+
+def admin(client: httpx.Client, command: Command) -> None:
+    output = wait_for(lambda: command.output if "one-time password" in command.output else None, 60,
+                      "the first admin")
+    secret = re.search(r"one-time password (\S+)", output).group(1)  # type: ignore[union-attr]
+    assert login(client, "admin", secret).status_code == 200
+    client.post("/api/me/password", json={"current_password": secret, "new_password": "site-admin-2026"})
+    assert login(client, "admin", "site-admin-2026").status_code == 200
+
+
+def test_a_killed_node_s_cameras_move_to_another_within_the_lease_and_its_open_clip_is_recovered(
+    tmp_path: Path, walk_scene: scenes.Scene, postgres_server: PostgresServer, postgres_url: str,
+) -> None:
+    cameras = [camera(cid, str(walk_scene.path), walk_scene, loop=True) for cid in ("hall", "yard")]
+    config_path = site_config(tmp_path, cameras, database=postgres_url)
+    text = config_path.read_text()
+    config_path.write_text(text + f"nodes:\n  heartbeat: {HEARTBEAT}\n  lease: {LEASE}\n")
+    engine = make_engine(postgres_url)
+    port_a, port_b = free_port(), free_port()
+    with node("a", config_path, port_a) as a, httpx.Client(base_url=f"http://127.0.0.1:{port_b}",
+                                                             timeout=10) as client:
+        wait_for(lambda: "one-time password" in a.output, 60, "node a up with the first admin")
+        with node("b", config_path, port_b) as b:
+            spread = wait_for(lambda: when(held(engine), lambda h: sorted(h.values()) == ["a", "b"]),
+                              60, "one camera on each node")
+            admin(client, a)
+            victim = next(cid for cid, name in spread.items() if name == "a")
+            survivor = next(cid for cid, name in spread.items() if name == "b")
+
+            def board() -> dict[str, dict[str, object]]:
+                return {row["id"]: row for row in client.get("/api/cameras").json()}
+
+            seen = wait_for(lambda: when(board(), lambda s: s[victim]["state"] == "online"), 30,
+                            "node b's dashboard showing node a's camera online")
+            assert (seen[victim]["node"], seen[survivor]["node"]) == ("a", "b"), seen
+
+            open_clip = wait_for(lambda: next((c for c in clips(engine) if c.camera_id == victim
+                                               and c.status == "recording"), None), 30,
+                                 f"a clip of {victim} open on node a")
+            time.sleep(0.5)  # a few fragments on disk
+            os.killpg(a.process.pid, signal.SIGKILL)
+            killed = time.monotonic()
+            wait_for(lambda: held(engine).get(victim) == "b", BOUND + 10, f"{victim} taken by node b")
+            moved = time.monotonic() - killed
+            print(f"take-over of {victim}: {moved:.2f} s after SIGKILL (heartbeat {HEARTBEAT} s, lease {LEASE} s)")
+            assert moved <= BOUND + 2.0, f"the camera moved after {moved:.1f} s, bound {BOUND} s"
+            lease = leases(engine)[victim]
+            assert (lease.previous_node, lease.taken_over) == ("a", True)
+
+            recovered = wait_for(lambda: next((c for c in clips(engine) if c.id == open_clip.id
+                                               and c.status == "sealed"), None), 20,
+                                 "node a's open clip sealed by node b")
+            assert "recorder node a stopped renewing its lease" in (recovered.incomplete_reason or "")
+            [alert] = alerts(engine, "camera-moved")
+            assert alert.camera_id == victim and "taken over from node a" in alert.message, alert.message
+            status = wait_for(lambda: when(board()[victim], lambda s: (s["node"], s["state"]) == ("b", "online")),
+                              30, f"{victim} online on node b")
+            assert "taken over from node a" in str(status["moved_from"])
+            wait_for(lambda: any(c.camera_id == victim and c.start.timestamp() > time.time() - moved - 30
+                                 and c.status == "sealed" and c.id != open_clip.id for c in clips(engine)
+                                 if c.start > open_clip.start), 30, f"a new clip of {victim} sealed by node b")
+        assert b.process.returncode in (0, -signal.SIGTERM), b.output
+        assert "Traceback" not in b.output, b.output
+    assert not held(engine), "a clean stop lets every camera go"
+    rows = clips(engine)
+    assert all(c.status == "sealed" for c in rows), [(c.id, c.status) for c in rows]
+    entries = EvidenceStore.open(Path(load_config(config_path).storage.path), engine).entries()
+    seals = Counter((e.clip_id, e.action) for e in entries if e.action in SEAL_ACTIONS)
+    assert seals == Counter({(c.id, Action.RECOVERED if c.id == open_clip.id else Action.SEALED): 1
+                             for c in rows}), seals
+    events = Counter(a.event_id for a in alerts(engine, "motion"))
+    assert events == Counter({c.event_id: 1 for c in rows}), "one motion alert per clip, none lost"
+    result = CliRunner().invoke(app, ["verify", "--config", str(config_path)])
+    assert result.exit_code == 0, result.output
+    engine.dispose()
