@@ -24,6 +24,7 @@ from monitor.seal.quarantine import quarantine_file
 from monitor.seal.spool import SPOOL, is_journal, spooled
 from monitor.site.runtime import Runtime
 from monitor.site.storage_guard import StorageGuard
+from monitor.store.alert_channel import notify_alert
 from monitor.store.models import Alert, Clip
 from monitor.workers.messages import AlertMessage, SealedMessage
 
@@ -275,6 +276,7 @@ class DatabaseOutbox:
                 alert = Alert(**values)
                 session.add(alert)
                 session.flush()
+                notify_alert(session, alert.id)
                 message = AlertMessage(
                     alert_id=alert.id, camera_id=alert.camera_id, kind=alert.kind, time=alert.time,
                     zones=tuple(alert.zones or ()), score=alert.score or 0.0,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +55,8 @@ class AlertFeed:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_id = 0
+        self._announced: set[int] = set()  # alerts other nodes announced, fetched at the next look
+        self._published: deque[int] = deque(maxlen=QUEUE_SIZE * 10)
 
     @property
     def subscribers(self) -> int:
@@ -63,6 +66,17 @@ class AlertFeed:
         """Thread-safe: ask the poll to look now (called from the supervisor's thread)."""
         if self._loop is not None and self._wake is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake.set)
+
+    def announced(self, alert_id: int | None) -> None:
+        """Thread-safe: a node committed alert ``alert_id`` (None: look for anything new)."""
+        if self._loop is not None and self._wake is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._fetch_soon, alert_id)
+
+    def _fetch_soon(self, alert_id: int | None) -> None:
+        assert self._wake is not None
+        if alert_id is not None and alert_id not in self._published:
+            self._announced.add(alert_id)
+        self._wake.set()
 
     def announce(self, item: dict[str, Any]) -> None:
         """Thread-safe: send a changed alert (e.g. acknowledged) to every board."""
@@ -86,19 +100,28 @@ class AlertFeed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
             self._wake.clear()
-            for item in await asyncio.to_thread(self._new_alerts):
-                self._publish(item)
+            announced, self._announced = self._announced, set()
+            for item in await asyncio.to_thread(self._new_alerts, announced):
+                if item["id"] not in self._published:
+                    self._published.append(item["id"])
+                    self._publish(item)
 
     def _max_id(self) -> int:
         with self._sessions() as session:
             return session.scalar(select(func.max(Alert.id))) or 0
 
-    def _new_alerts(self) -> list[dict[str, Any]]:
+    def _new_alerts(self, announced: set[int]) -> list[dict[str, Any]]:
+        """Rows past the last seen id, and those announced (committed late with a lower id)."""
         with self._sessions() as session:
-            rows = session.scalars(select(Alert).where(Alert.id > self._last_id).order_by(Alert.id).limit(500))
+            rows = list(session.scalars(select(Alert).where(Alert.id > self._last_id)
+                                        .order_by(Alert.id).limit(500)))
+            late = announced - {row.id for row in rows}
+            if late:
+                rows = sorted([*rows, *session.scalars(select(Alert).where(Alert.id.in_(late)))],
+                              key=lambda row: row.id)
             items = [alert_json(row, self._config()) for row in rows]
         if items:
-            self._last_id = items[-1]["id"]
+            self._last_id = max(self._last_id, max(item["id"] for item in items))
         return items
 
     def _publish(self, item: dict[str, Any]) -> None:

@@ -50,6 +50,7 @@ from monitor.service.routers import (
 from monitor.service.state import ServiceSettings, ServiceState
 from monitor.service.views import ViewLog
 from monitor.site.runtime import Runtime
+from monitor.store.alert_channel import AlertListener
 from monitor.store.db import describe_unavailable
 
 STATIC = Path(__file__).parent / "static"
@@ -88,9 +89,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if state.settings.start_workers:
         await asyncio.to_thread(_start_workers, state)
     poller = asyncio.create_task(_poll_alerts(state.feed))
+    listener = None
+    if AlertListener.wanted(state.runtime.engine):  # alerts other nodes commit wake this board too
+        listener = AlertListener(state.runtime.engine, state.feed.announced)
+        listener.start()
     try:
         yield
     finally:
+        if listener is not None:
+            await asyncio.to_thread(listener.stop)
         poller.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await poller

@@ -8,6 +8,7 @@ raises a ``camera-moved`` alert. Nothing is lost: every clip is sealed once and 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -77,6 +78,23 @@ def when(value: T, test: Callable[[T], bool]) -> T | None:
     return value if test(value) else None
 
 
+def next_alert(client: httpx.Client, camera_id: str) -> dict[str, object]:
+    """The next alert of ``camera_id`` on the live board's stream (one walk per 6 s loop)."""
+    deadline = time.monotonic() + 30
+    with client.stream("GET", "/api/alerts/stream", timeout=15) as response:
+        assert response.status_code == 200, response.read()
+        event = None
+        for line in response.iter_lines():
+            assert time.monotonic() < deadline, f"no alert of {camera_id} on the stream within 30 s"
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event == "alert":
+                item: dict[str, object] = json.loads(line[5:])
+                if item["camera_id"] == camera_id:
+                    return item
+    raise AssertionError("the alert stream ended")
+
+
 def admin(client: httpx.Client, command: Command) -> None:
     output = wait_for(lambda: command.output if "one-time password" in command.output else None, 60,
                       "the first admin")
@@ -111,6 +129,8 @@ def test_a_killed_node_s_cameras_move_to_another_within_the_lease_and_its_open_c
             seen = wait_for(lambda: when(board(), lambda s: s[victim]["state"] == "online"), 30,
                             "node b's dashboard showing node a's camera online")
             assert (seen[victim]["node"], seen[survivor]["node"]) == ("a", "b"), seen
+            alert = next_alert(client, victim)
+            assert alert["kind"] == "motion", "node a's alert on node b's live board (SSE)"
 
             open_clip = wait_for(lambda: next((c for c in clips(engine) if c.camera_id == victim
                                                and c.status == "recording"), None), 30,
@@ -129,8 +149,8 @@ def test_a_killed_node_s_cameras_move_to_another_within_the_lease_and_its_open_c
                                                and c.status == "sealed"), None), 20,
                                  "node a's open clip sealed by node b")
             assert "recorder node a stopped renewing its lease" in (recovered.incomplete_reason or "")
-            [alert] = alerts(engine, "camera-moved")
-            assert alert.camera_id == victim and "taken over from node a" in alert.message, alert.message
+            [moved_alert] = alerts(engine, "camera-moved")
+            assert moved_alert.camera_id == victim and "taken over from node a" in moved_alert.message
             status = wait_for(lambda: when(board()[victim], lambda s: (s["node"], s["state"]) == ("b", "online")),
                               30, f"{victim} online on node b")
             assert "taken over from node a" in str(status["moved_from"])
