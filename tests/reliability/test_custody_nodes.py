@@ -1,7 +1,8 @@
-"""One custody log for the whole site: two recorder nodes (two processes, as two machines would
+"""One custody log and one site key for the whole site: two recorder nodes (two processes, as two machines would
 be) sealing at the same moment on one PostgreSQL database keep one chain, in strict order, with
 checkpoints from both that verify against it. Appends are serialised by the log's own row lock
-(``custody_append_lock``), which PostgreSQL holds across processes and machines."""
+(``custody_append_lock``), which PostgreSQL holds across processes and machines. Both nodes
+sign with the site key, so a bundle of either node's clip verifies against the site's anchor."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from evidence.actions import Action
+from evidence.bundle import verify_bundle
 from evidence.checkpoints import read_checkpoints
+from evidence.errors import KeyringError
+from evidence.export import Disclosure, export_bundle
 from evidence.store import EvidenceStore
 from evidence.verify import verify_store
 from monitor.store.db import make_engine
@@ -48,7 +52,7 @@ store.flush_checkpoint()
 """
 
 
-def test_two_nodes_sealing_at_once_keep_one_ordered_log_with_consistent_checkpoints(
+def test_two_nodes_sealing_at_once_keep_one_ordered_log_and_their_bundles_verify_against_the_site_key(
     tmp_path: Path, postgres_server: PostgresServer, postgres_url: str,
 ) -> None:
     root = tmp_path / "data"
@@ -74,4 +78,19 @@ def test_two_nodes_sealing_at_once_keep_one_ordered_log_with_consistent_checkpoi
     assert len(lines) >= 2 * SEALS // 3, "both nodes checkpointed as they went"
     report = verify_store(root, engine)
     assert report.ok, [f.message for f in report.failures]
+
+    # every node signs with the site key: a bundle of either node's clip verifies pinned to the
+    # site's one trust anchor (the fingerprint on its printed key card)
+    site = EvidenceStore.open(root, engine)
+    anchor = site.keys.key_id
+    for node_name in ("aa", "bb"):
+        clip_id = f"{node_name}0007" + "0" * 24
+        bundle = export_bundle(site, clip_id, tmp_path / f"{node_name}.zip", disclosure=Disclosure(
+            case="2026-031", reason="incident review", by="investigator", recipient="district counsel",
+            interest="legal counsel of the district"))
+        verified = verify_bundle(bundle, trusted_keys=[anchor])
+        assert (verified.clip_id, verified.pinned, verified.anchor) == (clip_id, True, anchor)
+    # a node started with a key of its own (not the site's) refuses to sign anything
+    with pytest.raises(KeyringError, match="never introduced by a key rotation"):
+        EvidenceStore.open(tmp_path / "stray-node", engine)
     engine.dispose()
