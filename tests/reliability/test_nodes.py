@@ -154,6 +154,8 @@ def test_a_killed_node_s_cameras_move_to_another_within_the_lease_and_its_open_c
             status = wait_for(lambda: when(board()[victim], lambda s: (s["node"], s["state"]) == ("b", "online")),
                               30, f"{victim} online on node b")
             assert "taken over from node a" in str(status["moved_from"])
+            board_page = client.get("/alerts").text
+            assert f"on node b ({status['moved_from']})" in board_page, "the take-over on the alert board"
             wait_for(lambda: any(c.camera_id == victim and c.start.timestamp() > time.time() - moved - 30
                                  and c.status == "sealed" and c.id != open_clip.id for c in clips(engine)
                                  if c.start > open_clip.start), 30, f"a new clip of {victim} sealed by node b")
