@@ -8,7 +8,6 @@ raises a ``camera-moved`` alert. Nothing is lost: every clip is sealed once and 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -37,7 +36,7 @@ from tests.fixtures.postgres_server import PostgresServer, free_port, postgres_s
 from tests.reliability.conftest import camera, site_config, wait_for
 from tests.reliability.test_commands_without_database import HOTSPOT, Command
 from tests.reliability.test_postgres import alerts, clips
-from tests.service.conftest import login
+from tests.service.conftest import alert_events, login
 
 pytestmark = pytest.mark.slow
 __all__ = ["postgres_server", "postgres_url"]  # fixtures: imported so pytest finds them
@@ -83,15 +82,10 @@ def next_alert(client: httpx.Client, camera_id: str) -> dict[str, object]:
     deadline = time.monotonic() + 30
     with client.stream("GET", "/api/alerts/stream", timeout=15) as response:
         assert response.status_code == 200, response.read()
-        event = None
-        for line in response.iter_lines():
+        for item in alert_events(response):
+            if item["camera_id"] == camera_id:
+                return item
             assert time.monotonic() < deadline, f"no alert of {camera_id} on the stream within 30 s"
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event == "alert":
-                item: dict[str, object] = json.loads(line[5:])
-                if item["camera_id"] == camera_id:
-                    return item
     raise AssertionError("the alert stream ended")
 
 

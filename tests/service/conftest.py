@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import socket
 import tempfile
@@ -148,6 +149,19 @@ def login(client: httpx.Client, username: str, password: str) -> httpx.Response:
     if response.status_code == 200:
         client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
     return response
+
+
+def alert_events(response: httpx.Response, connected: threading.Event | None = None) -> Iterator[dict[str, Any]]:
+    """The alerts a live board's stream (``/api/alerts/stream``) sends, as they come; sets
+    ``connected`` once the stream says it is listening."""
+    event = None
+    for line in response.iter_lines():
+        if line.startswith(": connected") and connected is not None:
+            connected.set()
+        elif line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:") and event == "alert":
+            yield json.loads(line[5:])
 
 
 @contextlib.contextmanager

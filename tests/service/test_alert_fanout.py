@@ -9,7 +9,6 @@ would miss for good).
 from __future__ import annotations
 
 import contextlib
-import json
 import queue
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 from monitor.store.alert_channel import notify_alert
 from monitor.store.models import Alert
 from tests.fixtures.postgres_server import PostgresServer, postgres_server, postgres_url
-from tests.service.conftest import Server, Site, make_site, serve
+from tests.service.conftest import Server, Site, alert_events, make_site, serve
 
 pytestmark = pytest.mark.slow
 __all__ = ["postgres_server", "postgres_url"]  # fixtures: imported so pytest finds them
@@ -49,14 +48,8 @@ def listen(server: Server, out: queue.Queue[dict[str, object]], ready: threading
     with contextlib.suppress(httpx.RemoteProtocolError), server.client("security") as client, \
             client.stream("GET", "/api/alerts/stream") as response:
         assert response.status_code == 200
-        event = None
-        for line in response.iter_lines():
-            if line.startswith(": connected"):
-                ready.set()
-            elif line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event == "alert":
-                out.put(json.loads(line[5:]))
+        for item in alert_events(response, ready):
+            out.put(item)
 
 
 @pytest.fixture

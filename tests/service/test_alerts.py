@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 import time
 
 import httpx
 
-from tests.service.conftest import Server
+from tests.service.conftest import Server, alert_events
 
 
 def _listen(server: Server, out: queue.Queue[tuple[float, dict[str, object]]], ready: threading.Event) -> None:
     with server.client("security") as client, client.stream("GET", "/api/alerts/stream") as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        event = None
-        for line in response.iter_lines():
-            if line.startswith(": connected"):
-                ready.set()
-            elif line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event == "alert":
-                out.put((time.monotonic(), json.loads(line[5:])))
-                return
+        for item in alert_events(response, ready):
+            out.put((time.monotonic(), item))
+            return
 
 
 def test_new_alert_reaches_the_stream_within_a_second(server: Server) -> None:
