@@ -98,13 +98,18 @@ def admin(client: httpx.Client, command: Command) -> None:
     assert login(client, "admin", "site-admin-2026").status_code == 200
 
 
+def district(folder: Path, scene: scenes.Scene, database: str) -> Path:
+    """cameras.yaml for two cameras looping the walk scene, with fast leases."""
+    cameras = [camera(cid, str(scene.path), scene, loop=True) for cid in ("hall", "yard")]
+    config_path = site_config(folder, cameras, database=database)
+    config_path.write_text(config_path.read_text() + f"nodes:\n  heartbeat: {HEARTBEAT}\n  lease: {LEASE}\n")
+    return config_path
+
+
 def test_a_killed_node_s_cameras_move_to_another_within_the_lease_and_its_open_clip_is_recovered(
     tmp_path: Path, walk_scene: scenes.Scene, postgres_server: PostgresServer, postgres_url: str,
 ) -> None:
-    cameras = [camera(cid, str(walk_scene.path), walk_scene, loop=True) for cid in ("hall", "yard")]
-    config_path = site_config(tmp_path, cameras, database=postgres_url)
-    text = config_path.read_text()
-    config_path.write_text(text + f"nodes:\n  heartbeat: {HEARTBEAT}\n  lease: {LEASE}\n")
+    config_path = district(tmp_path, walk_scene, postgres_url)
     engine = make_engine(postgres_url)
     port_a, port_b = free_port(), free_port()
     with node("a", config_path, port_a) as a, httpx.Client(base_url=f"http://127.0.0.1:{port_b}",
@@ -166,4 +171,35 @@ def test_a_killed_node_s_cameras_move_to_another_within_the_lease_and_its_open_c
     assert events == Counter({c.event_id: 1 for c in rows}), "one motion alert per clip, none lost"
     result = CliRunner().invoke(app, ["verify", "--config", str(config_path)])
     assert result.exit_code == 0, result.output
+    engine.dispose()
+
+
+def test_a_node_stopped_cleanly_hands_its_camera_over_at_once_without_a_recovered_clip(
+    tmp_path: Path, walk_scene: scenes.Scene, postgres_server: PostgresServer, postgres_url: str,
+) -> None:
+    config_path = district(tmp_path, walk_scene, postgres_url)
+    engine = make_engine(postgres_url)
+    with node("a", config_path, free_port()) as a:
+        wait_for(lambda: "one-time password" in a.output, 60, "node a up with the first admin")
+        with node("b", config_path, free_port()) as b:
+            spread = wait_for(lambda: when(held(engine), lambda h: sorted(h.values()) == ["a", "b"]),
+                              60, "one camera on each node")
+            moving = next(cid for cid, name in spread.items() if name == "b")
+            wait_for(lambda: any(c.camera_id == moving and c.status == "recording" for c in clips(engine)),
+                     30, f"a clip of {moving} open on node b")
+            b.process.send_signal(signal.SIGTERM)
+            stopped, stopped_at = time.monotonic(), time.time()
+            assert b.stop() in (0, -signal.SIGTERM), b.output
+        wait_for(lambda: held(engine).get(moving) == "a", 10, f"{moving} handed to node a")
+        handed = time.monotonic() - stopped
+        lease = leases(engine)[moving]
+        assert (lease.previous_node, lease.taken_over) == ("b", False), "handed over, not taken"
+        print(f"hand-over of {moving}: {handed:.2f} s after SIGTERM")
+        assert handed < 20, f"hand-over {handed:.1f} s after SIGTERM"
+        wait_for(lambda: any(c.camera_id == moving and c.status == "sealed" and c.start.timestamp() > stopped_at
+                             for c in clips(engine)), 30, f"a new clip of {moving} sealed by node a")
+    assert alerts(engine, "camera-moved") == [], "a clean hand-over is no alarm"
+    rows = clips(engine)
+    assert rows and all(c.status == "sealed" and c.incomplete_reason is None for c in rows), \
+        [(c.id, c.status, c.incomplete_reason) for c in rows]
     engine.dispose()
