@@ -3,14 +3,16 @@
 The alerts table is the single source: a poll picks up rows with an id above the last one
 seen, whoever wrote them (a worker, ``hotspot analyze``, a restarted service). The supervisor's
 callback only wakes the poll early, so an alert reaches the boards within milliseconds
-and nothing is lost if a callback is missed.
+and nothing is lost if a callback is missed. On PostgreSQL every node's new and acknowledged
+alerts are also announced by id (``monitor.store.alert_channel``), fetched by id: a lower id
+committed late by another node is not skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -55,8 +57,8 @@ class AlertFeed:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_id = 0
-        self._announced: set[int] = set()  # alerts other nodes announced, fetched at the next look
-        self._published: deque[int] = deque(maxlen=QUEUE_SIZE * 10)
+        self._announced: set[int] = set()  # alerts nodes announced (new or changed), fetched at the next look
+        self._published: OrderedDict[int, str | None] = OrderedDict()  # id -> its acknowledgement, as sent
 
     @property
     def subscribers(self) -> int:
@@ -68,20 +70,21 @@ class AlertFeed:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     def announced(self, alert_id: int | None) -> None:
-        """Thread-safe: a node committed alert ``alert_id`` (None: look for anything new)."""
+        """Thread-safe: a node committed or acknowledged alert ``alert_id`` (None: look for
+        anything new)."""
         if self._loop is not None and self._wake is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._fetch_soon, alert_id)
 
     def _fetch_soon(self, alert_id: int | None) -> None:
         assert self._wake is not None
-        if alert_id is not None and alert_id not in self._published:
+        if alert_id is not None:
             self._announced.add(alert_id)
         self._wake.set()
 
     def announce(self, item: dict[str, Any]) -> None:
         """Thread-safe: send a changed alert (e.g. acknowledged) to every board."""
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._publish, item)
+            self._loop.call_soon_threadsafe(self._publish_once, item)
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
@@ -102,9 +105,7 @@ class AlertFeed:
             self._wake.clear()
             announced, self._announced = self._announced, set()
             for item in await asyncio.to_thread(self._new_alerts, announced):
-                if item["id"] not in self._published:
-                    self._published.append(item["id"])
-                    self._publish(item)
+                self._publish_once(item)
 
     def _max_id(self) -> int:
         with self._sessions() as session:
@@ -123,6 +124,18 @@ class AlertFeed:
         if items:
             self._last_id = max(self._last_id, max(item["id"] for item in items))
         return items
+
+    def _publish_once(self, item: dict[str, Any]) -> None:
+        """Each alert once, and again only when its acknowledgement changed (the acknowledging
+        node announces it itself and through the database)."""
+        state = item.get("acknowledged_at")
+        if item["id"] in self._published and self._published[item["id"]] == state:
+            return
+        self._published[item["id"]] = state
+        self._published.move_to_end(item["id"])
+        while len(self._published) > QUEUE_SIZE * 10:
+            self._published.popitem(last=False)
+        self._publish(item)
 
     def _publish(self, item: dict[str, Any]) -> None:
         for queue in list(self._subscribers):

@@ -24,7 +24,7 @@ RECONNECT_EVERY = 2.0  # seconds between attempts to listen again after the serv
 
 
 def notify_alert(session: Session, alert_id: int) -> None:
-    """Announce a new alert on commit of ``session``'s transaction (PostgreSQL only)."""
+    """Announce a new or acknowledged alert on commit of ``session``'s transaction (PostgreSQL only)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_notify(CHANNEL, str(alert_id))))
 

@@ -3,7 +3,7 @@
 The board under test polls only once an hour, so every alert that reaches it within seconds
 came by notification: one written by another process (a recorder node's record path), and one
 whose lower id was committed after a higher one (which polling by "id above the last seen"
-would miss for good).
+would miss for good), and an acknowledgement made on another node.
 """
 
 from __future__ import annotations
@@ -85,4 +85,11 @@ def test_an_alert_raised_on_one_node_reaches_another_node_s_live_board_at_once(n
             assert received.get(timeout=3)["id"] == second.id
             early.commit()
             assert received.get(timeout=3)["id"] == first.id, "a lower id committed later still arrives"
+            early.refresh(first)
+            first.acknowledged_at, first.acknowledged_by = datetime.now(UTC), "officer on node a"
+            notify_alert(early, first.id)
+            early.commit()
+            changed = received.get(timeout=3)
+            assert (changed["id"], changed["acknowledged_by"]) == (first.id, "officer on node a"), \
+                "an acknowledgement on another node shows on this board"
         assert received.empty(), "each alert once"

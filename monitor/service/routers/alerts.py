@@ -19,6 +19,7 @@ from monitor.service.alert_feed import alert_json
 from monitor.service.deps import CanAckAlerts, CanViewAlerts, Db, State
 from monitor.service.params import RowId
 from monitor.service.site_names import zone_ids_for
+from monitor.store.alert_channel import notify_alert
 from monitor.store.models import Alert
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -114,6 +115,7 @@ def acknowledge(alert_id: RowId, body: AckIn, user: CanAckAlerts, db: Db, state:
     alert.acknowledged_at = datetime.now(UTC)
     alert.acknowledged_by = user.username
     alert.ack_note = body.note.strip()
+    notify_alert(db, alert.id)  # the other nodes' boards show it acknowledged too
     db.commit()
     item = alert_json(alert, state.config)
     state.feed.announce(item)
