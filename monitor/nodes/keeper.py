@@ -1,5 +1,5 @@
-"""One node's lease keeper: a thread that heartbeats, renews this node's camera leases, and
-starts or stops cameras as leases are won, lost or shared out again.
+"""One node's lease keeper: it heartbeats, renews this node's camera leases, and starts or
+stops cameras as leases are won, lost or shared out again.
 
 Footage comes first: while the database cannot be reached, the node keeps recording the cameras
 it holds (no other node can take them without the same database). A node that learns, once it
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy.exc import DBAPIError
@@ -38,6 +39,10 @@ class LeaseHost(Protocol):
 
 
 class LeaseKeeper:
+    """Two threads: one only renews (so a camera that takes long to stop or to recover never
+    delays the renewal of the others, which would let another node take them from a live
+    node), one takes and lets go of cameras."""
+
     def __init__(self, book: LeaseBook, host: LeaseHost, *, heartbeat: float) -> None:
         self._book = book
         self._host = host
@@ -45,8 +50,10 @@ class LeaseKeeper:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._held: set[str] = set()
+        self._lost: set[str] = set()  # renewal found them taken by another node: to stop here
         self._holders: dict[str, Holder] = {}
-        self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+        self._threads = [threading.Thread(target=self._every_heartbeat, args=(step,), name=name, daemon=True)
+                         for step, name in ((self.renew, "lease-renewer"), (self.move, "lease-mover"))]
 
     @property
     def node(self) -> str:
@@ -58,13 +65,15 @@ class LeaseKeeper:
             return dict(self._holders)
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
-        """Stop renewing; the cameras' workers are stopped by the caller."""
+        """Stop renewing and moving; the cameras' workers are stopped by the caller."""
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(60)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(60)
 
     def leave(self) -> None:
         """After a clean stop (workers gone, their journals written): let every camera go now,
@@ -76,40 +85,54 @@ class LeaseKeeper:
             log.warning("node %s: leases not released (they expire by themselves): %s",
                         self.node, str(exc.orig or exc).strip())
 
-    def _run(self) -> None:
+    def _every_heartbeat(self, step: Callable[[], None]) -> None:
         while not self._stop.is_set():
             try:
-                self.tick()
+                step()
             except DBAPIError as exc:
-                log.warning("node %s: leases not renewed, recording goes on: %s",
+                log.warning("node %s: leases not renewed or moved, recording goes on: %s",
                             self.node, str(exc.orig or exc).strip())
             except Exception:  # the keeper must outlive any one bad turn
                 log.exception("node %s: lease keeping failed", self.node)
             self._stop.wait(self._heartbeat)
 
-    def tick(self) -> None:
-        """One heartbeat: renew, stop what was lost, then take or let go per the plan."""
-        now = self._book.beat()
-        kept = self._book.renew({c: self._host.lease_status(c) for c in sorted(self._held)})
-        for camera_id in sorted(self._held - kept):
+    def renew(self) -> None:
+        """Say this node is alive, extend its leases, and note those another node took."""
+        self._book.beat()
+        with self._lock:
+            held = set(self._held)
+        kept = self._book.renew({c: self._host.lease_status(c) for c in sorted(held)})
+        holders = self._book.holders()
+        with self._lock:
+            lost = held - kept - {c for c, h in holders.items() if h.released and h.node == self.node}
+            self._held -= lost
+            self._lost |= lost
+            self._holders = holders
+
+    def move(self) -> None:
+        """Stop what was lost, then take or let go of cameras per the plan."""
+        with self._lock:
+            lost, self._lost = self._lost, set()
+            held = set(self._held)
+        for camera_id in sorted(lost):
             log.error("node %s: camera %s was taken by another node; stopping it here", self.node, camera_id)
-            self._held.discard(camera_id)
             self._host.drop_camera(camera_id)
-        moves = plan_moves(self._host.config.cameras, me=self.node, held=set(self._held),
-                           holders=self._book.holders(), live_nodes=self._book.live_nodes(now), now=now)
+        now = self._book.beat()
+        moves = plan_moves(self._host.config.cameras, me=self.node, held=held, holders=self._book.holders(),
+                           live_nodes=self._book.live_nodes(now), now=now)
         for camera_id in moves.release:
             if self._stop.is_set():
                 return
             log.info("node %s: letting camera %s go to another node", self.node, camera_id)
             self._host.drop_camera(camera_id)
             self._book.release({camera_id})
-            self._held.discard(camera_id)
+            with self._lock:
+                self._held.discard(camera_id)
         for camera_id in moves.take:
             if self._stop.is_set():
                 return
             before = self._book.take(camera_id)
             if before is not None:
-                self._held.add(camera_id)
+                with self._lock:
+                    self._held.add(camera_id)
                 self._host.take_camera(camera_id, before)
-        with self._lock:
-            self._holders = self._book.holders()
