@@ -82,7 +82,7 @@ class Alert(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(
         String(24), index=True,
-        doc="motion | tamper | camera-offline | camera-online | storage | database",
+        doc="motion | tamper | camera-offline | camera-online | camera-moved | storage | database",
     )
     reason: Mapped[str | None] = mapped_column(
         String(24), nullable=True, doc="tamper: covered | moved | defocused | dark"

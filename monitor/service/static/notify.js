@@ -1,7 +1,7 @@
 "use strict";
 // Route editor: one card per route; conditions left empty match everything.
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-const KINDS = ["motion", "tamper", "camera-offline", "camera-online", "storage", "database"];
+const KINDS = ["motion", "tamper", "camera-offline", "camera-online", "camera-moved", "storage", "database"];
 const data = JSON.parse(document.getElementById("notify-data").textContent);
 
 function checks(cls, values, chosen, label = (v) => v) {
