@@ -19,6 +19,7 @@ from monitor.cli.common import (
     load_or_exit,
     recover_or_warn,
 )
+from monitor.config.models import identifier_problem
 from monitor.service.accounts import ensure_first_admin
 from monitor.service.state import ServiceSettings
 from monitor.site.runtime import Runtime
@@ -50,12 +51,20 @@ def _first_admin_when_connected(runtime: Runtime) -> None:
         time.sleep(RECONNECT_EVERY)
 
 
+def _node_name(value: str | None) -> str | None:
+    """A node is named like a camera: the name is stored, shown and part of unit names."""
+    problem = identifier_problem(value) if value is not None else None
+    if problem:
+        raise typer.BadParameter(problem)
+    return value
+
+
 def serve(
     config: ConfigOption = DEFAULT_CONFIG,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
     node: Annotated[str | None, typer.Option(
-        "--node", help="this recorder node's name, when several share the site's PostgreSQL "
+        "--node", callback=_node_name, help="this recorder node's name, when several share the site's PostgreSQL "
                        "database (default: the config's node:)")] = None,
 ) -> None:
     """Serve the dashboard and API and run every camera worker.

@@ -25,7 +25,7 @@ _IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 
-def _identifier_problem(value: str) -> str | None:
+def identifier_problem(value: str) -> str | None:
     if _IDENTIFIER.match(value):
         return None
     return "use lower-case letters, digits, '-' and '_', starting with a letter or digit (at most 63)"
@@ -56,7 +56,7 @@ def _authority_problem(value: str) -> str | None:
     return f"{value!r} is not an http(s) URL of an RFC 3161 timestamp authority"
 
 
-Identifier = Annotated[str, Check(_identifier_problem)]
+Identifier = Annotated[str, Check(identifier_problem)]
 Polygon = Annotated[list[tuple[float, float]], Check(polygon_problem)]
 """At least 3 [x, y] points, fractions of frame width and height in [0, 1]."""
 Clock = Annotated[str, Before(_clock_text)]
