@@ -36,6 +36,7 @@ from evidence.export import (
 )
 from evidence.hashing import sha256_bytes, sha256_file
 from evidence.store import EvidenceStore
+from evidence.verify_clips import ObjectReader
 
 CASE_README = "VERIFY_CASE.md"
 CLIP_README = "VERIFY.md"
@@ -51,8 +52,9 @@ class CaseRef:
 
 
 def export_case_bundle(ev: EvidenceStore, out: Path, *, case: CaseRef, clip_ids: Sequence[str], report: Path,
-                       report_entry: CustodyRecord, disclosure: Disclosure) -> Path:
-    """Write the bundle to ``out`` (never overwriting) and log the disclosure."""
+                       report_entry: CustodyRecord, disclosure: Disclosure, objects: ObjectReader | None = None) -> Path:
+    """Write the bundle to ``out`` (never overwriting) and log the disclosure; ``objects`` streams
+    a clip whose local copy went after upload from the object store (checked against its seal)."""
     disclosure = disclosure.checked(f"case {case.number}")
     out = Path(out)
     if any(c == "`" or not c.isprintable() for c in out.name):
@@ -72,8 +74,9 @@ def export_case_bundle(ev: EvidenceStore, out: Path, *, case: CaseRef, clip_ids:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as bundle:
             members: dict[str, str] = {}
             for clip_id, seal in seals.items():
-                members[clip_id] = f"clip/{clip_id}{_clip_source(ev, seal).suffix or '.bin'}"
-                _copy_verified(bundle, _clip_source(ev, seal), members[clip_id], seal)
+                source = _clip_source(ev, seal, objects)
+                members[clip_id] = f"clip/{clip_id}{source.suffix or '.bin'}"
+                _copy_verified(bundle, source, members[clip_id], seal)
             report_member = f"{REPORT_DIR}report-{_file_word(case.number)}.pdf"
             bundle.write(report, report_member)
             heads = {clip_id: ev.entries(clip_id)[-1] for clip_id in clip_ids}

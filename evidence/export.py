@@ -8,7 +8,6 @@ reader who trusts an earlier key of the site can follow the rotations to the key
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import zipfile
@@ -41,11 +40,13 @@ from evidence.bundle_format import (
 from evidence.canonical import canonical_json
 from evidence.certificate import certificate_text, one_line
 from evidence.checkpoints import Checkpoint
+from evidence.clip_source import ClipSource, clip_source, copy_verified
 from evidence.entry import CustodyRecord
-from evidence.errors import EvidenceError, IntegrityError
-from evidence.hashing import CHUNK, sha256_bytes
+from evidence.errors import EvidenceError
+from evidence.hashing import sha256_bytes
 from evidence.store import EvidenceStore
 from evidence.timestamps import authority_id
+from evidence.verify_clips import ObjectReader
 
 MAX_TEXT = 2000
 SOFTWARE = "hotspot-monitor"
@@ -70,11 +71,12 @@ class Disclosure:
 
 
 def export_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, disclosure: Disclosure,
-                  bundle_name: str | None = None) -> Path:
+                  bundle_name: str | None = None, objects: ObjectReader | None = None) -> Path:
     """Write the bundle to ``out`` (never overwriting) and log the disclosure.
 
     ``bundle_name`` is the file name the recipient will see (VERIFY.md names it), when that
-    differs from ``out``'s, as for a dashboard download.
+    differs from ``out``'s, as for a dashboard download. ``objects`` streams a clip whose local
+    copy went after upload from the object store; either way the bytes must match the seal.
     """
     disclosure = disclosure.checked(clip_id)
     out = Path(out)
@@ -84,7 +86,7 @@ def export_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, disclosure: Dis
     if out.exists():
         raise EvidenceError(f"{out} already exists; choose another file name")
     seal = ev.sealed(clip_id)
-    source = _clip_source(ev, seal)
+    source = _clip_source(ev, seal, objects)
     partial = out.with_name(f".{out.name}.partial")
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as bundle:
@@ -165,36 +167,16 @@ class _Parts:
     original: dict[str, Any] | None = None  # an unmask bundle's native original (manifest section)
 
 
-def _clip_source(ev: EvidenceStore, seal: CustodyRecord) -> Path:
-    return stored_file(ev, seal.clip_id, str(seal.details.get("path", "")))
+def _clip_source(ev: EvidenceStore, seal: CustodyRecord, objects: ObjectReader | None = None) -> ClipSource:
+    return clip_source(ev, seal, objects)
 
 
-def stored_file(ev: EvidenceStore, clip_id: str | None, sealed_path: str) -> Path:
-    """A sealed file under the storage folder; a path that escapes it or is gone is refused."""
-    relative = PurePosixPath(sealed_path)
-    path = (ev.root / relative).resolve()
-    if relative.is_absolute() or ".." in relative.parts or not path.is_relative_to(ev.root.resolve()):
-        raise EvidenceError(f"clip {clip_id}: sealed path {str(relative)!r} escapes the storage folder")
-    if not path.is_file():
-        raise EvidenceError(f"clip {clip_id}: file {relative} is missing (deleted or moved?)")
-    return path
-
-
-def _copy_verified(bundle: zipfile.ZipFile, source: Path, member: str, seal: CustodyRecord) -> None:
+def _copy_verified(bundle: zipfile.ZipFile, source: ClipSource, member: str, seal: CustodyRecord) -> None:
     """Copy the clip into the bundle, hashing as it goes: one read proves and ships it."""
-    digest, size = hashlib.sha256(), 0
     info = zipfile.ZipInfo(member, date_time=datetime.now(UTC).timetuple()[:6])
     info.compress_type = zipfile.ZIP_STORED
-    with source.open("rb") as handle, bundle.open(info, "w", force_zip64=True) as target:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-            target.write(chunk)
-            size += len(chunk)
-    if digest.hexdigest() != seal.object_sha256 or size != seal.details.get("size"):
-        raise IntegrityError(
-            f"clip {seal.clip_id}: {source} hashes to {digest.hexdigest()} ({size} bytes) but was sealed "
-            f"as {seal.object_sha256} ({seal.details.get('size')} bytes); refusing to export"
-        )
+    with bundle.open(info, "w", force_zip64=True) as target:
+        copy_verified(source, seal, target.write)
 
 
 def _items(records: list[CustodyRecord], file_name: Any,

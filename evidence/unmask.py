@@ -23,6 +23,7 @@ import pyrage
 
 from evidence.actions import Action
 from evidence.certificate import one_line
+from evidence.clip_source import stored_file
 from evidence.entry import CustodyRecord
 from evidence.errors import EvidenceError, IntegrityError
 from evidence.export import (
@@ -34,7 +35,6 @@ from evidence.export import (
     _shell_word,
     _write_metadata,
     readme,
-    stored_file,
 )
 from evidence.hashing import CHUNK, sha256_file
 from evidence.store import EvidenceStore

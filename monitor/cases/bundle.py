@@ -9,6 +9,7 @@ from evidence.errors import EvidenceError
 from evidence.export import Disclosure
 from monitor.cases.book import CaseBook
 from monitor.cases.report import make_report
+from monitor.objects.bucket import version_reader
 from monitor.store.cases import Case
 
 
@@ -24,6 +25,6 @@ def write_case_bundle(book: CaseBook, case: Case, out: Path, *, by: str, reason:
     try:
         return export_case_bundle(book.runtime.evidence, out, case=CaseRef(case.id, case.number, case.title),
                                   clip_ids=clips, report=made.path, report_entry=made.entry,
-                                  disclosure=disclosure)
+                                  disclosure=disclosure, objects=version_reader(book.runtime.config.storage.objects))
     finally:
         made.path.unlink(missing_ok=True)

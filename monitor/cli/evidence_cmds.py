@@ -38,6 +38,7 @@ from evidence.witness import Witness
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, interactive, load_or_exit
 from monitor.cli.key_card import card_lines, write_card
 from monitor.config import Config
+from monitor.objects.bucket import version_reader
 from monitor.site.evidence_options import store_options, timestamp_roots
 from monitor.store.db import make_engine
 from monitor.store.paths import StoragePaths
@@ -224,10 +225,11 @@ def export(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Export a sealed clip as a signed bundle anyone can verify; the export is a logged disclosure."""
-    ev = _open_store(load_or_exit(config))
+    cfg = load_or_exit(config)
+    ev = _open_store(cfg)
     disclosure = Disclosure(case=case, reason=reason, by=by, recipient=recipient, interest=interest)
     try:
-        path = export_bundle(ev, clip_id, out, disclosure=disclosure)
+        path = export_bundle(ev, clip_id, out, disclosure=disclosure, objects=version_reader(cfg.storage.objects))
     except VerificationError as exc:
         console.print(f"[bold red]FAILED[/] {exc}", highlight=False)
         raise typer.Exit(1) from None

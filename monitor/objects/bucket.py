@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -207,6 +207,24 @@ class Bucket:
             return b"".join(self.stream(full_key))
         except ObjectStoreError as exc:
             raise OSError(str(exc)) from exc
+
+
+def version_reader(objects: Objects | None) -> Callable[[str, str], Iterator[bytes]] | None:
+    """``evidence``'s ``ObjectReader`` for the site's store (None without one). It connects only
+    when a clip is actually read from the store, so a site whose clips are all local needs no
+    credentials; a store that cannot be reached is an OSError like any unreadable file."""
+    if objects is None:
+        return None
+    configured = objects
+
+    def read(key: str, version_id: str) -> Iterator[bytes]:
+        try:
+            bucket = Bucket(configured)
+        except ObjectStoreError as exc:
+            raise OSError(str(exc)) from exc
+        yield from bucket.read_version(key, version_id)
+
+    return read
 
 
 def _code(exc: Exception) -> str:

@@ -23,8 +23,10 @@ from evidence.actions import Action
 from evidence.errors import EvidenceError
 from evidence.export import Disclosure, export_bundle
 from monitor.config import Config
+from monitor.objects.bucket import version_reader
 from monitor.objects.uploads import set_object_hold
 from monitor.service.clip_check import check_clip
+from monitor.service.clip_download import download_file
 from monitor.service.deps import CanExport, CanManageHolds, CanViewClips, Db, Principal, State
 from monitor.service.params import MAX_ID, OptionalRowId
 from monitor.service.site_names import camera_name, zone_ids_for, zone_names
@@ -120,16 +122,6 @@ def clip_or_404(db: Db, clip_id: str) -> Clip:
     return clip
 
 
-def clip_file(state: ServiceState, clip: Clip) -> Path:
-    try:
-        path = state.runtime.paths.absolute(clip.path)
-    except ValueError:
-        raise HTTPException(409, f"clip {clip.id}: its path is outside the storage folder") from None
-    if not path.is_file():
-        raise HTTPException(410, f"clip {clip.id}: the file is missing from storage")
-    return path
-
-
 @router.get("/{clip_id}", summary="A clip with its custody history")
 def get_clip(clip_id: str, _user: CanViewClips, db: Db, state: State) -> dict[str, Any]:
     clip = clip_or_404(db, clip_id)
@@ -154,12 +146,17 @@ def video(clip_id: str, request: Request, user: CanViewClips, db: Db, state: Sta
 @router.get("/{clip_id}/download", summary="Download the MP4 file; logs a download", response_class=FileResponse)
 def download(clip_id: str, user: CanExport, db: Db, state: State) -> FileResponse:
     clip = clip_or_404(db, clip_id)
-    path = clip_file(state, clip)
-    # A download is a disclosure to the logged-in user: the entry names them and their role.
-    state.runtime.evidence.append(Action.DOWNLOADED, actor=user.username, clip_id=clip.id,
-                                  object_sha256=clip.sha256,
-                                  details={"via": "dashboard", "recipient": user.username, "role": user.role})
-    return FileResponse(path, media_type="video/mp4", filename=f"{clip.id}.mp4")
+    path, cleanup = download_file(state.runtime, clip)
+    try:
+        # A download is a disclosure to the logged-in user: the entry names them and their role.
+        state.runtime.evidence.append(Action.DOWNLOADED, actor=user.username, clip_id=clip.id,
+                                      object_sha256=clip.sha256,
+                                      details={"via": "dashboard", "recipient": user.username, "role": user.role})
+    except BaseException:
+        if cleanup is not None:
+            path.unlink(missing_ok=True)
+        raise
+    return FileResponse(path, media_type="video/mp4", filename=f"{clip.id}.mp4", background=cleanup)
 
 
 @router.post("/{clip_id}/export", summary="Export a signed evidence bundle (zip) for a case",
@@ -174,7 +171,8 @@ def export(clip_id: str, body: ExportIn, user: CanExport, db: Db, state: State) 
     disclosure = Disclosure(case=body.case, reason=body.reason, by=user.username, recipient=body.recipient,
                             interest=body.interest)
     try:
-        export_bundle(state.runtime.evidence, clip.id, out, disclosure=disclosure)
+        export_bundle(state.runtime.evidence, clip.id, out, disclosure=disclosure,
+                      objects=version_reader(state.config.storage.objects))
     except EvidenceError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise HTTPException(409, f"clip {clip.id} cannot be exported: {exc}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 import uuid
@@ -9,9 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
 
-from monitor.objects.uploads import Uploader
+from monitor.cli import app
+from monitor.config import load_config
+from monitor.objects.uploads import Uploader, stored_entry
+from monitor.site.runtime import Runtime
+from monitor.store.models import Clip
 from tests.conftest import base_config, write_config
 from tests.fixtures import scenes
 from tests.fixtures.seaweedfs import KEY, SECRET, SeaweedServer
@@ -71,6 +79,31 @@ def objects_config(folder: Path, scene: scenes.Scene, endpoint: str, bucket: str
     data["storage"]["objects"] = {"endpoint": endpoint, "bucket": bucket, "region": "us-east-1",
                                   "prefix": "school-12/", **objects}
     return write_config(folder, data)
+
+
+def october_clip(config_path: Path, scene: scenes.Scene) -> tuple[Runtime, str, dict[str, Any]]:
+    """Record and seal ``scene`` as a clip from October (past a 30-day retention) and upload it:
+    the runtime, the clip's id and its ``stored`` entry (locked until ``uploads.MIN_LOCK`` from now)."""
+    result = CliRunner().invoke(app, ["analyze", str(scene.path), "--camera", "hall",
+                                      "--config", str(config_path), "--start", "2026-10-05T16:05:00-05:00"])
+    assert result.exit_code == 0, result.output
+    runtime = Runtime.open(load_config(config_path))
+    assert drained(Uploader(runtime))
+    with runtime.sessions() as session:
+        clip_id = session.scalars(select(Clip.id)).one()
+    stored = stored_entry(runtime, clip_id)
+    assert stored is not None
+    return runtime, clip_id, stored
+
+
+def assert_served(client: httpx.Client, url: str, data: bytes) -> None:
+    """``url`` answers with ``data`` whole and with one byte range of it."""
+    whole = client.get(url)
+    assert whole.status_code == 200, whole.text
+    assert hashlib.sha256(whole.content).hexdigest() == hashlib.sha256(data).hexdigest()
+    part = client.get(url, headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == data[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{len(data)}"
 
 
 __all__ = ["START", "bucket_name", "objects_config", "shutil"]
