@@ -99,8 +99,7 @@ def delete_expired_object(runtime: Runtime, clip_id: str, now: datetime) -> str 
     stored = stored_entry(runtime, clip_id) if objects is not None else None
     if objects is None or stored is None:
         return None
-    until = datetime.fromisoformat(str(stored["retain_until"]))
-    if until > now:
+    if (until := _retained_until(stored, now)) is not None:
         return f"locked until {until.isoformat()}"
     try:
         bucket = Bucket(objects)
@@ -110,6 +109,20 @@ def delete_expired_object(runtime: Runtime, clip_id: str, now: datetime) -> str 
         log.error("clip %s: %s", clip_id, exc)
         return str(exc)
     return None
+
+
+def locked_until(runtime: Runtime, clip_id: str, now: datetime) -> datetime | None:
+    """Until when the store still keeps the clip's version locked, None when it is not stored
+    (or the site has no store any more) or the lock has expired."""
+    if runtime.config.storage.objects is None:
+        return None
+    stored = stored_entry(runtime, clip_id)
+    return None if stored is None else _retained_until(stored, now)
+
+
+def _retained_until(stored: dict[str, Any], now: datetime) -> datetime | None:
+    until = datetime.fromisoformat(str(stored["retain_until"]))
+    return until if until > now else None
 
 
 def _versions(stored: dict[str, Any]) -> list[tuple[str, str]]:

@@ -5,6 +5,10 @@ Every deletion is a signed custody entry written *before* the file goes, so veri
 accounts for (the next retention pass finishes the job without writing a second entry). Workers
 and the supervisor free space concurrently, so each deletion first claims its clip row. Clips on legal
 hold are never deleted, not even to make room: when only held clips remain, recording pauses.
+
+A clip whose version in the object store is still locked is not deleted either: only its local
+copy goes (as with ``keep_local: false``), the clip stays sealed and is played, downloaded and
+verified from the store, and retention deletes it, entry first, once the lock has expired.
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 
 from evidence.actions import Action
-from monitor.objects.uploads import delete_expired_object, is_queued
+from monitor.objects.uploads import delete_expired_object, is_queued, locked_until, stored_entry
 from monitor.site.runtime import Runtime
 from monitor.store.db import with_retry
 from monitor.store.models import Clip
@@ -72,16 +76,18 @@ class StorageGuard:
             raise ValueError(f"needed_mb must not be negative, got {needed_mb}")
         floor = self._storage.min_free_mb + needed_mb
         now = datetime.now(UTC)
+        after: _Candidate | None = None  # clips kept sealed (in the store) stay candidates: page past them
         while self.free_mb() < floor:
-            batch = self._candidates(limit=SPACE_BATCH)
+            batch = self._rows(limit=SPACE_BATCH, after=after)
             if not batch:
                 log.error("storage: %.1f MiB free, floor %.1f MiB, and only held clips remain",
                           self.free_mb(), floor)
                 return False
-            for candidate in batch:
+            for candidate in self._unqueued(batch):
                 self._delete(candidate, now, reason=f"free space below {floor:g} MiB")
                 if self.free_mb() >= floor:
                     return True
+            after = batch[-1]
         return True
 
     # -- internals -------------------------------------------------------------------------
@@ -91,13 +97,21 @@ class StorageGuard:
             raise ValueError("now must be timezone-aware")
         return now - timedelta(days=self._storage.retention_days)
 
-    def _candidates(self, *, before: datetime | None = None, limit: int | None = None) -> list[_Candidate]:
-        """Sealed clips not on hold, oldest first."""
+    def _candidates(self, *, before: datetime | None = None) -> list[_Candidate]:
+        """Sealed clips not on hold and not waiting for the store, oldest first."""
+        return self._unqueued(self._rows(before=before))
+
+    def _rows(self, *, before: datetime | None = None, limit: int | None = None,
+              after: _Candidate | None = None) -> list[_Candidate]:
+        """Sealed clips not on hold, oldest first (after ``after`` in that order)."""
         query = select(Clip.id, Clip.path, Clip.sha256, Clip.start).where(
             Clip.status == "sealed", Clip.legal_hold.is_(False)
         ).order_by(Clip.start, Clip.id)
         if before is not None:
             query = query.where(Clip.start < before)
+        if after is not None:
+            query = query.where(or_(Clip.start > after.start,
+                                    and_(Clip.start == after.start, Clip.id > after.clip_id)))
         if limit is not None:
             query = query.limit(limit)
 
@@ -105,25 +119,44 @@ class StorageGuard:
             with self._runtime.sessions() as session:
                 return [_Candidate(*row) for row in session.execute(query)]
 
+        return _retry(read)
+
+    def _unqueued(self, rows: list[_Candidate]) -> list[_Candidate]:
         # a clip still waiting for the object store has no other copy: it stays until uploaded
-        return [c for c in _retry(read) if not is_queued(self._runtime, c.clip_id)]
+        return [c for c in rows if not is_queued(self._runtime, c.clip_id)]
 
     def _delete(self, candidate: _Candidate, now: datetime, *, reason: str) -> bool:
         """Claim, entry, file, row. False when another process claimed the clip first or it
         was put on legal hold in the meantime: the claim is one conditional UPDATE, so two
-        workers freeing space at once never both delete (and log) the same clip."""
+        workers freeing space at once never both delete (and log) the same clip. False too for
+        a clip whose stored version is still locked: only its local copy goes."""
+        if (until := locked_until(self._runtime, candidate.clip_id, now)) is not None:
+            self._let_local_go(candidate, until, reason=reason)
+            return False
         if not self._claim(candidate.clip_id):
             return False
-        self._finish(candidate, now, reason=reason)
-        return True
+        return self._finish(candidate, now, reason=reason)
 
-    def _finish(self, candidate: _Candidate, now: datetime, *, reason: str) -> None:
+    def _let_local_go(self, candidate: _Candidate, until: datetime, *, reason: str) -> None:
+        """Remove the local copies of a clip the store keeps locked; the clip stays sealed."""
+        original = self._original_path(candidate.clip_id)
+        for relative in (candidate.path, *([original] if original else [])):
+            path = self._runtime.paths.absolute(relative)
+            if path.is_file():
+                path.unlink()
+                log.info("storage: clip %s: local copy %s removed (%s); the object store keeps it, "
+                         "locked until %s", candidate.clip_id, relative, reason, until.isoformat())
+
+    def _finish(self, candidate: _Candidate, now: datetime, *, reason: str) -> bool:
+        """Entry (once), local files, stored version, row; False while the store keeps the version."""
         original = self._original_path(candidate.clip_id)
         if not self._deletion_logged(candidate.clip_id):
             age = now - _aware(candidate.start)
             details = {"path": candidate.path, "age_days": round(age.total_seconds() / 86400, 3), "reason": reason}
             if original is not None:
                 details["original_path"] = original
+            if (stored := stored_entry(self._runtime, candidate.clip_id)) is not None:  # it goes too
+                details["object"] = {"key": stored["key"], "version_id": stored["version_id"]}
             self._runtime.evidence.append(
                 Action.DELETED_BY_RETENTION, actor="system", clip_id=candidate.clip_id,
                 object_sha256=candidate.sha256, details=details,
@@ -132,10 +165,12 @@ class StorageGuard:
         if original is not None:  # clip and original are one piece of evidence: they go together
             self._runtime.paths.absolute(original).unlink(missing_ok=True)
         kept = delete_expired_object(self._runtime, candidate.clip_id, now)
-        if kept:
+        if kept:  # stays claimed: the next retention pass tries again, without a second entry
             log.warning("storage: clip %s: its object-store copy stays: %s", candidate.clip_id, kept)
+            return False
         self._set_status(candidate.clip_id, "deleted")
         log.info("storage: deleted clip %s (%s)", candidate.clip_id, reason)
+        return True
 
     def _original_path(self, clip_id: str) -> str | None:
         seal = self._runtime.evidence.find_seal(clip_id)
@@ -162,10 +197,8 @@ class StorageGuard:
             with self._runtime.sessions() as session:
                 return [_Candidate(*row) for row in session.execute(query)]
 
-        stuck = _retry(read)
-        for candidate in stuck:
-            self._finish(candidate, now, reason="a deletion interrupted by a crash")
-        return [c.clip_id for c in stuck]
+        return [c.clip_id for c in _retry(read)
+                if self._finish(c, now, reason="a deletion interrupted by a crash")]
 
     def _deletion_logged(self, clip_id: str) -> bool:
         return any(e.action == Action.DELETED_BY_RETENTION for e in self._runtime.evidence.entries(clip_id))

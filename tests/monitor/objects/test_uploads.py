@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 from typer.testing import CliRunner
 
 from evidence.actions import Action
@@ -21,11 +20,10 @@ from monitor.objects.bucket import Bucket, ObjectLockMissing, ObjectStoreError
 from monitor.objects.uploads import Uploader, uploads_folder
 from monitor.site.runtime import Runtime
 from monitor.site.storage_guard import StorageGuard
-from monitor.store.models import Clip
 from monitor.workers.supervisor import Supervisor
 from tests.evidence import tampering
 from tests.fixtures.seaweedfs import SeaweedServer
-from tests.monitor.objects.conftest import START, bucket_name, drained, objects_config
+from tests.monitor.objects.conftest import START, bucket_name, drained, objects_config, october_clip
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("credentials")]
 
@@ -177,16 +175,7 @@ def test_legal_hold_and_retention_follow_the_stored_version(tmp_path: Path, seaw
     once its lock has expired (the store itself refuses earlier)."""
     monkeypatch.setattr(uploads, "MIN_LOCK", timedelta(seconds=4))  # a clip from October: lock ends in 4 s
     bucket = seaweed.make_bucket(bucket_name())
-    config_path = objects_config(tmp_path, walk_scene, seaweed.endpoint, bucket)
-    result = CliRunner().invoke(app, ["analyze", str(walk_scene.path), "--camera", "hall",
-                                      "--config", str(config_path), "--start", "2026-10-05T16:05:00-05:00"])
-    assert result.exit_code == 0, result.output
-    runtime = Runtime.open(load_config(config_path))
-    assert drained(Uploader(runtime))
-    with runtime.sessions() as session:
-        clip_id = session.scalars(select(Clip.id)).one()
-    stored = uploads.stored_entry(runtime, clip_id)
-    assert stored is not None
+    runtime, clip_id, stored = october_clip(objects_config(tmp_path, walk_scene, seaweed.endpoint, bucket), walk_scene)
     key, version = stored["key"], stored["version_id"]
     client = seaweed.client()
 
