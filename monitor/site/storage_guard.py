@@ -54,8 +54,10 @@ class StorageGuard:
         return self._runtime.free_mb()
 
     def expired(self, now: datetime) -> list[str]:
-        """Ids of the clips retention would delete at ``now``, oldest first (for a dry run)."""
-        return [c.clip_id for c in self._candidates(before=self._cutoff(now))]
+        """Ids of the clips retention would delete at ``now``, oldest first (for a dry run); a
+        clip the object store still keeps locked would only lose its local copy."""
+        return [c.clip_id for c in self._candidates(before=self._cutoff(now))
+                if locked_until(self._runtime, c.clip_id, now) is None]
 
     def enforce_retention(self, now: datetime) -> list[str]:
         """Delete sealed, unheld clips that started more than ``retention_days`` before ``now``."""

@@ -1,10 +1,13 @@
 """The free-space floor removes only the local copy of a clip whose stored version is still
 locked: the clip stays sealed and verifiable from the store, and retention deletes it (entry
-first, then the version) once the lock has expired, unless a legal hold keeps it."""
+first, then the version) once the lock has expired, unless a legal hold keeps it; a store that
+cannot be reached then leaves the clip claimed for the next pass, without a second entry."""
 
 from __future__ import annotations
 
+import socket
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,6 +43,20 @@ def status(runtime: Runtime, clip_id: str) -> str:
         return str(session.scalars(select(Clip.status).where(Clip.id == clip_id)).one())
 
 
+def store_down(runtime: Runtime, *, port: int) -> Runtime:
+    """The same site with its store unreachable (nothing listens on ``port``)."""
+    storage = runtime.config.storage
+    assert storage.objects is not None
+    objects = replace(storage.objects, endpoint=f"http://127.0.0.1:{port}")
+    return Runtime.open(replace(runtime.config, storage=replace(storage, objects=objects)))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def verify_passes(config_path: Path) -> None:
     result = CliRunner().invoke(app, ["verify", "--config", str(config_path)])
     assert result.exit_code == 0, result.output
@@ -73,7 +90,11 @@ def test_floor_keeps_a_locked_clip_in_the_store_and_retention_deletes_it_once_ex
     assert not any(e.action == Action.DELETED_BY_RETENTION for e in runtime.evidence.entries(clip_id))
 
     hold(runtime, clip_id, on=False)
-    assert guard.enforce_retention(datetime.now(UTC)) == [clip_id]
+    unreachable = store_down(runtime, port=free_port())
+    assert StorageGuard(unreachable).enforce_retention(datetime.now(UTC)) == []  # logged, not yet deleted
+    assert in_store() and status(runtime, clip_id) == "deleting"
+    unreachable.close()
+    assert guard.enforce_retention(datetime.now(UTC)) == [clip_id]  # the next pass finishes it
     assert not in_store() and status(runtime, clip_id) == "deleted"
     [entry] = [e for e in runtime.evidence.entries(clip_id) if e.action == Action.DELETED_BY_RETENTION]
     assert entry.details["object"] == {"key": key, "version_id": version}
