@@ -50,8 +50,10 @@ from monitor.service.routers import (
 from monitor.service.state import ServiceSettings, ServiceState
 from monitor.service.views import ViewLog
 from monitor.site.runtime import Runtime
-from monitor.store.alert_channel import AlertListener
+from monitor.store import alert_channel, config_channel
+from monitor.store.config_channel import ConfigNotice, announce_config
 from monitor.store.db import describe_unavailable
+from monitor.store.listener import NotificationListener
 
 STATIC = Path(__file__).parent / "static"
 FEED_RETRY_SECONDS = 2.0
@@ -63,7 +65,8 @@ def _build_state(config_path: Path, config: Config, settings: ServiceSettings) -
     for camera in config.cameras:  # earlier versions stored the unmasked editor picture: remove it
         (runtime.paths.live / f"{camera.id}.editor.jpg").unlink(missing_ok=True)
     feed = AlertFeed(runtime.sessions, lambda: runtime.config, poll_seconds=settings.alert_poll_seconds)
-    editor = ConfigEditor(config_path, runtime, lambda c: _apply(state, c))
+    editor = ConfigEditor(config_path, runtime, lambda c: _apply(state, c),
+                          announce=lambda digest: _announce(state, digest))
     state = ServiceState(config_path, runtime, settings, feed, editor, ViewLog())
     return state
 
@@ -71,6 +74,21 @@ def _build_state(config_path: Path, config: Config, settings: ServiceSettings) -
 def _apply(state: ServiceState, config: Config) -> None:
     if state.supervisor is not None:
         state.supervisor.apply_config(config)
+
+
+def _announce(state: ServiceState, digest: str) -> None:
+    """Other nodes apply the edit within a second; without the database they apply it at
+    their next start, as before (the edit itself is saved and in force here)."""
+    try:
+        announce_config(state.runtime.engine, ConfigNotice(state.settings.node or "", digest))
+    except DBAPIError as exc:
+        log.warning("other nodes apply this configuration edit at their next start: %s",
+                    str(exc.orig or exc).strip())
+
+
+def _follow(state: ServiceState, payload: str | None) -> None:
+    """``payload`` None: (re)connected, and an edit may have been announced meanwhile."""
+    state.editor.follow(None if payload is None else ConfigNotice.parse(payload))
 
 
 def _start_workers(state: ServiceState) -> None:
@@ -90,8 +108,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(_start_workers, state)
     poller = asyncio.create_task(_poll_alerts(state.feed))
     listener = None
-    if AlertListener.wanted(state.runtime.engine):  # alerts other nodes commit wake this board too
-        listener = AlertListener(state.runtime.engine, state.feed.announced)
+    if NotificationListener.wanted(state.runtime.engine):  # what other nodes commit, applied here too
+        listener = NotificationListener(state.runtime.engine, {
+            alert_channel.CHANNEL: alert_channel.alert_handler(state.feed.announced),
+            config_channel.CHANNEL: lambda payload: _follow(state, payload),
+        })
         listener.start()
     try:
         yield

@@ -3,12 +3,15 @@
 The YAML is edited round-trip (comments and key order survive), validated with exactly the
 rules of the config loader, written atomically, applied to the running workers and recorded
 in the custody log. An invalid edit changes nothing: the last good file stays in force.
+Recorder nodes sharing the file are told of the edit (``announce``) and apply it with
+``follow``, without writing or logging it again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -18,13 +21,16 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
 
 from evidence.actions import Action
 from monitor.config import Config, ConfigError, parse_config
 from monitor.site.runtime import Runtime
+from monitor.store.config_channel import ConfigNotice
 from monitor.store.file_modes import FileModes, write_private_text
 
 Mutation = Callable[[CommentedMap], dict[str, Any]]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,12 +104,20 @@ def sync_items(seq: CommentedSeq | None, items: list[Any]) -> CommentedSeq:
     return seq
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 class ConfigEditor:
-    def __init__(self, path: Path, runtime: Runtime, apply: Callable[[Config], None]) -> None:
+    def __init__(self, path: Path, runtime: Runtime, apply: Callable[[Config], None], *,
+                 announce: Callable[[str], None] | None = None) -> None:
         self._path = path
         self._runtime = runtime
         self._apply = apply
+        self._announce = announce
         self._lock = threading.Lock()
+        self._applied = _sha256(path.read_bytes())
+        """SHA-256 of the file whose contents are in force here."""
 
     def read(self) -> CommentedMap:
         doc: CommentedMap = self._yaml().load(self._path.read_text(encoding="utf-8"))
@@ -119,20 +133,55 @@ class ConfigEditor:
             buffer = io.StringIO()
             yaml.dump(doc, buffer)
             text = buffer.getvalue()
-            config = parse_config(YAML(typ="safe", pure=True).load(text), str(self._path))
-            if config.storage != self._runtime.config.storage:
-                raise ConfigError(str(self._path), ["storage: cannot be changed while the service runs"])
+            config = self._checked(text)
             self._write(text)
-            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            self._runtime.config = config
-            self._apply(config)
+            digest = _sha256(text.encode("utf-8"))
+            self._put_in_force(config, digest)
             self._runtime.evidence.append(
                 Action.CONFIG_CHANGED, actor=actor, details={
                     **change, "file": self._path.name, "config_sha256": digest,
-                    "previous_sha256": hashlib.sha256(before).hexdigest(),
+                    "previous_sha256": _sha256(before),
                 },
             )
-            return Applied(config, digest, change)
+        if self._announce is not None:
+            self._announce(digest)
+        return Applied(config, digest, change)
+
+    def follow(self, notice: ConfigNotice | None = None) -> Config | None:
+        """Apply the file as another node's edit left it (``notice``: what that node wrote;
+        None to catch up on edits missed while not listening). Returns the config
+        applied, or None when nothing changed or the file is refused (logged; the last good
+        configuration stays in force, as for a refused edit)."""
+        with self._lock:
+            data = self._path.read_bytes()
+            digest = _sha256(data)
+            if digest == self._applied:
+                if notice is not None and notice.sha256 != digest:
+                    log.warning("node %s wrote configuration %s, but %s holds %s (unless edited again "
+                                "since, the nodes do not share one configuration file)", notice.node,
+                                notice.sha256[:12], self._path, digest[:12])
+                return None
+            try:
+                config = self._checked(data.decode("utf-8"))
+            except (ConfigError, YAMLError, UnicodeDecodeError) as exc:
+                log.error("configuration edited on another node not applied: %s", exc)
+                return None
+            self._put_in_force(config, digest)
+            log.info("applied the configuration edited on node %s (%s)",
+                     notice.node if notice else "another", digest[:12])
+            return config
+
+    def _checked(self, text: str) -> Config:
+        """The config ``text`` holds, validated by the loader's rules; ConfigError otherwise."""
+        config = parse_config(YAML(typ="safe", pure=True).load(text), str(self._path))
+        if config.storage != self._runtime.config.storage:
+            raise ConfigError(str(self._path), ["storage: cannot be changed while the service runs"])
+        return config
+
+    def _put_in_force(self, config: Config, digest: str) -> None:
+        self._runtime.config = config
+        self._apply(config)
+        self._applied = digest
 
     def _write(self, text: str) -> None:
         """Atomically, and readable by the service's user (and ``storage.group``) only: the file

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 from evidence.actions import SEAL_ACTIONS, Action
 from evidence.store import EvidenceStore
 from monitor.cli import app
-from monitor.config import load_config
+from monitor.config import config_hash, load_config
 from monitor.store.db import make_engine
 from monitor.store.leases import CameraLease
 from tests.fixtures import scenes
@@ -106,11 +106,19 @@ def district(folder: Path, scene: scenes.Scene, database: str) -> Path:
     return config_path
 
 
-def test_a_killed_node_s_cameras_move_to_another_within_the_lease_and_its_open_clip_is_recovered(
-    tmp_path: Path, walk_scene: scenes.Scene, postgres_server: PostgresServer, postgres_url: str,
-) -> None:
-    config_path = district(tmp_path, walk_scene, postgres_url)
+@pytest.fixture
+def site(tmp_path: Path, walk_scene: scenes.Scene, postgres_server: PostgresServer,
+         postgres_url: str) -> Iterator[tuple[Path, Engine]]:
+    """The district's cameras.yaml and an engine on its database."""
     engine = make_engine(postgres_url)
+    yield district(tmp_path, walk_scene, postgres_url), engine
+    engine.dispose()
+
+
+def test_a_killed_node_s_cameras_move_to_another_within_the_lease_and_its_open_clip_is_recovered(
+    site: tuple[Path, Engine],
+) -> None:
+    config_path, engine = site
     port_a, port_b = free_port(), free_port()
     with node("a", config_path, port_a) as a, httpx.Client(base_url=f"http://127.0.0.1:{port_b}",
                                                              timeout=10) as client:
@@ -171,14 +179,12 @@ def test_a_killed_node_s_cameras_move_to_another_within_the_lease_and_its_open_c
     assert events == Counter({c.event_id: 1 for c in rows}), "one motion alert per clip, none lost"
     result = CliRunner().invoke(app, ["verify", "--config", str(config_path)])
     assert result.exit_code == 0, result.output
-    engine.dispose()
 
 
 def test_a_node_stopped_cleanly_hands_its_camera_over_at_once_without_a_recovered_clip(
-    tmp_path: Path, walk_scene: scenes.Scene, postgres_server: PostgresServer, postgres_url: str,
+    site: tuple[Path, Engine],
 ) -> None:
-    config_path = district(tmp_path, walk_scene, postgres_url)
-    engine = make_engine(postgres_url)
+    config_path, engine = site
     with node("a", config_path, free_port()) as a:
         wait_for(lambda: "one-time password" in a.output, 60, "node a up with the first admin")
         with node("b", config_path, free_port()) as b:
@@ -202,4 +208,44 @@ def test_a_node_stopped_cleanly_hands_its_camera_over_at_once_without_a_recovere
     rows = clips(engine)
     assert rows and all(c.status == "sealed" and c.incomplete_reason is None for c in rows), \
         [(c.id, c.status, c.incomplete_reason) for c in rows]
-    engine.dispose()
+
+
+def test_a_zone_drawn_on_node_a_is_used_by_node_b_s_camera_worker_within_seconds(
+    site: tuple[Path, Engine], walk_scene: scenes.Scene,
+) -> None:
+    config_path, engine = site
+    port_a, port_b = free_port(), free_port()
+    with node("a", config_path, port_a) as a, \
+            httpx.Client(base_url=f"http://127.0.0.1:{port_a}", timeout=10) as on_a, \
+            httpx.Client(base_url=f"http://127.0.0.1:{port_b}", timeout=10) as on_b:
+        wait_for(lambda: "one-time password" in a.output, 60, "node a up with the first admin")
+        with node("b", config_path, port_b) as b:
+            spread = wait_for(lambda: when(held(engine), lambda h: sorted(h.values()) == ["a", "b"]),
+                              60, "one camera on each node")
+            admin(on_a, a)
+            assert login(on_b, "admin", "site-admin-2026").status_code == 200
+            on_b_camera = next(cid for cid, name in spread.items() if name == "b")
+            original = load_config(config_path)
+            before = config_hash(original, original.camera(on_b_camera))
+            polygon = [list(p) for p in walk_scene.polygons["zone"]]
+            edit = {"zones": [{"id": "door", "name": "Door, drawn on node a", "polygon": polygon,
+                               "min_area": 0.01}], "privacy_zones": []}
+            response = on_a.put(f"/api/cameras/{on_b_camera}/zones", json=edit)
+            assert response.status_code == 200, response.text
+            edited = time.monotonic()
+
+            def zone_on_b() -> dict[str, object]:
+                return on_b.get(f"/api/cameras/{on_b_camera}/zones").json()["zones"][0]  # type: ignore[no-any-return]
+
+            wait_for(lambda: zone_on_b()["name"] == "Door, drawn on node a", 10, "the zone on node b's API")
+            applied = time.monotonic() - edited
+            print(f"zone edited on node a, in force on node b after {applied:.2f} s")
+            assert applied < 2.0, f"node b applied the edit after {applied:.1f} s"
+            config = load_config(config_path)
+            expected = config_hash(config, config.camera(on_b_camera))
+            assert expected != before
+            wait_for(lambda: next((c for c in clips(engine) if c.camera_id == on_b_camera
+                                      and c.status == "sealed" and c.config_hash == expected), None),
+                     40, f"a clip of {on_b_camera} sealed by node b under the edited zone")
+            assert held(engine)[on_b_camera] == "b", "recorded by node b throughout"
+        assert "Traceback" not in b.output, b.output

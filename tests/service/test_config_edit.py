@@ -10,6 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from monitor.config import load_config
+from tests.conftest import write_config
 from tests.service.conftest import Server, make_site, serve
 
 COMMENTED = """\
@@ -127,3 +128,25 @@ def test_schedule_and_holiday_edit(commented: Server) -> None:
     assert [d.isoformat() for d in config.site.holidays] == ["2026-12-24", "2026-12-25"]
     raw = _raw(commented.site.config_path)
     assert set(raw["schedules"]) == {"after-hours", "lunch"}
+
+
+def test_an_edit_another_node_wrote_is_followed_and_a_broken_file_is_not(tmp_path: Path) -> None:
+    """What a node does when told another node edited the shared file (``ConfigEditor.follow``)."""
+    site = make_site(tmp_path, users=False)
+    state = site.app.state.service
+    assert state.editor.follow() is None, "the file in force: nothing to do"
+    data = YAML(typ="safe").load(site.config_path.read_text(encoding="utf-8"))
+    data["cameras"][0]["zones"][0]["min_area"] = 0.07
+    write_config(tmp_path, data)
+    followed = state.editor.follow()
+    assert followed is not None and followed.cameras[0].zones[0].min_area == 0.07
+    assert state.config is followed, "in force for the API and the workers"
+
+    site.config_path.write_text(site.config_path.read_text(encoding="utf-8") + "cameras: [oops\n", encoding="utf-8")
+    assert state.editor.follow() is None, "a file that does not parse is refused"
+    data["storage"]["path"] = str(tmp_path / "elsewhere")
+    write_config(tmp_path, data)
+    assert state.editor.follow() is None, "storage cannot change while the service runs"
+    assert state.config is followed, "the last good configuration stays in force"
+    site.runtime.close()
+
