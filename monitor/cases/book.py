@@ -7,6 +7,7 @@ until it closes.
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,8 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evidence.actions import Action
+from evidence.clip_source import FileMissing, clip_source, copy_verified
+from evidence.errors import EvidenceError, IntegrityError
 from evidence.hashing import sha256_bytes
 from monitor.cases.photos import frame_at
+from monitor.objects.bucket import version_reader
 from monitor.objects.uploads import set_object_hold
 from monitor.site.runtime import Runtime
 from monitor.store.cases import Case, CaseClip, CasePhoto
@@ -156,13 +160,9 @@ class CaseBook:
         clip = self.session.get(Clip, clip_id)
         if link is None or clip is None:
             raise CaseError(f"clip {clip_id} is not in case {case.number}; add it first", 404)
-        source = self.runtime.paths.absolute(clip.path)
-        seal = self.runtime.evidence.sealed(clip.id)
-        data = source.read_bytes()
-        if sha256_bytes(data) != seal.object_sha256:
-            raise CaseError(f"clip {clip.id}: the file no longer matches its seal; no photograph is taken from it")
+        data = self._sealed_bytes(clip)
         try:
-            frame = frame_at(source, offset_seconds)
+            frame = frame_at(data, offset_seconds)
         except ValueError as exc:
             raise CaseError(str(exc), 422) from exc
         photo_id = uuid.uuid4().hex
@@ -177,6 +177,23 @@ class CaseBook:
         self._log(Action.CASE_PHOTO_ADDED, case, by, clip=clip, photo_sha256=photo.sha256,
                   offset_seconds=photo.offset_seconds, frame_time=photo.frame_time.isoformat(), caption=caption)
         return photo
+
+    def _sealed_bytes(self, clip: Clip) -> io.BytesIO:
+        """The clip's sealed bytes, from the local copy or, once only the object store holds
+        it, from the stored version; refused unless they match the seal."""
+        seal = self.runtime.evidence.sealed(clip.id)
+        data = io.BytesIO()
+        try:
+            source = clip_source(self.runtime.evidence, seal, version_reader(self.runtime.config.storage.objects))
+            copy_verified(source, seal, data.write)
+        except IntegrityError:
+            raise CaseError(f"clip {clip.id}: the file no longer matches its seal; no photograph is taken from it") from None
+        except FileMissing as exc:
+            raise CaseError(str(exc), 410) from None
+        except EvidenceError as exc:
+            raise CaseError(f"clip {clip.id}: {exc}", 503) from None
+        data.seek(0)
+        return data
 
     def close(self, case: Case, *, by: str) -> Case:
         """Close the case and release the holds it placed (a clip another open case holds stays held)."""

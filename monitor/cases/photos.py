@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import cv2
@@ -28,13 +29,13 @@ class Frame:
     height: int
 
 
-def frame_at(clip_file: Path, offset_seconds: float) -> Frame:
+def frame_at(clip_file: Path | BinaryIO, offset_seconds: float) -> Frame:
     """The last frame shown at ``offset_seconds`` (the first one if the offset precedes it)."""
     if not offset_seconds >= 0:
         raise PhotoError(f"offset must be zero or more seconds, got {offset_seconds}")
     chosen: tuple[float, np.ndarray] | None = None
     try:
-        with av.open(str(clip_file)) as container:
+        with av.open(str(clip_file) if isinstance(clip_file, Path) else clip_file, "r") as container:
             stream = container.streams.video[0]
             first: float | None = None
             for frame in container.decode(stream):

@@ -4,6 +4,7 @@ the timeline playing the clip that was clicked at the moment that was clicked, o
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,6 +33,24 @@ def _player(page: Page) -> dict:
                          " return {clip: v.dataset.clip, time: v.currentTime}; })()")
 
 
+def _landing(page: Page, action: Callable[[], None]) -> dict:
+    """The clip and the time a seek made by ``action`` landed on: the player plays on at once, so
+    its current time read afterwards has moved on by however long a loaded machine took."""
+    page.evaluate("""() => {
+        const v = document.getElementById('player');
+        delete v.dataset.landed;
+        if (!v.dataset.watched) {
+            v.dataset.watched = 'yes';
+            v.addEventListener('seeked', () => { v.dataset.landed = String(v.currentTime); });
+        }
+    }""")
+    action()
+    _until(page, "(() => { const v = document.getElementById('player');"
+                 " return v.dataset.landed !== undefined && !v.seeking; })()")
+    return page.evaluate("(() => { const v = document.getElementById('player');"
+                         " return {clip: v.dataset.clip, time: Number(v.dataset.landed)}; })()")
+
+
 def _click_into(page: Page, clip_id: str, fraction: float) -> None:
     bar = page.locator(f".bar[data-clip='{clip_id}']")
     box = bar.bounding_box()
@@ -57,11 +76,9 @@ def test_timeline_orders_both_cameras_and_plays_the_clicked_moment(page: Page, s
     assert playing["clip"] == hall.id and playing["time"] == pytest.approx(1.5, abs=0.3)
     expect(page.locator("#now-playing")).to_contain_text("west-hallway")
     expect(page.locator("#cursor-time")).to_contain_text("2026-03-03 14:03:41")
-    page.click("#prev-event")  # back to where this clip's event began
-    playing = _player(page)
+    playing = _landing(page, lambda: page.click("#prev-event"))  # back to where this clip's event began
     assert playing["clip"] == hall.id and playing["time"] == pytest.approx(0.0, abs=0.2)
-    page.click("#prev-event")  # the event before it, on the other camera
-    playing = _player(page)
+    playing = _landing(page, lambda: page.click("#prev-event"))  # the event before it, on the other camera
     assert playing["clip"] == stair.id and playing["time"] == pytest.approx(0.0, abs=0.2)
     page.click("#next-event")
     assert _player(page)["clip"] == hall.id

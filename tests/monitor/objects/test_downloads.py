@@ -87,6 +87,8 @@ def test_download_and_bundles_of_a_clip_only_in_the_store(tmp_path: Path, seawee
                                                "narrative": "A fight on the landing."}).json()
         added = client.post(f"/api/cases/{case['id']}/clips", json={"clip_id": clip.id, "note": "the fight"})
         assert added.status_code == 200, added.text
+        photo = client.post(f"/api/cases/{case['id']}/photos", json={"clip_id": clip.id, "offset_seconds": 0.5})
+        assert photo.status_code == 200, photo.text  # a frame of the stored version, checked against the seal
         case_bundle = saved(client.post(f"/api/cases/{case['id']}/export", json={
             "reason": "hearing", "recipient": "District Office", "interest": "student discipline"}), tmp_path)
 
@@ -125,3 +127,9 @@ def test_a_stored_copy_that_differs_from_its_seal_is_refused(tmp_path: Path, sea
                                       str(site.config_path), *[f"--{k}={v}" for k, v in DISCLOSURE.items()]])
     assert result.exit_code == 1 and "FAILED" in result.output and not out.exists()
     assert len(site.runtime.evidence.entries(clip.id)) == before  # no download, no disclosure logged
+
+    with serve(site.app) as url, Server(url, site).client("investigator") as client:
+        case = client.post("/api/cases", json={"number": "2026-0303", "title": "Landing"}).json()
+        assert client.post(f"/api/cases/{case['id']}/clips", json={"clip_id": clip.id}).status_code == 200
+        photo = client.post(f"/api/cases/{case['id']}/photos", json={"clip_id": clip.id, "offset_seconds": 0.5})
+        assert photo.status_code == 409 and "no longer matches its seal" in photo.text, photo.text
