@@ -162,7 +162,7 @@ class CaseBook:
             raise CaseError(f"clip {clip_id} is not in case {case.number}; add it first", 404)
         data = self._sealed_bytes(clip)
         try:
-            frame = frame_at(data, offset_seconds)
+            frame = frame_at(data, offset_seconds, name=f"clip {clip.id}")
         except ValueError as exc:
             raise CaseError(str(exc), 422) from exc
         photo_id = uuid.uuid4().hex

@@ -7,7 +7,6 @@ from it can never show more than the clip does. Nothing here reads a live or unm
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 import av
@@ -29,13 +28,14 @@ class Frame:
     height: int
 
 
-def frame_at(clip_file: Path | BinaryIO, offset_seconds: float) -> Frame:
-    """The last frame shown at ``offset_seconds`` (the first one if the offset precedes it)."""
+def frame_at(clip: BinaryIO, offset_seconds: float, *, name: str) -> Frame:
+    """The last frame shown at ``offset_seconds`` (the first one if the offset precedes it) of the
+    clip's bytes; ``name`` says which clip in errors."""
     if not offset_seconds >= 0:
         raise PhotoError(f"offset must be zero or more seconds, got {offset_seconds}")
     chosen: tuple[float, np.ndarray] | None = None
     try:
-        with av.open(str(clip_file) if isinstance(clip_file, Path) else clip_file, "r") as container:
+        with av.open(clip, "r") as container:
             stream = container.streams.video[0]
             first: float | None = None
             for frame in container.decode(stream):
@@ -47,13 +47,13 @@ def frame_at(clip_file: Path | BinaryIO, offset_seconds: float) -> Frame:
                     break
                 chosen = (moment - first, frame.to_ndarray(format="bgr24"))
     except (av.FFmpegError, OSError) as exc:
-        raise PhotoError(f"{clip_file.name}: cannot be decoded ({exc})") from exc
+        raise PhotoError(f"{name}: cannot be decoded ({exc})") from exc
     if chosen is None:
-        raise PhotoError(f"{clip_file.name}: holds no frame")
+        raise PhotoError(f"{name}: holds no frame")
     at, image = chosen
     if offset_seconds - at > 1.0:
-        raise PhotoError(f"{clip_file.name}: the clip ends {at:.2f} s in, before {offset_seconds:.2f} s")
+        raise PhotoError(f"{name}: the clip ends {at:.2f} s in, before {offset_seconds:.2f} s")
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
-        raise PhotoError(f"{clip_file.name}: the frame could not be encoded as JPEG")
+        raise PhotoError(f"{name}: the frame could not be encoded as JPEG")
     return Frame(bytes(data), round(at, 3), image.shape[1], image.shape[0])
