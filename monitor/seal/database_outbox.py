@@ -281,7 +281,7 @@ class DatabaseOutbox:
                     alert_id=alert.id, camera_id=alert.camera_id, kind=alert.kind, time=alert.time,
                     zones=tuple(alert.zones or ()), score=alert.score or 0.0,
                     snapshot_path=alert.snapshot_path, message=alert.message or "",
-                    reason=alert.reason, clip_id=alert.clip_id,
+                    reason=alert.reason, clip_id=alert.clip_id, event_id=alert.event_id,
                 )
             self._on_alert(message)
 

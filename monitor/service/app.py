@@ -96,7 +96,7 @@ def _start_workers(state: ServiceState) -> None:
         Supervisor,  # imported here: the API alone needs no pipeline
     )
 
-    state.supervisor = Supervisor(state.config, on_alert=lambda _m: state.feed.wake(),
+    state.supervisor = Supervisor(state.config, on_alert=state.feed.committed,
                                   recovered=state.recovered, node=state.settings.node)
     state.supervisor.start()
 

@@ -20,6 +20,7 @@ class AlertMessage:
     message: str = ""
     reason: str | None = None  # tamper alerts: covered | moved | defocused | dark
     clip_id: str | None = None  # the clip recording the event, for motion alerts
+    event_id: str | None = None
 
 
 # ``monitor.capture.gate.DecodeMode``'s values, for the service, which does not load PyAV

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import queue
 import socket
 import tempfile
 import threading
@@ -162,6 +163,26 @@ def alert_events(response: httpx.Response, connected: threading.Event | None = N
             event = line.split(":", 1)[1].strip()
         elif line.startswith("data:") and event == "alert":
             yield json.loads(line[5:])
+
+
+def listen(server: Server, out: queue.Queue[dict[str, Any]], ready: threading.Event) -> None:
+    """Every alert the board's stream sends, until the server stops."""
+    with contextlib.suppress(httpx.RemoteProtocolError), server.client("security") as client, \
+            client.stream("GET", "/api/alerts/stream") as response:
+        assert response.status_code == 200
+        for item in alert_events(response, ready):
+            out.put(item)
+
+
+@contextlib.contextmanager
+def live_board(site: Site) -> Iterator[queue.Queue[dict[str, Any]]]:
+    """The site served, with one board reading its alert stream: the alerts it receives."""
+    received: queue.Queue[dict[str, Any]] = queue.Queue()
+    ready = threading.Event()
+    with serve(site.app) as url:
+        threading.Thread(target=listen, args=(Server(url, site), received, ready), daemon=True).start()
+        assert ready.wait(10)
+        yield received
 
 
 @contextlib.contextmanager

@@ -8,7 +8,6 @@ would miss for good), and an acknowledgement made on another node.
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import subprocess
 import sys
@@ -16,14 +15,13 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy.orm import Session
 
 from monitor.store.alert_channel import notify_alert
 from monitor.store.models import Alert
 from tests.fixtures.postgres_server import PostgresServer, postgres_server, postgres_url
-from tests.service.conftest import Server, Site, alert_events, make_site, serve
+from tests.service.conftest import Server, Site, listen, make_site, serve
 
 pytestmark = pytest.mark.slow
 __all__ = ["postgres_server", "postgres_url"]  # fixtures: imported so pytest finds them
@@ -41,15 +39,6 @@ DatabaseOutbox(runtime).submit(alert_record({
     "kind": "motion", "camera_id": "east-stairwell", "time": datetime.now(UTC), "zones": ["landing"],
     "message": "raised on node a"}))
 """
-
-
-def listen(server: Server, out: queue.Queue[dict[str, object]], ready: threading.Event) -> None:
-    """Every alert the board's stream sends, until the server stops."""
-    with contextlib.suppress(httpx.RemoteProtocolError), server.client("security") as client, \
-            client.stream("GET", "/api/alerts/stream") as response:
-        assert response.status_code == 200
-        for item in alert_events(response, ready):
-            out.put(item)
 
 
 @pytest.fixture
