@@ -24,6 +24,7 @@ class PacketPreroll:
         if max_bytes <= 0:
             raise ValueError(f"pre-roll byte cap must be positive, got {max_bytes}")
         self.seconds = seconds
+        self._span = timedelta(seconds=seconds)
         self.max_bytes = max_bytes
         self._gops: deque[list[CapturedPacket]] = deque()
         self._gop_bytes: deque[int] = deque()
@@ -36,7 +37,8 @@ class PacketPreroll:
 
         The oldest kept keyframe stays at or before the latest wall time minus ``seconds``.
         """
-        if item.packet.size == 0:
+        size = item.packet.size
+        if size == 0:
             return
         if item.keyframe:
             self._gops.append([])
@@ -44,13 +46,13 @@ class PacketPreroll:
         elif not self._gops:
             return  # nothing decodable before the first keyframe
         # without its decoded frames: holding those would multiply the memory by ~100
-        self._gops[-1].append(CapturedPacket(item.packet, item.wall_time, item.keyframe))
-        self._gop_bytes[-1] += item.packet.size
-        self.nbytes += item.packet.size
+        self._gops[-1].append(CapturedPacket(item.packet, item.wall_time, item.keyframe) if item.frames else item)
+        self._gop_bytes[-1] += size
+        self.nbytes += size
         # B-frames make packet times non-monotonic in decode order: measure from the latest
         if self._latest is None or item.wall_time > self._latest:
             self._latest = item.wall_time
-        self._trim(self._latest - timedelta(seconds=self.seconds))
+        self._trim(self._latest - self._span)
 
     def _trim(self, horizon: datetime) -> None:
         while len(self._gops) > 1 and self._gops[1][0].wall_time <= horizon:

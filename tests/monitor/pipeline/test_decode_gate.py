@@ -17,8 +17,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from bench.gate_recall import START, analyze, compare, config_data
-from monitor.capture import VideoSource
-from monitor.capture.gate import DecodeGate, DecodeMode, GateStats
+from monitor.capture import CapturedPacket, PacketPreroll, VideoSource
+from monitor.capture.gate import DecodeGate, DecodeMode, GateStats, OpenReason
 from monitor.config import load_config
 from monitor.demo.scene import Walker
 from monitor.pipeline import preview_requests
@@ -119,10 +119,10 @@ def test_worker_status_reports_the_mode_and_the_share_decoded_over_its_interval(
     reporter = Reporter("hall", messages)  # type: ignore[arg-type]  # put_nowait is all it uses
     now = datetime.now(UTC)
     reporter._since -= 2  # each interval is over at once
-    reporter.frames(1, now, GateStats(DecodeMode.DECODING, packets=100, decoded=100, openings=0, misses=0))
+    reporter.frames(1, now, lambda _now: GateStats(DecodeMode.DECODING, packets=100, decoded=100, openings=0, misses=0))
     assert messages.get_nowait().decoded_fraction == 1.0
     reporter._since -= 2
-    reporter.frames(1, now, GateStats(DecodeMode.IDLE, packets=200, decoded=110, openings=1, misses=0))
+    reporter.frames(1, now, lambda _now: GateStats(DecodeMode.IDLE, packets=200, decoded=110, openings=1, misses=0))
     status = messages.get_nowait()
     assert (status.decode_mode, status.decoded_fraction) == ("idle", 0.1)
     assert status.decode_mode in DECODE_MODES and set(DECODE_MODES) == {str(mode) for mode in DecodeMode}
@@ -167,3 +167,35 @@ def _written(folder: Path, data: dict[str, object]) -> Path:
     with (folder / "cameras.yaml").open("w", encoding="utf-8") as handle:
         YAML().dump(data, handle)
     return folder / "cameras.yaml"
+
+
+def test_opening_the_gate_replays_from_the_last_keyframe_only(
+    tmp_path: Path, hall: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What delays an alert when the gate opens is the replay: it starts at the pre-roll's last
+    keyframe before the opening packet (at most one GOP), never further back."""
+    replays: list[list[CapturedPacket]] = []
+    opening = False
+    open_gate, since = CameraPipeline._open_gate, PacketPreroll.since
+
+    def opened(self: CameraPipeline, packet: CapturedPacket, reason: OpenReason, since_: datetime) -> object:
+        nonlocal opening
+        opening = reason is not OpenReason.KEYFRAME  # that one replays from the keyframe checked before
+        try:
+            return open_gate(self, packet, reason, since_)
+        finally:
+            opening = False
+
+    def replayed(self: PacketPreroll, t: datetime) -> list[CapturedPacket]:
+        packets = since(self, t)
+        if opening:
+            replays.append(packets)
+        return packets
+
+    monkeypatch.setattr(CameraPipeline, "_open_gate", opened)
+    monkeypatch.setattr(PacketPreroll, "since", replayed)
+    gated = analyze(tmp_path / "gate", config_data(tmp_path / "gate/data", hall, idle_gate=True, **camera()), hall)
+    assert gated.stats.openings >= 3 and len(replays) >= 3, (gated.stats, len(replays))
+    for packets in replays:
+        assert packets and packets[0].keyframe, "a replay starts at a keyframe"
+        assert not any(item.keyframe for item in packets[1:]), "and at the last one: one GOP at most"
