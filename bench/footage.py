@@ -87,13 +87,16 @@ class OnsetScene:
     onsets: tuple[float, ...]  # seconds into the file at which a figure first covers min_area
 
 
-def onset_scene(events: int, cache: Path = CACHE) -> OnsetScene:
-    """A hallway where a figure walks through the zone every ``EVENT_PERIOD`` seconds."""
-    seconds = LEAD_IN + events * EVENT_PERIOD
-    style = SceneStyle(seconds=seconds, fps=FPS, size=(640, 360), noise=2.0)
-    walkers = [Walker(((0.05, 0.9), (1.05, 0.9)), LEAD_IN + k * EVENT_PERIOD,
-                      LEAD_IN + k * EVENT_PERIOD + 1.6, height=0.5) for k in range(events)]
-    path = cache / f"onsets-{events}.mp4"
+def onset_scene(events: int, cache: Path = CACHE, *, period: float = EVENT_PERIOD,
+                noise: float = 2.0) -> OnsetScene:
+    """A hallway where a figure walks through the zone every ``period`` seconds. With a long
+    period and little sensor noise the idle gate closes between walkers."""
+    seconds = LEAD_IN + events * period
+    style = SceneStyle(seconds=seconds, fps=FPS, size=(640, 360), noise=noise)
+    walkers = [Walker(((0.05, 0.9), (1.05, 0.9)), LEAD_IN + k * period,
+                      LEAD_IN + k * period + 1.6, height=0.5) for k in range(events)]
+    default = period == EVENT_PERIOD and noise == 2.0
+    path = cache / (f"onsets-{events}.mp4" if default else f"onsets-{events}-every{period:g}s-noise{noise:g}.mp4")
     if not path.is_file():
         cache.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".part.mp4")

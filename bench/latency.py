@@ -9,23 +9,42 @@ the onset happened at ``anchor + onset``. The anchor is not visible from outside
 recovered from the alerts themselves: running the same pipeline over the same file offline
 gives each event's trigger frame (detection is deterministic on a file), and
 ``alert time - trigger offset`` is the anchor, the same for every alert.
+
+```sh
+.venv/bin/python -m bench.latency --events 8 --period 10 --noise 0.8 --trace   # about 2.5 minutes
+```
+
+Run on its own, two cameras play the same scene in one ``hotspot serve``, one with the idle
+gate and one without (``detection.idle_gate: false``), so both figures come from the same run
+and the same load. ``--trace`` also times each stage of every alert's path inside the
+service (``bench/latency_trace``): onset -> the trigger frame released by the paced source ->
+event opened in the worker -> alert record journaled and sent -> received by the supervisor
+-> committed -> published to the boards -> received by the SSE client.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
 import httpx
 
-from bench.footage import LATENCY_MIN_AREA, LATENCY_ZONE, OnsetScene
+from bench.footage import LATENCY_MIN_AREA, LATENCY_ZONE, OnsetScene, onset_scene
 from bench.sites import camera_entry, site_config, write_site
 from bench.table import Row, Spread
 from monitor.capture import SourceEnded, VideoSource
@@ -39,19 +58,23 @@ START = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
 USER, PASSWORD = "bench", "bench-password-1"
 MATCH_SECONDS = 0.05
 TARGET_P95 = 0.5
+TRACE = REPO / "bench" / "latency_trace"
+STAGES = ("frame", "event-opened", "snapshot-written", "sent", "supervisor", "stored", "published", "client")
 
 
-def scene_camera(scene: OnsetScene) -> dict[str, object]:
+def scene_camera(scene: OnsetScene, camera_id: str = "hall", *, idle_gate: bool = True) -> dict[str, object]:
     zone = [list(point) for point in LATENCY_ZONE]
-    entry = camera_entry("hall", scene.path, mode="idle", loop=True, zone=zone,
+    entry = camera_entry(camera_id, scene.path, mode="idle", loop=True, zone=zone,
                          min_area=LATENCY_MIN_AREA, post_roll=0.5)
     entry["recording"]["pre_roll"] = 1.0  # type: ignore[index]
+    if not idle_gate:
+        entry["detection"] = {"idle_gate": False}
     return entry
 
 
-def trigger_offsets(scene: OnsetScene, folder: Path) -> list[float]:
+def trigger_offsets(scene: OnsetScene, folder: Path, entry: dict[str, object] | None = None) -> list[float]:
     """Seconds into the file of each alert's trigger frame, from an offline run."""
-    entry = scene_camera(scene) | {"loop": False}
+    entry = (entry or scene_camera(scene)) | {"loop": False}
     config = site_config(folder, [entry])
     runtime = Runtime.open(config)
     alerts: list[AlertMessage] = []
@@ -110,11 +133,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def serve(config: Path, port: int, log: Path, *, trace: bool = False) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "monitor.cli", "serve", "--config", str(config), "--port", str(port)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if trace:  # every process of the service imports bench/latency_trace/sitecustomize.py
+        env |= {"HOTSPOT_BENCH_TRACE": "1",
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(TRACE), str(REPO), env.get("PYTHONPATH")]))}
     with log.open("wb") as handle:
-        return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=config.parent,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=config.parent, env=env)
 
 
 def wait_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -130,16 +156,18 @@ def wait_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError("hotspot serve did not answer within 60 s")
 
 
-def live_alerts(scene: OnsetScene, folder: Path) -> list[tuple[float, dict[str, object]]]:
+def live_alerts(scene: OnsetScene, folder: Path, cameras: list[dict[str, object]] | None = None, *,
+                trace: bool = False) -> list[tuple[float, dict[str, object]]]:
     """Motion alerts received by an SSE client during one pass of the scene."""
-    config = write_site(folder, [scene_camera(scene)])
-    runtime = Runtime.open(site_config(folder, [scene_camera(scene)]))
+    cameras = cameras or [scene_camera(scene)]
+    config = write_site(folder, cameras)
+    runtime = Runtime.open(site_config(folder, cameras))
     with runtime.sessions.begin() as session:
         add_user(session, USER, "security", PASSWORD)
     runtime.close()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = serve(config, port, folder / "serve.log")
+    process = serve(config, port, folder / "serve.log", trace=trace)
     try:
         wait_up(url, process, folder / "serve.log")
         with httpx.Client(base_url=url, timeout=10) as client:
@@ -158,6 +186,12 @@ def live_alerts(scene: OnsetScene, folder: Path) -> list[tuple[float, dict[str, 
 
 def latencies(scene: OnsetScene, triggers: list[float], received: list[tuple[float, dict[str, object]]]) -> list[float]:
     """Receipt minus onset for every alert matched to an event of the first pass."""
+    return [receipt - onset for onset, _, receipt in matched_alerts(scene, triggers, received)]
+
+
+def matched_alerts(scene: OnsetScene, triggers: list[float],
+                   received: list[tuple[float, dict[str, object]]]) -> list[tuple[float, float, float]]:
+    """(onset, trigger frame time, receipt), epoch seconds, for each alert matched to an event."""
     if not received or not triggers:
         return []
     times = [datetime.fromisoformat(str(alert["time"])).timestamp() for _, alert in received]
@@ -168,8 +202,14 @@ def latencies(scene: OnsetScene, triggers: list[float], received: list[tuple[flo
     for (receipt, _), t in zip(received, times):
         matched = [k for k, trig in enumerate(triggers) if abs(t - trig - anchor) < MATCH_SECONDS]
         if matched and matched[0] < len(scene.onsets):
-            result.append(receipt - (anchor + scene.onsets[matched[0]]))
+            result.append((anchor + scene.onsets[matched[0]], t, receipt))
     return result
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    """p50 and p95 as ``measure`` takes them (the nearest rank)."""
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def measure(scene: OnsetScene, scratch: Path) -> list[Row]:
@@ -178,8 +218,7 @@ def measure(scene: OnsetScene, scratch: Path) -> list[Row]:
     if not found:
         raise RuntimeError("no alert reached the SSE client")
     ordered = sorted(found)
-    p50 = ordered[len(ordered) // 2]
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    p50, p95 = percentiles(found)
     note = f"{len(found)} of {len(scene.onsets)} events; detection alone {_detection(scene, triggers)}"
     return [
         Row("alert latency p50, onset -> SSE client", "360p", Spread.of([p50]), "s", digits=3, note=note),
@@ -191,3 +230,93 @@ def measure(scene: OnsetScene, scratch: Path) -> list[Row]:
 def _detection(scene: OnsetScene, triggers: list[float]) -> str:
     delays = [trig - onset for trig, onset in zip(triggers, scene.onsets)]
     return f"{min(delays):.3f}-{max(delays):.3f} s" if delays else "n/a"
+
+
+# -- one run, the idle gate on and off side by side, each stage timed -------------------------
+
+def read_trace(log: Path) -> tuple[dict[tuple[str, str, float], float], dict[str, list[tuple[float, float, str]]]]:
+    """From the serve log: (stage, camera, trigger epoch) -> epoch, and per camera the gate
+    openings as (packet wall epoch, epoch, reason)."""
+    stages: dict[tuple[str, str, float], float] = {}
+    openings: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+    for line in log.read_text(errors="replace").splitlines():
+        if not line.startswith("BENCHTRACE "):
+            continue
+        _, stage, camera, key, at = line.split()
+        if key == "-":
+            continue
+        when = round(datetime.fromisoformat(key).timestamp(), 3)
+        if stage.startswith("gate-open:"):
+            openings[camera].append((when, float(at), stage.split(":", 1)[1]))
+        else:
+            stages.setdefault((stage, camera, when), float(at))
+    return stages, openings
+
+
+def breakdown(camera: str, alerts: list[tuple[float, float, float]], log: Path) -> list[str]:
+    """Lines of a table: for each step of the path, its median and largest share of the latency."""
+    stages, openings = read_trace(log)
+    steps: dict[str, list[float]] = defaultdict(list)
+    gate_lead: list[float] = []
+    for onset, trigger, receipt in alerts:
+        times = {"onset": onset, "frame": trigger, "client": receipt}
+        for stage in STAGES[1:-1]:
+            if (at := stages.get((stage, camera, round(trigger, 3)))) is not None:
+                times[stage] = at
+        previous = "onset"
+        for stage in STAGES:
+            if stage in times:
+                steps[f"{previous} -> {stage}"].append(times[stage] - times[previous])
+                previous = stage
+        before = [at for wall, at, _ in openings.get(camera, []) if trigger - 10 < wall <= trigger]
+        if before:
+            gate_lead.append(max(before) - onset)
+    lines = [f"| {step} | {statistics.median(values):.3f} | {max(values):.3f} |" for step, values in steps.items()]
+    if gate_lead:
+        lines.append(f"| (gate opened, relative to onset) | {statistics.median(gate_lead):+.3f} | {max(gate_lead):+.3f} |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=8)
+    parser.add_argument("--period", type=float, default=10.0, help="seconds between walkers")
+    parser.add_argument("--noise", type=float, default=0.8, help="sensor noise of the scene, luma levels")
+    parser.add_argument("--trace", action="store_true", help="time each stage of the alert path")
+    args = parser.parse_args(argv)
+    scene = onset_scene(args.events, period=args.period, noise=args.noise)
+    cameras = {"gate": scene_camera(scene, "gate"), "full": scene_camera(scene, "full", idle_gate=False)}
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(os.environ.get("HOTSPOT_BENCH_KEEP", scratch))
+        triggers = {name: trigger_offsets(scene, folder / f"offline-{name}", entry) for name, entry in cameras.items()}
+        received = live_alerts(scene, folder / "live", list(cameras.values()), trace=args.trace)
+        load = os.getloadavg()
+        print(f"{args.events} walkers every {args.period:g} s, noise {args.noise:g}; "
+              f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        print("| idle gate | events | p50 | p95 | min | max | detection alone (onset -> trigger frame) |")
+        print("|---|---|---|---|---|---|---|")
+        matched = {}
+        for name in cameras:
+            mine = [(at, alert) for at, alert in received if alert.get("camera_id") == name]
+            matched[name] = matched_alerts(scene, triggers[name], mine)
+            if len(matched[name]) < len(mine):
+                print(f"{name}: {len(mine)} alerts received at {[str(a['time']) for _, a in mine]}; "
+                      f"offline triggers at {[round(t, 3) for t in triggers[name]]} s")
+            found = [receipt - onset for onset, _, receipt in matched[name]]
+            if not found:
+                print(f"| {name} | 0 of {args.events} | | | | | |")
+                continue
+            p50, p95 = percentiles(found)
+            print(f"| {'on' if name == 'gate' else 'off'} | {len(found)} of {args.events} | {p50:.3f} | {p95:.3f} | "
+                  f"{min(found):.3f} | {max(found):.3f} | {_detection(scene, triggers[name])} |")
+        if args.trace:
+            for name in cameras:
+                print(f"\nidle gate {'on' if name == 'gate' else 'off'}: seconds per step, median and largest")
+                print("| step | median | max |")
+                print("|---|---|---|")
+                print("\n".join(breakdown(name, matched[name], folder / "live" / "serve.log")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
