@@ -3,6 +3,7 @@
 ```sh
 .venv/bin/python -m bench.school_day                      # 1080p, counts doubled then refined
 .venv/bin/python -m bench.school_day --counts 12 24 36    # only these fleet sizes
+.venv/bin/python -m bench.school_day --size 720p --breakdown   # CPU per profile, about 2 minutes
 ```
 
 A school's hotspot cameras are not all busy at once. The fleet here is the issue's mix: a third
@@ -13,13 +14,20 @@ same number of bare paced decoders of the busy clip: what any peer that decodes 
 
 A fleet holds real time when every process's mean frame rate over the window is at least 95% of
 the file's. The figure is the largest count that holds, for each kind, in one run.
+
+``--breakdown`` runs six cameras of the mix (two off schedule, three still, one busy) beside one
+bare paced decoder, all at once, and reports each profile's CPU per frame over the same window:
+the fleet a machine holds against bare decoders is then the decoder's cost over the mix's mean
+cost, whatever the machine, and the profile with the largest share of it is what limits it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,9 +36,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.fleet import Fleet, mean_rates
+from bench.fleet import Fleet, mean_rates, watch_all
 from bench.footage import FPS, SIZES, upscaled
 from bench.gates import still_hall
+from bench.motion_peer import cpu_seconds
 from bench.sites import FULL_FRAME
 from monitor.config import Config, load_config
 from monitor.site.runtime import Runtime
@@ -40,9 +49,12 @@ DOOR = [[0.55, 0.3], [0.8, 0.3], [0.8, 0.95], [0.55, 0.95]]  # a door-sized hots
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
+MIX = ("off-schedule", "off-schedule", "still", "still", "still", "busy")
+
+
 def profile(index: int) -> str:
     """Two cameras in six off schedule, three still, one busy."""
-    return ("off-schedule", "off-schedule", "still", "still", "still", "busy")[index % 6]
+    return MIX[index % 6]
 
 
 class SchoolDayFleet(Fleet):
@@ -113,14 +125,68 @@ def largest(make: Any, counts: list[int] | None, *, settle: float, window: float
     return good
 
 
+def breakdown(busy: Path, still: Path, folder: Path, *, settle: float, window: float) -> dict[str, float]:
+    """CPU ms per frame of each profile (the mean of its cameras) and of a bare paced decoder,
+    all running at once over the same window."""
+    mix = SchoolDayFleet(busy, still, len(MIX), folder / "mix")
+    decode = Fleet("decode", busy, 1, folder / "decode")
+    fleets = [mix, decode]
+    try:
+        for fleet in fleets:
+            fleet.wait_online()
+        watch_all(fleets, settle)
+        pids = {f"cam-{i}": process.pid or 0 for i, process in enumerate(mix.processes)}
+        pids["decode"] = decode.processes[0].pid or 0
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        started = watch_all(fleets, window)
+        spent = time.monotonic() - started
+        used = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+        rates = dict(zip([f"cam-{i}" for i in range(len(MIX))], mean_rates(mix.since(started), len(MIX))))
+        rates["decode"] = mean_rates(decode.since(started), 1)[0]
+    finally:
+        for fleet in fleets:
+            fleet.stop()
+    per_frame = {name: 1000 * used[name] / ((rates[name] or FPS) * spent) for name in pids}
+    result = {kind: sum(per_frame[f"cam-{i}"] for i, k in enumerate(MIX) if k == kind) / MIX.count(kind)
+              for kind in dict.fromkeys(MIX)}
+    result["decode"] = per_frame["decode"]
+    result["slowest fps"] = min(rates.values())
+    result["clips"] = float(sum(1 for _ in (folder / "mix" / "data" / "clips").rglob("*.mp4")))
+    return result
+
+
+def print_breakdown(size: str, result: dict[str, float], window: float) -> None:
+    decoder = result["decode"]
+    mean = sum(result[kind] for kind in MIX) / len(MIX)
+    load = os.getloadavg()
+    print(f"CPU ms per frame at {size}, one camera of each profile and a bare decoder side by side, "
+          f"{window:.0f} s window; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+          f"slowest {result['slowest fps']:.1f} fps; {result['clips']:.0f} clip file(s) recorded")
+    print("| profile | share of the fleet | ms/frame | x bare decoder | share of the fleet's CPU |")
+    print("|---|---|---|---|---|")
+    for kind in dict.fromkeys(MIX):
+        weight = MIX.count(kind) / len(MIX)
+        print(f"| {kind} | {MIX.count(kind)}/{len(MIX)} | {result[kind]:.2f} | {result[kind] / decoder:.3f}x | "
+              f"{weight * result[kind] / mean:.0%} |")
+    print(f"| bare paced decoder | | {decoder:.2f} | 1x | |")
+    print(f"\nthe mix costs {mean:.2f} ms a frame on average: it holds {decoder / mean:.2f}x as many cameras "
+          "as bare decoders (target >= 3x)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1080p", choices=sorted(SIZES))
     parser.add_argument("--counts", type=int, nargs="*", help="fleet sizes to try (default: search)")
     parser.add_argument("--settle", type=float, default=25.0, help="seconds before measuring (idle gate calibration)")
     parser.add_argument("--window", type=float, default=20.0, help="seconds measured")
+    parser.add_argument("--breakdown", action="store_true", help="CPU per frame of each profile, side by side")
     args = parser.parse_args(argv)
     busy, still = upscaled(args.size, 40.0), still_hall(args.size, 40.0)
+    if args.breakdown:
+        with tempfile.TemporaryDirectory() as scratch:
+            result = breakdown(busy, still, Path(scratch), settle=args.settle, window=args.window)
+        print_breakdown(args.size, result, args.window)
+        return 0
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         trials = iter(range(10_000))
