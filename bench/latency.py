@@ -19,7 +19,8 @@ gate and one without (``detection.idle_gate: false``), so both figures come from
 and the same load. ``--trace`` also times each stage of every alert's path inside the
 service (``bench/latency_trace``): onset -> the trigger frame released by the paced source ->
 event opened in the worker -> alert record journaled and sent -> received by the supervisor
--> committed -> published to the boards -> received by the SSE client.
+-> committed -> published to the boards -> received by the SSE client. ``HOTSPOT_BENCH_KEEP``
+names a folder to run in and keep (the service's log, with the trace lines, is ``live/serve.log``).
 """
 
 from __future__ import annotations
