@@ -99,29 +99,37 @@ class GateFleet(Fleet):
 
     def _site(self, path: Path, folder: Path, mode: str, encoder_preset: str | None,
               max_clip: float) -> Config:
-        from ruamel.yaml import YAML
+        return gate_site(path, folder, off_schedule=self._off_schedule, zone=self._zone,
+                         min_area=self._min_area, post_roll=self._post_roll, max_clip=max_clip)
 
-        zone: dict[str, Any] = {"id": "hotspot", "polygon": self._zone, "min_area": self._min_area}
-        schedules = {}
-        if self._off_schedule:  # an hour from now for half an hour: never during the run
-            hour = (datetime.now(UTC) + timedelta(hours=12)).hour
-            days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-            schedules["elsewhen"] = {"windows": [{"days": days, "from": f"{hour:02d}:00", "to": f"{hour:02d}:30"}]}
-            zone["schedule"] = "elsewhen"
-        folder.mkdir(parents=True, exist_ok=True)
-        storage = folder / "data"
-        data = {
-            "site": {"name": "Benchmark", "timezone": "UTC", "holidays": []},
-            "storage": {"path": str(storage), "database": f"sqlite:///{storage}/hotspot.db"},
-            "schedules": schedules,
-            "cameras": [{"id": "cam-0", "source": str(path), "loop": True, "zones": [zone],
-                         "recording": {"pre_roll": 5.0, "post_roll": self._post_roll, "max_clip": max_clip}}],
-        }
-        with (folder / "cameras.yaml").open("w", encoding="utf-8") as handle:
-            YAML().dump(data, handle)
-        config = load_config(folder / "cameras.yaml")
-        Runtime.open(config).close()
-        return config
+
+def gate_site(path: Path, folder: Path, *, off_schedule: bool = False, zone: list[list[float]] = FULL_FRAME,
+              min_area: float = 1.0, post_roll: float = 10.0, max_clip: float = 3600.0) -> Config:
+    """One camera ``cam-0`` looping ``path`` with one hotspot, on a schedule that never runs
+    during the benchmark when ``off_schedule``."""
+    from ruamel.yaml import YAML
+
+    hotspot: dict[str, Any] = {"id": "hotspot", "polygon": zone, "min_area": min_area}
+    schedules = {}
+    if off_schedule:  # an hour from now for half an hour: never during the run
+        hour = (datetime.now(UTC) + timedelta(hours=12)).hour
+        days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        schedules["elsewhen"] = {"windows": [{"days": days, "from": f"{hour:02d}:00", "to": f"{hour:02d}:30"}]}
+        hotspot["schedule"] = "elsewhen"
+    folder.mkdir(parents=True, exist_ok=True)
+    storage = folder / "data"
+    data = {
+        "site": {"name": "Benchmark", "timezone": "UTC", "holidays": []},
+        "storage": {"path": str(storage), "database": f"sqlite:///{storage}/hotspot.db"},
+        "schedules": schedules,
+        "cameras": [{"id": "cam-0", "source": str(path), "loop": True, "zones": [hotspot],
+                     "recording": {"pre_roll": 5.0, "post_roll": post_roll, "max_clip": max_clip}}],
+    }
+    with (folder / "cameras.yaml").open("w", encoding="utf-8") as handle:
+        YAML().dump(data, handle)
+    config = load_config(folder / "cameras.yaml")
+    Runtime.open(config).close()
+    return config
 
 
 QUARTER = [[0.5, 0.5], [1.0, 0.5], [1.0, 1.0], [0.5, 1.0]]  # a quarter of the frame

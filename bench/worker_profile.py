@@ -26,7 +26,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.footage import SIZES, upscaled
-from bench.gates import GateFleet, still_hall
+from bench.gates import gate_site, still_hall
 from monitor.capture import timeline
 from monitor.workers.camera_worker import CameraWorker
 
@@ -43,10 +43,7 @@ def profile(state: str, size: str, packets: int, folder: Path, *,
     """The profile of ``packets`` packets of one worker (None when not ``profiled``), and its
     CPU seconds per packet."""
     path = still_hall(size, 40.0) if state == "still" else upscaled(size, 40.0)
-    fleet = GateFleet.__new__(GateFleet)  # only its site: no process is started
-    fleet._off_schedule, fleet._zone, fleet._min_area, fleet._post_roll = (
-        state == "off-schedule", [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]], 1.0, 10.0)
-    config = fleet._site(path, folder, "idle", None, 3600.0)
+    config = gate_site(path, folder, off_schedule=state == "off-schedule")
     messages: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     worker = CameraWorker(config, "cam-0", messages, mp.Queue())
     count = 0
