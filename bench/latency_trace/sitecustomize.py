@@ -48,13 +48,16 @@ def _install() -> None:
     from monitor.seal.record_applier import RecordApplier
     from monitor.seal.worker_outbox import WorkerOutbox
     from monitor.service.alert_feed import AlertFeed
+    from monitor.workers.messages import AlertMessage
     from monitor.workers.supervisor import Supervisor
 
     _wrap(CameraPipeline, "_open_gate",
           before=lambda self, packet, reason, since: _line(f"gate-open:{reason.name}", self.camera.id, packet.wall_time))
-    _wrap(CameraPipeline, "_handle",
-          before=lambda self, record, *_: isinstance(record, EventOpened)
-          and _line("event-opened", self.camera.id, record.trigger_time))
+    def opened(self: CameraPipeline, record: object, *_: object) -> None:
+        if isinstance(record, EventOpened):
+            _line("event-opened", self.camera.id, record.trigger_time)
+
+    _wrap(CameraPipeline, "_handle", before=opened)
     _wrap(CameraPipeline, "_write_snapshot",
           after=lambda self, record, *_: _line("snapshot-written", self.camera.id, record.trigger_time))
     _wrap(CameraPipeline, "_open_clip",
@@ -75,11 +78,16 @@ def _install() -> None:
             _line("supervisor", camera_id, key)
 
     _wrap(RecordApplier, "submit_from_worker", before=received)
-    _wrap(Supervisor, "_committed_alert",
-          before=lambda self, message: message.kind == "motion" and _line("stored", message.camera_id, message.time))
-    _wrap(AlertFeed, "_publish",
-          before=lambda self, item: item.get("kind") == "motion"
-          and _line("published", str(item["camera_id"]), str(item["time"])))
+    def stored(self: Supervisor, message: AlertMessage) -> None:
+        if message.kind == "motion":
+            _line("stored", message.camera_id, message.time)
+
+    def published(self: AlertFeed, item: dict[str, Any]) -> None:
+        if item.get("kind") == "motion":
+            _line("published", str(item["camera_id"]), str(item["time"]))
+
+    _wrap(Supervisor, "_committed_alert", before=stored)
+    _wrap(AlertFeed, "_publish", before=published)
 
 
 if os.environ.get("HOTSPOT_BENCH_TRACE") == "1":

@@ -19,7 +19,12 @@ def test_a_committed_alert_reaches_the_board_without_a_poll_and_only_once(
     feed = site.app.state.service.feed
     looks: list[set[int]] = []
     look = feed._new_alerts
-    monkeypatch.setattr(feed, "_new_alerts", lambda announced: looks.append(announced) or look(announced))
+
+    def counted(announced: set[int]) -> list[dict[str, object]]:
+        looks.append(announced)
+        return look(announced)
+
+    monkeypatch.setattr(feed, "_new_alerts", counted)
     with live_board(site) as received:
         # the supervisor's record path: the row is committed, then the callback runs
         DatabaseOutbox(site.runtime, on_alert=feed.committed).submit(alert_record({
