@@ -33,15 +33,23 @@ INPUT_FORMATS = frozenset({"yuv420p", "yuvj420p"})
 @dataclass(frozen=True)
 class KeptRegion:
     """The pixels of one plane that stay visible: ``mask`` (255 = kept) over the rectangle
-    ``rows`` x ``cols``. Every pixel outside the rectangle is hidden."""
+    ``rows`` x ``cols``. Every pixel outside the rectangle is hidden. ``whole``: the mask
+    keeps its whole rectangle (a rectangular hotspot), so no pixel needs the mask."""
 
     rows: slice
     cols: slice
     mask: np.ndarray
+    whole: bool = False
 
     def show(self, src: np.ndarray, dst: np.ndarray) -> None:
         """Copy the kept pixels of ``src`` over ``dst``, which holds what hidden ones become."""
         cv2.copyTo(src[self.rows, self.cols], self.mask, dst[self.rows, self.cols])
+
+    def covers(self, top: int, left: int, height: int, width: int) -> bool:
+        """Whether every pixel of that part of the plane is kept: it is then a plain copy, with
+        nothing to fill first (a clip of a rectangular hotspot)."""
+        return (self.whole and self.rows.start <= top and top + height <= self.rows.stop
+                and self.cols.start <= left and left + width <= self.cols.stop)
 
     def show_within(self, src: np.ndarray, dst: np.ndarray, top: int, left: int) -> None:
         """``show`` into ``dst``, the part of the plane from (``top``, ``left``) on."""
@@ -107,7 +115,7 @@ def visible_mask(hidden: np.ndarray) -> Visible:
     kept = cv2.bitwise_not(hidden, dst=hidden)
     left, top, width, height = cv2.boundingRect(kept)
     rows, cols = slice(top, top + height), slice(left, left + width)
-    return KeptRegion(rows, cols, kept[rows, cols].copy())
+    return KeptRegion(rows, cols, kept[rows, cols].copy(), whole=hidden.size - count == width * height)
 
 
 def block_spans(size: int, block: int) -> list[tuple[int, int, int]]:
@@ -219,7 +227,7 @@ class PrivacyMasker:
             scale = 1 if plane == 0 else 2
             top, left = rect.y // scale, rect.x // scale
             src, dst = plane_view(source), plane_view(target)
-            if visible is True:
+            if visible is True or (visible is not False and visible.covers(top, left, *dst.shape)):
                 np.copyto(dst, src[top:top + dst.shape[0], left:left + dst.shape[1]])
                 continue
             dst.fill(fill)
