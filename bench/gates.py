@@ -24,6 +24,7 @@ idle gate to calibrate. The ratio is ours / Motion on the same file.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -47,6 +48,7 @@ from monitor.config import Config, load_config
 from monitor.site.runtime import Runtime
 from monitor.workers.spawning import start_without_main
 
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
 TARGETS = {"busy": None, "still": 0.25, "off-schedule": 0.05}
 NOISE = 1.5
 
@@ -93,20 +95,23 @@ class GateFleet(Fleet):
     """One of our workers with a full-frame hotspot, its zone on a schedule or always on."""
 
     def __init__(self, path: Path, folder: Path, *, off_schedule: bool = False,
-                 zone: list[list[float]] = FULL_FRAME, min_area: float = 1.0, post_roll: float = 10.0) -> None:
+                 zone: list[list[float]] = FULL_FRAME, min_area: float = 1.0, post_roll: float = 10.0,
+                 encoder_preset: str | None = None) -> None:
         self._off_schedule, self._zone, self._min_area, self._post_roll = off_schedule, zone, min_area, post_roll
-        super().__init__("ours", path, 1, folder, mode="idle")
+        super().__init__("ours", path, 1, folder, mode="idle", encoder_preset=encoder_preset)
 
     def _site(self, path: Path, folder: Path, mode: str, encoder_preset: str | None,
               max_clip: float) -> Config:
         return gate_site(path, folder, off_schedule=self._off_schedule, zone=self._zone,
-                         min_area=self._min_area, post_roll=self._post_roll, max_clip=max_clip)
+                         min_area=self._min_area, post_roll=self._post_roll, max_clip=max_clip,
+                         encoder_preset=encoder_preset)
 
 
 def gate_site(path: Path, folder: Path, *, off_schedule: bool = False, zone: list[list[float]] = FULL_FRAME,
-              min_area: float = 1.0, post_roll: float = 10.0, max_clip: float = 3600.0) -> Config:
+              min_area: float = 1.0, post_roll: float = 10.0, max_clip: float = 3600.0,
+              encoder_preset: str | None = None) -> Config:
     """One camera ``cam-0`` looping ``path`` with one hotspot, on a schedule that never runs
-    during the benchmark when ``off_schedule``."""
+    during the benchmark when ``off_schedule``; ``encoder_preset`` None keeps the default."""
     from ruamel.yaml import YAML
 
     hotspot: dict[str, Any] = {"id": "hotspot", "polygon": zone, "min_area": min_area}
@@ -118,12 +123,14 @@ def gate_site(path: Path, folder: Path, *, off_schedule: bool = False, zone: lis
         hotspot["schedule"] = "elsewhen"
     folder.mkdir(parents=True, exist_ok=True)
     storage = folder / "data"
+    recording: dict[str, Any] = {"pre_roll": 5.0, "post_roll": post_roll, "max_clip": max_clip}
+    if encoder_preset is not None:
+        recording["encoder_preset"] = encoder_preset
     data = {
         "site": {"name": "Benchmark", "timezone": "UTC", "holidays": []},
         "storage": {"path": str(storage), "database": f"sqlite:///{storage}/hotspot.db"},
         "schedules": schedules,
-        "cameras": [{"id": "cam-0", "source": str(path), "loop": True, "zones": [hotspot],
-                     "recording": {"pre_roll": 5.0, "post_roll": post_roll, "max_clip": max_clip}}],
+        "cameras": [{"id": "cam-0", "source": str(path), "loop": True, "zones": [hotspot], "recording": recording}],
     }
     with (folder / "cameras.yaml").open("w", encoding="utf-8") as handle:
         YAML().dump(data, handle)
@@ -135,10 +142,12 @@ def gate_site(path: Path, folder: Path, *, off_schedule: bool = False, zone: lis
 QUARTER = [[0.5, 0.5], [1.0, 0.5], [1.0, 1.0], [0.5, 1.0]]  # a quarter of the frame
 
 
-def measure(label: str, folder: Path, *, settle: float, window: float, recording: bool) -> dict[str, tuple[float, float]]:
+def measure(label: str, folder: Path, *, settle: float, window: float, recording: bool,
+            preset: str | None = None) -> dict[str, tuple[float, float]]:
     """CPU ms per frame of each process. ``recording``: instead of the gates, two workers
     that record all the time (an event opens at once and never closes), one with a hotspot
-    over the whole frame and one over a quarter of it, beside Motion on the busy clip."""
+    over the whole frame and one over a quarter of it, beside Motion on the busy clip;
+    ``preset`` is their libx264 preset (the cameras' default when None)."""
     import subprocess
 
     busy, still = upscaled(label, 20.0), still_hall(label, 20.0)
@@ -149,8 +158,9 @@ def measure(label: str, folder: Path, *, settle: float, window: float, recording
         motions[name] = subprocess.Popen(["/usr/bin/time", "-v", "motion", "-n", "-c", str(conf)],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     fleets: dict[str, Fleet] = {
-        "recording-full": GateFleet(busy, folder / "full", min_area=0.001, post_roll=600.0),
-        "recording-quarter": GateFleet(busy, folder / "quarter", zone=QUARTER, min_area=0.001, post_roll=600.0),
+        "recording-full": GateFleet(busy, folder / "full", min_area=0.001, post_roll=600.0, encoder_preset=preset),
+        "recording-quarter": GateFleet(busy, folder / "quarter", zone=QUARTER, min_area=0.001, post_roll=600.0,
+                                       encoder_preset=preset),
     } if recording else {
         "busy": GateFleet(busy, folder / "busy", off_schedule=False),
         "still": GateFleet(still, folder / "still", off_schedule=False),
@@ -188,12 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=20.0, help="seconds before measuring")
     parser.add_argument("--window", type=float, default=40.0, help="seconds measured")
     parser.add_argument("--recording", action="store_true", help="recording full frame vs a quarter")
+    parser.add_argument("--preset", choices=PRESETS, help="libx264 preset of the recording workers")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
-        result = measure(args.size, Path(scratch), settle=args.settle, window=args.window, recording=args.recording)
+        result = measure(args.size, Path(scratch), settle=args.settle, window=args.window, recording=args.recording,
+                         preset=args.preset)
     if args.recording:
         motion = result["motion-busy"][0]
-        print(f"CPU ms per frame at {args.size} while recording all the time, {args.window:.0f} s window")
+        print(f"CPU ms per frame at {args.size} while recording all the time ({args.preset or 'default'} preset), "
+              f"{args.window:.0f} s window, load average {os.getloadavg()[0]:.1f}")
         print("| hotspot | ours ms/frame | Motion ms/frame | ratio | target |")
         print("|---|---|---|---|---|")
         for name, what in (("recording-full", "whole frame"), ("recording-quarter", "a quarter of the frame")):
