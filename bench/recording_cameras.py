@@ -3,7 +3,7 @@ over the whole frame (every clip encoded the whole frame before clips were cropp
 one over a quarter of it.
 
 ```sh
-.venv/bin/python -m bench.recording_cameras                       # about 5 minutes
+.venv/bin/python -m bench.recording_cameras    # 5-10 minutes (11 on a machine at load 5-11)
 .venv/bin/python -m bench.recording_cameras --presets veryfast --hotspots quarter
 ```
 
