@@ -34,7 +34,8 @@ INPUT_FORMATS = frozenset({"yuv420p", "yuvj420p"})
 class KeptRegion:
     """The pixels of one plane that stay visible: ``mask`` (255 = kept) over the rectangle
     ``rows`` x ``cols``. Every pixel outside the rectangle is hidden. ``whole``: the mask
-    keeps its whole rectangle (a rectangular hotspot), so no pixel needs the mask."""
+    keeps its whole rectangle (a rectangular hotspot), so no pixel needs the mask.
+    """
 
     rows: slice
     cols: slice
@@ -43,21 +44,32 @@ class KeptRegion:
 
     def show(self, src: np.ndarray, dst: np.ndarray) -> None:
         """Copy the kept pixels of ``src`` over ``dst``, which holds what hidden ones become."""
-        cv2.copyTo(src[self.rows, self.cols], self.mask, dst[self.rows, self.cols])
+        self._copy(src[self.rows, self.cols], self.mask, dst[self.rows, self.cols])
 
-    def covers(self, top: int, left: int, height: int, width: int) -> bool:
-        """Whether every pixel of that part of the plane is kept: it is then a plain copy, with
-        nothing to fill first (a clip of a rectangular hotspot)."""
-        return (self.whole and self.rows.start <= top and top + height <= self.rows.stop
-                and self.cols.start <= left and left + width <= self.cols.stop)
-
-    def show_within(self, src: np.ndarray, dst: np.ndarray, top: int, left: int) -> None:
-        """``show`` into ``dst``, the part of the plane from (``top``, ``left``) on."""
+    def show_within(self, src: np.ndarray, dst: np.ndarray, top: int, left: int, fill: int) -> None:
+        """The part of the masked plane from (``top``, ``left``) on, into ``dst``: hidden pixels
+        become ``fill``. A whole region fills only around its rectangle."""
         r0, r1 = max(self.rows.start, top), min(self.rows.stop, top + dst.shape[0])
         c0, c1 = max(self.cols.start, left), min(self.cols.stop, left + dst.shape[1])
-        if r0 < r1 and c0 < c1:
-            mask = self.mask[r0 - self.rows.start:r1 - self.rows.start, c0 - self.cols.start:c1 - self.cols.start]
-            cv2.copyTo(src[r0:r1, c0:c1], mask, dst[r0 - top:r1 - top, c0 - left:c1 - left])
+        if r0 >= r1 or c0 >= c1:
+            dst.fill(fill)
+            return
+        inner = dst[r0 - top:r1 - top, c0 - left:c1 - left]
+        if self.whole:
+            for strip in (dst[:r0 - top], dst[r1 - top:], dst[r0 - top:r1 - top, :c0 - left],
+                          dst[r0 - top:r1 - top, c1 - left:]):
+                strip.fill(fill)
+        else:
+            dst.fill(fill)
+        mask = self.mask[r0 - self.rows.start:r1 - self.rows.start, c0 - self.cols.start:c1 - self.cols.start]
+        self._copy(src[r0:r1, c0:c1], mask, inner)
+
+    def _copy(self, src: np.ndarray, mask: np.ndarray, dst: np.ndarray) -> None:
+        """A whole region needs no mask: a plain copy is about twice as fast as a masked one."""
+        if self.whole:
+            np.copyto(dst, src)
+        else:
+            cv2.copyTo(src, mask, dst)
 
 
 @dataclass(frozen=True)
@@ -227,12 +239,12 @@ class PrivacyMasker:
             scale = 1 if plane == 0 else 2
             top, left = rect.y // scale, rect.x // scale
             src, dst = plane_view(source), plane_view(target)
-            if visible is True or (visible is not False and visible.covers(top, left, *dst.shape)):
+            if visible is True:
                 np.copyto(dst, src[top:top + dst.shape[0], left:left + dst.shape[1]])
-                continue
-            dst.fill(fill)
-            if visible is not False:
-                visible.show_within(src, dst, top, left)
+            elif visible is False:
+                dst.fill(fill)
+            else:
+                visible.show_within(src, dst, top, left, fill)
         out.pts = frame.pts
         if frame.time_base is not None:
             out.time_base = frame.time_base

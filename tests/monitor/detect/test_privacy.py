@@ -246,19 +246,24 @@ def test_a_clip_encodes_only_the_rectangle_that_holds_visible_pixels(size: tuple
 
 
 ALIGNED = ((0.50, 0.50), (1.00, 0.50), (1.00, 1.00), (0.50, 1.00))  # a quarter, even corners
-ODD = ((0.301, 0.303), (0.77, 0.303), (0.77, 0.81), (0.301, 0.81))  # corners on odd pixels
+ODD = ((201 / 640, 101 / 360), (450 / 640, 101 / 360), (450 / 640, 250 / 360), (201 / 640, 250 / 360))
+"""Kept pixels 201-450 x 101-250: the clip's even rectangle, 200-451 x 100-251, reaches one
+pixel past the hotspot on every side."""
+TRAPEZOID = ((0.55, 0.30), (0.80, 0.32), (0.78, 0.95), (0.57, 0.93))  # a door seen at an angle
 
 
-@pytest.mark.parametrize(("size", "polygon", "copied"), [
-    (SIZE, ALIGNED, True), ((SIZE[0] + 1, SIZE[1] + 1), ALIGNED, False), (SIZE, ODD, False),
-], ids=["aligned", "odd-frame", "odd-corners"])
-def test_a_rectangular_hotspot_is_cut_exactly_as_masking_the_frame(
-    size: tuple[int, int], polygon: tuple[tuple[float, float], ...], copied: bool,
+@pytest.mark.parametrize(("size", "polygon", "whole"), [
+    (SIZE, ALIGNED, True), ((SIZE[0] + 1, SIZE[1] + 1), ALIGNED, True), (SIZE, ODD, True),
+    (SIZE, TRAPEZOID, False),
+], ids=["aligned", "odd-frame", "odd-corners", "trapezoid"])
+def test_a_clip_shows_exactly_the_hotspot_pixels_where_they_are(
+    size: tuple[int, int], polygon: tuple[tuple[float, float], ...], whole: bool,
 ) -> None:
-    """A rectangular hotspot keeps every pixel of its rectangle, which is then copied without
-    a mask; where the clip's even rectangle reaches past the hotspot (odd corners, an odd
-    frame's last column) those pixels are still filled. Either way the cut is pixel for
-    pixel the masked frame's, and no visible pixel lies outside it."""
+    """Every pixel of the clip's rectangle inside the hotspot is the camera's pixel at that
+    place, every other one is filled, and the cut is the masked frame's. A rectangular
+    hotspot keeps its whole rectangle and is copied without a mask; where the clip's even
+    rectangle reaches past it (odd corners, an odd frame's last column) those pixels are
+    still filled."""
     width, height = size
     rng = np.random.default_rng(5)
     image = rng.integers(40, 255, (height, width, 3), dtype=np.uint8)
@@ -266,20 +271,22 @@ def test_a_rectangular_hotspot_is_cut_exactly_as_masking_the_frame(
     masker = PrivacyMasker(scenes.camera({"door": polygon}), width, height)
     rect = masker.visible_rect
     luma_kept = masker._kept()[0]
-    assert not isinstance(luma_kept, bool)
-    assert luma_kept.covers(rect.y, rect.x, rect.height, rect.width) is copied
-    whole = masker.apply(frame)
-    cut = masker.apply_within(frame, rect, av.VideoFrame(rect.width, rect.height, "yuv420p"))
-    kept = polygon_mask(polygon, width, height) > 0
+    assert not isinstance(luma_kept, bool) and luma_kept.whole is whole
+    whole_frame = masker.apply(frame)
+    reused = av.VideoFrame(rect.width, rect.height, "yuv420p")  # a clip's buffer holds the last frame
+    for plane in reused.planes:
+        plane_view(plane).fill(255)
+    cut = masker.apply_within(frame, rect, reused)
     for plane, scale in zip(range(3), (1, 2, 2)):
-        full_plane, cut_plane = plane_view(whole.planes[plane]), plane_view(cut.planes[plane])
+        full_plane, cut_plane = plane_view(whole_frame.planes[plane]), plane_view(cut.planes[plane])
         top, left = rect.y // scale, rect.x // scale
         assert np.array_equal(cut_plane, full_plane[top:top + cut_plane.shape[0], left:left + cut_plane.shape[1]])
+    kept = polygon_mask(polygon, width, height) > 0
     luma, source = plane_view(cut.planes[0]), plane_view(frame.planes[0])
     inside = kept[rect.y:rect.y + rect.height, rect.x:rect.x + rect.width]
     assert np.array_equal(luma[inside], source[rect.y:rect.y + rect.height, rect.x:rect.x + rect.width][inside])
     assert np.all(luma[~inside] == 16), "a pixel outside the hotspot is visible in the clip"
-    assert copied or not inside.all()
+    assert np.all(plane_view(whole_frame.planes[0])[~kept] == 16)
 
 
 def test_pixelated_masks_are_never_cut() -> None:

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
+from monitor.detect.zones import polygon_mask
 from monitor.store.models import Alert, Clip
 from tests.conftest import base_config, write_config
 from tests.fixtures import scenes
@@ -109,6 +110,44 @@ def test_motion_in_zone_yields_one_sealed_masked_clip(tmp_path: Path, walk: scen
     assert (row.width, row.height, row.frame_count) == (width, height, len(frames))
     assert alert.kind == "motion" and alert.zones == ["door"] and alert.clip_id == row.id
     assert (tmp_path / "data" / str(alert.snapshot_path)).stat().st_size > 0
+
+
+def _gray(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="gray").astype(np.float32) for f in container.decode(video=0)]
+
+
+def test_a_rectangular_hotspot_clip_is_the_picture_where_its_seal_places_it(tmp_path: Path) -> None:
+    """A rectangle's pixels are copied without a mask (its right edge is on an odd pixel, so
+    the clip's even rectangle also holds a filled column): put back at the sealed placement,
+    every clip frame is the camera's frame inside the hotspot, and four pixels off it is not."""
+    polygon = ((0.40, 0.25), (0.80, 0.25), (0.80, 0.90), (0.40, 0.90))
+    scene = scenes.walk_through(tmp_path / "walk.mp4", polygon, seconds=6)
+    events = _analyze(_site(tmp_path, scene), scene.path)
+    assert len(events) == 1, events
+    placement = _sealed_metadata(tmp_path, str(events[0]["clip_id"]))["placement"]
+    clip, source = _gray(Path(str(events[0]["clip"]))), _gray(scene.path)
+    first = round((datetime.fromisoformat(str(events[0]["start"])) - datetime.fromisoformat(START))
+                  .total_seconds() * scene.fps)
+    height, width = source[0].shape
+    kept = polygon_mask(polygon, width, height)
+    interior = np.zeros(kept.shape, bool)  # away from the edge, where the codec's ringing reaches
+    interior[int(0.25 * height) + 4:int(0.90 * height) - 4, int(0.40 * width) + 4:int(0.80 * width) - 4] = True
+
+    def error(x: int, y: int) -> float:
+        errors = []
+        for index, part in enumerate(clip):
+            canvas = np.zeros_like(source[0])
+            canvas[y:y + part.shape[0], x:x + part.shape[1]] = part
+            errors.append(float(np.abs(canvas - source[first + index])[interior].mean()))
+        return max(errors)
+
+    placed = error(placement["x"], placement["y"])
+    assert placed < 3.0, f"the clip differs from the camera's picture by {placed:.1f} levels"
+    assert error(placement["x"] + 4, placement["y"]) > 2 * placed  # the picture is detailed enough to tell
+    rect = (slice(placement["y"], placement["y"] + clip[0].shape[0]),
+            slice(placement["x"], placement["x"] + clip[0].shape[1]))
+    assert not kept[rect].all()  # the even rectangle holds a filled column (its values: test_privacy)
 
 
 def test_zone_outside_its_schedule_never_triggers(tmp_path: Path, walk: scenes.Scene) -> None:
