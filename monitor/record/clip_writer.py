@@ -22,11 +22,11 @@ import av
 import av.container
 
 from evidence.hashing import HashingWriter, create_durably
+from monitor.config.models import DEFAULT_PRESET
 from monitor.record.errors import ClipWriteError, EmptyClipError
 from monitor.record.timestamps import TIME_BASE, PtsClock
 
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
-DEFAULT_PRESET = "veryfast"
 DEFAULT_CRF = 23
 
 

@@ -127,11 +127,19 @@ cameras:
 
 def test_config_hash_is_the_one_earlier_releases_sealed(tmp_path: Path) -> None:
     """Clips from before and after an upgrade are compared by this hash, so the form it is taken
-    over (the YAML's: 'from'/'to', dates as text, numbers as validated) must not drift."""
+    over (the YAML's: 'from'/'to', dates as text, numbers as validated) must not drift. Earlier
+    releases encoded with `veryfast` by default: named explicitly, it gives their hash; left to
+    the default (now `superfast`), the hash says the clips are encoded differently."""
     path = tmp_path / "cameras.yaml"
-    path.write_text(ISSUE_EXAMPLE, encoding="utf-8")
+    path.write_text(ISSUE_EXAMPLE.replace("max_clip: 300}", "max_clip: 300, encoder_preset: veryfast}"),
+                    encoding="utf-8")
     config = load_config(path)
     assert config_hash(config, config.cameras[0]) == \
+        "7f98aa32944c2acfe7dc5ecfc6ab3b05d0956f5fbf718a094a068ac677758943"
+    path.write_text(ISSUE_EXAMPLE, encoding="utf-8")
+    config = load_config(path)
+    assert config.cameras[0].recording.encoder_preset == "superfast"
+    assert config_hash(config, config.cameras[0]) != \
         "7f98aa32944c2acfe7dc5ecfc6ab3b05d0956f5fbf718a094a068ac677758943"
 
 

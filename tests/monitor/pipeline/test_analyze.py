@@ -175,7 +175,7 @@ def test_long_event_is_split_at_max_clip(tmp_path: Path) -> None:
         assert abs(gap) <= timedelta(seconds=0.2)
 
 
-@pytest.mark.parametrize(("preset", "x264_options"), [(None, b"subme=2"), ("ultrafast", b"subme=0")])
+@pytest.mark.parametrize(("preset", "x264_options"), [(None, b"subme=1"), ("veryfast", b"subme=2"), ("ultrafast", b"subme=0")])
 def test_clips_are_encoded_with_the_cameras_preset(
     tmp_path: Path, walk: scenes.Scene, preset: str | None, x264_options: bytes,
 ) -> None:
