@@ -16,6 +16,10 @@ def config_hash(config: Config, camera: Camera) -> str:
     camera_data["detection"].pop("idle_gate", None)
     camera_data.pop("tamper", None)  # tamper checks raise alerts; they record nothing
     camera_data.pop("node", None)  # which recorder node records it changes nothing recorded
+    # A detect substream stays in: what detection reads decides which events (so which clips)
+    # there are, as the main source does. Left out when absent, so earlier hashes stay the same.
+    if camera_data.get("detect") is None:
+        camera_data.pop("detect", None)
     material = {
         "camera": camera_data,
         "schedules": {name: as_data(s) for name, s in config.schedules.items() if name in used},

@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from monitor.config.models import Camera, Config
+from monitor.config.models import FIELD_MARK, Camera, Config
 
 Section = TypeVar("Section")
 
@@ -58,6 +58,9 @@ def _describe(raw: Any, error: Any) -> str:
         loc = loc[2:]
     message = error["msg"].removeprefix("Value error, ")
     field = _field_path(loc)
+    if message.startswith(FIELD_MARK):  # a check across fields names the field it blames
+        named, message = message.removeprefix(FIELD_MARK).split(": ", 1)
+        field = f"{field}.{named}" if loc else named
     if error["type"] in UNKNOWN:
         message = "unknown field (check the spelling; see the configuration reference in README.md)"
     elif error["type"] in MISSING:

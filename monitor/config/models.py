@@ -26,6 +26,9 @@ DEFAULT_PRESET = "superfast"
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 
+FIELD_MARK = "field "  # a model check's message that names its own field: "field <path>: <problem>"
+
+
 def identifier_problem(value: str) -> str | None:
     if _IDENTIFIER.match(value):
         return None
@@ -336,6 +339,15 @@ class TamperSettings(_Section):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DetectStream(_Section):
+    """A second, smaller stream of the same camera that detection reads (docs/substream.md)."""
+
+    source: Annotated[str, MinLen(1)]  # the camera's substream: rtsp://, http(s)://, a file path or a device
+    # seconds the two streams' latest packets may lie apart before the substream is resynced
+    max_drift: Annotated[float, Gt(0.0), Le(60.0)] = 2.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class Camera(_Section):
     id: Identifier
     name: str | None = None  # label shown on the dashboard
@@ -348,8 +360,13 @@ class Camera(_Section):
     detection: DetectionSettings = field(default_factory=DetectionSettings)
     tamper: TamperSettings = field(default_factory=TamperSettings)
     node: Identifier | None = None  # with several recorder nodes: only this node records the camera
+    # detection, alert snapshots and the live view read this stream; clips and originals the main one
+    detect: DetectStream | None = None
 
     def __post_init__(self) -> None:
+        if self.detect is not None and self.detect.source.strip() == self.source.strip():
+            raise ValueError(f"{FIELD_MARK}detect.source: is the same stream as source; name the camera's "
+                             "substream, or remove detect to detect on the main stream")
         seen: set[str] = set()
         for zone in self.zones:
             if zone.id in seen:

@@ -151,3 +151,35 @@ def test_ids_say_what_is_allowed(tmp_path: Path) -> None:
 def test_unknown_encoder_preset_names_the_field_and_the_choices(tmp_path: Path) -> None:
     message = _error(tmp_path, cameras=[_camera(recording={"encoder_preset": "placebo"})])
     assert "recording.encoder_preset" in message and "'ultrafast'" in message and "'veryfast'" in message
+
+
+@pytest.mark.parametrize(
+    ("detect", "field", "words"),
+    [
+        ({"max_drift": 2.0}, "detect.source", "required field is missing"),
+        ({"source": ""}, "detect.source", "at least 1 character"),
+        ({"source": "rtsp://user:pass@camera-host/stream1"}, "detect.source", "is the same stream as source"),
+        ({"source": "rtsp://camera-host/stream2", "max_drift": 0}, "detect.max_drift", "greater than 0"),
+        ({"source": "rtsp://camera-host/stream2", "max_drift": "soon"}, "detect.max_drift", "valid number"),
+        ({"source": "rtsp://camera-host/stream2", "role": "detect"}, "detect.role", "unknown field"),
+    ],
+)
+def test_detect_substream_errors_name_the_field(
+    tmp_path: Path, detect: dict[str, object], field: str, words: str,
+) -> None:
+    message = _error(tmp_path, cameras=[_camera(detect=detect)])
+    assert f"camera 'east-stairwell': {field}: " in message and words in message
+    assert "pass@" not in message  # the main source's credentials are never repeated
+
+
+def test_detect_substream_is_hashed_only_where_set(tmp_path: Path) -> None:
+    """What detection reads decides which events are recorded; cameras without a substream keep
+    the hash they had."""
+    plain = load_config(write_config(tmp_path, base_config(tmp_path, cameras=[_camera()])))
+    sub = load_config(write_config(tmp_path, base_config(tmp_path, cameras=[
+        _camera(detect={"source": "rtsp://camera-host/stream2"})])))
+    other = load_config(write_config(tmp_path, base_config(tmp_path, cameras=[
+        _camera(detect={"source": "rtsp://camera-host/stream3"})])))
+    hashes = {config_hash(c, c.cameras[0]) for c in (plain, sub, other)}
+    assert len(hashes) == 3
+    assert sub.cameras[0].detect is not None and sub.cameras[0].detect.max_drift == 2.0
