@@ -105,6 +105,18 @@ class DecodeGate:
     def update_zones(self, min_area: Mapping[str, float]) -> None:
         self._min_area = dict(min_area)
 
+    def new_stream(self) -> None:
+        """Detection reads another stream (a detect substream, or the main stream instead of
+        it): sizes learnt from the old one say nothing about this one's. Decoding resumes;
+        the counts go on."""
+        for samples in (self._quiet_peaks, self._moving_peaks, self._key_sizes):
+            samples.clear()
+        self._window.clear()
+        self._measured = self._threshold_cache = None
+        self._last_busy = self._miss_at = None
+        self._shadow_shut = False
+        self.closed_mode = None
+
     # -- measurements ----------------------------------------------------------------------
     def note_packet(self, size: int, *, keyframe: bool) -> None:
         """Every packet, decoded or not, in stream order."""

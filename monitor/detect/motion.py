@@ -84,6 +84,13 @@ class MotionDetector:
         the analysis size changes."""
         self._apply(camera, previous=self._background)
 
+    def reframe(self, width: int, height: int) -> None:
+        """Read frames of another size (a camera's detect substream, or its main stream instead):
+        the learned background carries over when the analysis size is the same, as it is for
+        two streams of one picture."""
+        self.width, self.height = width, height
+        self._apply(self._camera, previous=self._background)
+
     def _apply(self, camera: Camera, *, previous: Background | None) -> None:
         size = analysis_size(camera, self.width, self.height)
         self._camera = camera

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from monitor.capture import CapturedFrame, CapturedPacket, PacketDecoder, PacketPreroll, VideoSource
-from monitor.capture.gate import DecodeGate, DecodeMode, GateStats, OpenReason
+from monitor.capture.gate import STILL_FRAME, DecodeGate, DecodeMode, GateStats, OpenReason
 from monitor.capture.keyframe_screen import KeyframeScreen
 from monitor.config import Camera, Config, config_hash
 from monitor.config.models import Originals
@@ -29,6 +29,7 @@ from monitor.detect.planes import plane_view
 from monitor.detect.preview import Preview
 from monitor.detect.privacy import Rect
 from monitor.detect.tamper import TamperAlert, TamperDetector
+from monitor.pipeline.main_stream import MainStream, replay
 from monitor.pipeline.preview_requests import PreviewRequests
 from monitor.record import (
     ClipRolled,
@@ -155,8 +156,13 @@ class CameraPipeline:
         live_view: bool = True,
         encoder_threads: int = 0,
         on_editor_frame: Callable[[bytes], None] | None = None,
+        detect: StreamInfo | None = None,
     ) -> None:
-        """``encoder_threads``: 0 lets libx264 choose, which suits ``analyze`` (one file, as fast
+        """``stream`` is the stream clips are recorded from; ``detect``, a camera's detect
+        substream, the one detection reads (``detect_on_substream``): its packets go to
+        ``process``, the main stream's to ``record``.
+
+        ``encoder_threads``: 0 lets libx264 choose, which suits ``analyze`` (one file, as fast
         as it goes). A camera worker passes 1: a box runs many cameras at 15 fps, so slice
         threads buy nothing there, and one thread encodes 1080p with 8% less CPU and 2 MB less
         memory, still three times faster than real time."""
@@ -185,13 +191,17 @@ class CameraPipeline:
         self._last_wall: datetime | None = None
         self._zones_seen: set[str] = set()
         self._last_learned: datetime | None = None  # the background's last frame (analysis or check)
+        self._still = False  # the last analysed frame was still: a new background would hold no one moving
         self.frames = 0
         self._gate = DecodeGate({})
+        self._main: MainStream | None = None  # set while detection reads a detect substream
         self._apply_camera(site.config, camera)
         self._detector = MotionDetector(camera, stream.width, stream.height)
         self._tracker = EventTracker(camera.recording, camera.id)
         self._tamper = TamperDetector(camera.tamper) if camera.tamper.enabled else None
         self._keyframes = KeyframeScreen()
+        if detect is not None:
+            self.detect_on_substream(detect)
 
     # -- configuration -------------------------------------------------------------------
 
@@ -200,6 +210,9 @@ class CameraPipeline:
         self.camera = camera
         self._config_hash = config_hash(config, camera)
         self._masker = PrivacyMasker(camera, self._stream.width, self._stream.height)
+        recorded = self._recorded
+        self._clip_masker = (self._masker if recorded is self._stream
+                             else PrivacyMasker(camera, recorded.width, recorded.height))
         editor_masker = PrivacyMasker(
             camera, self._stream.width, self._stream.height, explicit_only=True
         )
@@ -270,18 +283,107 @@ class CameraPipeline:
         self._last_wall = packet.wall_time
         self._resume_recording(packet.wall_time)
         self._preroll.push(packet)  # after any replay, which therefore ends before this packet
-        if self._clip is not None and self._clip.original is not None:
+        if self._main is None and self._clip is not None:
             self._write_original((packet,))
-        if self._clip is not None and self._decoder is not None:
-            # A decoder made for a clip opened by this packet's frames has not seen it yet.
-            fresh = packet.decoded or self._decoders_made != decoders_before
-            if fresh:
-                gate.counted()
-            self._write(self._decoder.decode(packet) if fresh else frames)
+            if self._decoder is not None:
+                # A decoder made for a clip opened by this packet's frames has not seen it yet.
+                fresh = packet.decoded or self._decoders_made != decoders_before
+                if fresh:
+                    gate.counted()
+                self._write(self._decoder.decode(packet) if fresh else frames)
         if gate.closed_mode is None:
             self._maybe_close_gate(packet.wall_time)
         self._outbox.retry()
         return frames
+
+    # -- a detect substream (docs/substream.md) ----------------------------------------------
+
+    @property
+    def _recorded(self) -> StreamInfo:
+        """The stream clips come from: the main stream, whichever stream detection reads."""
+        return self._main.stream if self._main is not None else self._stream
+
+    @property
+    def _recorded_preroll(self) -> PacketPreroll:
+        return self._main.preroll if self._main is not None else self._preroll
+
+    @property
+    def _clip_decoder(self) -> PacketDecoder | None:
+        return self._main.decoder if self._main is not None else self._decoder
+
+    def _stop_main_decoding(self) -> None:
+        """The main stream is decoded only while a clip records."""
+        if self._main is not None:
+            self._main.decoder = None
+
+    @property
+    def detects_on_substream(self) -> bool:
+        return self._main is not None
+
+    @property
+    def can_switch(self) -> bool:
+        """Detection may move to a substream that came back: no event is open, nothing records,
+        and the picture is still. A new background starts from the new stream's first frame
+        (two streams' pictures differ in fine detail); someone moving then would stay in it
+        as a ghost and keep an event open."""
+        return self._clip is None and not self._tracker.active and self._still
+
+    def record(self, packet: CapturedPacket) -> None:
+        """A main-stream packet while detection reads a substream: into the main stream's
+        pre-roll, then into the open clip and its original. The worker hands both streams'
+        packets over in the order they arrived, so a clip holds the main stream's packets
+        between its start and end by wall time."""
+        main = self._main
+        if main is None:
+            raise RuntimeError("record() takes the main stream of a camera detecting on a substream")
+        main.preroll.push(packet)
+        if self._clip is not None:
+            self._write_original((packet,))
+            if main.decoder is not None:
+                self._write(main.decoder.decode(packet))
+
+    def detect_on_substream(self, detect: StreamInfo) -> None:
+        """Detection, snapshots and previews read ``detect`` from now on; the stream read so
+        far is only recorded, and decoded only while a clip records. The worker waits for
+        ``can_switch``; it raises while an event is open."""
+        if self._main is not None or self._clip is not None or self._tracker.active:
+            raise RuntimeError("detection moves to a substream only while nothing records")
+        self._stream.source.hand_over_decoding()
+        self._main = MainStream(self._stream, self._preroll)
+        self._stream, self._decoder, self._source_decoded = detect, None, True
+        self._preroll = PacketPreroll(self.camera.recording.pre_roll + 1.0)
+        self._detection_stream_changed()
+
+    def detect_on_main(self) -> None:
+        """The substream failed: detection reads the main stream, as for a camera without a
+        substream. An open clip goes on: its decoder feeds detection too, as after any clip
+        opened on one stream. Otherwise a detection decoder catches up from the main stream's
+        last keyframe and feeds detection until the source decodes again at the next one."""
+        main, self._main = self._main, None
+        if main is None:
+            return
+        self._stream, self._preroll, self._source_decoded = main.stream, main.preroll, False
+        self._detection_stream_changed()
+        if main.decoder is not None:
+            self._decoder = main.decoder
+            return
+        source = self._stream.source
+        self._decoder = PacketDecoder(source.detection_decoder(), source=source.spec)
+        source.take_back_decoding()
+        for item in self._preroll.since(datetime.max.replace(tzinfo=UTC)):  # its last keyframe on
+            self._gate.counted()
+            self._decoder.decode(item)  # already analysed on the substream: only caught up
+
+    def _detection_stream_changed(self) -> None:
+        """Another frame size and other packet sizes. The background goes on (the analysis
+        frame is the same size for two streams of one picture); packet sizes and the tamper
+        reference are learnt again."""
+        self._gate.new_stream()
+        self._apply_camera(self._config, self.camera)
+        self._detector.reframe(self._stream.width, self._stream.height)
+        self._detector.forget()
+        self._tamper = TamperDetector(self.camera.tamper) if self.camera.tamper.enabled else None
+        self._keyframes = KeyframeScreen()
 
     # -- the decode gate ---------------------------------------------------------------------
 
@@ -385,6 +487,7 @@ class CameraPipeline:
                 captured.frame, active_zones=self._active_zones(now), wall_time=now
             )
             self._last_learned = now
+            self._still = observation.changed_fraction <= STILL_FRAME
             self._gate.observed(now, observation.zone_fractions, observation.changed_fraction)
             self._zones_seen.update(observation.triggered)
             for record in self._tracker.update(now, observation.triggered, observation.score):
@@ -408,10 +511,11 @@ class CameraPipeline:
         elif isinstance(record, ClipRolled):
             # The next part of a split event starts now; the decoder goes on.
             self._finish_clip(None, drain=False)
-            if self._open_clip(record.event_id, record.clip_id, record.part, record.at) and not self._decoder:
+            if self._open_clip(record.event_id, record.clip_id, record.part, record.at) and not self._clip_decoder:
                 self._replay_preroll(record.at)
         elif isinstance(record, EventClosed):
             self._finish_clip(None, drain=False)
+            self._stop_main_decoding()
             self._stream.source.take_back_decoding()
 
     def _open_clip(self, event_id: str, clip_id: str, part: int, start: datetime) -> bool:
@@ -423,25 +527,26 @@ class CameraPipeline:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Only the rectangle that holds visible pixels is encoded: with the default mask the
         # rest is black, and encoding it cost most of a recording camera's CPU.
-        rect = self._clip_rect = self._masker.visible_rect
+        rect = self._clip_rect = self._clip_masker.visible_rect
+        recorded = self._recorded
         writer = ClipWriter(path, width=rect.width, height=rect.height,
-                            fps=self._stream.fps, start=start, preset=self.camera.recording.encoder_preset,
+                            fps=recorded.fps, start=start, preset=self.camera.recording.encoder_preset,
                             threads=self._encoder_threads)
         self._clip = self._sealer.open(
             writer=writer, clip_id=clip_id, event_id=event_id, part=part, camera=self.camera,
             config=self._config, config_hash=self._config_hash, start=start,
-            stream=(rect.width, rect.height, self._stream.fps),
-            placement={"x": rect.x, "y": rect.y, "frame_width": self._stream.width,
-                       "frame_height": self._stream.height},
+            stream=(rect.width, rect.height, recorded.fps),
+            placement={"x": rect.x, "y": rect.y, "frame_width": recorded.width,
+                       "frame_height": recorded.height},
             original=self._open_original(clip_id, start),
         )
         # The original starts at the keyframe at or before the clip's start: the packets the
         # pre-roll holds from there (this packet follows once the pre-roll has it).
-        self._write_original(self._preroll.since(start))
+        self._write_original(self._recorded_preroll.since(start))
         return True
 
     def _open_original(self, clip_id: str, start: datetime) -> OriginalWriter | None:
-        template = self._stream.source.video_stream
+        template = self._recorded.source.video_stream
         keep, recipient = original_policy(self._config.originals, self.camera)
         if not keep or template is None:
             return None
@@ -467,22 +572,20 @@ class CameraPipeline:
 
     def _replay_preroll(self, start: datetime) -> None:
         """A new full-quality decoder replays the pre-roll from the keyframe before ``start``
-        into the clip, then takes every live packet, and the source stops decoding."""
+        into the clip, then takes every live packet, and the source stops decoding. With a
+        detect substream it is the main stream's, for the clip alone."""
+        main = self._main
+        if main is not None:
+            main.decoder = None  # freed before the next one is made
+            main.decoder = PacketDecoder(main.stream.source.new_decoder(), source=main.stream.source.spec)
+            self._write(replay(main.decoder, main.preroll, start))
+            return
         self._decoder = None  # freed before the next one is made
         source = self._stream.source
         self._decoder = PacketDecoder(source.new_decoder(), source=source.spec)
         self._decoders_made += 1
         source.hand_over_decoding()
-        self._write(self._replay(start))
-
-    def _replay(self, start: datetime) -> Iterator[CapturedFrame]:
-        """The buffered frames from ``start`` on, decoded one at a time: a list of five seconds
-        of decoded 1080p frames tripled the worker's peak memory."""
-        assert self._decoder is not None
-        for item in self._preroll.since(start):
-            for frame in self._decoder.decode(item):
-                if frame.wall_time >= start:
-                    yield frame
+        self._write(replay(self._decoder, self._preroll, start))
 
     def _write(self, frames: Iterable[CapturedFrame]) -> None:
         """Mask and encode; a disk failure abandons (salvages) the clip instead of crashing."""
@@ -500,7 +603,7 @@ class CameraPipeline:
     def _mask_for_clip(self, frame: av.VideoFrame, rect: Rect) -> av.VideoFrame:
         """The masked part of ``frame`` the clip encodes, into the clip's reused buffer. The
         rectangle is the clip's own: privacy edited mid-clip masks the rest of it at once."""
-        masker = self._masker
+        masker = self._clip_masker
         if masker.style == "fill":
             return masker.apply_within(frame, rect, self._masked)
         if (rect.width, rect.height) == (masker.width, masker.height):
@@ -549,6 +652,7 @@ class CameraPipeline:
     def _abandon_clip(self, error: str) -> None:
         """The disk failed mid-clip: keep and seal what was written, marked incomplete."""
         clip, self._clip, self._masked = self._clip, None, None
+        self._stop_main_decoding()
         self._stream.source.take_back_decoding()
         if clip is not None:
             log.error("camera %s: %s", self.camera.id, error)
@@ -559,11 +663,13 @@ class CameraPipeline:
         """Seal the open clip. ``drain`` when the stream ends: the frames the decoder still
         holds for reordering go into the clip, and the decoder takes no more packets. Otherwise
         it keeps decoding for detection; what it holds lies after the clip's end anyway."""
-        if drain and self._clip is not None and self._decoder is not None and self._last_wall:
-            self._write(self._decoder.drain(self._last_wall))
+        decoder = self._clip_decoder
+        if drain and self._clip is not None and decoder is not None and self._last_wall:
+            self._write(decoder.drain(self._last_wall))
         clip, self._clip, self._masked = self._clip, None, None
         if drain:
             self._decoder = None
+            self._stop_main_decoding()
         if clip is not None:
             clip.zones.update(self._zones_seen)
             self._sealer.finish(clip, incomplete=incomplete)
@@ -640,6 +746,8 @@ class CameraPipeline:
                 self._finish_clip(incomplete, drain=True)
         self._finish_clip(None, drain=True)
         self._preroll.clear()
+        if self._main is not None:
+            self._main.preroll.clear()
         self._outbox.retry(block=True)
 
     @property

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from monitor.capture import Backoff, SourceError, VideoSource
+from monitor.capture import Backoff, CapturedFrame, CapturedPacket, SourceError, VideoSource
 from monitor.capture.gate import GateStats
 from monitor.config import Config
 from monitor.detect.threads import one_opencv_thread
@@ -29,6 +29,7 @@ from monitor.site.folders import Site
 from monitor.workers.heap import fix_mmap_threshold
 from monitor.workers.messages import EditorFrame, StatusMessage
 from monitor.workers.privileges import WorkerUser, drop_privileges
+from monitor.workers.substream_feed import DetectState, SubstreamFeed
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class Reporter:
         self._gate_before: GateStats | None = None
         self.state = "starting"
         self.error: str | None = None
+        self.detect: DetectState | None = None  # a camera with a detect substream: where detection reads
 
     def send(self, message: object) -> None:
         try:
@@ -112,10 +114,12 @@ class Reporter:
             before = self._gate_before
             packets = gate.packets - (before.packets if before else 0)
             decoded = gate.decoded - (before.decoded if before else 0)
-            mode, fraction = str(gate.mode), round(decoded / packets, 3) if packets else 1.0
+            mode, fraction = str(gate.mode), round(decoded / packets, 3) if packets > 0 else 1.0
             self._gate_before = gate
+        detect = self.detect
         self.send(StatusMessage(self.camera_id, self.state, round(fps, 2), self.error,
-                                self._last_frame, self.dropped, mode, fraction))
+                                self._last_frame, self.dropped, mode, fraction,
+                                detect.source if detect else "", detect.error if detect else None))
 
 
 class CameraWorker:
@@ -152,32 +156,67 @@ class CameraWorker:
 
     def _stream_once(self) -> None:
         camera = self.camera
+        if camera.detect is not None:
+            self._stream_pair_once()
+            return
+        self.reporter.detect = None
         with VideoSource(camera.source, loop=camera.loop, realtime=True, skip_loop_filter=True) as source:
-            stream = StreamInfo.of(source)
-            if self.pipeline is None or (self.pipeline_size != (source.width, source.height)):
-                if self.pipeline is not None:
-                    self.pipeline.close(datetime.now(UTC), reason="stream changed size")
-                self.pipeline = CameraPipeline(
-                    self.site, camera, stream, outbox=self.outbox, encoder_threads=1,
-                    on_editor_frame=lambda jpeg: self.reporter.send(EditorFrame(camera.id, jpeg)))
-                self.pipeline_size = (source.width, source.height)
-            else:
-                self.pipeline.stream_restarted(stream)
+            pipeline = self._pipeline_for(StreamInfo.of(source))
             self.reporter.status("online")
             self._recovered()
-            pipeline = self.pipeline
             for packet in source:
-                # Counted per packet: while the gate is closed nothing is decoded, and the
-                # stream is as healthy as when everything is.
-                if pipeline.process(packet) or pipeline.gate_closed:
-                    self.backoff.reset()
-                self.reporter.frames(1, packet.wall_time, pipeline.gate_stats)
-                # Polling the queue is a system call, a quarter of an off-schedule worker's
-                # CPU when made for every packet; a stop or an edit waits 0.1 s at most.
-                if (now := time.monotonic()) >= self._next_control:
-                    self._next_control = now + CONTROL_INTERVAL
-                    if self._check_control():
-                        return
+                self._detected(packet, pipeline.process(packet))
+                if self._control_due() and self._check_control():
+                    return
+
+    def _stream_pair_once(self) -> None:
+        """The main stream and the detect substream (``substream_feed``); the feed owns and
+        closes the main source once it has it."""
+        source = VideoSource(self.camera.source, loop=self.camera.loop, realtime=True,
+                             skip_loop_filter=True).open()
+        try:
+            self.reporter.detect = self.reporter.detect or DetectState()
+            feed = SubstreamFeed(self.camera, source, self.reporter.detect, submit=self.outbox.submit)
+            pipeline = self._pipeline_for(feed.main_stream)
+        except BaseException:
+            source.close()
+            raise
+        self.reporter.status("online")
+        self._recovered()
+        feed.run(pipeline, on_detected=self._detected,
+                 check_control=lambda: self._control_due() and self._check_control())
+
+    def _detected(self, packet: CapturedPacket, frames: tuple[CapturedFrame, ...]) -> None:
+        """After each packet detection read. Counted per packet: while the gate is closed
+        nothing is decoded, and the stream is as healthy as when everything is."""
+        assert self.pipeline is not None
+        if frames or self.pipeline.gate_closed:
+            self.backoff.reset()
+        self.reporter.frames(1, packet.wall_time, self.pipeline.gate_stats)
+
+    def _control_due(self) -> bool:
+        """Polling the queue is a system call, a quarter of an off-schedule worker's CPU when
+        made for every packet; a stop or an edit waits 0.1 s at most."""
+        if (now := time.monotonic()) < self._next_control:
+            return False
+        self._next_control = now + CONTROL_INTERVAL
+        return True
+
+    def _pipeline_for(self, stream: StreamInfo) -> CameraPipeline:
+        """The pipeline, made anew for a first stream or one of another size; otherwise told
+        that its stream restarted (detecting on it again, when it had a substream)."""
+        camera = self.camera
+        if self.pipeline is None or (self.pipeline_size != (stream.width, stream.height)):
+            if self.pipeline is not None:
+                self.pipeline.close(datetime.now(UTC), reason="stream changed size")
+            self.pipeline = CameraPipeline(
+                self.site, camera, stream, outbox=self.outbox, encoder_threads=1,
+                on_editor_frame=lambda jpeg: self.reporter.send(EditorFrame(camera.id, jpeg)))
+            self.pipeline_size = (stream.width, stream.height)
+        else:
+            self.pipeline.detect_on_main()
+            self.pipeline.stream_restarted(stream)
+        return self.pipeline
 
     def request_stop(self) -> None:
         """Finish the current packet, close and seal the open clip, and return from ``run``."""
@@ -198,9 +237,13 @@ class CameraWorker:
             if kind == "stop":
                 self.stopping = True
             elif kind == "config" and self.pipeline is not None:
+                restream = payload.camera(self.camera.id).detect != self.camera.detect
                 self.config = payload
                 self.camera = payload.camera(self.camera.id)
                 self.pipeline.update_config(payload)
+                if restream:  # another detect stream: open the streams again
+                    self.pipeline.close(datetime.now(UTC), reason="detect stream changed")
+                    return True
         return True
 
     def _lost(self, error: str) -> None:

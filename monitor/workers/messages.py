@@ -41,6 +41,10 @@ class StatusMessage:
     """What the camera decodes (``monitor.capture.gate.DecodeMode``); empty before it knows."""
     decoded_fraction: float = 1.0
     """Frames decoded per frame of the stream over the last interval (replays included)."""
+    detect_source: str = ""
+    """With a detect substream: "substream" while detection reads it, "main" while it cannot."""
+    detect_error: str | None = None
+    """Why detection reads the main stream of a camera with a substream (redacted)."""
 
 
 @dataclass(frozen=True)

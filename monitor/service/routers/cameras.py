@@ -49,6 +49,8 @@ def camera_statuses(state: ServiceState) -> list[dict[str, Any]]:
             "fps": round(status.fps, 2) if status else 0.0,
             "decode_mode": status.decode_mode if status else "",
             "decoded_fraction": status.decoded_fraction if status else 0.0,
+            "detect_source": status.detect_source if status else "",
+            "detect_error": status.detect_error if status else None,
             "last_error": status.last_error if status else None,
             "restarts": status.restarts if status else 0,
             "last_frame": iso(status.last_frame) if status else None,
