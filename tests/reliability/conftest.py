@@ -64,15 +64,18 @@ def gst_rtsp_available() -> bool:
 class RtspServer:
     """The GStreamer server as a child process: kill, freeze, thaw, restart on the same port."""
 
-    def __init__(self, video: Path) -> None:
+    def __init__(self, video: Path, *, clock: float | None = None) -> None:
+        """``clock``: play as if live since that Unix time (``rtsp_server.py --clock``)."""
         self.video = video
+        self.clock = clock
         self.port = 0
         self.url = ""
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> RtspServer:
+        clock = [] if self.clock is None else ["--clock", repr(self.clock)]
         self.process = subprocess.Popen(
-            [SYSTEM_PYTHON, str(SERVER), str(self.video), "--port", str(self.port)],
+            [SYSTEM_PYTHON, str(SERVER), str(self.video), "--port", str(self.port), *clock],
             stdout=subprocess.PIPE, text=True,
         )
         assert self.process.stdout is not None
