@@ -49,11 +49,13 @@ BOUND = LEASE + HEARTBEAT  # a dead node's cameras move within this (plus the ta
 
 
 @contextmanager
-def node(name: str, config_path: Path, port: int) -> Iterator[Command]:
-    """``hotspot serve --node NAME`` in a process group of its own, so a test can kill the node
-    with all its camera workers at once; stopped with SIGTERM at the end if still running."""
-    process = subprocess.Popen([str(HOTSPOT), "serve", "--config", str(config_path), "--node", name,
-                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+def node(name: str, config_path: Path, port: int | None) -> Iterator[Command]:
+    """``hotspot serve --node NAME`` (``hotspot run --node NAME`` without a port) in a process
+    group of its own, so a test can kill the node with all its camera workers at once; stopped
+    with SIGTERM at the end if still running."""
+    command = ["serve", "--port", str(port)] if port is not None else ["run"]
+    process = subprocess.Popen([str(HOTSPOT), *command, "--config", str(config_path), "--node", name],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, cwd=config_path.parent, start_new_session=True,
                                env={**os.environ, "COLUMNS": "300"})
     command = Command(process)
@@ -320,4 +322,24 @@ def test_simultaneous_zone_edits_on_two_nodes_lose_nothing(site: tuple[Path, Eng
                                  == ["Hall door, on a", "Yard gate, on b"] for c in (on_a, on_b)),
                      10, "both edits in force on both nodes")
         assert "Traceback" not in b.output, b.output
+    assert "Traceback" not in a.output, a.output
+
+
+def test_hotspot_run_node_shares_the_cameras_with_a_serve_node(site: tuple[Path, Engine]) -> None:
+    """``hotspot run --node`` is a recorder node like ``hotspot serve --node``: the cameras are
+    spread over both, and a clean stop hands its camera over to the other at once."""
+    config_path, engine = site
+    bad = CliRunner().invoke(app, ["run", "--config", str(config_path), "--node", "not a name"])
+    assert bad.exit_code == 2 and "--node" in bad.output
+    with node("a", config_path, free_port()) as a:
+        with node("w", config_path, None) as w:
+            wait_for(lambda: when(held(engine), lambda h: sorted(h.values()) == ["a", "w"]), 60,
+                     "one camera on each node")
+            assert "node w: records the cameras whose lease it holds" in w.output
+            wait_for(lambda: all(row.status.get("state") == "online" for row in leases(engine).values()), 60,
+                     "both cameras online")
+            assert w.stop() == 0, w.output
+        wait_for(lambda: when(held(engine), lambda h: sorted(h.values()) == ["a", "a"]), 30,
+                 "node a records both cameras after node w stopped")
+        assert "Traceback" not in w.output, w.output
     assert "Traceback" not in a.output, a.output
