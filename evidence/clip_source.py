@@ -6,9 +6,11 @@ streamed. Either way the bytes are hashed as they pass and refused unless they m
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from evidence.actions import Action
 from evidence.entry import CustodyRecord
@@ -29,20 +31,31 @@ class ClipSource:
 
 def clip_source(ev: EvidenceStore, seal: CustodyRecord, objects: ObjectReader | None = None) -> ClipSource:
     """The local copy when it is there, else the stored version the custody log names."""
-    sealed_path = str(seal.details.get("path", ""))
+    return _source(ev, seal.clip_id, str(seal.details.get("path", "")), objects, part=None)
+
+
+def original_source(ev: EvidenceStore, clip_id: str, original: dict[str, Any],
+                    objects: ObjectReader | None = None) -> ClipSource:
+    """A clip's native original as sealed (ciphertext when encrypted): the local copy when it is
+    there, else the stored version the clip's ``stored`` entry names for it."""
+    return _source(ev, clip_id, str(original.get("path", "")), objects, part="original")
+
+
+def _source(ev: EvidenceStore, clip_id: str | None, sealed_path: str, objects: ObjectReader | None,
+            *, part: str | None) -> ClipSource:
     suffix = PurePosixPath(sealed_path).suffix
     try:
-        path = stored_file(ev, seal.clip_id, sealed_path)
+        path = stored_file(ev, clip_id, sealed_path)
     except FileNotFoundError as missing:
-        stored = _stored(ev, seal.clip_id)
+        stored = _stored(ev, clip_id, part)
         if stored is None:
             raise EvidenceError(str(missing)) from None
         key, version = stored
         where = f"the object store's copy {key} (version {version})"
         if objects is None:
-            raise EvidenceError(f"clip {seal.clip_id}: {sealed_path} is only in the object store ({key}, version "
+            raise EvidenceError(f"clip {clip_id}: {sealed_path} is only in the object store ({key}, version "
                                 f"{version}); export it with the store's credentials (storage.objects)") from None
-        return ClipSource(where, suffix, lambda: _read_object(objects, seal.clip_id, key, version))
+        return ClipSource(where, suffix, lambda: _read_object(objects, clip_id, key, version))
     return ClipSource(str(path), suffix, lambda: _read_file(path))
 
 
@@ -77,11 +90,54 @@ def copy_verified(source: ClipSource, seal: CustodyRecord, write: Callable[[byte
     return size
 
 
-def _stored(ev: EvidenceStore, clip_id: str | None) -> tuple[str, str] | None:
-    """The (key, version id) of the clip's confirmed upload, if the log has one."""
+class HashedReader(io.RawIOBase):
+    """A source's bytes as a readable file (for a decryptor that pulls), hashed as they are read;
+    ``check`` drains what was left unread and refuses bytes that are not the sealed ones."""
+
+    def __init__(self, source: ClipSource) -> None:
+        super().__init__()
+        self._label = source.label
+        self._chunks = source.chunks()
+        self._pending = b""
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._digest.update(chunk)
+            self.size += len(chunk)
+            self._pending = chunk
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+    def check(self, clip_id: str | None, *, sha256: object, size: object, what: str) -> None:
+        """Raise ``IntegrityError`` unless every byte of the source hashes to ``sha256`` (and is
+        ``size`` bytes long, when the seal gives a size)."""
+        for _chunk in iter(lambda: self.read(CHUNK), b""):
+            pass
+        found = self._digest.hexdigest()
+        if found != sha256 or (size is not None and self.size != size):
+            raise IntegrityError(f"clip {clip_id}: {what}, {self._label}, hashes to {found} ({self.size} bytes) "
+                                 f"but was sealed as {sha256} ({size} bytes); it is not the sealed file")
+
+
+def _stored(ev: EvidenceStore, clip_id: str | None, part: str | None) -> tuple[str, str] | None:
+    """The (key, version id) of the clip's confirmed upload (or of its ``part``, the original),
+    if the log has one."""
     for entry in ev.entries(clip_id):
         if entry.action == Action.STORED:
-            key, version = entry.details.get("key"), entry.details.get("version_id")
+            details = entry.details if part is None else entry.details.get(part)
+            if not isinstance(details, dict):
+                continue
+            key, version = details.get("key"), details.get("version_id")
             if isinstance(key, str) and isinstance(version, str):
                 return key, version
     return None

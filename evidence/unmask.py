@@ -23,7 +23,7 @@ import pyrage
 
 from evidence.actions import Action
 from evidence.certificate import one_line
-from evidence.clip_source import stored_file
+from evidence.clip_source import ClipSource, HashedReader, original_source
 from evidence.entry import CustodyRecord
 from evidence.errors import EvidenceError, IntegrityError
 from evidence.export import (
@@ -36,8 +36,9 @@ from evidence.export import (
     _write_metadata,
     readme,
 )
-from evidence.hashing import CHUNK, sha256_file
+from evidence.hashing import CHUNK
 from evidence.store import EvidenceStore
+from evidence.verify_clips import ObjectReader
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,13 @@ def sealed_original(ev: EvidenceStore, clip_id: str) -> dict[str, Any]:
 
 
 def unmask_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, identity: str | None,
-                  approvals: Sequence[Approval], disclosure: Disclosure, request_seq: int | None = None) -> Path:
+                  approvals: Sequence[Approval], disclosure: Disclosure, request_seq: int | None = None,
+                  objects: ObjectReader | None = None) -> Path:
     """Write the original's bundle to ``out`` (outside the storage folder, never overwritten).
 
     ``request_seq``: the request and its approvals were logged as they happened (the dashboard);
-    only the disclosure is appended here.
+    only the disclosure is appended here. ``objects`` streams the clip and its original from the
+    object store once their local copies went after upload.
     """
     disclosure = disclosure.checked(clip_id)
     out = Path(out)
@@ -79,12 +82,8 @@ def unmask_bundle(ev: EvidenceStore, clip_id: str, out: Path, *, identity: str |
         raise EvidenceError(f"{out} is inside the storage folder; a plaintext original never goes there")
     seal = ev.sealed(clip_id)
     original = sealed_original(ev, clip_id)
-    stored = stored_file(ev, clip_id, str(original.get("path", "")))
-    found = sha256_file(stored)
-    if found != original.get("ciphertext_sha256"):
-        raise IntegrityError(f"clip {clip_id}: stored original {original.get('path')} hashes to {found}, sealed "
-                             f"as {original.get('ciphertext_sha256')}; refusing to unmask")
-    clip_source = _clip_source(ev, seal)
+    stored = original_source(ev, clip_id, original, objects)
+    clip_source = _clip_source(ev, seal, objects)
     clip_member = f"clip/{clip_id}{clip_source.suffix or '.bin'}"
     member = f"original/{clip_id}.mp4"
     partial = out.with_name(f".{out.name}.partial")
@@ -124,11 +123,13 @@ class _Hashing:
         return True
 
 
-def _write_original(bundle: zipfile.ZipFile, stored: Path, member: str, original: dict[str, Any],
+def _write_original(bundle: zipfile.ZipFile, stored: ClipSource, member: str, original: dict[str, Any],
                     identity: str | None, clip_id: str) -> None:
+    """Decrypt the sealed original into the bundle while hashing the ciphertext read: both must
+    match the seal (the caller removes the bundle when this raises)."""
     info = zipfile.ZipInfo(member, date_time=datetime.now(UTC).timetuple()[:6])
     info.compress_type = zipfile.ZIP_STORED
-    with stored.open("rb") as source, bundle.open(info, "w", force_zip64=True) as target:
+    with HashedReader(stored) as source, bundle.open(info, "w", force_zip64=True) as target:
         sink = _Hashing(target)
         if original.get("recipient") is None:
             while chunk := source.read(CHUNK):
@@ -142,7 +143,11 @@ def _write_original(bundle: zipfile.ZipFile, stored: Path, member: str, original
                 # A recovered original ends without age's last chunk: what was proved must be all that
                 # was sealed. Anything else that stops decryption is a refusal.
                 if original.get("complete") is not False:
+                    source.check(clip_id, sha256=original.get("ciphertext_sha256"),
+                                 size=original.get("ciphertext_size"), what="the stored original")
                     raise IntegrityError(f"clip {clip_id}: the original does not decrypt ({exc})") from exc
+        source.check(clip_id, sha256=original.get("ciphertext_sha256"), size=original.get("ciphertext_size"),
+                     what="the stored original")
     if sink.digest.hexdigest() != original.get("sha256") or sink.size != original.get("size"):
         raise IntegrityError(f"clip {clip_id}: the decrypted original hashes to {sink.digest.hexdigest()} "
                              f"({sink.size} bytes), sealed as {original.get('sha256')} ({original.get('size')} "

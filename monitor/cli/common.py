@@ -11,6 +11,7 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from monitor.config import Config, ConfigError, load_config
+from monitor.config.models import identifier_problem
 from monitor.seal.crash_recovery import recover_at_start
 from monitor.site.runtime import Runtime
 
@@ -20,6 +21,19 @@ ConfigOption = Annotated[
 ]
 HostOption = Annotated[str, typer.Option("--host", help="address to bind; loopback by default")]
 PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port")]
+
+
+def _node_name(value: str | None) -> str | None:
+    """A node is named like a camera: the name is stored, shown and part of unit names."""
+    problem = identifier_problem(value) if value is not None else None
+    if problem:
+        raise typer.BadParameter(problem)
+    return value
+
+
+NodeOption = Annotated[str | None, typer.Option(
+    "--node", callback=_node_name, help="this recorder node's name, when several share the site's PostgreSQL "
+                                        "database (default: the config's node:)")]
 # Full width on a file or a pipe: a saved report must name clips, paths and hashes whole, not cut
 # at 80 columns.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 100_000)
@@ -47,6 +61,15 @@ def recover_or_warn(runtime: Runtime, config: Config, *, meanwhile: str) -> bool
     console.print(f"[yellow]warning:[/] database {database_label(config)} is unavailable "
                   f"({runtime.database_error}): {meanwhile}", soft_wrap=True, highlight=False)
     return False
+
+
+def start_recovery(runtime: Runtime, config: Config, node: str | None, *, meanwhile: str) -> bool:
+    """What ``hotspot serve`` and ``hotspot run`` do before their workers start; True when the
+    database answered. A recorder node (``node``) recovers nothing yet: other nodes record now,
+    and each camera is recovered when this node wins its lease (docs/nodes.md)."""
+    if node is not None:
+        return runtime.try_connect()
+    return recover_or_warn(runtime, config, meanwhile=meanwhile)
 
 
 def interactive() -> bool:

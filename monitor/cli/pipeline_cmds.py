@@ -19,11 +19,12 @@ from monitor.capture import SourceEnded, SourceError, VideoSource
 from monitor.cli.common import (
     DEFAULT_CONFIG,
     ConfigOption,
+    NodeOption,
     console,
     database_label,
     interactive,
     load_or_exit,
-    recover_or_warn,
+    start_recovery,
 )
 from monitor.detect.threads import one_opencv_thread
 from monitor.pipeline.camera import CameraPipeline, StreamInfo, describe_alert, describe_sealed
@@ -118,23 +119,29 @@ def _status_table(statuses: dict[str, CameraStatus]) -> Table:
     return table
 
 
-def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """Start every camera worker and keep them running until interrupted."""
+def run(config: ConfigOption = DEFAULT_CONFIG, node: NodeOption = None) -> None:
+    """Start every camera worker and keep them running until interrupted; with ``--node``, only
+    the cameras this recorder node wins the lease of (docs/nodes.md)."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # before anything slow, so a stop is never lost
         signal.signal(sig, lambda *_: stop.set())
     cfg = load_or_exit(config)
+    node = node or cfg.node
     runtime = Runtime.open(cfg, require_database=False)  # cameras record through an outage
     try:
-        recovered = recover_or_warn(runtime, cfg, meanwhile="cameras record and queue their alerts "
-                                                            "and seals until it returns")
+        recovered = start_recovery(runtime, cfg, node, meanwhile="cameras record and queue their alerts "
+                                                                 "and seals until it returns")
     finally:
         runtime.close()
     if stop.is_set():
         return
-    supervisor = Supervisor(cfg, recovered=recovered)
+    supervisor = Supervisor(cfg, recovered=recovered, node=node)
     supervisor.start()
-    console.print(f"started {len(cfg.cameras)} camera worker(s); Ctrl-C to stop")
+    if node is None:
+        console.print(f"started {len(cfg.cameras)} camera worker(s); Ctrl-C to stop")
+    else:
+        console.print(f"node {node}: records the cameras whose lease it holds, of {len(cfg.cameras)}; "
+                      "Ctrl-C to stop", highlight=False)
     try:
         if interactive():
             with Live(_status_table(supervisor.statuses()), console=console, refresh_per_second=1) as live:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Annotated
 
 import typer
 from sqlalchemy.exc import DBAPIError
@@ -14,12 +13,12 @@ from monitor.cli.common import (
     DEFAULT_CONFIG,
     ConfigOption,
     HostOption,
+    NodeOption,
     PortOption,
     console,
     load_or_exit,
-    recover_or_warn,
+    start_recovery,
 )
-from monitor.config.models import identifier_problem
 from monitor.service.accounts import ensure_first_admin
 from monitor.service.state import ServiceSettings
 from monitor.site.runtime import Runtime
@@ -51,21 +50,11 @@ def _first_admin_when_connected(runtime: Runtime) -> None:
         time.sleep(RECONNECT_EVERY)
 
 
-def _node_name(value: str | None) -> str | None:
-    """A node is named like a camera: the name is stored, shown and part of unit names."""
-    problem = identifier_problem(value) if value is not None else None
-    if problem:
-        raise typer.BadParameter(problem)
-    return value
-
-
 def serve(
     config: ConfigOption = DEFAULT_CONFIG,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
-    node: Annotated[str | None, typer.Option(
-        "--node", callback=_node_name, help="this recorder node's name, when several share the site's PostgreSQL "
-                       "database (default: the config's node:)")] = None,
+    node: NodeOption = None,
 ) -> None:
     """Serve the dashboard and API and run every camera worker.
 
@@ -84,10 +73,7 @@ def serve(
     app = create_app(config, settings=ServiceSettings(node=node))
     runtime: Runtime = app.state.service.runtime
     meanwhile = "cameras record and queue their alerts and seals; the dashboard answers 503 until it returns"
-    if node is not None:  # other nodes record now: each camera is recovered when its lease is won
-        app.state.service.recovered = runtime.try_connect()
-    else:
-        app.state.service.recovered = recover_or_warn(runtime, cfg, meanwhile=meanwhile)
+    app.state.service.recovered = start_recovery(runtime, cfg, node, meanwhile=meanwhile)
     if not app.state.service.recovered:
         threading.Thread(target=_first_admin_when_connected, args=(runtime,), name="first-admin",
                          daemon=True).start()

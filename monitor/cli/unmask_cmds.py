@@ -29,6 +29,7 @@ from evidence.store import EvidenceStore
 from evidence.unmask import Approval, Disclosure, custodians_of, sealed_original, unmask_bundle
 from monitor.cli.common import DEFAULT_CONFIG, ConfigOption, console, load_or_exit
 from monitor.config import Config, ConfigError, parse_config
+from monitor.objects.bucket import version_reader
 
 custodians_app = typer.Typer(help="The custodians whose shares unmask native originals.",
                              no_args_is_help=True)
@@ -114,7 +115,8 @@ def unmask(
             identity = rebuild_identity(shares, recipient=str(original["recipient"]), custodians=names)
             approvals = [Approval(s.custodian, s.number) for s in shares]
         path = unmask_bundle(ev, clip_id, out, identity=identity, approvals=approvals, disclosure=Disclosure(
-            case=case, reason=reason, recipient=recipient, interest=interest, by=by))
+            case=case, reason=reason, recipient=recipient, interest=interest, by=by),
+            objects=version_reader(cfg.storage.objects))
     except (ShareError, VerificationError) as exc:
         console.print(f"[bold red]REFUSED[/] {exc}; nothing was written", highlight=False)
         raise typer.Exit(1) from None

@@ -125,9 +125,7 @@ class LeaseKeeper:
                 return
             log.info("node %s: letting camera %s go to another node", self.node, camera_id)
             self._host.drop_camera(camera_id)
-            self._book.release({camera_id})
-            with self._lock:
-                self._held.discard(camera_id)
+            self._let_go(camera_id)
         for camera_id in moves.take:
             if self._stop.is_set():
                 return
@@ -135,4 +133,16 @@ class LeaseKeeper:
             if before is not None:
                 with self._lock:
                     self._held.add(camera_id)
-                self._host.take_camera(camera_id, before)
+                try:
+                    self._host.take_camera(camera_id, before)
+                except BaseException:
+                    self._let_go(camera_id)  # no worker records it here: the lease must not be renewed
+                    raise
+
+    def _let_go(self, camera_id: str) -> None:
+        """Stop renewing a camera this node no longer records, then release its lease. Renewal
+        stops first: a release that fails (the database busy or away) leaves a lease that expires
+        by itself, never one renewed for a camera nobody records."""
+        with self._lock:
+            self._held.discard(camera_id)
+        self._book.release({camera_id})

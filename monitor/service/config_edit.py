@@ -5,20 +5,30 @@ rules of the config loader, written atomically, applied to the running workers a
 in the custody log. An invalid edit changes nothing: the last good file stays in force.
 Recorder nodes sharing the file are told of the edit (``announce``) and apply it with
 ``follow``, without writing or logging it again.
+
+Edits are optimistic: an editor page shows the ``version`` of the part it replaces (one
+camera's zones, the schedules, the routes) and sends it back as ``based_on``; under a lock on
+the file that every process (and every node on the shared folder) takes, an edit whose part
+changed since is refused (``StaleEdit``, HTTP 409). An edit only ever replaces its own part of
+the file as it is now, so edits of different parts (two cameras' zones) both land.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
+import json
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fastapi import HTTPException
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
@@ -38,6 +48,32 @@ class Applied:
     config: Config
     sha256: str
     change: dict[str, Any]
+
+
+class StaleEdit(Exception):
+    """The part of the configuration an edit replaces changed since its editor loaded it."""
+
+
+def version_of(part: Any) -> str:
+    """The version an editor shows of the part it edits: a hash of its data (JSON-able)."""
+    return hashlib.sha256(json.dumps(part, sort_keys=True, separators=(",", ":"), default=str)
+                          .encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Based:
+    """What an edit replaces: ``part`` of a configuration, as ``version`` (``version_of``) when
+    its editor loaded it; ``what`` names it for people ("the zones of camera hall")."""
+
+    part: Callable[[Config], Any]
+    version: str
+    what: str
+
+    def current(self, config: Config) -> str | None:
+        try:
+            return version_of(self.part(config))
+        except LookupError:  # the camera went in the meantime
+            return None
 
 
 def flow(items: list[Any]) -> CommentedSeq:
@@ -123,10 +159,14 @@ class ConfigEditor:
         doc: CommentedMap = self._yaml().load(self._path.read_text(encoding="utf-8"))
         return doc
 
-    def update(self, mutate: Mutation, *, actor: str) -> Applied:
-        """Apply ``mutate`` to the document; raise ConfigError (nothing written) when invalid."""
-        with self._lock:
+    def update(self, mutate: Mutation, *, actor: str, based: Based | None = None) -> Applied:
+        """Apply ``mutate`` to the document as it is now; raise ConfigError (nothing written) when
+        invalid, and StaleEdit when ``based``'s part changed since its editor loaded it."""
+        with self._lock, self._file_lock():
             before = self._path.read_bytes()
+            if based is not None and based.current(self._checked(before.decode("utf-8"))) != based.version:
+                raise StaleEdit(f"{based.what} changed since you loaded them (on this or another node); "
+                                "your edit was not saved: the page shows them as they are now, edit them again")
             yaml = self._yaml()
             doc = yaml.load(before.decode("utf-8"))
             change = mutate(doc)
@@ -178,6 +218,18 @@ class ConfigEditor:
             raise ConfigError(str(self._path), ["storage: cannot be changed while the service runs"])
         return config
 
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """Held from reading the file to writing it, by every process editing it: the service's
+        own threads hold ``_lock`` too, other nodes on the shared folder only this."""
+        lock = self._path.with_name(f".{self._path.name}.lock")
+        with lock.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def _put_in_force(self, config: Config, digest: str) -> None:
         self._runtime.config = config
         self._apply(config)
@@ -195,3 +247,15 @@ class ConfigEditor:
         yaml.width = 120
         yaml.indent(mapping=2, sequence=4, offset=2)
         return yaml
+
+
+def save_edit(editor: ConfigEditor, mutate: Mutation, *, actor: str, based: Based | None, refused: str,
+              people: Callable[[str], str] = str) -> Applied:
+    """An editor's PUT: 409 for a stale edit, 422 with the loader's problems (``people`` words
+    them) for an invalid one."""
+    try:
+        return editor.update(mutate, actor=actor, based=based)
+    except StaleEdit as exc:
+        raise HTTPException(409, {"message": str(exc), "problems": [str(exc)], "stale": True}) from None
+    except ConfigError as exc:
+        raise HTTPException(422, {"message": refused, "problems": [people(p) for p in exc.problems]}) from None

@@ -12,12 +12,14 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -47,11 +49,13 @@ BOUND = LEASE + HEARTBEAT  # a dead node's cameras move within this (plus the ta
 
 
 @contextmanager
-def node(name: str, config_path: Path, port: int) -> Iterator[Command]:
-    """``hotspot serve --node NAME`` in a process group of its own, so a test can kill the node
-    with all its camera workers at once; stopped with SIGTERM at the end if still running."""
-    process = subprocess.Popen([str(HOTSPOT), "serve", "--config", str(config_path), "--node", name,
-                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+def node(name: str, config_path: Path, port: int | None) -> Iterator[Command]:
+    """``hotspot serve --node NAME`` (``hotspot run --node NAME`` without a port) in a process
+    group of its own, so a test can kill the node with all its camera workers at once; stopped
+    with SIGTERM at the end if still running."""
+    command = ["serve", "--port", str(port)] if port is not None else ["run"]
+    process = subprocess.Popen([str(HOTSPOT), *command, "--config", str(config_path), "--node", name],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, cwd=config_path.parent, start_new_session=True,
                                env={**os.environ, "COLUMNS": "300"})
     command = Command(process)
@@ -96,6 +100,17 @@ def admin(client: httpx.Client, command: Command) -> None:
     assert login(client, "admin", secret).status_code == 200
     client.post("/api/me/password", json={"current_password": secret, "new_password": "site-admin-2026"})
     assert login(client, "admin", "site-admin-2026").status_code == 200
+
+
+def zones_of(client: httpx.Client, camera_id: str) -> dict[str, Any]:
+    return client.get(f"/api/cameras/{camera_id}/zones").json()  # type: ignore[no-any-return]
+
+
+def listening(client: httpx.Client) -> bool:
+    try:
+        return client.get("/login").status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def district(folder: Path, scene: scenes.Scene, database: str) -> Path:
@@ -249,3 +264,82 @@ def test_a_zone_drawn_on_node_a_is_used_by_node_b_s_camera_worker_within_seconds
                      40, f"a clip of {on_b_camera} sealed by node b under the edited zone")
             assert held(engine)[on_b_camera] == "b", "recorded by node b throughout"
         assert "Traceback" not in b.output, b.output
+
+
+def test_simultaneous_zone_edits_on_two_nodes_lose_nothing(site: tuple[Path, Engine],
+                                                           walk_scene: scenes.Scene) -> None:
+    """Two admins save the same camera's zones at the same moment on two nodes, each based on what
+    their page showed: exactly one is saved, the other is refused (409) and sees the saved zones.
+    Edits of two different cameras at the same moment both land."""
+    config_path, _engine = site
+    port_a, port_b = free_port(), free_port()
+    polygon = [list(p) for p in walk_scene.polygons["zone"]]
+
+    def zones(name: str, version: str) -> dict[str, object]:
+        return {"zones": [{"id": "door", "name": name, "polygon": polygon, "min_area": 0.01}],
+                "privacy_zones": [], "based_on": version}
+
+    def at_once(*puts: tuple[httpx.Client, str, dict[str, object]]) -> list[httpx.Response]:
+        barrier = threading.Barrier(len(puts))
+
+        def put(client: httpx.Client, url: str, body: dict[str, object]) -> httpx.Response:
+            barrier.wait()
+            return client.put(url, json=body)
+
+        with ThreadPoolExecutor(len(puts)) as pool:
+            return list(pool.map(lambda p: put(*p), puts))
+
+    with node("a", config_path, port_a) as a, \
+            httpx.Client(base_url=f"http://127.0.0.1:{port_a}", timeout=10) as on_a, \
+            httpx.Client(base_url=f"http://127.0.0.1:{port_b}", timeout=10) as on_b:
+        wait_for(lambda: listening(on_a), 60, "node a listening")
+        admin(on_a, a)
+        with node("b", config_path, port_b) as b:
+            wait_for(lambda: listening(on_b), 60, "node b listening")
+            assert login(on_b, "admin", "site-admin-2026").status_code == 200
+            shown = zones_of(on_a, "hall")["version"]
+            assert zones_of(on_b, "hall")["version"] == shown
+            results = at_once((on_a, "/api/cameras/hall/zones", zones("Door, saved on a", shown)),
+                              (on_b, "/api/cameras/hall/zones", zones("Door, saved on b", shown)))
+            codes = sorted(r.status_code for r in results)
+            assert codes == [200, 409], [r.text for r in results]
+            refused = next(r for r in results if r.status_code == 409).json()["detail"]
+            assert "the zones of camera hall changed since you loaded them" in refused["message"]
+            saved = next(r for r in results if r.status_code == 200).json()
+            kept = saved["zones"][0]["name"]
+            wait_for(lambda: {zones_of(c, "hall")["version"] for c in (on_a, on_b)} == {saved["version"]},
+                     10, "the saved zones on both nodes")
+            assert load_config(config_path).camera("hall").zones[0].name == kept
+
+            hall, yard = zones_of(on_a, "hall")["version"], zones_of(on_b, "yard")["version"]
+            results = at_once((on_a, "/api/cameras/hall/zones", zones("Hall door, on a", hall)),
+                              (on_b, "/api/cameras/yard/zones", zones("Yard gate, on b", yard)))
+            assert [r.status_code for r in results] == [200, 200], [r.text for r in results]
+            config = load_config(config_path)
+            assert config.camera("hall").zones[0].name == "Hall door, on a"
+            assert config.camera("yard").zones[0].name == "Yard gate, on b"
+            wait_for(lambda: all([zones_of(c, cid)["zones"][0]["name"] for cid in ("hall", "yard")]
+                                 == ["Hall door, on a", "Yard gate, on b"] for c in (on_a, on_b)),
+                     10, "both edits in force on both nodes")
+        assert "Traceback" not in b.output, b.output
+    assert "Traceback" not in a.output, a.output
+
+
+def test_hotspot_run_node_shares_the_cameras_with_a_serve_node(site: tuple[Path, Engine]) -> None:
+    """``hotspot run --node`` is a recorder node like ``hotspot serve --node``: the cameras are
+    spread over both, and a clean stop hands its camera over to the other at once."""
+    config_path, engine = site
+    bad = CliRunner().invoke(app, ["run", "--config", str(config_path), "--node", "not a name"])
+    assert bad.exit_code == 2 and "--node" in bad.output
+    with node("a", config_path, free_port()) as a:
+        with node("w", config_path, None) as w:
+            wait_for(lambda: when(held(engine), lambda h: sorted(h.values()) == ["a", "w"]), 60,
+                     "one camera on each node")
+            assert "node w: records the cameras whose lease it holds" in w.output
+            wait_for(lambda: all(row.status.get("state") == "online" for row in leases(engine).values()), 60,
+                     "both cameras online")
+            assert w.stop() == 0, w.output
+        wait_for(lambda: when(held(engine), lambda h: sorted(h.values()) == ["a", "a"]), 30,
+                 "node a records both cameras after node w stopped")
+        assert "Traceback" not in w.output, w.output
+    assert "Traceback" not in a.output, a.output

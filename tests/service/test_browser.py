@@ -133,6 +133,42 @@ def test_admin_draws_a_zone(page: Page, server: Server) -> None:
     assert any(z.id == "bike-rack" for z in server.site.runtime.config.camera("east-stairwell").zones)
 
 
+def test_a_zone_edit_on_a_stale_page_is_refused_and_the_page_shows_the_saved_zones(page: Page,
+                                                                                  server: Server) -> None:
+    """Another admin (on this or another node) saved the camera's zones after this page loaded:
+    saving here is refused, and the page reloads with the zones as saved and says why."""
+    log_in(page, server, "admin", "/zones")
+    expect(page.locator("#zone-list li").first).to_be_visible()
+    with server.client("admin") as other:
+        shown = other.get("/api/cameras/east-stairwell/zones").json()
+        corner = [[0.0, 0.0], [0.2, 0.0], [0.2, 0.2]]
+        edit = {"zones": [*shown["zones"], {"id": "saved-elsewhere", "polygon": corner, "min_area": 0.02}],
+                "privacy_zones": shown["privacy_zones"], "based_on": shown["version"]}
+        assert other.put("/api/cameras/east-stairwell/zones", json=edit).status_code == 200
+    page.click("#add-hotspot")
+    page.fill("#zone-id", "typed-here")
+    box = page.locator("#zone-canvas").bounding_box()
+    assert box is not None
+    for fx, fy in ((0.5, 0.5), (0.7, 0.5), (0.7, 0.7)):
+        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+    page.click("#save-zones")
+    expect(page.locator("#flash")).to_contain_text("someone else changed this since you loaded it")
+    expect(page.locator("#problems")).to_contain_text("the zones of camera east-stairwell changed since you loaded")
+    expect(page.locator("#zone-list")).to_contain_text("saved-elsewhere")
+    expect(page.locator("#zone-list")).not_to_contain_text("typed-here")
+    assert "typed-here" not in {z.id for z in load_config(server.site.config_path).camera("east-stairwell").zones}
+    # The reloaded page is based on the saved zones: saving from it works, twice in a row.
+    page.locator("#zone-list button", has_text="saved-elsewhere").click()
+    for name in ("Saved elsewhere, renamed here", "Renamed again"):
+        page.fill("#zone-name", name)
+        with page.expect_response(lambda r: r.request.method == "PUT" and r.url.endswith("/zones")) as saved:
+            page.click("#save-zones")
+        assert saved.value.status == 200, saved.value.text()
+    expect(page.locator("#flash")).to_contain_text("Saved to cameras.yaml")
+    zones = load_config(server.site.config_path).camera("east-stairwell").zones
+    assert next(z for z in zones if z.id == "saved-elsewhere").name == "Renamed again"
+
+
 def test_admin_adds_a_user_and_edits_a_schedule(page: Page, server: Server) -> None:
     log_in(page, server, "admin", "/users")
     page.fill("#user-form input[name=username]", "dayguard")

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from monitor.config import Config, ConfigError, as_data
-from monitor.service.config_edit import flow
+from monitor.config import Config, as_data
+from monitor.service.config_edit import Based, flow, save_edit, version_of
 from monitor.service.deps import CanEditNotify, CanViewAlerts, State
 from monitor.service.state import ServiceState
 
@@ -35,6 +35,9 @@ class RouteIn(BaseModel):
 class RoutesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     routes: list[RouteIn] = Field(max_length=200)
+    based_on: str | None = Field(default=None, max_length=64, description=(
+        "the `version` these routes replace, as GET gave it: refused (409) if they changed since; "
+        "omit to replace whatever is there"))
 
 
 def notify_status_json(state: ServiceState) -> dict[str, Any]:
@@ -44,7 +47,8 @@ def notify_status_json(state: ServiceState) -> dict[str, Any]:
 
 
 def routes_json(config: Config) -> dict[str, Any]:
-    return {"routes": as_data(config.notify.routes), "channels": config.notify.channel_names(),
+    return {"routes": as_data(config.notify.routes), "version": version_of(as_data(config.notify.routes)),
+            "channels": config.notify.channel_names(),
             "cameras": [{"id": c.id, "name": c.label, "zones": [{"id": z.id, "name": z.name or z.id}
                                                                  for z in c.zones]} for c in config.cameras],
             "timezone": config.site.timezone}
@@ -79,10 +83,9 @@ def put_routes(body: RoutesIn, user: CanEditNotify, state: State) -> dict[str, A
         if notify is None:
             notify = doc["notify"] = CommentedMap()
         notify["routes"] = [_route_map(route) for route in body.routes]
-        return {"section": "notify.routes", **body.model_dump(mode="json", by_alias=True)}
+        return {"section": "notify.routes", **body.model_dump(mode="json", by_alias=True, exclude={"based_on"})}
 
-    try:
-        applied = state.editor.update(mutate, actor=user.username)
-    except ConfigError as exc:
-        raise HTTPException(422, {"message": "the routes were not saved", "problems": exc.problems}) from None
+    based = None if body.based_on is None else Based(lambda c: as_data(c.notify.routes), body.based_on,
+                                                     "the alert routes")
+    applied = save_edit(state.editor, mutate, actor=user.username, based=based, refused="the routes were not saved")
     return {**routes_json(applied.config), "config_sha256": applied.sha256}

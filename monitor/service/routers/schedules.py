@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from monitor.config import Config, ConfigError, as_data
-from monitor.service.config_edit import assign, flow, for_people, plain, sync_items
+from monitor.config import Config, as_data
+from monitor.service.config_edit import (
+    Based,
+    assign,
+    flow,
+    for_people,
+    plain,
+    save_edit,
+    sync_items,
+    version_of,
+)
 from monitor.service.deps import CanEditSchedules, State
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
@@ -34,14 +43,18 @@ class SchedulesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     schedules: dict[str, ScheduleIn] = Field(max_length=100)
     holidays: list[date] = Field(max_length=1000)
+    based_on: str | None = Field(default=None, max_length=64, description=(
+        "the `version` these schedules replace, as GET gave it: refused (409) if they changed since; "
+        "omit to replace whatever is there"))
 
 
 def schedules_json(config: Config) -> dict[str, Any]:
-    return {
-        "schedules": as_data(config.schedules),
-        "holidays": as_data(config.site.holidays),
-        "timezone": config.site.timezone,
-    }
+    return {**_edited(config), "timezone": config.site.timezone, "version": version_of(_edited(config))}
+
+
+def _edited(config: Config) -> dict[str, Any]:
+    """What a schedule edit replaces."""
+    return {"schedules": as_data(config.schedules), "holidays": as_data(config.site.holidays)}
 
 
 def _window_map(window: WindowIn) -> CommentedMap:
@@ -80,7 +93,7 @@ def _apply(body: SchedulesIn) -> Any:
         if doc.get("schedules") is not old:
             doc["schedules"] = old
         assign(doc["site"], "holidays", flow([d.isoformat() for d in sorted(set(body.holidays))]))
-        return {"section": "schedules", **body.model_dump(mode="json", by_alias=True)}
+        return {"section": "schedules", **body.model_dump(mode="json", by_alias=True, exclude={"based_on"})}
 
     return mutate
 
@@ -92,9 +105,7 @@ def get_schedules(_user: CanEditSchedules, state: State) -> dict[str, Any]:
 
 @router.put("", summary="Replace schedules and holidays (validated, saved, applied, logged)")
 def put_schedules(body: SchedulesIn, user: CanEditSchedules, state: State) -> dict[str, Any]:
-    try:
-        applied = state.editor.update(_apply(body), actor=user.username)
-    except ConfigError as exc:
-        problems = [for_people(p) for p in exc.problems]
-        raise HTTPException(422, {"message": "the change was not saved", "problems": problems}) from None
+    based = None if body.based_on is None else Based(_edited, body.based_on, "the schedules and holidays")
+    applied = save_edit(state.editor, _apply(body), actor=user.username, based=based,
+                        refused="the change was not saved", people=for_people)
     return {**schedules_json(applied.config), "config_sha256": applied.sha256}

@@ -28,6 +28,7 @@ from evidence.unmask import (
     sealed_original,
     unmask_bundle,
 )
+from monitor.objects.bucket import version_reader
 from monitor.service.deps import ActiveUser, CanExport, Db, State
 from monitor.service.routers.clips import clip_or_404
 from monitor.service.unmask_requests import RequestGone, UnmaskRequest
@@ -100,7 +101,8 @@ def download_original(request_id: str, user: CanExport, state: State) -> FileRes
     out = folder / f"{request.clip_id}-original.zip"
     try:
         unmask_bundle(state.runtime.evidence, request.clip_id, out, identity=identity, approvals=request.approvals,
-                      disclosure=request.disclosure, request_seq=request.request_seq)
+                      disclosure=request.disclosure, request_seq=request.request_seq,
+                      objects=version_reader(state.config.storage.objects))
     except EvidenceError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise HTTPException(409, f"clip {request.clip_id}: the original cannot be disclosed: {exc}") from None

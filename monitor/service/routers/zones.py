@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml.comments import CommentedMap
 
-from monitor.config import Camera, ConfigError, as_data
-from monitor.service.config_edit import assign, flow, sync_items
+from monitor.config import Camera, as_data
+from monitor.service.config_edit import Based, assign, flow, save_edit, sync_items, version_of
 from monitor.service.deps import CanEditZones, State
 from monitor.service.routers.cameras import camera_or_404
 
@@ -39,6 +39,9 @@ class ZonesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     zones: list[ZoneIn] = Field(max_length=50)
     privacy_zones: list[PrivacyZoneIn] = Field(max_length=50)
+    based_on: str | None = Field(default=None, max_length=64, description=(
+        "the `version` these zones replace, as GET gave it: refused (409) if they changed since; "
+        "omit to replace whatever is there"))
 
 
 def zones_json(camera: Camera) -> dict[str, Any]:
@@ -47,7 +50,13 @@ def zones_json(camera: Camera) -> dict[str, Any]:
         "zones": as_data(camera.zones),
         "privacy_zones": as_data(camera.privacy.zones),
         "privacy_mask": camera.privacy.mask,
+        "version": version_of(_edited(camera)),
     }
+
+
+def _edited(camera: Camera) -> dict[str, Any]:
+    """What a zone edit replaces: only this camera's polygons, so edits of two cameras both land."""
+    return {"zones": as_data(camera.zones), "privacy_zones": as_data(camera.privacy.zones)}
 
 
 def _points(polygon: list[Point]) -> Any:
@@ -108,8 +117,8 @@ def get_zones(camera_id: str, _user: CanEditZones, state: State) -> dict[str, An
 @router.put("/{camera_id}/zones", summary="Replace a camera's zones (validated, saved, applied, logged)")
 def put_zones(camera_id: str, body: ZonesIn, user: CanEditZones, state: State) -> dict[str, Any]:
     camera_or_404(state, camera_id)
-    try:
-        applied = state.editor.update(_apply_zones(camera_id, body), actor=user.username)
-    except ConfigError as exc:
-        raise HTTPException(422, {"message": "the change was not saved", "problems": exc.problems}) from None
+    based = None if body.based_on is None else Based(
+        lambda config: _edited(config.camera(camera_id)), body.based_on, f"the zones of camera {camera_id}")
+    applied = save_edit(state.editor, _apply_zones(camera_id, body), actor=user.username, based=based,
+                        refused="the change was not saved")
     return {**zones_json(applied.config.camera(camera_id)), "config_sha256": applied.sha256}

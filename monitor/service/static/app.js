@@ -80,22 +80,42 @@ function describeProblem(problem) {
   return `${where.join(", ")}: ${problem.msg}`;
 }
 
-// PUT a configuration change; list the validator's problems under #problems when refused.
-async function saveConfig(url, body, done) {
+// PUT a configuration change based on the part's `version` the page showed; the saved part's
+// JSON (with its new version), or null. Refused as invalid: the problems go under #problems.
+// Refused as stale (changed on this or another node since the page loaded): the page reloads to
+// show the configuration as it is now, and says why.
+async function saveConfig(url, body, version, done) {
   const problems = document.getElementById("problems");
   problems.replaceChildren();
   try {
-    await api("PUT", url, body);
+    const saved = await (await api("PUT", url, { ...body, based_on: version })).json();
     flash(done, "ok");
+    return saved;
   } catch (error) {
+    if (error.status === 409 && error.detail?.stale) {
+      sessionStorage.setItem("config-stale", error.detail.message);
+      window.location.reload();
+      return null;
+    }
     const list = error.detail?.problems
       || (Array.isArray(error.detail) ? error.detail.map(describeProblem) : [error.message]);
     problems.replaceChildren(...list.map((p) => el("li", {}, p)));
     flash("Not saved: fix the problems listed.", "error");
+    return null;
   }
 }
 
+// After a reload for a stale edit: say why the page shows something else than was typed.
+function showStaleEdit() {
+  const message = sessionStorage.getItem("config-stale");
+  if (!message) return;
+  sessionStorage.removeItem("config-stale");
+  document.getElementById("problems")?.replaceChildren(el("li", {}, message));
+  flash("Not saved: someone else changed this since you loaded it.", "error");
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  showStaleEdit();
   document.getElementById("logout")?.addEventListener("click", async () => {
     await api("POST", "/api/auth/logout").catch(() => null);
     window.location.href = "/login";

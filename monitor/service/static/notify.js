@@ -50,6 +50,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const routes = document.getElementById("routes");
   routes.append(...data.routes.map(routeCard));
   document.getElementById("add-route").addEventListener("click", () => routes.append(routeCard({})));
-  document.getElementById("save-routes").addEventListener("click",
-    () => saveConfig("/api/notify/routes", { routes: collect() }, "Routes saved and applied."));
+  document.getElementById("save-routes").addEventListener("click", async () => {
+    const saved = await saveConfig("/api/notify/routes", { routes: collect() }, data.version, "Routes saved and applied.");
+    if (saved) data.version = saved.version;
+  });
 });

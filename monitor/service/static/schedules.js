@@ -38,12 +38,16 @@ function collect() {
   return { schedules, holidays };
 }
 
+let data;
+
 async function save() {
-  await saveConfig("/api/schedules", collect(), "Saved to cameras.yaml and applied to the cameras.");
+  const saved = await saveConfig("/api/schedules", collect(), data.version,
+    "Saved to cameras.yaml and applied to the cameras.");
+  if (saved) data.version = saved.version;
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  const data = JSON.parse(document.getElementById("schedule-data").textContent);
+  data = JSON.parse(document.getElementById("schedule-data").textContent);
   const container = document.getElementById("schedules");
   for (const [name, schedule] of Object.entries(data.schedules)) container.append(scheduleCard(name, schedule));
   document.getElementById("holidays").value = data.holidays.join("\n");

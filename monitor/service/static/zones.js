@@ -136,8 +136,9 @@ async function save() {
       id: z.id, name: z.name || null, polygon: z.polygon, schedule: z.schedule || null, min_area: Number(z.min_area) })),
     privacy_zones: zones.filter((z) => z.kind === "privacy").map((z) => ({ id: z.id || null, polygon: z.polygon })),
   };
-  await saveConfig(`/api/cameras/${encodeURIComponent(data.camera.camera_id)}/zones`, body,
-    "Saved to cameras.yaml and applied to the camera.");
+  const saved = await saveConfig(`/api/cameras/${encodeURIComponent(data.camera.camera_id)}/zones`, body,
+    data.camera.version, "Saved to cameras.yaml and applied to the camera.");
+  if (saved) data.camera.version = saved.version;
 }
 
 // The camera's current frame; retried until the worker has written one.
