@@ -22,7 +22,8 @@ from monitor.config.rules import Before, Check
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-DEFAULT_PRESET = "superfast"
+EncoderPreset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]
+DEFAULT_PRESET: EncoderPreset = "superfast"
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 
@@ -318,7 +319,7 @@ class RecordingSettings(_Section):
     # libx264 preset: faster ones cost less CPU per recorded frame and make larger files;
     # superfast keeps veryfast's quality at the same CRF for 12-23% larger clips and about
     # four fifths of its encoding CPU (docs/decode-gates.md)
-    encoder_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = DEFAULT_PRESET
+    encoder_preset: EncoderPreset = DEFAULT_PRESET
 
 
 @dataclass(frozen=True, kw_only=True)
