@@ -42,6 +42,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(url, site)
 
 
+@pytest.fixture(scope="module")
+def dual(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The demo camera with a detect substream: the same hallway rendered at a quarter of the size."""
+    folder = tmp_path_factory.mktemp("dual")
+    main, sub = folder / "hallway.mp4", folder / "hallway-sub.mp4"
+    render_demo(main, seconds=DEMO_SECONDS, size=(640, 360))
+    render_demo(sub, seconds=DEMO_SECONDS, size=(320, 180))
+    camera = {**_demo_camera(str(main)), "detect": {"source": str(sub)}}
+    site = make_site(folder, camera=camera, start_workers=True)
+    with serve(site.app) as url:
+        yield Server(url, site)
+
+
 def wait_for(probe: Callable[[], T | None], *, timeout: float, what: str) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -121,3 +134,12 @@ def test_zone_drawn_by_admin_is_used_by_the_worker(page: Page, demo: Server) -> 
     assert time.monotonic() - saved_at < DEMO_SECONDS * 2
     status = demo.site.app.state.service.supervisor.statuses()["demo-hallway"]
     assert status.state == "online" and status.restarts == 0  # applied without restarting the worker
+
+
+def test_board_says_which_stream_a_camera_detects_on(page: Page, dual: Server) -> None:
+    log_in(page, dual, "security")
+    state = page.locator('#camera-states li[data-camera="demo-hallway"]')
+    expect(state).to_contain_text("detecting on the substream", timeout=20000)
+    # The live view is the substream's picture, a quarter of the main stream's.
+    page.goto(f"{dual.url}/live")
+    expect(page.locator("figure.camera img")).to_have_js_property("naturalWidth", 320, timeout=10000)

@@ -119,6 +119,12 @@ function decoding(c) {
   return c.decode_mode ? `, ${c.decode_mode}, ${Math.round(100 * c.decoded_fraction)}% decoded` : "";
 }
 
+// With a detect substream: ", detecting on the substream", or the main stream and why.
+function detecting(c) {
+  if (c.detect_source === "substream") return ", detecting on the substream";
+  return c.detect_source === "main" ? `, detecting on the main stream: ${c.detect_error || "substream down"}` : "";
+}
+
 // With several recorder nodes: which one records the camera, and how it came to it.
 function recorder(c) {
   return (c.node ? ` on node ${c.node}` : "") + (c.moved_from ? ` (${c.moved_from})` : "");
@@ -129,7 +135,7 @@ async function refreshCameras() {
   const cameras = await (await api("GET", "/api/cameras")).json();
   document.getElementById("camera-states").replaceChildren(...cameras.map((c) => el("li",
     { "data-camera": c.id, class: `state-${c.state}` },
-    `${c.name}: ${c.state}${recorder(c)}${c.state === "online" ? ` (${c.fps} fps${decoding(c)})` : (c.last_error ? `: ${c.last_error}` : "")}`)));
+    `${c.name}: ${c.state}${recorder(c)}${c.state === "online" ? ` (${c.fps} fps${decoding(c)}${detecting(c)})` : (c.last_error ? `: ${c.last_error}` : "")}`)));
 }
 
 // Alert delivery to phones, radios and mail: say so on the board when messages are not getting through.
