@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import io
 import json
 import logging
@@ -34,6 +33,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from evidence.actions import Action
+from evidence.hashing import sha256_bytes
 from monitor.config import Config, ConfigError, parse_config
 from monitor.site.runtime import Runtime
 from monitor.store.config_channel import ConfigNotice
@@ -56,8 +56,7 @@ class StaleEdit(Exception):
 
 def version_of(part: Any) -> str:
     """The version an editor shows of the part it edits: a hash of its data (JSON-able)."""
-    return hashlib.sha256(json.dumps(part, sort_keys=True, separators=(",", ":"), default=str)
-                          .encode("utf-8")).hexdigest()
+    return sha256_bytes(json.dumps(part, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -140,10 +139,6 @@ def sync_items(seq: CommentedSeq | None, items: list[Any]) -> CommentedSeq:
     return seq
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 class ConfigEditor:
     def __init__(self, path: Path, runtime: Runtime, apply: Callable[[Config], None], *,
                  announce: Callable[[str], None] | None = None) -> None:
@@ -152,7 +147,7 @@ class ConfigEditor:
         self._apply = apply
         self._announce = announce
         self._lock = threading.Lock()
-        self._applied = _sha256(path.read_bytes())
+        self._applied = sha256_bytes(path.read_bytes())
         """SHA-256 of the file whose contents are in force here."""
 
     def read(self) -> CommentedMap:
@@ -175,12 +170,12 @@ class ConfigEditor:
             text = buffer.getvalue()
             config = self._checked(text)
             self._write(text)
-            digest = _sha256(text.encode("utf-8"))
+            digest = sha256_bytes(text.encode("utf-8"))
             self._put_in_force(config, digest)
             self._runtime.evidence.append(
                 Action.CONFIG_CHANGED, actor=actor, details={
                     **change, "file": self._path.name, "config_sha256": digest,
-                    "previous_sha256": _sha256(before),
+                    "previous_sha256": sha256_bytes(before),
                 },
             )
         if self._announce is not None:
@@ -194,7 +189,7 @@ class ConfigEditor:
         configuration stays in force, as for a refused edit)."""
         with self._lock:
             data = self._path.read_bytes()
-            digest = _sha256(data)
+            digest = sha256_bytes(data)
             if digest == self._applied:
                 if notice is not None and notice.sha256 != digest:
                     log.warning("node %s wrote configuration %s, but %s holds %s (unless edited again "

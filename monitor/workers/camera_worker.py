@@ -237,9 +237,9 @@ class CameraWorker:
             if kind == "stop":
                 self.stopping = True
             elif kind == "config" and self.pipeline is not None:
-                restream = payload.camera(self.camera.id).detect != self.camera.detect
-                self.config = payload
-                self.camera = payload.camera(self.camera.id)
+                camera = payload.camera(self.camera.id)
+                restream = camera.detect != self.camera.detect
+                self.config, self.camera = payload, camera
                 self.pipeline.update_config(payload)
                 if restream:  # another detect stream: open the streams again
                     self.pipeline.close(datetime.now(UTC), reason="detect stream changed")

@@ -49,7 +49,8 @@ class SchedulesIn(BaseModel):
 
 
 def schedules_json(config: Config) -> dict[str, Any]:
-    return {**_edited(config), "timezone": config.site.timezone, "version": version_of(_edited(config))}
+    edited = _edited(config)
+    return {**edited, "timezone": config.site.timezone, "version": version_of(edited)}
 
 
 def _edited(config: Config) -> dict[str, Any]:
