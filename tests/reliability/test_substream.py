@@ -35,6 +35,7 @@ MAIN, SUB = (1280, 720), (640, 360)
 # pre-roll replay; measured here up to 0.35 s apart. On one timeline the bound is one interval
 # (tests/monitor/pipeline/test_substream.py).
 LIVE_BOUND = timedelta(seconds=0.5)
+START = 45.0  # seconds for a started site to detect on the substream (5-6 s measured with both cores busy)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +90,16 @@ def nearest(clips: list[Clip], clip: Clip) -> Clip:
     return min(clips, key=lambda other: abs(other.start - clip.start))
 
 
+def on_substream(site: Site, camera_id: str, timeout: float, what: str) -> None:
+    """Wait until ``camera_id`` detects on its substream; a timeout names the camera's status.
+    Detection moves there only while the picture is still (the walker is out of it for 2.4 s
+    of every loop), after the worker started: tens of seconds on a loaded machine."""
+    try:
+        wait_for(lambda: site.status(camera_id).detect_source == "substream", timeout, what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; status: {site.status(camera_id)}") from None
+
+
 def hall_status(site: Site, check: Callable[[CameraStatus], object], timeout: float, what: str) -> CameraStatus:
     """The camera's status once ``check`` holds for it."""
     return wait_for(lambda: status if check(status := site.status("hall")) else None, timeout, what)
@@ -104,7 +115,7 @@ def test_events_and_clips_match_single_stream_detection(
     ])
     at_phase(servers["main"], 4.8)
     site.start()
-    wait_for(lambda: site.status("dual").detect_source == "substream", 20, "detection on the substream")
+    on_substream(site, "dual", START, "detection on the substream")
     switched = datetime.now(UTC)
     first_end = max(switched, wait_for(lambda: [c.end for c in sealed(site, "dual") if c.end], 3 * LOOP,
                                        "a clip of the substream camera")[0])
@@ -129,7 +140,7 @@ def test_a_killed_substream_is_reported_and_the_main_stream_keeps_recording(
     make_site: Callable[..., Site], servers: dict[str, RtspServer], walks: dict[tuple[int, int], scenes.Scene],
 ) -> None:
     site = make_site([with_substream("hall", servers["main"].url, servers["sub"].url, walks[MAIN])]).start()
-    wait_for(lambda: site.status("hall").detect_source == "substream", 20, "detection on the substream")
+    on_substream(site, "hall", START, "detection on the substream")
     at_phase(servers["sub"], 5.3)
     servers["sub"].kill()
     killed = time.monotonic()
@@ -145,7 +156,7 @@ def test_a_killed_substream_is_reported_and_the_main_stream_keeps_recording(
     assert row["detect_source"] == "main" and "127.0.0.1" in row["detect_error"]
 
     servers["sub"].start()  # same port: the substream is back
-    wait_for(lambda: site.status("hall").detect_source == "substream", 3 * LOOP, "detection on the substream again")
+    on_substream(site, "hall", 3 * LOOP, "detection on the substream again")
     wait_for(lambda: site.received("camera-online", "hall"), 5, "a camera-online alert")
 
 
@@ -173,7 +184,7 @@ def test_a_substream_that_drifts_is_reported_and_resynced(
     ``max_drift`` behind the main stream."""
     site = make_site([with_substream("hall", servers["main"].url, servers["sub"].url, walks[MAIN],
                                      max_drift=1.0)]).start()
-    wait_for(lambda: site.status("hall").detect_source == "substream", 20, "detection on the substream")
+    on_substream(site, "hall", START, "detection on the substream")
     at_phase(servers["sub"], 4.8)
     servers["sub"].freeze()
     frozen = time.monotonic()
@@ -183,7 +194,7 @@ def test_a_substream_that_drifts_is_reported_and_resynced(
     time.sleep(max(0.0, 3.0 - (time.monotonic() - frozen)))
     assert servers["sub"].process is not None
     servers["sub"].process.send_signal(signal.SIGCONT)
-    wait_for(lambda: site.status("hall").detect_source == "substream", 3 * LOOP, "the substream resynced")
+    on_substream(site, "hall", 3 * LOOP, "the substream resynced")
 
 
 def camera_statuses_of(site: Site) -> list[dict[str, Any]]:
