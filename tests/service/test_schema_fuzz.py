@@ -6,10 +6,16 @@ stateful sequences that follow the links schemathesis infers between operations 
 user is then changed, reset, disabled; a created token revoked). The fuzzing admin may do
 anything an admin may, except what the API refuses an admin on their own account (disable,
 demote, reset): afterwards its token and password must still work.
+
+The per-operation phase draws its inputs from one seed, 0 unless ``HOTSPOT_FUZZ_SEED`` names
+another (``random`` picks one): the suite runs the same inputs every time, and a search with
+other seeds (``HOTSPOT_FUZZ_SEED=random``, repeated) names the seed of what it finds, so the
+finding can be replayed.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
@@ -36,6 +42,8 @@ EXAMPLES = 8
 STATEFUL_EXAMPLES = 25
 STATEFUL_STEPS = 6
 STATEFUL_RUNS = 4
+_SEED = os.environ.get("HOTSPOT_FUZZ_SEED", "0")
+SEED = random.getrandbits(32) if _SEED == "random" else int(_SEED)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # No shrinking: the server's state changes between examples, so a replayed sequence draws other
 # data and Hypothesis reports its own inconsistency instead of the failure it found.
@@ -73,7 +81,6 @@ def _admin_intact(server: Server, headers: dict[str, str]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="intermittent finding in a fresh-clone run, not yet reproduced")
 def test_no_server_errors_and_only_declared_answers(fuzzed: tuple[Server, dict[str, str]], schema: Any) -> None:
     """Every operation in the schema, each with generated valid and invalid inputs."""
     server, headers = fuzzed
@@ -86,6 +93,7 @@ def test_no_server_errors_and_only_declared_answers(fuzzed: tuple[Server, dict[s
 
     for operation in operations:
         @given(case=operation.as_strategy())
+        @seed(SEED)
         @settings(max_examples=EXAMPLES, **SETTINGS)
         def run(case: schemathesis.Case) -> None:
             case.call_and_validate(headers=headers, checks=CHECKS)
@@ -94,7 +102,7 @@ def test_no_server_errors_and_only_declared_answers(fuzzed: tuple[Server, dict[s
             run()
         except Exception as exc:  # noqa: BLE001 - collect every operation's failure, then report them all
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}")
-    assert not failures, "\n\n".join(failures)
+    assert not failures, f"HOTSPOT_FUZZ_SEED={SEED}:\n\n" + "\n\n".join(failures)
     _admin_intact(server, headers)
 
 
