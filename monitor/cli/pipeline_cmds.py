@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import heapq
 import signal
 import sys
 import threading
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
-from monitor.capture import SourceEnded, SourceError, VideoSource
+from monitor.capture import CapturedPacket, SourceEnded, SourceError, VideoSource
 from monitor.cli.common import (
     DEFAULT_CONFIG,
     ConfigOption,
@@ -53,6 +56,10 @@ def analyze(
     camera: Annotated[str, typer.Option("--camera", help="camera id whose zones and privacy apply")],
     config: ConfigOption = DEFAULT_CONFIG,
     start: Annotated[str | None, typer.Option(help="wall-clock time of the first frame, ISO-8601")] = None,
+    detect: Annotated[Path | None, typer.Option(
+        "--detect", help="the camera's detect substream recorded with VIDEO (same start): detection "
+                         "reads it, clips come from VIDEO. Without it detection reads VIDEO, even for a "
+                         "camera with a detect section (a file analysis has no live substream)")] = None,
 ) -> None:
     """Process a video file as if it were CAMERA's stream; print one JSON line per clip and per
     alert that is not motion (tamper)."""
@@ -66,27 +73,32 @@ def analyze(
         console.print(f"[red]error:[/] {config}: no camera {camera!r} (cameras: {known})")
         raise typer.Exit(2) from None
     begin = _parse_start(start)
-    try:
-        runtime = Runtime.open(cfg)
-    except OperationalError as exc:  # analyze seals what it finds, so it cannot do without
-        console.print(f"[red]error:[/] database {database_label(cfg)} is unavailable "
-                      f"({describe_unavailable(exc)}): start it, or fix storage.database in {config}",
-                      soft_wrap=True, highlight=False)
-        raise typer.Exit(1) from None
-    try:
-        with VideoSource(str(video), loop=False, realtime=False, start=begin,
-                         skip_loop_filter=True) as source:
-            stream = StreamInfo.of(source)
-            outbox = DatabaseOutbox(runtime, on_sealed=lambda m: print(describe_sealed(m), flush=True),
-                                    on_alert=_print_alert)
-            pipeline = CameraPipeline(runtime, cam, stream, live_view=False, outbox=outbox)
-            last = _feed(source, pipeline, begin)
-            pipeline.close(last, reason="end_of_file")
-    except SourceError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from None
-    finally:
-        runtime.close()
+    with ExitStack() as stack:
+        sub = _open_substream(detect, begin) if detect is not None else None
+        if sub is not None:
+            stack.callback(sub.close)
+        try:
+            runtime = Runtime.open(cfg)
+        except OperationalError as exc:  # analyze seals what it finds, so it cannot do without
+            console.print(f"[red]error:[/] database {database_label(cfg)} is unavailable "
+                          f"({describe_unavailable(exc)}): start it, or fix storage.database in {config}",
+                          soft_wrap=True, highlight=False)
+            raise typer.Exit(1) from None
+        stack.callback(runtime.close)
+        try:
+            with _file_source(video, begin) as source:
+                outbox = DatabaseOutbox(runtime, on_sealed=lambda m: print(describe_sealed(m), flush=True),
+                                        on_alert=_print_alert)
+                pipeline = CameraPipeline(runtime, cam, StreamInfo.of(source), live_view=False, outbox=outbox,
+                                          detect=StreamInfo.of(sub) if sub is not None else None)
+                packets = _until_end(source, MAIN)
+                if sub is not None:  # on ties the main stream first, as the worker's readers deliver
+                    packets = heapq.merge(packets, _until_end(sub, DETECT), key=lambda item: item[0])
+                last = _feed(packets, pipeline, begin, detect)
+                pipeline.close(last, reason="end_of_file")
+        except SourceError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
 
 
 def _print_alert(message: AlertMessage) -> None:
@@ -94,20 +106,59 @@ def _print_alert(message: AlertMessage) -> None:
         print(line, flush=True)
 
 
-def _feed(source: VideoSource, pipeline: CameraPipeline, begin: datetime) -> datetime:
-    """Push every packet through the pipeline, with a progress bar on a terminal."""
+MAIN, DETECT = "main", "detect"
+Tagged = tuple[datetime, str, CapturedPacket | None]  # wall time, stream, packet (None: the stream ended)
+
+
+def _file_source(path: Path, begin: datetime) -> VideoSource:
+    return VideoSource(str(path), loop=False, realtime=False, start=begin, skip_loop_filter=True)
+
+
+def _open_substream(path: Path, begin: datetime) -> VideoSource:
+    """The ``--detect`` file, opened before anything else so that a wrong name costs nothing."""
+    try:
+        return _file_source(path, begin).open()
+    except SourceError as exc:
+        console.print(f"[red]error:[/] --detect {path}: {exc.problem}", soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _until_end(source: VideoSource, stream: str) -> Iterator[Tagged]:
+    """A file's packets, read one at a time in its own (decode) order, which ``heapq.merge``
+    keeps; then its end, at its latest wall time."""
+    last: datetime | None = None
+    try:
+        for packet in source:
+            last = packet.wall_time if last is None else max(last, packet.wall_time)
+            yield packet.wall_time, stream, packet
+    except SourceEnded:
+        pass
+    if last is not None:
+        yield last, stream, None
+
+
+def _feed(packets: Iterable[Tagged], pipeline: CameraPipeline, begin: datetime, detect: Path | None) -> datetime:
+    """Hand each packet to the pipeline as the camera worker does (``substream_feed``), with a
+    progress bar on a terminal; returns the wall time of the last frame analysed. The analysis
+    ends with the main file; a substream file that ends first leaves detection to the main one."""
     last = begin
     progress = Progress(TextColumn("analyzing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         console=console, disable=not interactive())
     with progress:
         task = progress.add_task("frames", total=None)
-        try:
-            for packet in source:
-                if frames := pipeline.process(packet):
-                    last = frames[-1].wall_time
-                    progress.advance(task, len(frames))
-        except SourceEnded:
-            pass
+        for wall_time, stream, packet in packets:
+            if packet is None:
+                if stream == MAIN:
+                    break
+                console.print(f"[yellow]warning:[/] --detect {detect} ended at {wall_time.isoformat()}, "
+                              "before the video: detecting on the video from there",
+                              soft_wrap=True, highlight=False)
+                pipeline.detect_on_main()
+            elif stream == MAIN and pipeline.detects_on_substream:
+                pipeline.record(packet)
+            elif frames := pipeline.process(packet):
+                last = frames[-1].wall_time
+                progress.advance(task, len(frames))
     return last
 
 
