@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, time
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from annotated_types import Ge, Gt, Le, MinLen
@@ -61,7 +61,18 @@ def _authority_problem(value: str) -> str | None:
     return f"{value!r} is not an http(s) URL of an RFC 3161 timestamp authority"
 
 
+def _email_problem(value: str) -> str | None:
+    local, _, domain = value.rpartition("@")
+    if (not local or not domain or "@" in local or len(value) > 254
+            or any(c.isspace() or not c.isprintable() for c in value)):
+        return "use an e-mail address (like desk@school.example)"
+    return None
+
+
 Identifier = Annotated[str, Check(identifier_problem)]
+EmailAddress = Annotated[str, Check(_email_problem)]
+AlertKind = Literal["motion", "tamper", "camera-offline", "camera-online", "camera-moved", "storage", "database"]
+ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
 Polygon = Annotated[list[tuple[float, float]], Check(polygon_problem)]
 """At least 3 [x, y] points, fractions of frame width and height in [0, 1]."""
 Clock = Annotated[str, Before(_clock_text)]
@@ -430,9 +441,8 @@ class Email(_Section):
     username_env: EnvName | None = None
     password_env: EnvName | None = None
     ca_file: str | None = None  # CA bundle for a server with a private CA; default: the system's
-    sender: Annotated[str, Check(lambda v: None if "@" in v else "use an e-mail address")]
-    to: Annotated[list[Annotated[str, Check(lambda v: None if "@" in v else "use an e-mail address")]],
-                  MinLen(1)]  # default recipients; a route may name others
+    sender: EmailAddress
+    to: Annotated[list[EmailAddress], MinLen(1)]  # default recipients; a route may name others
 
 
 _ROUTE_NAMES = {"start": "from", "end": "to"}
@@ -450,12 +460,12 @@ class Route(_Section):
     name: Identifier  # shown on the dashboard and in delivery failures
     cameras: list[Identifier] = field(default_factory=list)  # camera ids; empty = every camera
     zones: list[Identifier] = field(default_factory=list)  # zone ids; empty = any zone (and alerts without one)
-    kinds: list[Annotated[str, MinLen(1)]] = field(default_factory=list)  # motion, tamper, camera-offline, ...
+    kinds: list[AlertKind] = field(default_factory=list)  # motion, tamper, camera-offline, ...
     days: list[Day] = field(default_factory=list)  # site-time days; empty = every day
     start: Clock | None = None  # site time the route starts (with ``to``; to before from crosses midnight)
     end: Clock | None = None
     channels: Annotated[list[Annotated[str, MinLen(1)]], MinLen(1)]  # webhook, webhook:<name>, mqtt, email
-    email_to: list[str] = field(default_factory=list)  # recipients instead of email.to
+    email_to: list[EmailAddress] = field(default_factory=list)  # recipients instead of email.to
 
     def __post_init__(self) -> None:
         if (self.start is None) != (self.end is None):

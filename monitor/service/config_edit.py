@@ -31,6 +31,7 @@ from fastapi import HTTPException
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from evidence.actions import Action
 from evidence.hashing import sha256_bytes
@@ -75,9 +76,15 @@ class Based:
             return None
 
 
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+/-]*")
+
+
 def flow(items: list[Any]) -> CommentedSeq:
-    """A YAML sequence written inline (``[a, b]``), as polygons and day lists are in the shipped file."""
-    seq = CommentedSeq(items)
+    """A YAML sequence written inline (``[a, b]``), as polygons and day lists are in the shipped file.
+    Strings other than plain words are double-quoted: in a flow sequence the emitter writes
+    some strings plain that no parser reads back (``[a, : b]``)."""
+    seq = CommentedSeq([DoubleQuotedScalarString(item) if isinstance(item, str) and not _PLAIN_WORD.fullmatch(item)
+                        else item for item in items])
     seq.fa.set_flow_style()
     return seq
 

@@ -3,6 +3,7 @@ roles cannot; delivery status is shown."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -44,6 +45,38 @@ def test_only_admins_edit_routes_and_a_bad_route_is_refused(notify_server: Serve
     assert [(r.name, r.cameras, r.start, r.end, r.channels) for r in saved] == [
         ("night", ["east-stairwell"], "22:00", "06:00", ["email"])]
     assert notify_server.site.config_path.read_text().startswith("# the night officer's radio takes webhooks\n")
+
+
+@pytest.mark.parametrize("field, values, problem", [
+    # ruamel wrote ": x" plain in a flow sequence and could not read its own file back (a 500)
+    ("channels", ["email", ": \u00f9"], "channel ': \u00f9' is not configured"),
+    ("email_to", ["night@lincoln.example", ": \u00f9"], "use an e-mail address"),
+    ("email_to", ["night@lincoln.example\n\u0011"], "use an e-mail address"),
+    ("email_to", ["a@b@lincoln.example"], "use an e-mail address"),
+    ("kinds", ["motion", "burglary"], "camera-offline"),  # the kinds there are, named
+    ("kinds", ["motion", "\ud800x"], "valid string"),  # a lone surrogate, as JSON may escape it
+])
+def test_odd_strings_in_a_route_are_refused_and_the_file_stays_readable(
+    notify_server: Server, field: str, values: list[str], problem: str,
+) -> None:
+    route = {"name": "odd", "channels": ["email"], field: values}
+    before = notify_server.site.config_path.read_bytes()
+    with notify_server.client("admin") as client:
+        refused = client.put("/api/notify/routes", content=json.dumps({"routes": [route]}),
+                             headers={"Content-Type": "application/json"})
+    assert refused.status_code == 422, refused.text
+    assert problem in str(refused.json()["detail"]["problems"])
+    assert notify_server.site.config_path.read_bytes() == before
+
+
+def test_quoted_route_values_survive_the_file(notify_server: Server) -> None:
+    route = {"name": "quoted", "channels": ["webhook:radio"], "kinds": ["camera-offline", "motion"],
+             "email_to": ["o'brien+night@lincoln.example"], "days": ["sat", "sun"]}
+    with notify_server.client("admin") as client:
+        assert client.put("/api/notify/routes", json={"routes": [route]}).status_code == 200
+    saved = load_config(notify_server.site.config_path).notify.routes
+    assert [(r.channels, r.kinds, r.email_to, r.days) for r in saved] == [
+        (["webhook:radio"], ["camera-offline", "motion"], ["o'brien+night@lincoln.example"], ["sat", "sun"])]
 
 
 @pytest.mark.browser

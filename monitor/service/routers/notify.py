@@ -12,6 +12,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from monitor.config import Config, as_data
+from monitor.config.models import ALERT_KINDS
 from monitor.service.config_edit import Based, flow, save_edit, version_of
 from monitor.service.deps import CanEditNotify, CanViewAlerts, State
 from monitor.service.state import ServiceState
@@ -48,7 +49,7 @@ def notify_status_json(state: ServiceState) -> dict[str, Any]:
 
 def routes_json(config: Config) -> dict[str, Any]:
     return {"routes": as_data(config.notify.routes), "version": version_of(as_data(config.notify.routes)),
-            "channels": config.notify.channel_names(),
+            "channels": config.notify.channel_names(), "kinds": list(ALERT_KINDS),
             "cameras": [{"id": c.id, "name": c.label, "zones": [{"id": z.id, "name": z.name or z.id}
                                                                  for z in c.zones]} for c in config.cameras],
             "timezone": config.site.timezone}

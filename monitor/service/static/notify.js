@@ -1,7 +1,6 @@
 "use strict";
 // Route editor: one card per route; conditions left empty match everything.
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-const KINDS = ["motion", "tamper", "camera-offline", "camera-online", "camera-moved", "storage", "database"];
 const data = JSON.parse(document.getElementById("notify-data").textContent);
 
 function checks(cls, values, chosen, label = (v) => v) {
@@ -21,7 +20,7 @@ function routeCard(route) {
       (id) => data.cameras.find((c) => c.id === id).name)),
     el("p", {}, "Zones: ", checks("zones", [...new Set(zones.map((z) => z.id))], route.zones || [],
       (id) => zones.filter((z) => z.id === id).map((z) => z.label).join(", "))),
-    el("p", {}, "Kinds: ", checks("kinds", KINDS, route.kinds || [])),
+    el("p", {}, "Kinds: ", checks("kinds", data.kinds, route.kinds || [])),
     el("p", {}, "Days: ", checks("days", DAYS, route.days || []),
       el("label", {}, " from ", el("input", { class: "from", value: route.from || "", size: "5", maxlength: "5", placeholder: "HH:MM" })),
       el("label", {}, " to ", el("input", { class: "to", value: route.to || "", size: "5", maxlength: "5", placeholder: "HH:MM" }))),
