@@ -67,13 +67,18 @@ class OpenReason(StrEnum):
 
 @dataclass(frozen=True)
 class GateStats:
-    """Counted since the pipeline started; ``decoded_fraction`` is decodes per packet."""
+    """Counted since the pipeline started; ``decoded_fraction`` is decodes per packet.
+
+    With a detect substream the gate counts the substream, and the pipeline adds the main
+    stream's packets and decodes while only recorded (``main_packets`` is None without one)."""
 
     mode: DecodeMode
     packets: int
     decoded: int
     openings: int
     misses: int
+    main_packets: int | None = None
+    main_decoded: int = 0
 
     @property
     def decoded_fraction(self) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -29,7 +29,7 @@ from monitor.detect.planes import plane_view
 from monitor.detect.preview import Preview
 from monitor.detect.privacy import Rect
 from monitor.detect.tamper import TamperAlert, TamperDetector
-from monitor.pipeline.main_stream import MainStream, replay
+from monitor.pipeline.main_stream import MainDecodes, MainStream, replay
 from monitor.pipeline.preview_requests import PreviewRequests
 from monitor.record import (
     ClipRolled,
@@ -195,6 +195,7 @@ class CameraPipeline:
         self.frames = 0
         self._gate = DecodeGate({})
         self._main: MainStream | None = None  # set while detection reads a detect substream
+        self._main_decodes: MainDecodes | None = None  # kept while detection falls back to the main stream
         self._apply_camera(site.config, camera)
         self._detector = MotionDetector(camera, stream.width, stream.height)
         self._tracker = EventTracker(camera.recording, camera.id)
@@ -336,11 +337,11 @@ class CameraPipeline:
         main = self._main
         if main is None:
             raise RuntimeError("record() takes the main stream of a camera detecting on a substream")
-        main.preroll.push(packet)
+        main.push(packet)
         if self._clip is not None:
             self._write_original((packet,))
             if main.decoder is not None:
-                self._write(main.decoder.decode(packet))
+                self._write(main.decode(packet))
 
     def detect_on_substream(self, detect: StreamInfo) -> None:
         """Detection, snapshots and previews read ``detect`` from now on; the stream read so
@@ -349,7 +350,8 @@ class CameraPipeline:
         if self._main is not None or self._clip is not None or self._tracker.active:
             raise RuntimeError("detection moves to a substream only while nothing records")
         self._stream.source.hand_over_decoding()
-        self._main = MainStream(self._stream, self._preroll)
+        self._main_decodes = self._main_decodes or MainDecodes()
+        self._main = MainStream(self._stream, self._preroll, self._main_decodes)
         self._stream, self._decoder, self._source_decoded = detect, None, True
         self._preroll = PacketPreroll(self.camera.recording.pre_roll + 1.0)
         self._detection_stream_changed()
@@ -475,8 +477,12 @@ class CameraPipeline:
         return self._gate.closed_mode is not None
 
     def gate_stats(self, now: datetime) -> GateStats:
-        """What the camera decodes now, and how much of its stream it decoded."""
-        return self._gate.stats(now)
+        """What the camera decodes now, and how much of its stream it decoded; with a detect
+        substream, also the main stream's packets and decodes while it was only recorded."""
+        stats = self._gate.stats(now)
+        if (main := self._main_decodes) is None:
+            return stats
+        return replace(stats, main_packets=main.packets, main_decoded=main.decoded)
 
     def _process_frame(self, captured: CapturedFrame) -> None:
         self.frames += 1
@@ -578,14 +584,14 @@ class CameraPipeline:
         if main is not None:
             main.decoder = None  # freed before the next one is made
             main.decoder = PacketDecoder(main.stream.source.new_decoder(), source=main.stream.source.spec)
-            self._write(replay(main.decoder, main.preroll, start))
+            self._write(main.replay(start))
             return
         self._decoder = None  # freed before the next one is made
         source = self._stream.source
         self._decoder = PacketDecoder(source.new_decoder(), source=source.spec)
         self._decoders_made += 1
         source.hand_over_decoding()
-        self._write(replay(self._decoder, self._preroll, start))
+        self._write(replay(self._decoder, self._preroll.since(start), start))
 
     def _write(self, frames: Iterable[CapturedFrame]) -> None:
         """Mask and encode; a disk failure abandons (salvages) the clip instead of crashing."""

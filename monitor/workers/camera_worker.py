@@ -109,17 +109,30 @@ class Reporter:
             self._frames, self._since = 0, time.monotonic()
 
     def _emit(self, fps: float) -> None:
-        mode, fraction = "", 1.0
+        mode, fraction, main = "", 1.0, None
         if (gate := self._gate) is not None:
             before = self._gate_before
             packets = gate.packets - (before.packets if before else 0)
             decoded = gate.decoded - (before.decoded if before else 0)
             mode, fraction = str(gate.mode), round(decoded / packets, 3) if packets > 0 else 1.0
+            main = _main_fraction(gate, before, fraction)
             self._gate_before = gate
         detect = self.detect
         self.send(StatusMessage(self.camera_id, self.state, round(fps, 2), self.error,
                                 self._last_frame, self.dropped, mode, fraction,
-                                detect.source if detect else "", detect.error if detect else None))
+                                detect.source if detect else "", detect.error if detect else None,
+                                main))
+
+
+def _main_fraction(gate: GateStats, before: GateStats | None, fraction: float) -> float | None:
+    """The main stream's decodes per packet over the interval, with a detect substream. No main
+    packet was counted while detection read the main stream itself: the gate's ``fraction``
+    is then the main stream's."""
+    if gate.main_packets is None:
+        return None
+    packets = gate.main_packets - (before.main_packets or 0 if before else 0)
+    decoded = gate.main_decoded - (before.main_decoded if before else 0)
+    return round(decoded / packets, 3) if packets > 0 else fraction
 
 
 class CameraWorker:

@@ -45,6 +45,9 @@ class StatusMessage:
     """With a detect substream: "substream" while detection reads it, "main" while it cannot."""
     detect_error: str | None = None
     """Why detection reads the main stream of a camera with a substream (redacted)."""
+    main_decoded_fraction: float | None = None
+    """With a detect substream: the main stream's decodes per packet over the last interval
+    (clips and their pre-roll replays); None without one."""
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ class CameraStatus:
     decoded_fraction: float = 1.0
     detect_source: str = ""  # with a detect substream: "substream", or "main" while it is down
     detect_error: str | None = None  # why detection is not on the substream
+    main_decoded_fraction: float | None = None  # with a detect substream: the main stream's decodes per packet
     node: str = ""  # the recorder node recording it (several nodes only)
     moved_from: str | None = None  # how it came to that node, when another node had it before
 
@@ -439,6 +440,7 @@ class Supervisor:
                 slot.status, state=message.state, fps=message.fps,
                 decode_mode=message.decode_mode, decoded_fraction=message.decoded_fraction,
                 detect_source=message.detect_source, detect_error=message.detect_error,
+                main_decoded_fraction=message.main_decoded_fraction,
                 last_error=message.last_error or slot.status.last_error,
                 last_frame=message.last_frame or slot.status.last_frame,
             )

@@ -68,5 +68,11 @@ def test_health_and_metrics(server: Server) -> None:
     assert 'hotspot_camera_online{camera="east-stairwell"} 0.0' in metrics
     assert 'hotspot_camera_decoded_fraction{camera="east-stairwell"} 0.0' in metrics
     assert 'hotspot_camera_decode_mode{camera="east-stairwell",mode="off-schedule"} 0.0' in metrics
+    # Without a detect substream the main stream is the one the gates count: no gauge of its own.
+    assert "# TYPE hotspot_camera_main_decoded_fraction gauge" in metrics
+    assert "hotspot_camera_main_decoded_fraction{" not in metrics
+    with server.client("security") as client:
+        (camera,) = client.get("/api/cameras").json()
+    assert camera["id"] == "east-stairwell" and camera["main_decoded_fraction"] is None
     unacknowledged = next(line for line in metrics.splitlines() if line.startswith("hotspot_alerts_unacknowledged "))
     assert float(unacknowledged.split()[1]) >= 1

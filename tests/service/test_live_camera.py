@@ -7,10 +7,12 @@ tests take the README's screenshots.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from ruamel.yaml import YAML
@@ -140,6 +142,31 @@ def test_board_says_which_stream_a_camera_detects_on(page: Page, dual: Server) -
     log_in(page, dual, "security")
     state = page.locator('#camera-states li[data-camera="demo-hallway"]')
     expect(state).to_contain_text("detecting on the substream", timeout=20000)
+    # The main stream is decoded only while a clip records: some of it, once the walker is seen.
+    expect(state).to_contain_text(re.compile(r"detecting on the substream, main stream [1-9]\d*% decoded"),
+                                  timeout=DEMO_SECONDS * 2000)
     # The live view is the substream's picture, a quarter of the main stream's.
     page.goto(f"{dual.url}/live")
     expect(page.locator("figure.camera img")).to_have_js_property("naturalWidth", 320, timeout=10000)
+
+
+def _main_fraction(server: Server) -> float | None:
+    with server.client("security") as client:
+        row = next(c for c in client.get("/api/cameras").json() if c["id"] == "demo-hallway")
+    return row["main_decoded_fraction"]
+
+
+def _main_gauge(server: Server) -> float | None:
+    line = next((line for line in httpx.get(f"{server.url}/metrics").text.splitlines()
+                 if line.startswith('hotspot_camera_main_decoded_fraction{camera="demo-hallway"}')), None)
+    return float(line.split()[1]) if line else None
+
+
+def test_the_main_streams_decoded_fraction_is_reported(dual: Server) -> None:
+    """While a clip records its decoder decodes every main-stream packet (more than one a packet
+    in the second it replays the pre-roll); between clips nothing decodes the main stream."""
+    wait_for(lambda: 0 < (_main_fraction(dual) or 0) <= 1, timeout=DEMO_SECONDS * 2,
+             what="the main stream decoded for a clip")
+    wait_for(lambda: _main_fraction(dual) == 0, timeout=DEMO_SECONDS * 2, what="the main stream only demuxed")
+    wait_for(lambda: (_main_gauge(dual) or 0) > 0, timeout=DEMO_SECONDS * 2,
+             what="the gauge of the main stream's decodes")

@@ -51,6 +51,7 @@ def camera_statuses(state: ServiceState) -> list[dict[str, Any]]:
             "decoded_fraction": status.decoded_fraction if status else 0.0,
             "detect_source": status.detect_source if status else "",
             "detect_error": status.detect_error if status else None,
+            "main_decoded_fraction": status.main_decoded_fraction if status else None,
             "last_error": status.last_error if status else None,
             "restarts": status.restarts if status else 0,
             "last_frame": iso(status.last_frame) if status else None,

@@ -71,6 +71,9 @@ class _SiteCollector(Collector):
         decoded = GaugeMetricFamily("hotspot_camera_decoded_fraction",
                                     "frames decoded per frame of the stream (schedule and idle gates)",
                                     labels=["camera"])
+        main_decoded = GaugeMetricFamily("hotspot_camera_main_decoded_fraction",
+                                         "main-stream frames decoded per frame of it (cameras detecting on a substream)",
+                                         labels=["camera"])
         modes = GaugeMetricFamily("hotspot_camera_decode_mode", "1 for the mode the camera decodes in",
                                   labels=["camera", "mode"])
         statuses = self._state.supervisor.statuses() if self._state.supervisor else {}
@@ -80,9 +83,12 @@ class _SiteCollector(Collector):
             fps.add_metric([camera.id], status.fps if status else 0.0)
             restarts.add_metric([camera.id], float(status.restarts) if status else 0.0)
             decoded.add_metric([camera.id], status.decoded_fraction if status else 0.0)
+            if camera.detect is not None:
+                main = status.main_decoded_fraction if status else None
+                main_decoded.add_metric([camera.id], main if main is not None else 0.0)
             for mode in DECODE_MODES:
                 modes.add_metric([camera.id, mode], 1.0 if status and status.decode_mode == mode else 0.0)
-        yield from (online, fps, restarts, decoded, modes)
+        yield from (online, fps, restarts, decoded, main_decoded, modes)
         yield from self._counts()
         yield from self._notifications()
 

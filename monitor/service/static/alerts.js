@@ -119,9 +119,13 @@ function decoding(c) {
   return c.decode_mode ? `, ${c.decode_mode}, ${Math.round(100 * c.decoded_fraction)}% decoded` : "";
 }
 
-// With a detect substream: ", detecting on the substream", or the main stream and why.
+// With a detect substream: ", detecting on the substream" and how much of the main stream
+// clips decode, or the main stream and why.
 function detecting(c) {
-  if (c.detect_source === "substream") return ", detecting on the substream";
+  if (c.detect_source === "substream") {
+    const main = c.main_decoded_fraction;
+    return ", detecting on the substream" + (main == null ? "" : `, main stream ${Math.round(100 * main)}% decoded`);
+  }
   return c.detect_source === "main" ? `, detecting on the main stream: ${c.detect_error || "substream down"}` : "";
 }
 

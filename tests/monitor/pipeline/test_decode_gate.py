@@ -126,6 +126,23 @@ def test_worker_status_reports_the_mode_and_the_share_decoded_over_its_interval(
     status = messages.get_nowait()
     assert (status.decode_mode, status.decoded_fraction) == ("idle", 0.1)
     assert status.decode_mode in DECODE_MODES and set(DECODE_MODES) == {str(mode) for mode in DecodeMode}
+    assert status.main_decoded_fraction is None  # no detect substream
+
+
+def test_worker_status_reports_the_main_streams_share_decoded_over_its_interval() -> None:
+    """With a detect substream: the main stream's decodes per packet in each interval; in an
+    interval where detection read the main stream itself (no main packet only recorded), the
+    gate's figure, which counted them."""
+    messages: queue.Queue[StatusMessage] = queue.Queue()
+    reporter = Reporter("hall", messages)  # type: ignore[arg-type]  # put_nowait is all it uses
+    now = datetime.now(UTC)
+    for packets, decoded, main_packets, main_decoded, expected in (
+        (15, 15, 15, 0, 0.0), (30, 30, 30, 15, 1.0), (45, 45, 45, 20, 0.333), (60, 55, 45, 20, 0.667),
+    ):
+        reporter._since -= 2  # each interval is over at once
+        reporter.frames(1, now, lambda _now, p=packets, d=decoded, mp=main_packets, md=main_decoded: GateStats(
+            DecodeMode.DECODING, p, d, openings=0, misses=0, main_packets=mp, main_decoded=md))
+        assert messages.get_nowait().main_decoded_fraction == expected
 
 
 def test_a_preview_request_opens_a_gate_closed_by_schedule(tmp_path: Path, hall: Path) -> None:

@@ -72,14 +72,19 @@ class Run:
                         + ([(p.wall_time, 1, n, p) for n, p in enumerate(packets(sub, until))] if sub else []),
                         key=lambda item: item[:3])
         switch = START + timedelta(seconds=fallback_at) if fallback_at is not None else None
+        self.recorded: list[tuple[datetime, bool]] = []  # main-stream packets only recorded: wall time, keyframe
         for wall, stream, _, packet in merged:
             if switch is not None and wall >= switch and pipeline.detects_on_substream:
                 pipeline.detect_on_main()
             if stream == 1 and pipeline.detects_on_substream:
                 pipeline.process(packet)
+            elif stream == 0 and pipeline.detects_on_substream:
+                self.recorded.append((wall, packet.keyframe))
+                pipeline.record(packet)
             elif stream == 0:
-                (pipeline.record if pipeline.detects_on_substream else pipeline.process)(packet)
+                pipeline.process(packet)
         pipeline.close(until, reason="end_of_file")
+        self.stats = pipeline.gate_stats(until)
         main.close()
         if sub is not None:
             sub.close()
@@ -139,3 +144,43 @@ def test_a_substream_that_ended_still_records_from_the_main_stream(
     assert len(fallback.sealed) == 2 and fallback.sealed[1].incomplete is None
     assert fallback.sealed[1].start < START + timedelta(seconds=LOOP + 3.0) < fallback.sealed[1].end
 
+
+
+def main_decodes(recorded: list[tuple[datetime, bool]], clip: SealedMessage) -> int:
+    """The main-stream packets a clip's decoder takes while they are only recorded: from the
+    keyframe at or before the clip's start (the pre-roll replay) to its end."""
+    first = max(wall for wall, keyframe in recorded if keyframe and wall <= clip.start)
+    return sum(1 for wall, _ in recorded if first <= wall <= clip.end)
+
+
+def test_the_main_streams_decodes_are_counted_while_clips_record(
+    tmp_path: Path, walks: dict[tuple[int, int], Path],
+) -> None:
+    """Without an event the main stream is only demuxed; with one, its clip's decoder decodes
+    from the keyframe before the clip's start (the pre-roll replay) to the clip's end: exactly
+    those of the main stream's packets in the feed."""
+    still = Run(tmp_path / "still", walks, detect=True, seconds=1.0)
+    assert not still.sealed and still.stats.main_packets == len(still.recorded) > 0
+    assert still.stats.main_decoded == 0
+
+    dual = Run(tmp_path / "dual", walks, detect=True)
+    assert len(dual.sealed) == 3
+    expected = sum(main_decodes(dual.recorded, clip) for clip in dual.sealed)
+    assert dual.stats.main_packets == len(dual.recorded)
+    assert dual.stats.main_decoded == expected, (dual.stats, expected, dual.sealed)
+    assert 0 < dual.stats.main_decoded < dual.stats.main_packets
+
+    # The second walk's clip opens at 9.4 s; at 10 s detection falls back to the main stream,
+    # and from then on the clip's decoder is detection's, counted by the gate, not twice.
+    fallback = Run(tmp_path / "fallback", walks, detect=True, fallback_at=LOOP + 4.0, seconds=2 * LOOP)
+    opened, switch = fallback.sealed[1], START + timedelta(seconds=LOOP + 4.0)
+    assert opened.start < switch < opened.end and fallback.recorded[-1][0] < switch
+    assert fallback.stats.main_packets == len(fallback.recorded)
+    assert fallback.stats.main_decoded == sum(main_decodes(fallback.recorded, clip) for clip in fallback.sealed)
+
+
+def test_a_camera_without_a_substream_counts_no_main_stream_decodes(
+    tmp_path: Path, walks: dict[tuple[int, int], Path],
+) -> None:
+    single = Run(tmp_path / "single", walks, detect=False, seconds=LOOP)
+    assert single.stats.main_packets is None and single.stats.packets > 0
