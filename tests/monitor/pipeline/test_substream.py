@@ -140,10 +140,11 @@ def test_a_substream_that_ended_still_records_from_the_main_stream(
     tmp_path: Path, walks: dict[tuple[int, int], Path],
 ) -> None:
     """Mid-walk the open clip goes on from the main stream: it ends, sealed, at main size."""
-    fallback = Run(tmp_path / "fallback", walks, detect=True, fallback_at=LOOP + 3.0, seconds=2 * LOOP)
+    switch = START + timedelta(seconds=LOOP + 4.0)
+    fallback = Run(tmp_path / "fallback", walks, detect=True, fallback_at=LOOP + 4.0, seconds=2 * LOOP)
     assert len(fallback.sealed) == 2 and fallback.sealed[1].incomplete is None
-    assert fallback.sealed[1].start < START + timedelta(seconds=LOOP + 3.0) < fallback.sealed[1].end
-
+    # the event itself (after the clip's 1 s pre-roll) began before the switch
+    assert fallback.sealed[1].start + timedelta(seconds=1.0) < switch < fallback.sealed[1].end
 
 
 def main_decodes(recorded: list[tuple[datetime, bool]], clip: SealedMessage) -> int:
