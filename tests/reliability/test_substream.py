@@ -120,11 +120,13 @@ def test_events_and_clips_match_single_stream_detection(
     first_end = max(switched, wait_for(lambda: [c.end for c in sealed(site, "dual") if c.end], 3 * LOOP,
                                        "a clip of the substream camera")[0])
     # Every clip once the substream took over and both cameras' first events are over.
-    wait_for(lambda: len([c for c in sealed(site, "dual") if c.start > first_end]) >= 2, 3 * LOOP + 5,
-             "two more clips")
-    time.sleep(1.0)
+    dual = wait_for(lambda: later[:2] if len(later := [c for c in sealed(site, "dual") if c.start > first_end]) >= 2
+                    else None, 3 * LOOP + 5, "two more clips")
+    # Each camera runs at its own pace: on a loaded machine the one-stream camera seals later.
+    wait_for(lambda: all(any(abs(twin.start - clip.start) <= LIVE_BOUND for twin in sealed(site, "single"))
+                         for clip in dual), 2 * LOOP, "the single-stream camera's clips of the same events")
     site.stop()
-    single, dual = sealed(site, "single"), [c for c in sealed(site, "dual") if c.start > first_end]
+    single = sealed(site, "single")
     twins = [nearest(single, clip) for clip in dual]
     assert len({twin.id for twin in twins}) == len(dual), "one single-stream event for each"
     for clip, twin in zip(dual, twins, strict=True):
