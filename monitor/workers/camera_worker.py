@@ -130,7 +130,7 @@ def _main_fraction(gate: GateStats, before: GateStats | None, fraction: float) -
     is then the main stream's."""
     if gate.main_packets is None:
         return None
-    packets = gate.main_packets - (before.main_packets or 0 if before else 0)
+    packets = gate.main_packets - ((before.main_packets or 0) if before else 0)
     decoded = gate.main_decoded - (before.main_decoded if before else 0)
     return round(decoded / packets, 3) if packets > 0 else fraction
 
