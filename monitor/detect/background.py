@@ -39,6 +39,10 @@ class Background:
         self._gray = np.empty(self.shape, np.float32)
         self._moving = np.empty(self.shape, np.uint8)
         self._still = np.empty(self.shape, np.uint8)
+        self._held = np.empty(self.shape, np.uint8)
+        # 255 where the pixel has matched the background since the last reset: only there is
+        # a difference something that arrived (held); elsewhere the model itself is wrong.
+        self._known = np.zeros(self.shape, np.uint8)
 
     @property
     def ready(self) -> bool:
@@ -48,26 +52,31 @@ class Background:
         """Forget the past: the next frames are compared with ``gray`` and learnt from faster for
         a while, so that someone standing in the reset frame leaves no lasting ghost."""
         self._mean = gray.astype(np.float32)
+        self._known.fill(0)
         self._settling = self.settle_frames
 
     def adopt(self, other: Background) -> None:
         """Continue from another model's learned background when the sizes match."""
         if other.shape == self.shape and other._mean is not None:
             self._mean = other._mean.copy()
+            np.copyto(self._known, other._known)
 
     def update(self, gray: np.ndarray) -> np.ndarray:
         """Compare ``gray`` with the background, then learn from it.
 
         Returns a ``uint8`` mask (255 = moving) after removing the global gain and isolated
         specks; the array is reused by the next call. The background adopts the frame's gain at
-        once, then blends the frame in: quickly where still, slowly where something moves.
+        once, then blends the frame in: quickly where still, slowly where something arrived and
+        moves or stands. A pixel that has differed ever since the reset is no arrival but what
+        the reset frame held and has gone (someone who stood there): it is learnt at the normal
+        rate, so that ghost fades within seconds instead of being held like a person.
         """
         mean = self._compare(gray)
         still_alpha, moving_alpha = self.alpha, self.hold_alpha
         if self._settling > 0:
             self._settling -= 1
             still_alpha, moving_alpha = self.settle_alpha, self.alpha
-        self._learn(mean, self._moving, still_alpha, moving_alpha)
+        self._learn(mean, self._moving, still_alpha, moving_alpha, self.alpha)
         return self._moving
 
     def catch_up(self, gray: np.ndarray, frames: float) -> np.ndarray:
@@ -75,8 +84,8 @@ class Background:
         (the idle gate checks one keyframe a GOP): learn as much as they would have taught."""
         mean = self._compare(gray)
         frames = max(1.0, frames)
-        self._learn(mean, self._moving, 1.0 - (1.0 - self.alpha) ** frames,
-                    1.0 - (1.0 - self.hold_alpha) ** frames)
+        alpha = 1.0 - (1.0 - self.alpha) ** frames
+        self._learn(mean, self._moving, alpha, 1.0 - (1.0 - self.hold_alpha) ** frames, alpha)
         return self._moving
 
     def forget(self) -> None:
@@ -94,10 +103,17 @@ class Background:
         cv2.morphologyEx(self._moving, cv2.MORPH_OPEN, OPEN_KERNEL, dst=self._moving)
         return mean
 
-    def _learn(self, mean: np.ndarray, moving: np.ndarray, still_alpha: float, moving_alpha: float) -> None:
+    def _learn(self, mean: np.ndarray, moving: np.ndarray, still_alpha: float, held_alpha: float,
+               unknown_alpha: float) -> None:
+        """Still pixels at ``still_alpha``; moving ones at ``held_alpha`` where they matched
+        the background since the reset, else at ``unknown_alpha``."""
         cv2.bitwise_not(moving, dst=self._still)
+        cv2.bitwise_or(self._known, self._still, dst=self._known)
+        cv2.bitwise_and(moving, self._known, dst=self._held)
         cv2.accumulateWeighted(self._gray, mean, still_alpha, mask=self._still)
-        cv2.accumulateWeighted(self._gray, mean, moving_alpha, mask=moving)
+        cv2.accumulateWeighted(self._gray, mean, held_alpha, mask=self._held)
+        cv2.bitwise_xor(moving, self._held, dst=self._held)  # moving, never matched
+        cv2.accumulateWeighted(self._gray, mean, unknown_alpha, mask=self._held)
 
 
 def _alpha(frames: float) -> float:

@@ -325,8 +325,8 @@ class CameraPipeline:
     def can_switch(self) -> bool:
         """Detection may move to a substream that came back: no event is open, nothing records,
         and the picture is still. A new background starts from the new stream's first frame
-        (two streams' pictures differ in fine detail); someone moving then would stay in it
-        as a ghost and keep an event open."""
+        (two streams' pictures differ in fine detail); someone moving then would leave a ghost
+        in it for seconds, and events that differ from what one stream would have given."""
         return self._clip is None and not self._tracker.active and self._still
 
     def record(self, packet: CapturedPacket) -> None:

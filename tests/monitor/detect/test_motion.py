@@ -156,3 +156,15 @@ def test_someone_who_stops_keeps_triggering_for_a_while_then_becomes_background(
     triggered = [bool(obs.triggered) for obs in standing]
     assert all(triggered[1 : 5 * 20]), "stopped triggering within 20 s of standing still"
     assert not any(triggered[5 * 90 :]), "still triggering after 90 s of standing still"
+
+
+def test_someone_in_the_first_frame_who_walks_away_leaves_no_lasting_ghost() -> None:
+    """The first frame is the background until learnt better. Where someone stood in it, the
+    empty floor then differs from it: that ghost must fade at the normal rate, not be held like
+    someone who stopped, or it keeps an event open for half a minute after they left."""
+    detector = MotionDetector(camera_for(RIGHT), *SIZE)
+    clock = times()
+    empty = feed(detector, [scene((0.75, 0.9))] + [scene()] * 5 * 60, clock)[1:]
+    triggered = [index for index, obs in enumerate(empty) if obs.triggered]
+    assert triggered, "the floor where the figure stood never differed from the first frame"
+    assert triggered[-1] < 5 * 6, f"the ghost triggered until {(triggered[-1] + 1) / 5:g} s after the first frame"
