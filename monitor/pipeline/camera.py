@@ -323,11 +323,12 @@ class CameraPipeline:
 
     @property
     def can_switch(self) -> bool:
-        """Detection may move to a substream that came back: no event is open, nothing records,
-        and the picture is still. A new background starts from the new stream's first frame
-        (two streams' pictures differ in fine detail); someone moving then would leave a ghost
-        in it for seconds, and events that differ from what one stream would have given."""
-        return self._clip is None and not self._tracker.active and self._still
+        """Detection may move to a substream that opened: no event is open, nothing records,
+        and the picture is still or nothing is decoded (off schedule, or idle: still too). A
+        new background starts from the new stream's first frame (two streams' pictures differ
+        in fine detail); someone moving then would leave a ghost in it for seconds, and events
+        that differ from what one stream would have given."""
+        return self._clip is None and not self._tracker.active and (self._still or self.gate_closed)
 
     def record(self, packet: CapturedPacket) -> None:
         """A main-stream packet while detection reads a substream: into the main stream's

@@ -145,10 +145,11 @@ def camera(camera_id: str, source: str, scene: scenes.Scene, **extra: Any) -> di
 
 
 def site_config(folder: Path, cameras: list[dict[str, Any]], storage: Path | None = None,
-                **storage_fields: Any) -> Path:
-    """Write cameras.yaml for ``cameras`` with storage (and database) under ``storage``."""
+                *, schedules: dict[str, Any] | None = None, **storage_fields: Any) -> Path:
+    """Write cameras.yaml for ``cameras`` (and ``schedules``) with storage (and database) under
+    ``storage``."""
     root = storage or folder / "data"
-    data = base_config(root, cameras=cameras)
+    data = base_config(root, cameras=cameras, schedules=schedules or {})
     data["storage"].update(storage_fields)
     return write_config(folder, data)
 
@@ -223,8 +224,8 @@ class Site:
 
 @pytest.fixture
 def make_site(tmp_path: Path) -> Iterator[Callable[..., Site]]:
-    """``make_site(cameras, storage=None, **storage_fields)`` writes a config and returns a Site
-    (not started); every started site is stopped after the test."""
+    """``make_site(cameras, storage=None, *, schedules=None, **storage_fields)`` writes a config
+    and returns a Site (not started); every started site is stopped after the test."""
     sites: list[Site] = []
 
     def build(cameras: list[dict[str, Any]], storage: Path | None = None, **fields: Any) -> Site:

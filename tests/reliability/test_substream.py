@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import cv2
 import pytest
@@ -35,6 +36,8 @@ MAIN, SUB = (1280, 720), (640, 360)
 # pre-roll replay; measured here up to 0.35 s apart. On one timeline the bound is one interval
 # (tests/monitor/pipeline/test_substream.py).
 LIVE_BOUND = timedelta(seconds=0.5)
+SITE_ZONE = "America/Chicago"  # tests.conftest.base_config's site
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 START = 45.0  # seconds for a started site to detect on the substream (2-9 s measured at every phase of the walk)
 
 
@@ -136,6 +139,23 @@ def test_events_and_clips_match_single_stream_detection(
         assert (clip.width, clip.height) == (twin.width, twin.height) == rect_at(scene, MAIN)
     assert snapshot_size(site, "single", first_end) == MAIN
     assert snapshot_size(site, "dual", first_end) == SUB
+
+
+def test_a_camera_off_schedule_moves_to_its_substream_and_decodes_neither_stream(
+    make_site: Callable[..., Site], servers: dict[str, RtspServer], walks: dict[tuple[int, int], scenes.Scene],
+) -> None:
+    """Off schedule nothing is analysed, so the picture is never found still; with no background
+    to leave a ghost in, detection moves to the substream all the same, and then neither stream
+    is decoded until the zone's schedule begins."""
+    hour = (datetime.now(ZoneInfo(SITE_ZONE)) + timedelta(hours=12)).hour  # never during the test
+    schedules = {"elsewhen": {"windows": [{"days": DAYS, "from": f"{hour:02d}:00", "to": f"{hour:02d}:30"}]}}
+    hall = with_substream("hall", servers["main"].url, servers["sub"].url, walks[MAIN])
+    hall["zones"][0]["schedule"] = "elsewhen"
+    site = make_site([hall], schedules=schedules).start()
+    on_substream(site, "hall", START, "detection on the substream")
+    status = hall_status(site, lambda s: s.decoded_fraction == 0 and s.main_decoded_fraction == 0, 5,
+                         "a status interval with nothing decoded")
+    assert status.decode_mode == "off-schedule" and status.detect_error is None
 
 
 def test_a_killed_substream_is_reported_and_the_main_stream_keeps_recording(
