@@ -1,6 +1,7 @@
 """Benchmark inputs: real footage upscaled to camera sizes, and a rendered scene with known onsets.
 
-The shared footage is 768x432 at 10 fps; cameras send 720p or 1080p at 15 fps with a keyframe
+The shared footage is 768x432 at 10 fps; cameras send 720p or 1080p at 15 fps (and a 360p detect
+substream, scaled down from the same footage) with a keyframe
 every two seconds and no B-frames. The upscaled copies are encoded once with libx264 and kept
 in a cache folder outside version control (the footage may never enter the repository).
 """
@@ -23,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 FOOTAGE = Path(os.environ.get("HOTSPOT_FOOTAGE", REPO.parent / "shared" / "footage"))
 CACHE = REPO / "bench" / ".cache"
 SOURCE = "intel-sample-videos/one-by-one-person-detection.mp4"
-SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+SIZES = {"360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080)}  # 360p: a detect substream
 FPS = 15
 GOP = 2 * FPS
 
