@@ -116,6 +116,27 @@ def plain(value: Any) -> Any:
     return value
 
 
+def first_difference(written: Any, read: Any, where: str = "") -> str | None:
+    """Where two plain documents first differ (``cameras[0].label``; "" for the whole), or None."""
+    if isinstance(written, dict) and isinstance(read, dict):
+        if list(written) != list(read):
+            return where
+        for key, value in written.items():
+            found = first_difference(value, read[key], f"{where}.{key}" if where else str(key))
+            if found is not None:
+                return found
+        return None
+    if isinstance(written, list) and isinstance(read, list):
+        if len(written) != len(read):
+            return where
+        for index, (one, other) in enumerate(zip(written, read, strict=True)):
+            found = first_difference(one, other, f"{where}[{index}]")
+            if found is not None:
+                return found
+        return None
+    return None if written == read else where
+
+
 def assign(target: CommentedMap, key: str, value: Any) -> None:
     """Set ``key`` only when its data changes: an unchanged value keeps its spelling (``0.20``),
     quotes, flow style and comments, so a save touches only what the person changed."""
@@ -175,6 +196,7 @@ class ConfigEditor:
             buffer = io.StringIO()
             yaml.dump(doc, buffer)
             text = buffer.getvalue()
+            self._reads_back(doc, text)
             config = self._checked(text)
             self._write(text)
             digest = sha256_bytes(text.encode("utf-8"))
@@ -219,6 +241,16 @@ class ConfigEditor:
         if config.storage != self._runtime.config.storage:
             raise ConfigError(str(self._path), ["storage: cannot be changed while the service runs"])
         return config
+
+    def _reads_back(self, doc: CommentedMap, text: str) -> None:
+        """Refuse an edit whose text the file would not give back as typed: YAML reads a NEL
+        (U+0085) the emitter wrote inside quotes as a line break, so a name would change
+        silently. Nothing else is known to; the check covers whatever may."""
+        where = first_difference(plain(doc), plain(YAML(typ="safe", pure=True).load(text)))
+        if where is not None:
+            problem = (f"{where or 'the file'}: this text would not read back from the file as typed "
+                       "(it holds a character YAML changes, such as U+0085); remove it")
+            raise ConfigError(str(self._path), [problem])
 
     @contextlib.contextmanager
     def _file_lock(self) -> Iterator[None]:
