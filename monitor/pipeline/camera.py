@@ -378,9 +378,10 @@ class CameraPipeline:
             self._decoder.decode(item)  # already analysed on the substream: only caught up
 
     def _detection_stream_changed(self) -> None:
-        """Another frame size and other packet sizes. The background goes on (the analysis
-        frame is the same size for two streams of one picture); packet sizes and the tamper
-        reference are learnt again."""
+        """Another frame size and other packet sizes: the background, packet sizes and the
+        tamper reference are learnt again. Two streams of one picture differ in fine detail
+        (5% of a zone on the test renders), so the other stream's background would report
+        motion that is not there (docs/substream.md, "What a switch costs")."""
         self._gate.new_stream()
         self._apply_camera(self._config, self.camera)
         self._detector.reframe(self._stream.width, self._stream.height)
