@@ -54,6 +54,7 @@ LIVE_WIDTH = 640  # live tiles; JPEG encoding is the worker's largest cost after
 EDITOR_WIDTH = 960  # the zone editor shows more detail, four times less often
 KEYFRAME_CHECK = timedelta(seconds=4.0)  # while idle, one keyframe checked this often at most
 STALE_BACKGROUND = timedelta(seconds=30)  # nothing learnt for this long: start a new background
+SWITCH_PATIENCE = timedelta(seconds=30)  # then a substream switch settles for quiet zones (can_switch)
 
 
 class Decoding(Protocol):
@@ -192,6 +193,7 @@ class CameraPipeline:
         self._zones_seen: set[str] = set()
         self._last_learned: datetime | None = None  # the background's last frame (analysis or check)
         self._still = False  # the last analysed frame was still: a new background would hold no one moving
+        self._zones_quiet = False  # ...nothing in its active zones differed from the background
         self.frames = 0
         self._gate = DecodeGate({})
         self._main: MainStream | None = None  # set while detection reads a detect substream
@@ -321,14 +323,19 @@ class CameraPipeline:
     def detects_on_substream(self) -> bool:
         return self._main is not None
 
-    @property
-    def can_switch(self) -> bool:
-        """Detection may move to a substream that opened: no event is open, nothing records,
-        and the picture is still or nothing is decoded (off schedule, or idle: still too). A
-        new background starts from the new stream's first frame (two streams' pictures differ
-        in fine detail); someone moving then would leave a ghost in it for seconds, and events
-        that differ from what one stream would have given."""
-        return self._clip is None and not self._tracker.active and (self._still or self.gate_closed)
+    def can_switch(self, waited: timedelta) -> bool:
+        """Detection may move to a substream that opened ``waited`` ago: no event is open,
+        nothing records, and the picture is still or nothing is decoded (off schedule, or idle:
+        still too). A new background starts from the new stream's first frame (two streams'
+        pictures differ in fine detail); someone moving then would leave a ghost in it for
+        seconds, and events that differ from what one stream would have given.
+
+        After ``SWITCH_PATIENCE`` quiet zones will do: a hallway with people passing outside
+        its hotspot all day is never still, and would otherwise be detected on its main stream
+        for good. A ghost outside every zone cannot trigger; one inside fades in seconds."""
+        if self._clip is not None or self._tracker.active:
+            return False
+        return self._still or self.gate_closed or (waited >= SWITCH_PATIENCE and self._zones_quiet)
 
     def record(self, packet: CapturedPacket) -> None:
         """A main-stream packet while detection reads a substream: into the main stream's
@@ -496,6 +503,7 @@ class CameraPipeline:
             )
             self._last_learned = now
             self._still = observation.changed_fraction <= STILL_FRAME
+            self._zones_quiet = all(f <= STILL_FRAME for f in observation.zone_fractions.values())
             self._gate.observed(now, observation.zone_fractions, observation.changed_fraction)
             self._zones_seen.update(observation.triggered)
             for record in self._tracker.update(now, observation.triggered, observation.score):

@@ -84,6 +84,7 @@ class SubstreamFeed:
                                     spec=camera.detect.source, backoff=Backoff())
         self._drift = DriftCheck(camera.detect.max_drift)
         self._waiting: StreamInfo | None = None  # the substream opened, detection not on it yet
+        self._waiting_since: datetime | None = None  # its first packet while detection waited
         self._outage_reported = False
 
     def run(
@@ -131,17 +132,20 @@ class SubstreamFeed:
     def _from_detect(self, pipeline: CameraPipeline, item: Item,
                      on_detected: Callable[[CapturedPacket, tuple[CapturedFrame, ...]], None]) -> None:
         if isinstance(item, Failed):
-            self._waiting = None
+            self._waiting = self._waiting_since = None
             self._detect_lost(pipeline, str(item.error))
             return
         if isinstance(item, Opened):
-            self._waiting = StreamInfo(item.width, item.height, item.fps, self._detect)
+            self._waiting, self._waiting_since = StreamInfo(item.width, item.height, item.fps, self._detect), None
             return
         if not pipeline.detects_on_substream:
-            if self._waiting is None or not pipeline.can_switch:
+            if self._waiting is None:
+                return
+            since = self._waiting_since = self._waiting_since or item.wall_time
+            if not pipeline.can_switch(item.wall_time - since):
                 return  # detection stays on the main stream until nothing records
             pipeline.detect_on_substream(self._waiting)
-            self._waiting = None
+            self._waiting = self._waiting_since = None
             self._drift.reset()
             self._detect_back()
         on_detected(item, pipeline.process(item))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from monitor.capture import CapturedPacket, VideoSource
 from monitor.config import load_config
-from monitor.pipeline.camera import CameraPipeline, StreamInfo
+from monitor.pipeline.camera import SWITCH_PATIENCE, CameraPipeline, StreamInfo
 from monitor.seal.database_outbox import DatabaseOutbox
 from monitor.site.runtime import Runtime
 from monitor.store.models import Alert, Clip
@@ -185,3 +185,45 @@ def test_a_camera_without_a_substream_counts_no_main_stream_decodes(
 ) -> None:
     single = Run(tmp_path / "single", walks, detect=False, seconds=LOOP)
     assert single.stats.main_packets is None and single.stats.packets > 0
+
+
+def test_a_picture_never_still_moves_to_the_substream_once_its_zones_are_quiet(tmp_path: Path) -> None:
+    """Someone paces beside the hotspot all the time: the picture is never still, so detection
+    would stay on the main stream for good. After ``SWITCH_PATIENCE`` of waiting, quiet zones
+    let it move; the new background's ghost of the figure lies outside the zone and opens no
+    event."""
+    files = {size: scenes.walk_outside(tmp_path / f"pacing-{size[0]}.mp4", during=(0.0, 1.0), seconds=LOOP,
+                                       size=size, fps=15).path for size in ((640, 360), (320, 180))}
+    zone = {"id": "door", "polygon": [list(p) for p in scenes.ZONE], "min_area": 0.02}
+    cam = {"id": "hall", "source": str(files[(640, 360)]), "zones": [zone], "tamper": {"enabled": False},
+           "recording": {"pre_roll": 1.0, "post_roll": 1.0}, "detect": {"source": str(files[(320, 180)])}}
+    config = load_config(write_config(tmp_path, base_config(tmp_path / "data", cameras=[cam])))
+    sealed: list[SealedMessage] = []
+    runtime = Runtime.open(config)
+    main = VideoSource(str(files[(640, 360)]), loop=True, realtime=False, start=START).open()
+    sub = VideoSource(str(files[(320, 180)]), loop=True, realtime=False, start=START).open()
+    pipeline = CameraPipeline(runtime, config.camera("hall"), StreamInfo.of(main), live_view=False,
+                              outbox=DatabaseOutbox(runtime, on_sealed=sealed.append))
+    switched: datetime | None = None
+    for packet in packets(main, START + SWITCH_PATIENCE + timedelta(seconds=LOOP)):
+        pipeline.process(packet)
+        waited = packet.wall_time - START
+        assert not pipeline.can_switch(timedelta(0)), f"still at {waited}, with someone always moving?"
+        if pipeline.can_switch(waited):
+            switched = packet.wall_time
+            break
+    assert switched is not None and switched - START >= SWITCH_PATIENCE, switched
+    pipeline.detect_on_substream(StreamInfo.of(sub))
+    merged = sorted([(p.wall_time, 0, n, p) for n, p in enumerate(packets(main, switched + timedelta(seconds=8)))]
+                    + [(p.wall_time, 1, n, p) for n, p in enumerate(packets(sub, switched + timedelta(seconds=8)))
+                       if p.wall_time >= switched], key=lambda item: item[:3])
+    for _, stream, _, packet in merged:
+        if stream == 0:
+            if packet.wall_time >= switched:
+                pipeline.record(packet)
+        else:
+            pipeline.process(packet)
+    pipeline.close(switched + timedelta(seconds=8), reason="end_of_file")
+    assert sealed == [], "the switch's ghost opened an event"
+    main.close()
+    sub.close()
