@@ -139,14 +139,18 @@ class Fleet:
         return [peak_rss(p.pid) for p in self.processes if p.is_alive()]
 
     def stop(self) -> None:
+        """Stop every process, draining their reports meanwhile: a process exits only once what
+        it put on the queue is read, and a hundred of them fill its pipe."""
         self._stop.set()
         for control in self._controls:
             control.put(("stop", None))
+        deadline = time.monotonic() + 15
+        while any(p.is_alive() for p in self.processes) and time.monotonic() < deadline:
+            self.drain(0.05)
         for process in self.processes:
-            process.join(15)
             if process.is_alive():
                 process.kill()
-                process.join(5)
+            process.join(5)
 
 
 def watch_all(fleets: list[Fleet], seconds: float) -> float:

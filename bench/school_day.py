@@ -5,6 +5,7 @@
 .venv/bin/python -m bench.school_day --counts 12 24 36    # only these fleet sizes
 .venv/bin/python -m bench.school_day --size 720p --breakdown   # CPU per profile, about 2 minutes
 .venv/bin/python -m bench.school_day --size 1080p --breakdown --substream   # cameras with a 360p substream
+.venv/bin/python -m bench.school_day --size 1080p --breakdown --busy detect  # busy cameras do not record
 ```
 
 A school's hotspot cameras are not all busy at once. The fleet here is the issue's mix: a third
@@ -12,6 +13,10 @@ of the cameras outside their zone's schedule (the busy clip, demuxed only), half
 zone on a still hall (the idle gate), and the rest busy (the busy clip with a door-sized hotspot
 at ``min_area`` 0.02: events open and clips record, as at a passing period). The reference is the
 same number of bare paced decoders of the busy clip: what any peer that decodes everything holds.
+With ``--busy detect`` the busy cameras are the "busy footage" state of ``bench.gates`` instead:
+a full-frame zone at ``min_area`` 1.0 that detection measures on every analysed frame and that
+never opens an event (people moving in view, none in a hotspot): they decode every frame but
+do not record.
 With ``--substream`` every camera of the mix also has a 360p detect substream of the same footage
 (``detect.source``): detection reads it, clips still come from the main stream; the reference
 stays a bare decoder of the main stream.
@@ -65,9 +70,10 @@ class SchoolDayFleet(Fleet):
     """Our workers, each camera with its profile's file, zone and schedule."""
 
     def __init__(self, busy: Path, still: Path, count: int, folder: Path,
-                 substreams: dict[Path, Path] | None = None) -> None:
+                 substreams: dict[Path, Path] | None = None, *, busy_records: bool = True) -> None:
         self._busy, self._still = busy, still
         self._substreams = substreams or {}  # a main file -> its detect substream's file
+        self._busy_records = busy_records
         super().__init__("ours", busy, count, folder)
 
     def _site(self, path: Path, folder: Path, mode: str, encoder_preset: str | None,
@@ -80,6 +86,8 @@ class SchoolDayFleet(Fleet):
             kind = profile(index)
             zone: dict[str, Any] = {"id": "hotspot", "polygon": FULL_FRAME if kind == "still" else DOOR,
                                     "min_area": 0.02}
+            if kind == "busy" and not self._busy_records:
+                zone.update(polygon=FULL_FRAME, min_area=1.0)
             if kind == "off-schedule":
                 zone["schedule"] = "elsewhen"
             source = self._still if kind == "still" else self._busy
@@ -135,10 +143,10 @@ def largest(make: Any, counts: list[int] | None, *, settle: float, window: float
 
 
 def breakdown(busy: Path, still: Path, folder: Path, *, settle: float, window: float,
-              substreams: dict[Path, Path] | None = None) -> dict[str, float]:
+              substreams: dict[Path, Path] | None = None, busy_records: bool = True) -> dict[str, float]:
     """CPU ms per frame of each profile (the mean of its cameras) and of a bare paced decoder,
     all running at once over the same window."""
-    mix = SchoolDayFleet(busy, still, len(MIX), folder / "mix", substreams)
+    mix = SchoolDayFleet(busy, still, len(MIX), folder / "mix", substreams, busy_records=busy_records)
     decode = Fleet("decode", busy, 1, folder / "decode")
     fleets = [mix, decode]
     try:
@@ -187,27 +195,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1080p", choices=sorted(SIZES))
     parser.add_argument("--counts", type=int, nargs="*", help="fleet sizes to try (default: search)")
+    parser.add_argument("--decoder-counts", type=int, nargs="*",
+                        help="numbers of bare decoders to try (default: --counts)")
     parser.add_argument("--settle", type=float, default=25.0, help="seconds before measuring (idle gate calibration)")
     parser.add_argument("--window", type=float, default=20.0, help="seconds measured")
     parser.add_argument("--breakdown", action="store_true", help="CPU per frame of each profile, side by side")
     parser.add_argument("--substream", action="store_true", help="every camera detects on a 360p substream")
+    parser.add_argument("--busy", choices=("record", "detect"), default="record",
+                        help="busy cameras record (events open) or only detect (motion outside the hotspots)")
     args = parser.parse_args(argv)
+    busy_records = args.busy == "record"
     busy, still = upscaled(args.size, 40.0), still_hall(args.size, 40.0)
     substreams = {busy: upscaled("360p", 40.0), still: still_hall("360p", 40.0)} if args.substream else None
-    size = f"{args.size} with a 360p substream" if args.substream else args.size
+    size = (f"{args.size} with a 360p substream" if args.substream else args.size) + \
+        ("" if busy_records else ", busy cameras not recording")
     if args.breakdown:
         with tempfile.TemporaryDirectory() as scratch:
             result = breakdown(busy, still, Path(scratch), settle=args.settle, window=args.window,
-                               substreams=substreams)
+                               substreams=substreams, busy_records=busy_records)
         print_breakdown(size, result, args.window)
         return 0
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         trials = iter(range(10_000))
-        ours = largest(lambda n: SchoolDayFleet(busy, still, n, folder / f"ours-{next(trials)}", substreams),
+        ours = largest(lambda n: SchoolDayFleet(busy, still, n, folder / f"ours-{next(trials)}", substreams,
+                                                busy_records=busy_records),
                        args.counts, settle=args.settle, window=args.window, label="school day")
         decoders = largest(lambda n: Fleet("decode", busy, n, folder / f"decode-{next(trials)}"),
-                           args.counts, settle=5.0, window=args.window, label="bare decoders")
+                           args.decoder_counts or args.counts, settle=5.0, window=args.window,
+                           label="bare decoders")
     print(f"| {size} | school-day cameras held | bare decoders held | ratio | target |")
     print("|---|---|---|---|---|")
     ratio = f"{ours / decoders:.2f}x" if decoders else "n/a"
