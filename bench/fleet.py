@@ -13,6 +13,8 @@ import multiprocessing as mp
 import queue
 import time
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import av
@@ -40,7 +42,7 @@ class Report:
     online: bool
 
 
-def paced_decode(path: str, name: str, reports: mp.Queue, stop: mp.Event, decode: bool = True) -> None:  # type: ignore[type-arg]
+def paced_decode(path: str, name: str, reports: mp.Queue, stop: Event, decode: bool = True) -> None:  # type: ignore[type-arg]
     """Decode ``path`` in a loop at its frame rate until ``stop``; report like a worker.
     ``decode`` False only demuxes: the floor of a camera whose decode gate is closed."""
     container = av.open(path)
@@ -94,7 +96,7 @@ class Fleet:
         Runtime.open(loaded).close()
         return loaded
 
-    def _spawn(self, index: int, path: Path) -> mp.Process:  # type: ignore[name-defined]
+    def _spawn(self, index: int, path: Path) -> BaseProcess:
         name = f"cam-{index}"
         if self._config is None:
             process = CTX.Process(target=paced_decode, args=(str(path), name, self.reports, self._stop),
@@ -136,7 +138,7 @@ class Fleet:
 
     def peak_rss(self) -> list[int]:
         """Each live process's peak resident set size so far (VmHWM), in bytes."""
-        return [peak_rss(p.pid) for p in self.processes if p.is_alive()]
+        return [peak_rss(p.pid) for p in self.processes if p.is_alive() and p.pid is not None]
 
     def stop(self) -> None:
         """Stop every process, draining their reports meanwhile: a process exits only once what

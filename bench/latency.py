@@ -123,7 +123,7 @@ class AlertListener:
 def login(client: httpx.Client) -> None:
     client.get("/login")
     response = client.post("/api/auth/login", json={"username": USER, "password": PASSWORD},
-                           headers={"X-CSRF-Token": client.cookies.get("hotspot_login_csrf", "")})
+                           headers={"X-CSRF-Token": client.cookies.get("hotspot_login_csrf") or ""})
     response.raise_for_status()
     client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
 

@@ -78,7 +78,7 @@ def side_by_side(path: Path, size: tuple[int, int], folder: Path, *, settle: flo
             fleet.wait_online()
         motion = _child(timed.pid)
         time.sleep(settle)
-        pids = {"motion": motion, **{mode: f.processes[0].pid for mode, f in fleets.items()}}
+        pids = {"motion": motion, **{mode: f.processes[0].pid or 0 for mode, f in fleets.items()}}
         before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         started = watch_all(list(fleets.values()), window)
         spent = time.monotonic() - started

@@ -185,7 +185,7 @@ def outcomes(config: Path, database: str) -> dict[str, Any]:
     with Session(engine) as session:
         events = dict(session.execute(select(Alert.camera_id, func.count()).where(Alert.kind == "motion")
                                       .group_by(Alert.camera_id)).all())
-        clips = [tuple(row) for row in session.execute(
+        clips = [(camera, status, count) for camera, status, count in session.execute(
             select(Clip.camera_id, Clip.status, func.count()).group_by(Clip.camera_id, Clip.status))]
     engine.dispose()
     verify = subprocess.run([sys.executable, "-m", "monitor.cli", "verify", "--config", str(config), "--json"],

@@ -131,7 +131,8 @@ def seal_rows(root: Path, plan: Plan) -> list[Row]:
     ev = open_store(root)
     fps = 25.0
     pattern = frames(plan.clip_size, 50)
-    streaming, reread = [], []
+    streaming: list[float] = []
+    reread: list[float] = []
     for index in range(plan.seals * 2):
         start = datetime(2026, 3, 2, 10, tzinfo=UTC) + timedelta(minutes=index)
         path = root / "clips" / "bench" / f"seal{index}.mp4"

@@ -214,7 +214,7 @@ class Site:
             query = query.where(Alert.kind == kind)
         return self._rows(query)
 
-    def _rows(self, query: Select[tuple[R]]) -> list[R]:
+    def _rows(self, query: Select[R]) -> list[R]:
         """Rows, or none while the service has not created the database yet."""
         if not self.database.is_file() or not inspect(self.engine).has_table(Clip.__tablename__):
             return []
