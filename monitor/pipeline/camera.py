@@ -24,7 +24,7 @@ from monitor.capture.keyframe_screen import KeyframeScreen
 from monitor.config import Camera, Config, config_hash
 from monitor.config.models import Originals
 from monitor.config.schedule import is_active
-from monitor.detect import MotionDetector, PrivacyMasker
+from monitor.detect import MotionDetector, MotionObservation, PrivacyMasker
 from monitor.detect.planes import plane_view
 from monitor.detect.preview import Preview
 from monitor.detect.privacy import Rect
@@ -192,8 +192,7 @@ class CameraPipeline:
         self._last_wall: datetime | None = None
         self._zones_seen: set[str] = set()
         self._last_learned: datetime | None = None  # the background's last frame (analysis or check)
-        self._still = False  # the last analysed frame was still: a new background would hold no one moving
-        self._zones_quiet = False  # ...nothing in its active zones differed from the background
+        self._last_seen: MotionObservation | None = None  # the last analysed frame's, for can_switch
         self.frames = 0
         self._gate = DecodeGate({})
         self._main: MainStream | None = None  # set while detection reads a detect substream
@@ -335,7 +334,13 @@ class CameraPipeline:
         for good. A ghost outside every zone cannot trigger; one inside fades in seconds."""
         if self._clip is not None or self._tracker.active:
             return False
-        return self._still or self.gate_closed or (waited >= SWITCH_PATIENCE and self._zones_quiet)
+        if self.gate_closed:
+            return True
+        seen = self._last_seen
+        if seen is None:
+            return False
+        return seen.changed_fraction <= STILL_FRAME or (
+            waited >= SWITCH_PATIENCE and all(f <= STILL_FRAME for f in seen.zone_fractions.values()))
 
     def record(self, packet: CapturedPacket) -> None:
         """A main-stream packet while detection reads a substream: into the main stream's
@@ -502,8 +507,7 @@ class CameraPipeline:
                 captured.frame, active_zones=self._active_zones(now), wall_time=now
             )
             self._last_learned = now
-            self._still = observation.changed_fraction <= STILL_FRAME
-            self._zones_quiet = all(f <= STILL_FRAME for f in observation.zone_fractions.values())
+            self._last_seen = observation
             self._gate.observed(now, observation.zone_fractions, observation.changed_fraction)
             self._zones_seen.update(observation.triggered)
             for record in self._tracker.update(now, observation.triggered, observation.score):

@@ -196,8 +196,9 @@ class ConfigEditor:
             buffer = io.StringIO()
             yaml.dump(doc, buffer)
             text = buffer.getvalue()
-            self._reads_back(doc, text)
-            config = self._checked(text)
+            data = YAML(typ="safe", pure=True).load(text)
+            self._reads_back(doc, data)
+            config = self._parsed(data)
             self._write(text)
             digest = sha256_bytes(text.encode("utf-8"))
             self._put_in_force(config, digest)
@@ -237,16 +238,20 @@ class ConfigEditor:
 
     def _checked(self, text: str) -> Config:
         """The config ``text`` holds, validated by the loader's rules; ConfigError otherwise."""
-        config = parse_config(YAML(typ="safe", pure=True).load(text), str(self._path))
+        return self._parsed(YAML(typ="safe", pure=True).load(text))
+
+    def _parsed(self, data: Any) -> Config:
+        """``_checked`` for text already read as YAML."""
+        config = parse_config(data, str(self._path))
         if config.storage != self._runtime.config.storage:
             raise ConfigError(str(self._path), ["storage: cannot be changed while the service runs"])
         return config
 
-    def _reads_back(self, doc: CommentedMap, text: str) -> None:
-        """Refuse an edit whose text the file would not give back as typed: YAML reads a NEL
-        (U+0085) the emitter wrote inside quotes as a line break, so a name would change
-        silently. Nothing else is known to; the check covers whatever may."""
-        where = first_difference(plain(doc), plain(YAML(typ="safe", pure=True).load(text)))
+    def _reads_back(self, doc: CommentedMap, data: Any) -> None:
+        """Refuse an edit whose text (read back as ``data``) the file would not give back as
+        typed: YAML reads a NEL (U+0085) the emitter wrote inside quotes as a line break, so a
+        name would change silently. Nothing else is known to; the check covers whatever may."""
+        where = first_difference(plain(doc), plain(data))
         if where is not None:
             problem = (f"{where or 'the file'}: this text would not read back from the file as typed "
                        "(it holds a character YAML changes, such as U+0085); remove it")
